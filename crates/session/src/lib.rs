@@ -1,1 +1,31 @@
-//! placeholder
+//! A grammers session store that two processes can share: [`SessionStore`].
+//!
+//! The `receiver` and the `sender` run as separate processes on one Telegram account, so they
+//! share one session file. grammers' own `SqliteSession` fails there ("database is locked": no
+//! busy timeout, no WAL, unwraps in `cache_peers`); this crate implements
+//! [`grammers_session::Session`] over the same libsql SQLite with WAL, a busy timeout,
+//! `BEGIN IMMEDIATE` writes and bounded retries.
+//!
+//! Modules:
+//! - `store`: [`SessionStore`], the `Session` impl, file creation (mode 0600) and the DC cache.
+//! - `seed`: [`SessionSeed`], pre-authorising a session against a loopback test DC.
+//! - `sql`: the statements and row <-> grammers type conversion (never panics on bad rows).
+//! - `schema`: connection pragmas and the schema, versioned by `PRAGMA user_version`.
+//! - `retry`: retrying an operation while SQLite reports `SQLITE_BUSY`/`SQLITE_LOCKED`.
+//! - `error`: [`SessionError`].
+//!
+//! Deliberately absent: an in-memory peer cache (every `peer()` reads the file so the other
+//! process's peers are visible at once) and refreshing the home DC/DC options written by the
+//! other process after open.
+
+mod error;
+mod retry;
+mod schema;
+mod seed;
+mod sql;
+mod store;
+
+pub use error::SessionError;
+pub use schema::SCHEMA_VERSION;
+pub use seed::SessionSeed;
+pub use store::SessionStore;

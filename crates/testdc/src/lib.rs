@@ -1,1 +1,18 @@
-//! placeholder
+//! testdc: a hermetic Telegram data center — a real MTProto 2.0 server on loopback that the
+//! real grammers client talks to, with a small world (an account, users, a basic group, a
+//! supergroup, a channel), fault injection and a control API for tests, scripts and benchmarks.
+//!
+//! Modules: [`crypto`] (server-direction MTProto 2.0 encryption), [`wire`] (MTProto framing
+//! types), [`world`] (state and RPC answers), `connection` (one task pair per TCP connection),
+//! [`dc`] (the running server and its in-process control API), [`http`] (the same control API
+//! over HTTP, for the `testdc` binary).
+
+mod connection;
+pub mod crypto;
+pub mod dc;
+pub mod http;
+pub mod wire;
+pub mod world;
+
+pub use dc::{ControlError, MessageView, SendText, TestDc, TestDcConfig};
+pub use world::{ChatRef, Fixture};

@@ -1,0 +1,336 @@
+//! One task pair per TCP connection: a reader that unframes, decrypts and dispatches client
+//! messages, and a writer that numbers, encrypts and frames everything the server sends.
+//!
+//! Wire rules grammers depends on (see `FACTS-grammers-testdc.md`): Full transport; echo the
+//! client's `session_id`; nothing is pushed before the client has spoken; service messages
+//! (`pong`, `future_salts`) are sent bare; unknown auth keys close the connection rather than
+//! answering transport error -404 (which would make grammers attempt a DH handshake).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use grammers_crypto::DequeBuffer;
+use grammers_mtproto::transport::{self, Full, Transport};
+use grammers_tl_types::{self as tl, Deserializable, Identifiable, Serializable};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{broadcast, mpsc};
+use tracing::{debug, warn};
+
+use crate::dc::{Push, Shared};
+use crate::wire::{self, Message};
+
+/// Replies larger than this are sent `gzip_packed`, as Telegram does.
+const GZIP_THRESHOLD: usize = 16 * 1024;
+/// Largest transport packet accepted from a client (grammers never sends more than ~1 MiB).
+const MAX_PACKET: usize = 2 * 1024 * 1024;
+
+/// What the writer is asked to send.
+struct Outbound {
+    body: Vec<u8>,
+    /// Answers a client message (server msg_id ≡ 1 mod 4) rather than being unsolicited (≡ 3).
+    response: bool,
+}
+
+/// Serves one accepted connection until the client leaves, a fault drops it, or it breaks
+/// a wire rule.
+pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, writer) = stream.into_split();
+    let session_id = Arc::new(AtomicI64::new(0));
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let mut drops = shared.drops.subscribe();
+    let writer_task = tokio::spawn(write_loop(
+        writer,
+        out_rx,
+        shared.clone(),
+        session_id.clone(),
+        shared.drops.subscribe(),
+    ));
+    let mut pushes = shared.pushes.subscribe();
+    let mut conn = Conn {
+        shared,
+        conn_id,
+        out: out_tx,
+        session_id,
+        spoke: false,
+    };
+    let mut transport = Full::new();
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        tokio::select! {
+            _ = drops.changed() => break,
+            push = pushes.recv(), if conn.spoke => conn.forward_push(push),
+            read = reader.read(&mut chunk) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    if !conn.drain_packets(&mut transport, &mut buf) {
+                        break;
+                    }
+                }
+            },
+        }
+    }
+    drop(conn);
+    writer_task.abort();
+    debug!(conn_id, "connection closed");
+}
+
+struct Conn {
+    shared: Arc<Shared>,
+    conn_id: u64,
+    out: mpsc::UnboundedSender<Outbound>,
+    session_id: Arc<AtomicI64>,
+    spoke: bool,
+}
+
+impl Conn {
+    /// Handles every complete transport packet in `buf`; `false` closes the connection.
+    fn drain_packets(&mut self, transport: &mut Full, buf: &mut Vec<u8>) -> bool {
+        loop {
+            if buf.len() >= 4 {
+                let len = i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+                if len < 12 || len as usize > MAX_PACKET {
+                    warn!(conn_id = self.conn_id, len, "bad transport length; closing");
+                    return false;
+                }
+            }
+            match transport.unpack(&mut buf[..]) {
+                Ok(offset) => {
+                    let mut packet = buf[offset.data_range].to_vec();
+                    buf.drain(..offset.next_offset);
+                    if !self.on_packet(&mut packet) {
+                        return false;
+                    }
+                }
+                Err(transport::Error::MissingBytes) => return true,
+                Err(e) => {
+                    warn!(conn_id = self.conn_id, error = %e, "transport error; closing");
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn on_packet(&mut self, packet: &mut [u8]) -> bool {
+        if packet.len() >= 8 && packet[..8] == [0; 8] {
+            warn!(conn_id = self.conn_id, "plain (DH) message: testdc only knows pre-shared auth keys; closing");
+            return false;
+        }
+        let plaintext = match self.shared.auth_key.decrypt_from_client(packet) {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(conn_id = self.conn_id, error = %e, "cannot decrypt; closing");
+                return false;
+            }
+        };
+        let mut cursor = tl::Cursor::from_slice(plaintext);
+        let header = (i64::deserialize(&mut cursor), i64::deserialize(&mut cursor));
+        let (Ok(_salt), Ok(session_id)) = header else {
+            return false;
+        };
+        self.session_id.store(session_id, Ordering::Release);
+        self.spoke = true;
+        match Message::read(&mut cursor) {
+            Ok(message) => {
+                self.on_message(message);
+                true
+            }
+            Err(e) => {
+                warn!(conn_id = self.conn_id, error = %e, "malformed message; closing");
+                false
+            }
+        }
+    }
+
+    fn on_message(&mut self, message: Message) {
+        const MSGS_ACK: u32 = 0x62d6b459;
+        let Some(id) = message.constructor_id() else {
+            return;
+        };
+        match id {
+            wire::MSG_CONTAINER_ID => match wire::read_container(&message.body) {
+                Ok(inner) => inner.into_iter().for_each(|m| self.on_message(m)),
+                Err(e) => warn!(conn_id = self.conn_id, error = %e, "bad container"),
+            },
+            wire::GZIP_PACKED_ID => match wire::gunzip(&message.body) {
+                Ok(body) => self.on_message(Message { body, ..message }),
+                Err(e) => warn!(conn_id = self.conn_id, error = %e, "bad gzip_packed"),
+            },
+            MSGS_ACK => {}
+            tl::functions::Ping::CONSTRUCTOR_ID | tl::functions::PingDelayDisconnect::CONSTRUCTOR_ID => {
+                // Both carry ping_id first; grammers wants a bare pong either way.
+                let ping_id = tl::Cursor::from_slice(&message.body[4..]);
+                let ping_id = i64::deserialize(&mut { ping_id }).unwrap_or(0);
+                let pong = tl::enums::Pong::Pong(tl::types::Pong {
+                    msg_id: message.msg_id,
+                    ping_id,
+                });
+                self.send(pong.to_bytes(), true);
+            }
+            tl::functions::GetFutureSalts::CONSTRUCTOR_ID => self.send(future_salts(message.msg_id), true),
+            _ => self.on_rpc(message),
+        }
+    }
+
+    fn on_rpc(&mut self, message: Message) {
+        let body = peel(&message.body);
+        let method = crate::world::rpc::method_name(body);
+        let (result, latency) = self.shared.call(body, self.conn_id);
+        let bytes = match result {
+            Ok(bytes) if bytes.len() > GZIP_THRESHOLD => wire::gzip(&bytes),
+            Ok(bytes) => bytes,
+            Err(e) => {
+                debug!(conn_id = self.conn_id, method, code = e.code, error = %e.message, "rpc error");
+                wire::rpc_error(e.code, &e.message)
+            }
+        };
+        let reply = wire::rpc_result(message.msg_id, &bytes);
+        if latency.is_zero() {
+            self.send(reply, true);
+        } else {
+            let out = self.out.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(latency).await;
+                let _ = out.send(Outbound {
+                    body: reply,
+                    response: true,
+                });
+            });
+        }
+    }
+
+    fn forward_push(&mut self, push: Result<Push, broadcast::error::RecvError>) {
+        match push {
+            Ok(push) if push.origin == self.conn_id => {}
+            Ok(push) => self.send(push.body.to_vec(), false),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                warn!(conn_id = self.conn_id, missed = n, "client fell behind; sending updatesTooLong");
+                self.send(tl::enums::Updates::TooLong.to_bytes(), false);
+            }
+            Err(broadcast::error::RecvError::Closed) => {}
+        }
+    }
+
+    fn send(&self, body: Vec<u8>, response: bool) {
+        let _ = self.out.send(Outbound { body, response });
+    }
+}
+
+/// Strips the wrappers grammers puts around calls (`invokeWithLayer`, `initConnection`,
+/// `invokeWithoutUpdates`, `invokeAfterMsg`) and returns the inner call.
+fn peel(mut body: &[u8]) -> &[u8] {
+    use tl::functions as f;
+    loop {
+        let Some(id) = wire::constructor_id(body) else {
+            return body;
+        };
+        let skip = match id {
+            f::InvokeWithLayer::<Rest>::CONSTRUCTOR_ID => Some(8),
+            f::InvokeWithoutUpdates::<Rest>::CONSTRUCTOR_ID => Some(4),
+            f::InvokeAfterMsg::<Rest>::CONSTRUCTOR_ID => Some(12),
+            f::InitConnection::<Rest>::CONSTRUCTOR_ID => f::InitConnection::<Rest>::from_bytes(&body[4..])
+                .ok()
+                .map(|init| body.len() - init.query.0),
+            _ => None,
+        };
+        match skip {
+            Some(n) if n <= body.len() => body = &body[n..],
+            _ => return body,
+        }
+    }
+}
+
+/// "The rest of the buffer": lets generic wrappers be parsed without knowing their query type.
+/// Holds only the remaining length, since the bytes stay in the caller's buffer.
+struct Rest(usize);
+
+impl Deserializable for Rest {
+    fn deserialize(buf: &mut tl::Cursor) -> tl::deserialize::Result<Self> {
+        let mut rest = Vec::new();
+        buf.read_to_end(&mut rest)?;
+        Ok(Rest(rest.len()))
+    }
+}
+
+/// A bare `future_salts` with salt 0 (which grammers accepts) valid for a day.
+fn future_salts(req_msg_id: i64) -> Vec<u8> {
+    let now = unix_now().as_secs() as i32;
+    tl::enums::FutureSalts::Salts(tl::types::FutureSalts {
+        req_msg_id,
+        now,
+        salts: tl::RawVec(
+            (0..3)
+                .map(|i| tl::types::FutureSalt {
+                    valid_since: now + i * 86_400,
+                    valid_until: now + (i + 1) * 86_400,
+                    salt: 0,
+                })
+                .collect(),
+        ),
+    })
+    .to_bytes()
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Owns the write half: server msg_id and seq_no generation, encryption and framing.
+async fn write_loop(
+    mut writer: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    shared: Arc<Shared>,
+    session_id: Arc<AtomicI64>,
+    mut drops: tokio::sync::watch::Receiver<u64>,
+) {
+    let mut transport = Full::new();
+    let mut last_msg_id = 0i64;
+    let mut content_sent = 0i32;
+    loop {
+        let out = tokio::select! {
+            _ = drops.changed() => break,
+            out = rx.recv() => match out {
+                Some(out) => out,
+                None => break,
+            },
+        };
+        // "Server message identifiers modulo 4 yield 1 if the message is a response to a
+        // client message, and 3 otherwise" (https://core.telegram.org/mtproto/description).
+        let now = unix_now();
+        let fraction = ((u64::from(now.subsec_nanos()) << 32) / 1_000_000_000) as i64;
+        let base = ((now.as_secs() as i64) << 32) | (fraction & !3);
+        let tag = if out.response { 1 } else { 3 };
+        let mut msg_id = base | tag;
+        if msg_id <= last_msg_id {
+            msg_id = ((last_msg_id & !3) + 4) | tag;
+        }
+        last_msg_id = msg_id;
+        // Every server message here is content-related: seq_no = 2 × earlier ones + 1.
+        let seq_no = content_sent * 2 + 1;
+        content_sent += 1;
+        let mut plaintext = Vec::with_capacity(32 + out.body.len());
+        0i64.serialize(&mut plaintext); // salt: grammers accepts 0 and never checks it
+        session_id.load(Ordering::Acquire).serialize(&mut plaintext);
+        Message {
+            msg_id,
+            seq_no,
+            body: out.body,
+        }
+        .write(&mut plaintext);
+        let packet = shared.auth_key.encrypt_for_client(plaintext);
+        let mut frame = DequeBuffer::with_capacity(packet.len() + 4, 8);
+        frame.extend(packet);
+        transport.pack(&mut frame);
+        if writer.write_all(frame.as_ref()).await.is_err() {
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
+}

@@ -1,0 +1,125 @@
+//! The control API over HTTP, so the stack can be driven by hand, by scripts and by
+//! benchmarks. Every route mirrors a [`TestDc`] method; ids are Bot API ids.
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /world` | fixture ids, users, chats, channels |
+//! | `POST /send` `{from?, chat_id, text, reply_to_message_id?}` | a simulated user sends text |
+//! | `GET /history?chat_id=` | a chat's messages, newest first |
+//! | `GET /wait_outgoing?chat_id=&after=&timeout_ms=` | next message the account sends (408 on timeout) |
+//! | `POST /faults/drop_connections` | close every client connection |
+//! | `POST /faults/rpc_error` `{method, count, error}` | fail the next `count` calls of `method` |
+//! | `POST /faults/latency` `{ms}` | delay every reply |
+//! | `GET /stats` | RPCs answered |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::dc::{ControlError, SendText, TestDc};
+
+/// The control router over a running DC.
+pub fn router(dc: Arc<TestDc>) -> Router {
+    Router::new()
+        .route("/world", get(world))
+        .route("/send", post(send))
+        .route("/history", get(history))
+        .route("/wait_outgoing", get(wait_outgoing))
+        .route("/faults/drop_connections", post(drop_connections))
+        .route("/faults/rpc_error", post(rpc_error))
+        .route("/faults/latency", post(latency))
+        .route("/stats", get(stats))
+        .with_state(dc)
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ControlError::UnknownChat(_) => StatusCode::NOT_FOUND,
+            ControlError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ControlError::Rpc(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+async fn world(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
+    let fixture = dc.fixture();
+    dc.with_world(|w| {
+        Json(json!({
+            "mtproto_addr": dc.addr().to_string(),
+            "fixture": fixture,
+            "users": w.users.values().collect::<Vec<_>>(),
+            "chats": w.chats.values().map(|c| json!({"chat_id": -c.id, "title": c.title})).collect::<Vec<_>>(),
+            "channels": w.channels.values().map(|c| json!({
+                "chat_id": crate::ChatRef::Channel(c.id).bot_api_id(),
+                "title": c.title, "username": c.username, "megagroup": c.megagroup,
+            })).collect::<Vec<_>>(),
+        }))
+    })
+}
+
+async fn send(State(dc): State<Arc<TestDc>>, Json(body): Json<SendText>) -> Result<impl IntoResponse, ControlError> {
+    dc.send_text(body).map(Json)
+}
+
+#[derive(Deserialize)]
+struct ChatQuery {
+    chat_id: i64,
+    #[serde(default)]
+    after: i32,
+    timeout_ms: Option<u64>,
+}
+
+async fn history(State(dc): State<Arc<TestDc>>, Query(q): Query<ChatQuery>) -> Result<impl IntoResponse, ControlError> {
+    dc.history(q.chat_id).map(Json)
+}
+
+async fn wait_outgoing(State(dc): State<Arc<TestDc>>, Query(q): Query<ChatQuery>) -> Result<impl IntoResponse, ControlError> {
+    let timeout = Duration::from_millis(q.timeout_ms.unwrap_or(10_000));
+    dc.wait_outgoing(q.chat_id, q.after, timeout).await.map(Json)
+}
+
+async fn drop_connections(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
+    dc.drop_connections();
+    Json(json!({"ok": true}))
+}
+
+#[derive(Deserialize)]
+struct RpcErrorFault {
+    method: String,
+    #[serde(default = "one")]
+    count: u32,
+    error: String,
+}
+
+fn one() -> u32 {
+    1
+}
+
+async fn rpc_error(State(dc): State<Arc<TestDc>>, Json(f): Json<RpcErrorFault>) -> impl IntoResponse {
+    dc.fail_next(&f.method, f.count, &f.error);
+    Json(json!({"ok": true}))
+}
+
+#[derive(Deserialize)]
+struct LatencyFault {
+    ms: u64,
+}
+
+async fn latency(State(dc): State<Arc<TestDc>>, Json(f): Json<LatencyFault>) -> impl IntoResponse {
+    dc.set_latency(Duration::from_millis(f.ms));
+    Json(json!({"ok": true}))
+}
+
+async fn stats(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
+    Json(json!({"calls": dc.calls()}))
+}

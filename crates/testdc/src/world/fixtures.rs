@@ -1,0 +1,148 @@
+//! The default world every testdc starts with: an account, three users, a basic group, a
+//! supergroup and a broadcast channel, each with a little history.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{ChannelRec, ChatRec, ChatRef, MessageBox, StoredMessage, UserRec, World, now};
+
+/// Well-known ids of the default world, for tests and the control API.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Fixture {
+    /// The account.
+    pub self_id: i64,
+    /// "Alice Smith" (@alice, en).
+    pub alice: i64,
+    /// "Bob" (@bob, de).
+    pub bob: i64,
+    /// "Carol Jones" (no username, es).
+    pub carol: i64,
+    /// Basic group "Test Group" (account, Alice, Bob).
+    pub group: i64,
+    /// Supergroup "Test Supergroup" (@testsupergroup).
+    pub supergroup: i64,
+    /// Broadcast channel "Test Channel" (@testchannel), which the account follows but may not post in.
+    pub channel: i64,
+}
+
+impl Fixture {
+    /// The ids testdc uses unless told otherwise.
+    pub const DEFAULT: Fixture = Fixture {
+        self_id: 100_000_001,
+        alice: 200_000_001,
+        bob: 200_000_002,
+        carol: 200_000_003,
+        group: 300_000_001,
+        supergroup: 1_400_000_001,
+        channel: 1_500_000_001,
+    };
+
+    /// The account's phone number in international format.
+    pub const PHONE: &'static str = "+10000000000";
+}
+
+fn user(id: i64, first: &str, last: Option<&str>, username: Option<&str>, lang: &str) -> UserRec {
+    UserRec {
+        id,
+        first_name: first.into(),
+        last_name: last.map(Into::into),
+        username: username.map(Into::into),
+        lang_code: Some(lang.into()),
+        phone: None,
+        bot: false,
+    }
+}
+
+impl World {
+    /// Builds the default world with `hash_salt` mixed into access hashes.
+    pub fn new(hash_salt: i64) -> Self {
+        let f = Fixture::DEFAULT;
+        let date = now() - 86_400;
+        let mut me = user(f.self_id, "Test", Some("Account"), Some("testaccount"), "en");
+        me.phone = Some(Fixture::PHONE.trim_start_matches('+').into());
+        let users = [
+            me,
+            user(f.alice, "Alice", Some("Smith"), Some("alice"), "en"),
+            user(f.bob, "Bob", None, Some("bob"), "de"),
+            user(f.carol, "Carol", Some("Jones"), None, "es"),
+        ]
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+        let chats = BTreeMap::from([(
+            f.group,
+            ChatRec {
+                id: f.group,
+                title: "Test Group".into(),
+                members: vec![f.self_id, f.alice, f.bob],
+                creator: true,
+                date,
+            },
+        )]);
+        let channel = |id, title: &str, username: &str, megagroup, members| ChannelRec {
+            id,
+            title: title.into(),
+            username: Some(username.into()),
+            megagroup,
+            members,
+            creator: false,
+            date,
+            messages: MessageBox::default(),
+        };
+        let channels = BTreeMap::from([
+            (
+                f.supergroup,
+                channel(
+                    f.supergroup,
+                    "Test Supergroup",
+                    "testsupergroup",
+                    true,
+                    vec![f.self_id, f.alice, f.bob, f.carol],
+                ),
+            ),
+            (
+                f.channel,
+                channel(f.channel, "Test Channel", "testchannel", false, vec![f.self_id, f.alice]),
+            ),
+        ]);
+        let mut world = World {
+            self_id: f.self_id,
+            users,
+            chats,
+            channels,
+            common: MessageBox::default(),
+            qts: 0,
+            hash_salt,
+            random_ids: Default::default(),
+        };
+        world.seed_history(date);
+        world
+    }
+
+    /// One earlier message per chat, so history and dialogs are never empty.
+    fn seed_history(&mut self, date: i32) {
+        let f = Fixture::DEFAULT;
+        let seeds = [
+            (ChatRef::User(f.alice), Some(ChatRef::User(f.alice)), "Hi! Long time no see."),
+            (ChatRef::User(f.bob), Some(ChatRef::User(f.bob)), "Hallo!"),
+            (ChatRef::Chat(f.group), Some(ChatRef::User(f.bob)), "Welcome to the group"),
+            (ChatRef::Channel(f.supergroup), Some(ChatRef::User(f.carol)), "Hola a todos"),
+            (ChatRef::Channel(f.channel), None, "First post"),
+        ];
+        for (chat, from, text) in seeds {
+            self.store_new(StoredMessage {
+                id: 0,
+                chat,
+                from,
+                out: false,
+                date,
+                text: text.into(),
+                entities: Vec::new(),
+                reply_to: None,
+                edit_date: None,
+                post: from.is_none(),
+            });
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! RPCs that change the world: send, edit and delete messages.
+
+use grammers_tl_types::{self as tl, functions as f};
+
+use super::SideEffects;
+use crate::world::{ChatRef, RpcError, StoredMessage, World, WorldEvent, now, tl_build};
+
+/// Telegram's limit for a text message, in characters after entity parsing.
+const MESSAGE_LENGTH_MAX: usize = 4096;
+
+fn check_text(text: &str) -> Result<(), RpcError> {
+    if text.trim().is_empty() {
+        Err(RpcError::bad("MESSAGE_EMPTY"))
+    } else if text.encode_utf16().count() > MESSAGE_LENGTH_MAX {
+        Err(RpcError::bad("MESSAGE_TOO_LONG"))
+    } else {
+        Ok(())
+    }
+}
+
+impl World {
+    /// Whether the account may write into `chat`: not into broadcast channels it does not own.
+    fn check_can_write(&self, chat: ChatRef) -> Result<(), RpcError> {
+        match chat {
+            ChatRef::Channel(id) if !self.channels[&id].megagroup && !self.channels[&id].creator => {
+                Err(RpcError::from_message("CHAT_WRITE_FORBIDDEN"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the account may delete `m`: its own messages anywhere, anything in private chats
+    /// and in chats it created.
+    fn can_delete(&self, m: &StoredMessage) -> bool {
+        m.out
+            || match m.chat {
+                ChatRef::User(_) => true,
+                ChatRef::Chat(id) => self.chats[&id].creator,
+                ChatRef::Channel(id) => self.channels[&id].creator,
+            }
+    }
+
+    /// `messages.sendMessage`. Answers a full `updates` with `updateMessageID` (so grammers maps
+    /// the random id to the message) and pushes the new message to the account's other
+    /// sessions. Errors: `PEER_ID_INVALID`, `CHANNEL_INVALID`, `MESSAGE_EMPTY`,
+    /// `MESSAGE_TOO_LONG`, `CHAT_WRITE_FORBIDDEN`, `RANDOM_ID_DUPLICATE`.
+    pub(super) fn send_message(
+        &mut self,
+        req: &f::messages::SendMessage,
+        fx: &mut SideEffects,
+    ) -> Result<tl::enums::Updates, RpcError> {
+        let chat = self.resolve_peer(&req.peer)?;
+        self.check_can_write(chat)?;
+        check_text(&req.message)?;
+        if !self.random_ids.insert(req.random_id) {
+            return Err(RpcError::from_message("RANDOM_ID_DUPLICATE"));
+        }
+        let reply_to = match &req.reply_to {
+            Some(tl::enums::InputReplyTo::Message(r)) => Some(r.reply_to_msg_id),
+            _ => None,
+        }
+        .filter(|&id| self.find(chat, id).is_some());
+        let post = matches!(chat, ChatRef::Channel(id) if !self.channels[&id].megagroup);
+        let (message, update) = self.store_new(StoredMessage {
+            id: 0,
+            chat,
+            from: (!post).then_some(ChatRef::User(self.self_id)),
+            out: true,
+            date: now(),
+            text: req.message.clone(),
+            entities: req.entities.clone().unwrap_or_default(),
+            reply_to,
+            edit_date: None,
+            post,
+        });
+        let mentioned = std::slice::from_ref(&message);
+        fx.pushes
+            .push(self.wrap_updates(vec![update.clone()], mentioned));
+        fx.events.push(WorldEvent::Outgoing(message.clone()));
+        let id_update = tl::enums::Update::MessageId(tl::types::UpdateMessageId {
+            id: message.id,
+            random_id: req.random_id,
+        });
+        Ok(self.wrap_updates(vec![id_update, update], mentioned))
+    }
+
+    /// `messages.editMessage` (text and entities). Errors: `MESSAGE_ID_INVALID` (no such
+    /// message in that chat), `MESSAGE_AUTHOR_REQUIRED` (not the account's),
+    /// `MESSAGE_NOT_MODIFIED`, `MESSAGE_EMPTY`, `MESSAGE_TOO_LONG`.
+    pub(super) fn edit_message(
+        &mut self,
+        req: &f::messages::EditMessage,
+        fx: &mut SideEffects,
+    ) -> Result<tl::enums::Updates, RpcError> {
+        let chat = self.resolve_peer(&req.peer)?;
+        let current = self
+            .find(chat, req.id)
+            .cloned()
+            .ok_or_else(|| RpcError::bad("MESSAGE_ID_INVALID"))?;
+        if !current.out {
+            return Err(RpcError::from_message("MESSAGE_AUTHOR_REQUIRED"));
+        }
+        let text = req.message.clone().unwrap_or_default();
+        check_text(&text)?;
+        let entities = req.entities.clone().unwrap_or_default();
+        if text == current.text && entities == current.entities {
+            return Err(RpcError::bad("MESSAGE_NOT_MODIFIED"));
+        }
+        let edited = StoredMessage {
+            text,
+            entities,
+            edit_date: Some(now()),
+            ..current
+        };
+        let tl_message = tl_build::message(&edited);
+        let Some(mbox) = self.box_of_mut(chat) else {
+            unreachable!("resolved chats have a box")
+        };
+        mbox.messages.insert(edited.id, edited.clone());
+        let update = mbox.journal(1, |pts| match chat {
+            ChatRef::Channel(_) => {
+                tl::enums::Update::EditChannelMessage(tl::types::UpdateEditChannelMessage {
+                    message: tl_message,
+                    pts,
+                    pts_count: 1,
+                })
+            }
+            _ => tl::enums::Update::EditMessage(tl::types::UpdateEditMessage {
+                message: tl_message,
+                pts,
+                pts_count: 1,
+            }),
+        });
+        let mentioned = std::slice::from_ref(&edited);
+        fx.pushes
+            .push(self.wrap_updates(vec![update.clone()], mentioned));
+        Ok(self.wrap_updates(vec![update], mentioned))
+    }
+
+    /// `messages.deleteMessages` in the common box. Ids that do not exist (or that the account
+    /// may not delete) are skipped, as Telegram does; `pts_count` says how many went.
+    pub(super) fn delete_messages(
+        &mut self,
+        req: &f::messages::DeleteMessages,
+        fx: &mut SideEffects,
+    ) -> Result<tl::enums::messages::AffectedMessages, RpcError> {
+        let ids: Vec<i32> = req
+            .id
+            .iter()
+            .copied()
+            .filter(|id| self.common.messages.get(id).is_some_and(|m| self.can_delete(m)))
+            .collect();
+        let (pts, count) = if ids.is_empty() {
+            (self.common.pts, 0)
+        } else {
+            for id in &ids {
+                self.common.messages.remove(id);
+            }
+            let count = ids.len() as i32;
+            let update = self.common.journal(count, |pts| {
+                tl::enums::Update::DeleteMessages(tl::types::UpdateDeleteMessages {
+                    messages: ids,
+                    pts,
+                    pts_count: count,
+                })
+            });
+            fx.pushes.push(self.wrap_updates(vec![update], &[]));
+            (self.common.pts, count)
+        };
+        Ok(affected(pts, count))
+    }
+
+    /// `channels.deleteMessages`. Errors: `CHANNEL_INVALID`, `MESSAGE_DELETE_FORBIDDEN`
+    /// (a message of someone else in a channel the account does not own).
+    pub(super) fn delete_channel_messages(
+        &mut self,
+        req: &f::channels::DeleteMessages,
+        fx: &mut SideEffects,
+    ) -> Result<tl::enums::messages::AffectedMessages, RpcError> {
+        let channel_id = self.resolve_channel(&req.channel)?;
+        let mbox = &self.channels[&channel_id].messages;
+        let existing: Vec<&StoredMessage> =
+            req.id.iter().filter_map(|id| mbox.messages.get(id)).collect();
+        if existing.iter().any(|m| !self.can_delete(m)) {
+            return Err(RpcError::from_message("MESSAGE_DELETE_FORBIDDEN"));
+        }
+        let ids: Vec<i32> = existing.iter().map(|m| m.id).collect();
+        let Some(mbox) = self.channels.get_mut(&channel_id).map(|c| &mut c.messages) else {
+            unreachable!("resolved above")
+        };
+        if ids.is_empty() {
+            return Ok(affected(mbox.pts, 0));
+        }
+        for id in &ids {
+            mbox.messages.remove(id);
+        }
+        let count = ids.len() as i32;
+        let update = mbox.journal(count, |pts| {
+            tl::enums::Update::DeleteChannelMessages(tl::types::UpdateDeleteChannelMessages {
+                channel_id,
+                messages: ids,
+                pts,
+                pts_count: count,
+            })
+        });
+        let pts = mbox.pts;
+        fx.pushes.push(self.wrap_updates(vec![update], &[]));
+        Ok(affected(pts, count))
+    }
+}
+
+fn affected(pts: i32, pts_count: i32) -> tl::enums::messages::AffectedMessages {
+    tl::enums::messages::AffectedMessages::Messages(tl::types::messages::AffectedMessages {
+        pts,
+        pts_count,
+    })
+}
