@@ -1,0 +1,104 @@
+//! The Bot API `Message` object (<https://core.telegram.org/bots/api#message>), text subset.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Chat, MessageEntity, User};
+
+/// A message (Bot API section "Message"). Only the text-related fields exist so far; media and
+/// `forward_origin` are added by later work.
+///
+/// `date` and `edit_date` are unix timestamps in seconds. In channels `from` is `None` and
+/// `sender_chat` is the channel; for anonymous group admins `sender_chat` is the group itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Unique message identifier inside its chat.
+    pub message_id: i32,
+    /// Forum topic (message thread) the message belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_thread_id: Option<i32>,
+    /// Sender; `None` for channel posts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<User>,
+    /// Sender when the message was sent on behalf of a chat (channel posts, anonymous admins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_chat: Option<Chat>,
+    /// Send time, unix seconds.
+    pub date: i64,
+    /// Chat the message belongs to.
+    pub chat: Chat,
+    /// Last edit time, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit_date: Option<i64>,
+    /// Text of a text message, UTF-8, at most 4096 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Entities of `text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entities: Option<Vec<MessageEntity>>,
+    /// Caption of a media message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// Entities of `caption`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caption_entities: Option<Vec<MessageEntity>>,
+    /// The message this one replies to; Telegram does not nest a further `reply_to_message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to_message: Option<Box<Message>>,
+}
+
+impl Message {
+    /// A message with only the fields every Message has: `message_id`, `date` (unix seconds)
+    /// and `chat`.
+    pub fn new(message_id: i32, date: i64, chat: Chat) -> Self {
+        Self {
+            message_id,
+            message_thread_id: None,
+            from: None,
+            sender_chat: None,
+            date,
+            chat,
+            edit_date: None,
+            text: None,
+            entities: None,
+            caption: None,
+            caption_entities: None,
+            reply_to_message: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{ChatType, MessageEntityType};
+
+    #[test]
+    fn minimal_message_has_only_required_keys() {
+        let message = Message::new(1, 1_700_000_000, Chat::new(5, ChatType::Private));
+        let json = serde_json::to_string(&message).expect("serialize");
+        assert_eq!(
+            json,
+            r#"{"message_id":1,"date":1700000000,"chat":{"id":5,"type":"private"}}"#
+        );
+    }
+
+    #[test]
+    fn text_reply_round_trips() {
+        let chat = Chat::new(-100500, ChatType::Group);
+        let original = Message {
+            text: Some("first".into()),
+            ..Message::new(1, 10, chat.clone())
+        };
+        let reply = Message {
+            from: Some(User::new(7, "Bo")),
+            text: Some("hi there".into()),
+            entities: Some(vec![MessageEntity::new(MessageEntityType::Bold, 0, 2)]),
+            reply_to_message: Some(Box::new(original)),
+            ..Message::new(2, 11, chat)
+        };
+        let json = serde_json::to_string(&reply).expect("serialize");
+        let back: Message = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, reply);
+        assert!(json.contains(r#""reply_to_message":{"message_id":1"#));
+    }
+}
