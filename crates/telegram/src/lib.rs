@@ -1,1 +1,22 @@
-//! placeholder
+//! The only crate that talks to grammers-client: connecting with the shared session, resolving
+//! Bot API chat ids to MTProto peers, sending/editing/deleting messages, streaming updates,
+//! and converting MTProto objects into `botapi` types.
+//!
+//! Modules: `client` ([`Telegram`], [`TelegramConfig`], [`Account`]), `resolve`
+//! (`chat_id` → peer), `messages` (send/edit/get/delete), `updates` ([`UpdateStream`]),
+//! `convert` and `peers` (MTProto → Bot API), `entities` (Bot API ↔ MTProto formatting),
+//! `error` ([`TelegramError`]).
+
+mod client;
+pub mod convert;
+pub mod entities;
+mod error;
+mod messages;
+pub mod peers;
+mod resolve;
+mod updates;
+
+pub use client::{Account, Telegram, TelegramConfig};
+pub use error::TelegramError;
+pub use messages::OutgoingText;
+pub use updates::{IncomingMessage, UpdateStream};

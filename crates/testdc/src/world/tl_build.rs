@@ -206,7 +206,8 @@ pub fn message(m: &StoredMessage) -> tl::enums::Message {
         reply_markup: None,
         entities: (!m.entities.is_empty()).then(|| m.entities.clone()),
         views: m.post.then_some(1),
-        forwards: None,
+        // `views` and `forwards` share flags.10: both or neither.
+        forwards: m.post.then_some(0),
         replies: None,
         edit_date: m.edit_date,
         post_author: None,

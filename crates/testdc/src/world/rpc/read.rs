@@ -225,6 +225,11 @@ impl World {
         ids.iter()
             .map(|m| match m {
                 tl::enums::InputMessage::Id(m) => found(m.id).ok_or(m.id),
+                // The message that `id` replies to (grammers' `get_reply_to_message` asks so).
+                tl::enums::InputMessage::ReplyTo(m) => found(m.id)
+                    .and_then(|m| m.reply_to)
+                    .and_then(&found)
+                    .ok_or(0),
                 _ => Err(0),
             })
             .collect()

@@ -1,0 +1,127 @@
+//! One persistent MTProto connection pool per process: opening the shared session, starting
+//! grammers' sender pool, checking the session is signed in, and the account it belongs to.
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use botapi::types::User;
+use grammers_client::Client;
+use grammers_client::session::updates::UpdatesLike;
+use grammers_mtsender::{AutoSleep, ConnectionParams, SenderPool};
+use grammers_tl_types as tl;
+use session::SessionStore;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::TelegramError;
+use crate::peers::user_from_tl;
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct TelegramConfig {
+    /// The application id from my.telegram.org (`TG_API_ID`).
+    pub api_id: i32,
+    /// The session file (from `TG_SESSION_NAME`, with `.session` appended).
+    pub session_path: PathBuf,
+    /// FLOOD_WAITs up to this long are absorbed by sleeping and retrying once; longer ones
+    /// surface as [`TelegramError::FloodWait`].
+    pub flood_sleep_threshold: Duration,
+    /// Capacity of grammers' update channel. It silently drops updates when full, so the
+    /// receiver asks for a large one and drains it promptly; the sender needs none.
+    pub updates_capacity: usize,
+}
+
+/// The signed-in account.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// As a Bot API user (`id`, names, `username`, `is_bot`).
+    pub user: User,
+    /// Phone number in international format with `+`, when Telegram shares it.
+    pub phone: Option<String>,
+}
+
+/// A connected client. Cheap to share behind an `Arc`; every request goes over the same pooled
+/// connection (never a client per request).
+pub struct Telegram {
+    pub(crate) client: Client,
+    pub(crate) session: Arc<SessionStore>,
+    account: Account,
+    updates: Mutex<Option<mpsc::Receiver<UpdatesLike>>>,
+    runner: JoinHandle<()>,
+    pub(crate) last_dialog_refresh: tokio::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Drop for Telegram {
+    fn drop(&mut self) {
+        self.runner.abort();
+    }
+}
+
+impl Telegram {
+    /// Opens the session, connects and fetches the account (`users.getUsers([inputUserSelf])`).
+    ///
+    /// Errors: [`TelegramError::Session`] when the file cannot be opened,
+    /// [`TelegramError::Unauthorized`] when the session is not signed in,
+    /// [`TelegramError::Network`] when Telegram cannot be reached.
+    pub async fn connect(config: TelegramConfig) -> Result<Self, TelegramError> {
+        let session = Arc::new(SessionStore::open(&config.session_path).await?);
+        let params = ConnectionParams {
+            retry_policy: Box::new(AutoSleep {
+                tries: NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN),
+                threshold: config.flood_sleep_threshold,
+                // A dropped connection is retried once on a fresh one after a short pause.
+                io_errors_as_flood_of: Some(Duration::from_millis(200)),
+            }),
+            updates_channel_capacity: NonZeroUsize::new(config.updates_capacity.max(1))
+                .unwrap_or(NonZeroUsize::MIN),
+            device_model: "tg-gateway".into(),
+            app_version: env!("CARGO_PKG_VERSION").into(),
+            ..ConnectionParams::default()
+        };
+        let pool = SenderPool::with_configuration(session.clone(), config.api_id, params);
+        let runner = tokio::spawn(pool.runner.run());
+        let client = Client::new(pool.handle);
+        let me = match client.get_me().await {
+            Ok(me) => me,
+            Err(e) => {
+                runner.abort();
+                return Err(e.into());
+            }
+        };
+        let tl::enums::User::User(raw) = &me.raw else {
+            runner.abort();
+            return Err(TelegramError::Unauthorized);
+        };
+        let account = Account {
+            user: user_from_tl(raw),
+            phone: raw.phone.as_ref().map(|p| format!("+{}", p.trim_start_matches('+'))),
+        };
+        info!(id = account.user.id, username = ?account.user.username, "connected to Telegram");
+        Ok(Self {
+            client,
+            session,
+            account,
+            updates: Mutex::new(Some(pool.updates)),
+            runner,
+            last_dialog_refresh: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The signed-in account.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// Takes grammers' update channel (once; the receiver's update stream owns it).
+    pub(crate) fn take_updates(&self) -> Option<mpsc::Receiver<UpdatesLike>> {
+        self.updates.lock().ok()?.take()
+    }
+
+    /// Closes the connection pool; pending calls fail.
+    pub fn disconnect(&self) {
+        self.client.disconnect();
+    }
+}

@@ -1,0 +1,90 @@
+//! MTProto message → Bot API `Message` (<https://core.telegram.org/bots/api#message>).
+
+use botapi::types::{Message, User};
+use grammers_tl_types as tl;
+
+use crate::entities;
+use crate::peers::PeerLookup;
+
+/// The user the Bot API puts in `from` for messages of anonymous group admins
+/// (@GroupAnonymousBot), so handlers that expect `from` keep working.
+pub const GROUP_ANONYMOUS_BOT_ID: i64 = 1_087_968_824;
+/// The user the Bot API puts in `from` for messages sent on behalf of a channel (@Channel_Bot).
+pub const CHANNEL_BOT_ID: i64 = 136_817_688;
+
+fn service_user(id: i64, first_name: &str, username: &str) -> User {
+    User {
+        id,
+        is_bot: true,
+        first_name: first_name.into(),
+        last_name: None,
+        username: Some(username.into()),
+        language_code: None,
+        is_premium: None,
+        can_join_groups: None,
+        can_read_all_group_messages: None,
+        supports_inline_queries: None,
+        has_main_web_app: None,
+    }
+}
+
+/// Converts one MTProto message. `None` for `messageEmpty` (deleted or inaccessible).
+///
+/// Sender rules follow the Bot API: a user sender fills `from`; a broadcast post has only
+/// `sender_chat` (the channel); a message sent as a chat (anonymous admin, or a channel
+/// writing in a group) has `sender_chat` plus the service user in `from`.
+/// Service messages keep their id, date and chat with no text.
+pub fn message(raw: &tl::enums::Message, peers: &PeerLookup) -> Option<Message> {
+    match raw {
+        tl::enums::Message::Empty(_) => None,
+        tl::enums::Message::Service(m) => Some(Message::new(
+            m.id,
+            i64::from(m.date),
+            peers.bot_api_chat(&m.peer_id),
+        )),
+        tl::enums::Message::Message(m) => Some(regular(m, peers)),
+    }
+}
+
+fn regular(m: &tl::types::Message, peers: &PeerLookup) -> Message {
+    let chat = peers.bot_api_chat(&m.peer_id);
+    let mut out = Message::new(m.id, i64::from(m.date), chat.clone());
+    let sender = m.from_id.clone().or_else(|| match &m.peer_id {
+        // Private chats may omit from_id: the sender is the other user (or the account).
+        tl::enums::Peer::User(_) if !m.out => Some(m.peer_id.clone()),
+        _ => None,
+    });
+    match sender {
+        Some(tl::enums::Peer::User(u)) => out.from = Some(peers.bot_api_user(u.user_id)),
+        Some(peer) => {
+            let sender_chat = peers.bot_api_chat(&peer);
+            out.from = Some(if sender_chat.id == chat.id {
+                service_user(GROUP_ANONYMOUS_BOT_ID, "Group", "GroupAnonymousBot")
+            } else {
+                service_user(CHANNEL_BOT_ID, "Channel", "Channel_Bot")
+            });
+            out.sender_chat = Some(sender_chat);
+        }
+        None if m.post => out.sender_chat = Some(chat),
+        None => {}
+    }
+    out.edit_date = m.edit_date.map(i64::from);
+    if !m.message.is_empty() {
+        // Text and entities become caption/caption_entities once media exists (media issue).
+        out.text = Some(m.message.clone());
+        let ents = entities::from_tl(m.entities.as_deref().unwrap_or_default());
+        out.entities = (!ents.is_empty()).then_some(ents);
+    }
+    out
+}
+
+/// The replied-to message id of a raw message, if it replies within its chat.
+pub fn reply_to_id(raw: &tl::enums::Message) -> Option<i32> {
+    match raw {
+        tl::enums::Message::Message(tl::types::Message {
+            reply_to: Some(tl::enums::MessageReplyHeader::Header(h)),
+            ..
+        }) if h.reply_to_peer_id.is_none() => h.reply_to_msg_id,
+        _ => None,
+    }
+}

@@ -1,0 +1,68 @@
+//! Typed errors of the Telegram layer, so callers can branch (flood waits, missing chats)
+//! without parsing strings.
+
+use grammers_client::InvocationError;
+
+/// What went wrong talking to Telegram.
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    /// Telegram asked us to wait this many seconds (`FLOOD_WAIT_X`, code 420) and the wait was
+    /// longer than the configured threshold, so it was not absorbed.
+    #[error("flood wait of {seconds} s")]
+    FloodWait {
+        /// Seconds to wait before retrying.
+        seconds: u32,
+    },
+    /// The chat id or username does not name a chat this account can see.
+    #[error("chat not found")]
+    ChatNotFound,
+    /// Telegram refused the call with an RPC error (code and UPPER_SNAKE name, numeric suffix
+    /// split off into `value`).
+    #[error("rpc error {code} {name}")]
+    Rpc {
+        /// 400, 401, 403, 500, …
+        code: i32,
+        /// For example `MESSAGE_ID_INVALID`.
+        name: String,
+        /// The number in names such as `FLOOD_WAIT_7`.
+        value: Option<u32>,
+    },
+    /// The session is not signed in (RPC 401).
+    #[error("the session is not authorized; log in first")]
+    Unauthorized,
+    /// The connection to Telegram failed.
+    #[error("connection to Telegram failed: {0}")]
+    Network(String),
+    /// The session file could not be read or written.
+    #[error(transparent)]
+    Session(#[from] session::SessionError),
+    /// Telegram answered something this gateway did not expect.
+    #[error("unexpected answer from Telegram: {0}")]
+    Unexpected(String),
+}
+
+impl From<InvocationError> for TelegramError {
+    fn from(e: InvocationError) -> Self {
+        match e {
+            InvocationError::Rpc(rpc) if rpc.code == 420 => TelegramError::FloodWait {
+                seconds: rpc.value.unwrap_or(0),
+            },
+            InvocationError::Rpc(rpc) if rpc.code == 401 => TelegramError::Unauthorized,
+            InvocationError::Rpc(rpc) => TelegramError::Rpc {
+                code: rpc.code,
+                name: rpc.name,
+                value: rpc.value,
+            },
+            InvocationError::Io(e) => TelegramError::Network(e.to_string()),
+            InvocationError::Dropped(why) => TelegramError::Network(why.to_owned()),
+            other => TelegramError::Unexpected(other.to_string()),
+        }
+    }
+}
+
+impl TelegramError {
+    /// Whether this is the RPC error `name` (e.g. `MESSAGE_ID_INVALID`).
+    pub fn is(&self, rpc_name: &str) -> bool {
+        matches!(self, TelegramError::Rpc { name, .. } if name == rpc_name)
+    }
+}

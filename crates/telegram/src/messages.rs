@@ -1,0 +1,225 @@
+//! Sending, editing, fetching and deleting messages, returning Bot API `Message`s.
+//!
+//! Raw MTProto calls are used (rather than grammers' higher-level helpers) because the Bot API
+//! needs the full resulting message — grammers' `edit_message` returns `()` — and the users
+//! and chats of every result are cached in the shared session on the way.
+
+use botapi::types::Message;
+use grammers_session::types::{PeerKind, PeerRef};
+use grammers_tl_types as tl;
+
+use crate::peers::PeerLookup;
+use crate::{Telegram, TelegramError, convert};
+
+/// A text message to send.
+#[derive(Clone, Debug, Default)]
+pub struct OutgoingText {
+    /// The text, UTF-8, after `parse_mode` processing.
+    pub text: String,
+    /// Formatting, UTF-16 offsets.
+    pub entities: Vec<tl::enums::MessageEntity>,
+    /// Reply to this message of the same chat.
+    pub reply_to: Option<i32>,
+    /// Send without notification sound.
+    pub silent: bool,
+    /// Do not generate a link preview.
+    pub no_webpage: bool,
+    /// Forbid forwarding and saving.
+    pub noforwards: bool,
+}
+
+fn rpc_400(name: &str) -> TelegramError {
+    TelegramError::Rpc {
+        code: 400,
+        name: name.to_owned(),
+        value: None,
+    }
+}
+
+impl Telegram {
+    /// `messages.sendMessage`; returns the sent message (with `reply_to_message` when replying).
+    ///
+    /// Errors: RPC errors as Telegram gives them (`PEER_ID_INVALID`, `MESSAGE_EMPTY`,
+    /// `MESSAGE_TOO_LONG`, `CHAT_WRITE_FORBIDDEN`, …), [`TelegramError::FloodWait`].
+    pub async fn send_text(&self, peer: PeerRef, out: OutgoingText) -> Result<Message, TelegramError> {
+        let random_id = rand::random::<i64>();
+        let updates = self
+            .client
+            .invoke(&tl::functions::messages::SendMessage {
+                no_webpage: out.no_webpage,
+                silent: out.silent,
+                background: false,
+                clear_draft: false,
+                noforwards: out.noforwards,
+                update_stickersets_order: false,
+                invert_media: false,
+                allow_paid_floodskip: false,
+                peer: (&peer).into(),
+                reply_to: out.reply_to.map(|id| {
+                    tl::enums::InputReplyTo::Message(tl::types::InputReplyToMessage {
+                        reply_to_msg_id: id,
+                        top_msg_id: None,
+                        reply_to_peer_id: None,
+                        quote_text: None,
+                        quote_entities: None,
+                        quote_offset: None,
+                        monoforum_peer_id: None,
+                        todo_item_id: None,
+                        poll_option: None,
+                    })
+                }),
+                message: out.text.clone(),
+                random_id,
+                reply_markup: None,
+                entities: (!out.entities.is_empty()).then(|| out.entities.clone()),
+                schedule_date: None,
+                schedule_repeat_period: None,
+                send_as: None,
+                quick_reply_shortcut: None,
+                effect: None,
+                allow_paid_stars: None,
+                suggested_post: None,
+                rich_message: None,
+            })
+            .await?;
+        let mut message = self.message_from_updates(updates, |u| {
+            matches!(u, tl::enums::Update::NewMessage(_) | tl::enums::Update::NewChannelMessage(_))
+        }).await?;
+        if let Some(reply_id) = out.reply_to {
+            message.reply_to_message = self.get_message(peer, reply_id).await?.map(Box::new);
+        }
+        Ok(message)
+    }
+
+    /// `messages.editMessage` (text); returns the edited message.
+    ///
+    /// Errors: `MESSAGE_ID_INVALID`, `MESSAGE_NOT_MODIFIED`, `MESSAGE_AUTHOR_REQUIRED`,
+    /// `MESSAGE_EMPTY`, … as RPC errors.
+    pub async fn edit_text(
+        &self,
+        peer: PeerRef,
+        message_id: i32,
+        text: String,
+        entities: Vec<tl::enums::MessageEntity>,
+        no_webpage: bool,
+    ) -> Result<Message, TelegramError> {
+        let updates = self
+            .client
+            .invoke(&tl::functions::messages::EditMessage {
+                no_webpage,
+                invert_media: false,
+                peer: (&peer).into(),
+                id: message_id,
+                message: Some(text),
+                media: None,
+                reply_markup: None,
+                entities: Some(entities),
+                schedule_date: None,
+                schedule_repeat_period: None,
+                quick_reply_shortcut_id: None,
+                rich_message: None,
+            })
+            .await?;
+        self.message_from_updates(updates, |u| {
+            matches!(u, tl::enums::Update::EditMessage(_) | tl::enums::Update::EditChannelMessage(_))
+        })
+        .await
+    }
+
+    /// One message of a chat, or `None` when it does not exist there (deleted, never existed,
+    /// or belonging to another chat — private chats and basic groups share one id space).
+    pub async fn get_message(&self, peer: PeerRef, message_id: i32) -> Result<Option<Message>, TelegramError> {
+        let id = vec![tl::enums::InputMessage::Id(tl::types::InputMessageId { id: message_id })];
+        let result = if peer.id.kind() == PeerKind::Channel {
+            self.client
+                .invoke(&tl::functions::channels::GetMessages {
+                    channel: (&peer).into(),
+                    id,
+                })
+                .await?
+        } else {
+            self.client
+                .invoke(&tl::functions::messages::GetMessages { id })
+                .await?
+        };
+        let (messages, users, chats) = match result {
+            tl::enums::messages::Messages::Messages(m) => (m.messages, m.users, m.chats),
+            tl::enums::messages::Messages::Slice(m) => (m.messages, m.users, m.chats),
+            tl::enums::messages::Messages::ChannelMessages(m) => (m.messages, m.users, m.chats),
+            tl::enums::messages::Messages::NotModified(_) => return Ok(None),
+        };
+        self.cache(&users, &chats).await;
+        let peers = PeerLookup::new(&users, &chats);
+        let wanted: tl::enums::Peer = peer.id.into();
+        Ok(messages
+            .iter()
+            .find(|m| matches!(m, tl::enums::Message::Message(m) if m.peer_id == wanted)
+                || matches!(m, tl::enums::Message::Service(m) if m.peer_id == wanted))
+            .and_then(|m| convert::message(m, &peers)))
+    }
+
+    /// Deletes one message for everyone, checking first that it exists in that chat (the Bot
+    /// API's `deleteMessage` semantics; MTProto's `messages.deleteMessages` takes no chat).
+    ///
+    /// Errors: `MESSAGE_ID_INVALID` when it does not exist there, `MESSAGE_DELETE_FORBIDDEN`
+    /// when the account may not delete it.
+    pub async fn delete_message(&self, peer: PeerRef, message_id: i32) -> Result<(), TelegramError> {
+        if self.get_message(peer, message_id).await?.is_none() {
+            return Err(rpc_400("MESSAGE_ID_INVALID"));
+        }
+        let tl::enums::messages::AffectedMessages::Messages(affected) =
+            if peer.id.kind() == PeerKind::Channel {
+                self.client
+                    .invoke(&tl::functions::channels::DeleteMessages {
+                        channel: (&peer).into(),
+                        id: vec![message_id],
+                    })
+                    .await?
+            } else {
+                self.client
+                    .invoke(&tl::functions::messages::DeleteMessages {
+                        revoke: true,
+                        id: vec![message_id],
+                    })
+                    .await?
+            };
+        if affected.pts_count == 0 {
+            return Err(TelegramError::Rpc {
+                code: 403,
+                name: "MESSAGE_DELETE_FORBIDDEN".into(),
+                value: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Finds the message carried by the first update matching `wanted` in an RPC result.
+    async fn message_from_updates(
+        &self,
+        updates: tl::enums::Updates,
+        wanted: impl Fn(&tl::enums::Update) -> bool,
+    ) -> Result<Message, TelegramError> {
+        let (list, users, chats) = match updates {
+            tl::enums::Updates::Updates(u) => (u.updates, u.users, u.chats),
+            tl::enums::Updates::Combined(u) => (u.updates, u.users, u.chats),
+            tl::enums::Updates::UpdateShort(u) => (vec![u.update], Vec::new(), Vec::new()),
+            _ => {
+                return Err(TelegramError::Unexpected(
+                    "a short update without the message".into(),
+                ));
+            }
+        };
+        self.cache(&users, &chats).await;
+        let peers = PeerLookup::new(&users, &chats);
+        list.iter()
+            .filter(|u| wanted(u))
+            .find_map(|u| match u {
+                tl::enums::Update::NewMessage(u) => convert::message(&u.message, &peers),
+                tl::enums::Update::NewChannelMessage(u) => convert::message(&u.message, &peers),
+                tl::enums::Update::EditMessage(u) => convert::message(&u.message, &peers),
+                tl::enums::Update::EditChannelMessage(u) => convert::message(&u.message, &peers),
+                _ => None,
+            })
+            .ok_or_else(|| TelegramError::Unexpected("the result carried no message".into()))
+    }
+}

@@ -1,0 +1,104 @@
+//! Bot API `chat_id` (integer or `@username`) → MTProto peer reference.
+//!
+//! The session file is the cache: both binaries write every user and chat they see into it
+//! (grammers' `auto_cache_peers` plus our own caching of raw results), so a chat the receiver
+//! saw is usable by the sender. A miss refreshes the dialog list once per
+//! [`DIALOG_REFRESH_INTERVAL`] before answering "chat not found".
+
+use std::time::{Duration, Instant};
+
+use botapi::ids::ChatIdParam;
+use grammers_session::Session as _;
+use grammers_session::types::{PeerAuth, PeerId, PeerInfo, PeerKind, PeerRef};
+use grammers_tl_types as tl;
+
+use crate::{Telegram, TelegramError};
+
+/// Minimum time between two dialog-list refreshes triggered by unknown chat ids.
+pub const DIALOG_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+
+impl Telegram {
+    /// Resolves a Bot API `chat_id`. Errors: [`TelegramError::ChatNotFound`] when no chat the
+    /// account can see has that id or username.
+    pub async fn resolve_chat(&self, chat: &ChatIdParam) -> Result<PeerRef, TelegramError> {
+        match chat {
+            ChatIdParam::Id(id) => self.resolve_id(*id).await,
+            ChatIdParam::Username(name) => self.resolve_username(name).await,
+        }
+    }
+
+    async fn resolve_id(&self, id: i64) -> Result<PeerRef, TelegramError> {
+        let peer = PeerId::from_bot_api_dialog_id(id).ok_or(TelegramError::ChatNotFound)?;
+        if peer.kind() == PeerKind::Chat {
+            // Basic groups need no access hash.
+            return Ok(PeerRef {
+                id: peer,
+                auth: PeerAuth::default(),
+            });
+        }
+        if peer == PeerId::user_unchecked(self.account().user.id) {
+            return Ok(PeerId::self_user().to_ambient_ref());
+        }
+        if let Some(found) = self.session.peer_ref(peer).await? {
+            return Ok(found);
+        }
+        if self.refresh_dialogs().await? {
+            if let Some(found) = self.session.peer_ref(peer).await? {
+                return Ok(found);
+            }
+        }
+        Err(TelegramError::ChatNotFound)
+    }
+
+    async fn resolve_username(&self, name: &str) -> Result<PeerRef, TelegramError> {
+        let result = self
+            .client
+            .invoke(&tl::functions::contacts::ResolveUsername {
+                username: name.to_owned(),
+                referer: None,
+            })
+            .await;
+        let tl::enums::contacts::ResolvedPeer::Peer(resolved) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let e = TelegramError::from(e);
+                return Err(if e.is("USERNAME_NOT_OCCUPIED") || e.is("USERNAME_INVALID") {
+                    TelegramError::ChatNotFound
+                } else {
+                    e
+                });
+            }
+        };
+        self.cache(&resolved.users, &resolved.chats).await;
+        let id = PeerId::from(&resolved.peer);
+        self.session
+            .peer_ref(id)
+            .await?
+            .ok_or(TelegramError::ChatNotFound)
+    }
+
+    /// Loads the whole dialog list (which caches every peer in it). Returns `false` when a
+    /// refresh ran too recently to try again.
+    async fn refresh_dialogs(&self) -> Result<bool, TelegramError> {
+        let mut last = self.last_dialog_refresh.lock().await;
+        if last.is_some_and(|t: Instant| t.elapsed() < DIALOG_REFRESH_INTERVAL) {
+            return Ok(false);
+        }
+        *last = Some(Instant::now());
+        let mut dialogs = self.client.iter_dialogs();
+        while dialogs.next().await?.is_some() {}
+        Ok(true)
+    }
+
+    /// Stores the users and chats of a raw result in the shared session.
+    pub(crate) async fn cache(&self, users: &[tl::enums::User], chats: &[tl::enums::Chat]) {
+        let infos: Vec<PeerInfo> = users
+            .iter()
+            .map(PeerInfo::from)
+            .chain(chats.iter().map(PeerInfo::from))
+            .collect();
+        if let Err(e) = self.session.cache_peers(infos).await {
+            tracing::warn!(error = %e, "failed to cache peers in the session");
+        }
+    }
+}

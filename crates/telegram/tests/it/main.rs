@@ -1,0 +1,90 @@
+//! End-to-end tests of the Telegram layer: the real grammers client against testdc.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use botapi::ids::ChatIdParam;
+use telegram::{OutgoingText, Telegram, TelegramConfig, TelegramError};
+use testdc::{Fixture, SendText, TestDc, TestDcConfig};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Harness {
+    dc: TestDc,
+    tg: Arc<Telegram>,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness() -> Harness {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.session");
+    dc.write_session(&path).await.unwrap();
+    let tg = Telegram::connect(TelegramConfig {
+        api_id: 1,
+        session_path: path,
+        flood_sleep_threshold: Duration::from_secs(5),
+        updates_capacity: 1000,
+    })
+    .await
+    .unwrap();
+    Harness {
+        dc,
+        tg: Arc::new(tg),
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn connects_and_knows_the_account() {
+    let h = harness().await;
+    let me = h.tg.account();
+    assert_eq!(me.user.id, Fixture::DEFAULT.self_id);
+    assert_eq!(me.user.username.as_deref(), Some("testaccount"));
+    assert_eq!(me.phone.as_deref(), Some(Fixture::PHONE));
+}
+
+#[tokio::test]
+async fn sent_text_reaches_the_server_history() {
+    let h = harness().await;
+    let alice = Fixture::DEFAULT.alice;
+    let peer = h.tg.resolve_chat(&ChatIdParam::Id(alice)).await.unwrap();
+    let sent = h
+        .tg
+        .send_text(peer, OutgoingText { text: "hi alice".into(), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(sent.text.as_deref(), Some("hi alice"));
+    assert_eq!(sent.chat.id, alice);
+    assert_eq!(sent.from.as_ref().unwrap().id, Fixture::DEFAULT.self_id);
+    let history = h.dc.history(alice).unwrap();
+    assert_eq!(history[0].message_id, sent.message_id);
+    assert!(history[0].out);
+}
+
+#[tokio::test]
+async fn incoming_text_arrives_on_the_update_stream() {
+    let h = harness().await;
+    let mut updates = h.tg.updates(false).await.unwrap();
+    let alice = Fixture::DEFAULT.alice;
+    // The first next() runs getState; send after the stream is live.
+    let next = tokio::spawn(async move { tokio::time::timeout(WAIT, updates.next()).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.dc.send_text(SendText { from: Some(alice), chat_id: alice, text: "hello".into(), reply_to_message_id: None }).unwrap();
+    let got = next.await.unwrap().unwrap().unwrap();
+    assert_eq!(got.message.text.as_deref(), Some("hello"));
+    assert_eq!(got.message.from.unwrap().first_name, "Alice");
+    assert!(!got.outgoing);
+}
+
+#[tokio::test]
+async fn username_resolves_and_unknown_chat_is_not_found() {
+    let h = harness().await;
+    assert!(h.tg.resolve_chat(&ChatIdParam::Username("testsupergroup".into())).await.is_ok());
+    assert!(matches!(
+        h.tg.resolve_chat(&ChatIdParam::Id(987_654_321)).await,
+        Err(TelegramError::ChatNotFound)
+    ));
+}
