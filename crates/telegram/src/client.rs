@@ -97,7 +97,10 @@ impl Telegram {
         };
         let account = Account {
             user: user_from_tl(raw),
-            phone: raw.phone.as_ref().map(|p| format!("+{}", p.trim_start_matches('+'))),
+            phone: raw
+                .phone
+                .as_ref()
+                .map(|p| format!("+{}", p.trim_start_matches('+'))),
         };
         info!(id = account.user.id, username = ?account.user.username, "connected to Telegram");
         Ok(Self {

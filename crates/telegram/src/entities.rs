@@ -26,11 +26,13 @@ pub fn to_tl(entities: &[MessageEntity]) -> Vec<tl::enums::MessageEntity> {
                 K::Underline => E::Underline(t::MessageEntityUnderline { offset, length }),
                 K::Strikethrough => E::Strike(t::MessageEntityStrike { offset, length }),
                 K::Spoiler => E::Spoiler(t::MessageEntitySpoiler { offset, length }),
-                K::Blockquote | K::ExpandableBlockquote => E::Blockquote(t::MessageEntityBlockquote {
-                    collapsed: e.kind == K::ExpandableBlockquote,
-                    offset,
-                    length,
-                }),
+                K::Blockquote | K::ExpandableBlockquote => {
+                    E::Blockquote(t::MessageEntityBlockquote {
+                        collapsed: e.kind == K::ExpandableBlockquote,
+                        offset,
+                        length,
+                    })
+                }
                 K::Code => E::Code(t::MessageEntityCode { offset, length }),
                 K::Pre => E::Pre(t::MessageEntityPre {
                     offset,
@@ -85,7 +87,11 @@ pub fn from_tl(entities: &[tl::enums::MessageEntity]) -> Vec<MessageEntity> {
                     return Some(out);
                 }
                 E::TextUrl(e) => {
-                    return Some(MessageEntity::text_link(e.offset as u32, e.length as u32, e.url.clone()));
+                    return Some(MessageEntity::text_link(
+                        e.offset as u32,
+                        e.length as u32,
+                        e.url.clone(),
+                    ));
                 }
                 E::CustomEmoji(e) => {
                     return Some(MessageEntity::custom_emoji(

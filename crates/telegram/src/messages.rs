@@ -41,7 +41,11 @@ impl Telegram {
     ///
     /// Errors: RPC errors as Telegram gives them (`PEER_ID_INVALID`, `MESSAGE_EMPTY`,
     /// `MESSAGE_TOO_LONG`, `CHAT_WRITE_FORBIDDEN`, …), [`TelegramError::FloodWait`].
-    pub async fn send_text(&self, peer: PeerRef, out: OutgoingText) -> Result<Message, TelegramError> {
+    pub async fn send_text(
+        &self,
+        peer: PeerRef,
+        out: OutgoingText,
+    ) -> Result<Message, TelegramError> {
         let random_id = rand::random::<i64>();
         let updates = self
             .client
@@ -82,9 +86,14 @@ impl Telegram {
                 rich_message: None,
             })
             .await?;
-        let mut message = self.message_from_updates(updates, |u| {
-            matches!(u, tl::enums::Update::NewMessage(_) | tl::enums::Update::NewChannelMessage(_))
-        }).await?;
+        let mut message = self
+            .message_from_updates(updates, |u| {
+                matches!(
+                    u,
+                    tl::enums::Update::NewMessage(_) | tl::enums::Update::NewChannelMessage(_)
+                )
+            })
+            .await?;
         if let Some(reply_id) = out.reply_to {
             message.reply_to_message = self.get_message(peer, reply_id).await?.map(Box::new);
         }
@@ -121,15 +130,24 @@ impl Telegram {
             })
             .await?;
         self.message_from_updates(updates, |u| {
-            matches!(u, tl::enums::Update::EditMessage(_) | tl::enums::Update::EditChannelMessage(_))
+            matches!(
+                u,
+                tl::enums::Update::EditMessage(_) | tl::enums::Update::EditChannelMessage(_)
+            )
         })
         .await
     }
 
     /// One message of a chat, or `None` when it does not exist there (deleted, never existed,
     /// or belonging to another chat — private chats and basic groups share one id space).
-    pub async fn get_message(&self, peer: PeerRef, message_id: i32) -> Result<Option<Message>, TelegramError> {
-        let id = vec![tl::enums::InputMessage::Id(tl::types::InputMessageId { id: message_id })];
+    pub async fn get_message(
+        &self,
+        peer: PeerRef,
+        message_id: i32,
+    ) -> Result<Option<Message>, TelegramError> {
+        let id = vec![tl::enums::InputMessage::Id(tl::types::InputMessageId {
+            id: message_id,
+        })];
         let result = if peer.id.kind() == PeerKind::Channel {
             self.client
                 .invoke(&tl::functions::channels::GetMessages {
@@ -153,8 +171,10 @@ impl Telegram {
         let wanted: tl::enums::Peer = peer.id.into();
         Ok(messages
             .iter()
-            .find(|m| matches!(m, tl::enums::Message::Message(m) if m.peer_id == wanted)
-                || matches!(m, tl::enums::Message::Service(m) if m.peer_id == wanted))
+            .find(|m| {
+                matches!(m, tl::enums::Message::Message(m) if m.peer_id == wanted)
+                    || matches!(m, tl::enums::Message::Service(m) if m.peer_id == wanted)
+            })
             .and_then(|m| convert::message(m, &peers)))
     }
 
@@ -163,7 +183,11 @@ impl Telegram {
     ///
     /// Errors: `MESSAGE_ID_INVALID` when it does not exist there, `MESSAGE_DELETE_FORBIDDEN`
     /// when the account may not delete it.
-    pub async fn delete_message(&self, peer: PeerRef, message_id: i32) -> Result<(), TelegramError> {
+    pub async fn delete_message(
+        &self,
+        peer: PeerRef,
+        message_id: i32,
+    ) -> Result<(), TelegramError> {
         if self.get_message(peer, message_id).await?.is_none() {
             return Err(rpc_400("MESSAGE_ID_INVALID"));
         }

@@ -42,10 +42,10 @@ impl Telegram {
         if let Some(found) = self.session.peer_ref(peer).await? {
             return Ok(found);
         }
-        if self.refresh_dialogs().await? {
-            if let Some(found) = self.session.peer_ref(peer).await? {
-                return Ok(found);
-            }
+        if self.refresh_dialogs().await?
+            && let Some(found) = self.session.peer_ref(peer).await?
+        {
+            return Ok(found);
         }
         Err(TelegramError::ChatNotFound)
     }
@@ -62,11 +62,13 @@ impl Telegram {
             Ok(r) => r,
             Err(e) => {
                 let e = TelegramError::from(e);
-                return Err(if e.is("USERNAME_NOT_OCCUPIED") || e.is("USERNAME_INVALID") {
-                    TelegramError::ChatNotFound
-                } else {
-                    e
-                });
+                return Err(
+                    if e.is("USERNAME_NOT_OCCUPIED") || e.is("USERNAME_INVALID") {
+                        TelegramError::ChatNotFound
+                    } else {
+                        e
+                    },
+                );
             }
         };
         self.cache(&resolved.users, &resolved.chats).await;

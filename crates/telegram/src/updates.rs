@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use botapi::types::Message;
-use grammers_mtsender::UpdatesConfiguration;
 use grammers_client::peer::Peer;
 use grammers_client::update::Update;
+use grammers_mtsender::UpdatesConfiguration;
 use grammers_tl_types as tl;
 
 use crate::peers::PeerLookup;
@@ -50,9 +50,9 @@ impl Telegram {
     /// `catch_up`: replay what happened while the process was down (getDifference from the
     /// stored position) instead of starting from now.
     pub async fn updates(self: &Arc<Self>, catch_up: bool) -> Result<UpdateStream, TelegramError> {
-        let rx = self
-            .take_updates()
-            .ok_or_else(|| TelegramError::Unexpected("the update stream was already taken".into()))?;
+        let rx = self.take_updates().ok_or_else(|| {
+            TelegramError::Unexpected("the update stream was already taken".into())
+        })?;
         let inner = self
             .client
             .stream_updates(rx, UpdatesConfiguration { catch_up })

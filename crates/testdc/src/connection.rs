@@ -118,7 +118,10 @@ impl Conn {
 
     fn on_packet(&mut self, packet: &mut [u8]) -> bool {
         if packet.len() >= 8 && packet[..8] == [0; 8] {
-            warn!(conn_id = self.conn_id, "plain (DH) message: testdc only knows pre-shared auth keys; closing");
+            warn!(
+                conn_id = self.conn_id,
+                "plain (DH) message: testdc only knows pre-shared auth keys; closing"
+            );
             return false;
         }
         let plaintext = match self.shared.auth_key.decrypt_from_client(packet) {
@@ -162,7 +165,8 @@ impl Conn {
                 Err(e) => warn!(conn_id = self.conn_id, error = %e, "bad gzip_packed"),
             },
             MSGS_ACK => {}
-            tl::functions::Ping::CONSTRUCTOR_ID | tl::functions::PingDelayDisconnect::CONSTRUCTOR_ID => {
+            tl::functions::Ping::CONSTRUCTOR_ID
+            | tl::functions::PingDelayDisconnect::CONSTRUCTOR_ID => {
                 // Both carry ping_id first; grammers wants a bare pong either way.
                 let ping_id = tl::Cursor::from_slice(&message.body[4..]);
                 let ping_id = i64::deserialize(&mut { ping_id }).unwrap_or(0);
@@ -172,7 +176,9 @@ impl Conn {
                 });
                 self.send(pong.to_bytes(), true);
             }
-            tl::functions::GetFutureSalts::CONSTRUCTOR_ID => self.send(future_salts(message.msg_id), true),
+            tl::functions::GetFutureSalts::CONSTRUCTOR_ID => {
+                self.send(future_salts(message.msg_id), true)
+            }
             _ => self.on_rpc(message),
         }
     }
@@ -209,7 +215,11 @@ impl Conn {
             Ok(push) if push.origin == self.conn_id => {}
             Ok(push) => self.send(push.body.to_vec(), false),
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                warn!(conn_id = self.conn_id, missed = n, "client fell behind; sending updatesTooLong");
+                warn!(
+                    conn_id = self.conn_id,
+                    missed = n,
+                    "client fell behind; sending updatesTooLong"
+                );
                 self.send(tl::enums::Updates::TooLong.to_bytes(), false);
             }
             Err(broadcast::error::RecvError::Closed) => {}
@@ -233,9 +243,11 @@ fn peel(mut body: &[u8]) -> &[u8] {
             f::InvokeWithLayer::<Rest>::CONSTRUCTOR_ID => Some(8),
             f::InvokeWithoutUpdates::<Rest>::CONSTRUCTOR_ID => Some(4),
             f::InvokeAfterMsg::<Rest>::CONSTRUCTOR_ID => Some(12),
-            f::InitConnection::<Rest>::CONSTRUCTOR_ID => f::InitConnection::<Rest>::from_bytes(&body[4..])
-                .ok()
-                .map(|init| body.len() - init.query.0),
+            f::InitConnection::<Rest>::CONSTRUCTOR_ID => {
+                f::InitConnection::<Rest>::from_bytes(&body[4..])
+                    .ok()
+                    .map(|init| body.len() - init.query.0)
+            }
             _ => None,
         };
         match skip {

@@ -175,7 +175,8 @@ mod tests {
         let server = ServerAuthKey::new(key());
         let mut packet = server.encrypt_for_client(plaintext.clone());
 
-        let decrypted = decrypt_data_v2(&mut packet, &AuthKey::from_bytes(key())).expect("decrypts");
+        let decrypted =
+            decrypt_data_v2(&mut packet, &AuthKey::from_bytes(key())).expect("decrypts");
         assert_eq!(&decrypted[..plaintext.len()], &plaintext[..]);
     }
 

@@ -270,7 +270,10 @@ impl TestDc {
     }
 
     /// Writes a ready session file at `path` (created with mode 0600, parent directories too).
-    pub async fn write_session(&self, path: impl AsRef<std::path::Path>) -> Result<(), ControlError> {
+    pub async fn write_session(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), ControlError> {
         let store = session::SessionStore::open(path).await?;
         store.seed(&self.session_seed()).await?;
         Ok(())
@@ -278,7 +281,8 @@ impl TestDc {
 
     /// A simulated user (or channel) sends `text`; the account's connections get the update.
     pub fn send_text(&self, send: SendText) -> Result<MessageView, ControlError> {
-        let chat = ChatRef::from_bot_api_id(send.chat_id).ok_or(ControlError::UnknownChat(send.chat_id))?;
+        let chat = ChatRef::from_bot_api_id(send.chat_id)
+            .ok_or(ControlError::UnknownChat(send.chat_id))?;
         let from = send.from.and_then(ChatRef::from_bot_api_id);
         let mut fx = SideEffects::default();
         let message = self
@@ -302,11 +306,23 @@ impl TestDc {
 
     /// Waits for the first message the account sends in `chat_id` with an id above `after`
     /// (already sent ones count), up to `timeout`.
-    pub async fn wait_outgoing(&self, chat_id: i64, after: i32, timeout: Duration) -> Result<MessageView, ControlError> {
+    pub async fn wait_outgoing(
+        &self,
+        chat_id: i64,
+        after: i32,
+        timeout: Duration,
+    ) -> Result<MessageView, ControlError> {
         let chat = ChatRef::from_bot_api_id(chat_id).ok_or(ControlError::UnknownChat(chat_id))?;
         let mut events = self.shared.events.subscribe();
         let sent = |m: &StoredMessage| m.out && m.chat == chat && m.id > after;
-        if let Some(m) = self.shared.world().history(chat).iter().rev().find(|m| sent(m)) {
+        if let Some(m) = self
+            .shared
+            .world()
+            .history(chat)
+            .iter()
+            .rev()
+            .find(|m| sent(m))
+        {
             return Ok(MessageView::from(m));
         }
         let wait = async {
@@ -334,10 +350,11 @@ impl TestDc {
     /// case-insensitive) with the RPC error `error` (e.g. `FLOOD_WAIT_7`, `PEER_ID_INVALID`,
     /// `INTERNAL`), its code chosen as Telegram would.
     pub fn fail_next(&self, method: &str, count: u32, error: &str) {
-        self.shared
-            .faults()
-            .rpc_errors
-            .push((method.to_owned(), count, RpcError::from_message(error)));
+        self.shared.faults().rpc_errors.push((
+            method.to_owned(),
+            count,
+            RpcError::from_message(error),
+        ));
     }
 
     /// Delays every RPC reply by `latency` (zero turns it off).

@@ -67,7 +67,10 @@ async fn world(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
     })
 }
 
-async fn send(State(dc): State<Arc<TestDc>>, Json(body): Json<SendText>) -> Result<impl IntoResponse, ControlError> {
+async fn send(
+    State(dc): State<Arc<TestDc>>,
+    Json(body): Json<SendText>,
+) -> Result<impl IntoResponse, ControlError> {
     dc.send_text(body).map(Json)
 }
 
@@ -79,13 +82,21 @@ struct ChatQuery {
     timeout_ms: Option<u64>,
 }
 
-async fn history(State(dc): State<Arc<TestDc>>, Query(q): Query<ChatQuery>) -> Result<impl IntoResponse, ControlError> {
+async fn history(
+    State(dc): State<Arc<TestDc>>,
+    Query(q): Query<ChatQuery>,
+) -> Result<impl IntoResponse, ControlError> {
     dc.history(q.chat_id).map(Json)
 }
 
-async fn wait_outgoing(State(dc): State<Arc<TestDc>>, Query(q): Query<ChatQuery>) -> Result<impl IntoResponse, ControlError> {
+async fn wait_outgoing(
+    State(dc): State<Arc<TestDc>>,
+    Query(q): Query<ChatQuery>,
+) -> Result<impl IntoResponse, ControlError> {
     let timeout = Duration::from_millis(q.timeout_ms.unwrap_or(10_000));
-    dc.wait_outgoing(q.chat_id, q.after, timeout).await.map(Json)
+    dc.wait_outgoing(q.chat_id, q.after, timeout)
+        .await
+        .map(Json)
 }
 
 async fn drop_connections(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
@@ -105,7 +116,10 @@ fn one() -> u32 {
     1
 }
 
-async fn rpc_error(State(dc): State<Arc<TestDc>>, Json(f): Json<RpcErrorFault>) -> impl IntoResponse {
+async fn rpc_error(
+    State(dc): State<Arc<TestDc>>,
+    Json(f): Json<RpcErrorFault>,
+) -> impl IntoResponse {
     dc.fail_next(&f.method, f.count, &f.error);
     Json(json!({"ok": true}))
 }

@@ -17,7 +17,10 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("info")
+        .try_init();
     let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test.session");
@@ -51,9 +54,14 @@ async fn sent_text_reaches_the_server_history() {
     let h = harness().await;
     let alice = Fixture::DEFAULT.alice;
     let peer = h.tg.resolve_chat(&ChatIdParam::Id(alice)).await.unwrap();
-    let sent = h
-        .tg
-        .send_text(peer, OutgoingText { text: "hi alice".into(), ..Default::default() })
+    let sent =
+        h.tg.send_text(
+            peer,
+            OutgoingText {
+                text: "hi alice".into(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(sent.text.as_deref(), Some("hi alice"));
@@ -72,7 +80,13 @@ async fn incoming_text_arrives_on_the_update_stream() {
     // The first next() runs getState; send after the stream is live.
     let next = tokio::spawn(async move { tokio::time::timeout(WAIT, updates.next()).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    h.dc.send_text(SendText { from: Some(alice), chat_id: alice, text: "hello".into(), reply_to_message_id: None }).unwrap();
+    h.dc.send_text(SendText {
+        from: Some(alice),
+        chat_id: alice,
+        text: "hello".into(),
+        reply_to_message_id: None,
+    })
+    .unwrap();
     let got = next.await.unwrap().unwrap().unwrap();
     assert_eq!(got.message.text.as_deref(), Some("hello"));
     assert_eq!(got.message.from.unwrap().first_name, "Alice");
@@ -82,7 +96,11 @@ async fn incoming_text_arrives_on_the_update_stream() {
 #[tokio::test]
 async fn username_resolves_and_unknown_chat_is_not_found() {
     let h = harness().await;
-    assert!(h.tg.resolve_chat(&ChatIdParam::Username("testsupergroup".into())).await.is_ok());
+    assert!(
+        h.tg.resolve_chat(&ChatIdParam::Username("testsupergroup".into()))
+            .await
+            .is_ok()
+    );
     assert!(matches!(
         h.tg.resolve_chat(&ChatIdParam::Id(987_654_321)).await,
         Err(TelegramError::ChatNotFound)

@@ -59,7 +59,13 @@ impl World {
     pub fn new(hash_salt: i64) -> Self {
         let f = Fixture::DEFAULT;
         let date = now() - 86_400;
-        let mut me = user(f.self_id, "Test", Some("Account"), Some("testaccount"), "en");
+        let mut me = user(
+            f.self_id,
+            "Test",
+            Some("Account"),
+            Some("testaccount"),
+            "en",
+        );
         me.phone = Some(Fixture::PHONE.trim_start_matches('+').into());
         let users = [
             me,
@@ -103,7 +109,13 @@ impl World {
             ),
             (
                 f.channel,
-                channel(f.channel, "Test Channel", "testchannel", false, vec![f.self_id, f.alice]),
+                channel(
+                    f.channel,
+                    "Test Channel",
+                    "testchannel",
+                    false,
+                    vec![f.self_id, f.alice],
+                ),
             ),
         ]);
         let mut world = World {
@@ -124,10 +136,22 @@ impl World {
     fn seed_history(&mut self, date: i32) {
         let f = Fixture::DEFAULT;
         let seeds = [
-            (ChatRef::User(f.alice), Some(ChatRef::User(f.alice)), "Hi! Long time no see."),
+            (
+                ChatRef::User(f.alice),
+                Some(ChatRef::User(f.alice)),
+                "Hi! Long time no see.",
+            ),
             (ChatRef::User(f.bob), Some(ChatRef::User(f.bob)), "Hallo!"),
-            (ChatRef::Chat(f.group), Some(ChatRef::User(f.bob)), "Welcome to the group"),
-            (ChatRef::Channel(f.supergroup), Some(ChatRef::User(f.carol)), "Hola a todos"),
+            (
+                ChatRef::Chat(f.group),
+                Some(ChatRef::User(f.bob)),
+                "Welcome to the group",
+            ),
+            (
+                ChatRef::Channel(f.supergroup),
+                Some(ChatRef::User(f.carol)),
+                "Hola a todos",
+            ),
             (ChatRef::Channel(f.channel), None, "First post"),
         ];
         for (chat, from, text) in seeds {

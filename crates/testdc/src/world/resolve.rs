@@ -48,7 +48,9 @@ impl World {
             tl::enums::InputChannel::Channel(c) => self
                 .check_channel(c.channel_id, c.access_hash)
                 .map(|_| c.channel_id),
-            tl::enums::InputChannel::FromMessage(c) if self.channels.contains_key(&c.channel_id) => {
+            tl::enums::InputChannel::FromMessage(c)
+                if self.channels.contains_key(&c.channel_id) =>
+            {
                 Ok(c.channel_id)
             }
             _ => Err(RpcError::bad("CHANNEL_INVALID")),

@@ -57,7 +57,9 @@ impl World {
             return Err(RpcError::bad("INPUT_REQUEST_INVALID"));
         };
         match id {
-            f::help::GetConfig::CONSTRUCTOR_ID => ok(super::tl_build::config(dc.dc_id, &dc.ip, dc.port, now())),
+            f::help::GetConfig::CONSTRUCTOR_ID => {
+                ok(super::tl_build::config(dc.dc_id, &dc.ip, dc.port, now()))
+            }
             f::updates::GetState::CONSTRUCTOR_ID => ok(self.state()),
             f::updates::GetDifference::CONSTRUCTOR_ID => ok(self.difference(&decode(body)?)),
             f::updates::GetChannelDifference::CONSTRUCTOR_ID => {
@@ -68,12 +70,16 @@ impl World {
                 self.resolve_username(&decode(body)?).and_then(ok)
             }
             f::messages::GetChats::CONSTRUCTOR_ID => ok(self.get_chats(&decode(body)?)),
-            f::channels::GetChannels::CONSTRUCTOR_ID => self.get_channels(&decode(body)?).and_then(ok),
+            f::channels::GetChannels::CONSTRUCTOR_ID => {
+                self.get_channels(&decode(body)?).and_then(ok)
+            }
             f::messages::GetMessages::CONSTRUCTOR_ID => ok(self.get_messages(&decode(body)?)),
             f::channels::GetMessages::CONSTRUCTOR_ID => {
                 self.get_channel_messages(&decode(body)?).and_then(ok)
             }
-            f::messages::GetHistory::CONSTRUCTOR_ID => self.get_history(&decode(body)?).and_then(ok),
+            f::messages::GetHistory::CONSTRUCTOR_ID => {
+                self.get_history(&decode(body)?).and_then(ok)
+            }
             f::messages::GetDialogs::CONSTRUCTOR_ID => ok(self.get_dialogs(&decode(body)?)),
             f::messages::SendMessage::CONSTRUCTOR_ID => {
                 self.send_message(&decode(body)?, fx).and_then(ok)
@@ -84,9 +90,9 @@ impl World {
             f::messages::DeleteMessages::CONSTRUCTOR_ID => {
                 self.delete_messages(&decode(body)?, fx).and_then(ok)
             }
-            f::channels::DeleteMessages::CONSTRUCTOR_ID => {
-                self.delete_channel_messages(&decode(body)?, fx).and_then(ok)
-            }
+            f::channels::DeleteMessages::CONSTRUCTOR_ID => self
+                .delete_channel_messages(&decode(body)?, fx)
+                .and_then(ok),
             f::messages::ReadHistory::CONSTRUCTOR_ID => {
                 let req: f::messages::ReadHistory = decode(body)?;
                 self.resolve_peer(&req.peer)?;
@@ -178,6 +184,9 @@ impl World {
 
     /// The live message `id` of `chat`, if any.
     pub fn find(&self, chat: ChatRef, id: i32) -> Option<&StoredMessage> {
-        self.box_of(chat)?.messages.get(&id).filter(|m| m.chat == chat)
+        self.box_of(chat)?
+            .messages
+            .get(&id)
+            .filter(|m| m.chat == chat)
     }
 }

@@ -19,16 +19,21 @@ impl World {
             .chain(channels)
             .filter_map(|chat| Some((chat, self.history(chat).into_iter().next()?)))
             .collect();
-        list.sort_by(|a, b| (b.1.date, b.1.id, b.0).cmp(&(a.1.date, a.1.id, a.0)));
+        list.sort_by_key(|(chat, top)| std::cmp::Reverse((top.date, top.id, *chat)));
         list
     }
 
     /// `messages.getDialogs`, paginated by `offset_peer` (the last dialog of the previous page,
     /// which is what grammers' `iter_dialogs` sends) or, failing that, by `offset_date`.
-    pub(super) fn get_dialogs(&self, req: &f::messages::GetDialogs) -> tl::enums::messages::Dialogs {
+    pub(super) fn get_dialogs(
+        &self,
+        req: &f::messages::GetDialogs,
+    ) -> tl::enums::messages::Dialogs {
         let all = self.dialog_list();
         let after_peer = self.resolve_peer(&req.offset_peer).ok().and_then(|offset| {
-            all.iter().position(|(chat, _)| *chat == offset).map(|i| i + 1)
+            all.iter()
+                .position(|(chat, _)| *chat == offset)
+                .map(|i| i + 1)
         });
         let start = after_peer.unwrap_or_else(|| {
             all.iter()
@@ -84,7 +89,9 @@ impl World {
         for (chat, _) in page {
             if let ChatRef::User(id) = chat
                 && let Some(u) = self.tl_user(*id)
-                && !users.iter().any(|x| matches!(x, tl::enums::User::User(x) if x.id == *id))
+                && !users
+                    .iter()
+                    .any(|x| matches!(x, tl::enums::User::User(x) if x.id == *id))
             {
                 users.push(u);
             }

@@ -24,7 +24,10 @@ impl World {
     /// `updates.getDifference` for the common box. Channels that changed since the client's
     /// `date` are announced with `updateChannelTooLong`, as Telegram does, so the client
     /// follows up with `updates.getChannelDifference`.
-    pub(super) fn difference(&self, req: &f::updates::GetDifference) -> tl::enums::updates::Difference {
+    pub(super) fn difference(
+        &self,
+        req: &f::updates::GetDifference,
+    ) -> tl::enums::updates::Difference {
         let entries = self.common.since(req.pts, DIFFERENCE_LIMIT);
         let mut others: Vec<tl::enums::Update> = self
             .channels
@@ -47,7 +50,11 @@ impl World {
         updates.append(&mut others);
         let referenced = self.referenced(entries);
         let (users, mut chats) = self.peers_of(&referenced);
-        chats.extend(self.channels.keys().filter_map(|&id| self.tl_chat(ChatRef::Channel(id))));
+        chats.extend(
+            self.channels
+                .keys()
+                .filter_map(|&id| self.tl_chat(ChatRef::Channel(id))),
+        );
         let reached = entries.last().map_or(req.pts.max(0), |e| e.pts);
         let state = tl::enums::updates::State::State(tl::types::updates::State {
             pts: reached.max(req.pts.min(self.common.pts)),
@@ -218,10 +225,16 @@ impl World {
             .into_iter()
             .flatten()
             .collect();
-        Ok(tl::enums::messages::Chats::Chats(tl::types::messages::Chats { chats }))
+        Ok(tl::enums::messages::Chats::Chats(
+            tl::types::messages::Chats { chats },
+        ))
     }
 
-    fn lookup(&self, ids: &[tl::enums::InputMessage], found: impl Fn(i32) -> Option<StoredMessage>) -> Vec<Result<StoredMessage, i32>> {
+    fn lookup(
+        &self,
+        ids: &[tl::enums::InputMessage],
+        found: impl Fn(i32) -> Option<StoredMessage>,
+    ) -> Vec<Result<StoredMessage, i32>> {
         ids.iter()
             .map(|m| match m {
                 tl::enums::InputMessage::Id(m) => found(m.id).ok_or(m.id),
@@ -235,21 +248,37 @@ impl World {
             .collect()
     }
 
-    fn messages_of(&self, looked_up: Vec<Result<StoredMessage, i32>>) -> (Vec<tl::enums::Message>, Vec<tl::enums::User>, Vec<tl::enums::Chat>) {
-        let found: Vec<StoredMessage> = looked_up.iter().filter_map(|m| m.as_ref().ok().cloned()).collect();
+    fn messages_of(
+        &self,
+        looked_up: Vec<Result<StoredMessage, i32>>,
+    ) -> (
+        Vec<tl::enums::Message>,
+        Vec<tl::enums::User>,
+        Vec<tl::enums::Chat>,
+    ) {
+        let found: Vec<StoredMessage> = looked_up
+            .iter()
+            .filter_map(|m| m.as_ref().ok().cloned())
+            .collect();
         let (users, chats) = self.peers_of(&found);
         let messages = looked_up
             .iter()
             .map(|m| match m {
                 Ok(m) => tl_build::message(m),
-                Err(id) => tl::enums::Message::Empty(tl::types::MessageEmpty { id: *id, peer_id: None }),
+                Err(id) => tl::enums::Message::Empty(tl::types::MessageEmpty {
+                    id: *id,
+                    peer_id: None,
+                }),
             })
             .collect();
         (messages, users, chats)
     }
 
     /// `messages.getMessages` from the common box; missing ids come back as `messageEmpty`.
-    pub(super) fn get_messages(&self, req: &f::messages::GetMessages) -> tl::enums::messages::Messages {
+    pub(super) fn get_messages(
+        &self,
+        req: &f::messages::GetMessages,
+    ) -> tl::enums::messages::Messages {
         let looked_up = self.lookup(&req.id, |id| self.common.messages.get(&id).cloned());
         let (messages, users, chats) = self.messages_of(looked_up);
         tl::enums::messages::Messages::Messages(tl::types::messages::Messages {

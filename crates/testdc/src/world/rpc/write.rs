@@ -22,7 +22,9 @@ impl World {
     /// Whether the account may write into `chat`: not into broadcast channels it does not own.
     fn check_can_write(&self, chat: ChatRef) -> Result<(), RpcError> {
         match chat {
-            ChatRef::Channel(id) if !self.channels[&id].megagroup && !self.channels[&id].creator => {
+            ChatRef::Channel(id)
+                if !self.channels[&id].megagroup && !self.channels[&id].creator =>
+            {
                 Err(RpcError::from_message("CHAT_WRITE_FORBIDDEN"))
             }
             _ => Ok(()),
@@ -148,7 +150,12 @@ impl World {
             .id
             .iter()
             .copied()
-            .filter(|id| self.common.messages.get(id).is_some_and(|m| self.can_delete(m)))
+            .filter(|id| {
+                self.common
+                    .messages
+                    .get(id)
+                    .is_some_and(|m| self.can_delete(m))
+            })
             .collect();
         let (pts, count) = if ids.is_empty() {
             (self.common.pts, 0)
@@ -179,8 +186,11 @@ impl World {
     ) -> Result<tl::enums::messages::AffectedMessages, RpcError> {
         let channel_id = self.resolve_channel(&req.channel)?;
         let mbox = &self.channels[&channel_id].messages;
-        let existing: Vec<&StoredMessage> =
-            req.id.iter().filter_map(|id| mbox.messages.get(id)).collect();
+        let existing: Vec<&StoredMessage> = req
+            .id
+            .iter()
+            .filter_map(|id| mbox.messages.get(id))
+            .collect();
         if existing.iter().any(|m| !self.can_delete(m)) {
             return Err(RpcError::from_message("MESSAGE_DELETE_FORBIDDEN"));
         }

@@ -1,6 +1,5 @@
-//! Every TL object testdc builds must survive a serialize → deserialize round trip; flags that
-//! share a bit (e.g. `views`/`forwards`) break the client's parser otherwise.
-#![allow(clippy::unwrap_used)]
+//! Every TL object testdc builds survives a serialize → deserialize round trip; flags that
+//! share a bit (e.g. `views`/`forwards`) would break the client's parser otherwise.
 
 use grammers_tl_types::{self as tl, Deserializable, Serializable};
 use testdc::world::{ChatRef, World, tl_build};
@@ -15,13 +14,24 @@ fn every_world_object_round_trips() {
         .chain(w.channels.keys().map(|&id| ChatRef::Channel(id)));
     for c in chats {
         let chat = w.tl_chat(c).unwrap();
-        assert!(tl::enums::Chat::from_bytes(&chat.to_bytes()).is_ok(), "{c:?}");
+        assert!(
+            tl::enums::Chat::from_bytes(&chat.to_bytes()).is_ok(),
+            "{c:?}"
+        );
     }
-    let all = w.users.keys().map(|&id| ChatRef::User(id)).chain(w.chats.keys().map(|&id| ChatRef::Chat(id))).chain(w.channels.keys().map(|&id| ChatRef::Channel(id)));
+    let all = w
+        .users
+        .keys()
+        .map(|&id| ChatRef::User(id))
+        .chain(w.chats.keys().map(|&id| ChatRef::Chat(id)))
+        .chain(w.channels.keys().map(|&id| ChatRef::Channel(id)));
     for c in all {
         for m in w.history(c) {
             let bytes = tl_build::message(&m).to_bytes();
-            assert!(tl::enums::Message::from_bytes(&bytes).is_ok(), "message in {c:?}");
+            assert!(
+                tl::enums::Message::from_bytes(&bytes).is_ok(),
+                "message in {c:?}"
+            );
         }
     }
     for id in w.users.keys() {

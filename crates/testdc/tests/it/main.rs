@@ -1,0 +1,56 @@
+//! testdc answers the real grammers client the way Telegram does: wire behaviour, RPC results
+//! and errors, pts journals, fault injection and the HTTP control API.
+#![allow(clippy::unwrap_used)]
+
+mod control;
+mod faults;
+mod round_trip;
+mod rpc;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use grammers_client::Client;
+use grammers_mtsender::{ConnectionParams, NoRetries, SenderPool};
+use testdc::{TestDc, TestDcConfig};
+
+/// How long any single await may take before a test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running DC and a raw grammers client on a seeded session.
+pub struct Harness {
+    /// The server.
+    pub dc: TestDc,
+    /// A raw grammers client signed in through the seeded session.
+    pub client: Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a DC, seeds a session file and connects a grammers client with no retries.
+pub async fn harness() -> Harness {
+    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.session");
+    dc.write_session(&path).await.unwrap();
+    let store = Arc::new(session::SessionStore::open(&path).await.unwrap());
+    let params = ConnectionParams {
+        retry_policy: Box::new(NoRetries),
+        ..ConnectionParams::default()
+    };
+    let pool = SenderPool::with_configuration(store, 1, params);
+    tokio::spawn(pool.runner.run());
+    let client = Client::new(pool.handle);
+    Harness {
+        dc,
+        client,
+        _dir: dir,
+    }
+}
+
+/// The error name of a failed call, or panics if it succeeded.
+pub fn rpc_name<T: std::fmt::Debug>(r: Result<T, grammers_client::InvocationError>) -> String {
+    match r {
+        Err(grammers_client::InvocationError::Rpc(e)) => e.name,
+        other => panic!("expected an RPC error, got {other:?}"),
+    }
+}
