@@ -11,8 +11,11 @@
 //! | `POST /faults/rpc_error` `{method, count, error}` | fail the next `count` calls of `method` |
 //! | `POST /faults/latency` `{ms}` | delay every reply |
 //! | `GET /stats` | RPCs answered |
+//! | `POST /webhook` | a webhook sink: records the JSON body (for trying the receiver by hand) |
+//! | `GET /webhook` | the last 100 recorded bodies, oldest first |
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -25,8 +28,14 @@ use serde_json::json;
 
 use crate::dc::{ControlError, SendText, TestDc};
 
+/// How many webhook bodies `GET /webhook` keeps.
+const WEBHOOK_KEEP: usize = 100;
+
 /// The control router over a running DC.
 pub fn router(dc: Arc<TestDc>) -> Router {
+    let sink = Router::new()
+        .route("/webhook", post(record_webhook).get(list_webhook))
+        .with_state(Sink::default());
     Router::new()
         .route("/world", get(world))
         .route("/send", post(send))
@@ -37,6 +46,26 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .route("/faults/latency", post(latency))
         .route("/stats", get(stats))
         .with_state(dc)
+        .merge(sink)
+}
+
+type Sink = Arc<Mutex<VecDeque<serde_json::Value>>>;
+
+async fn record_webhook(
+    State(sink): State<Sink>,
+    Json(body): Json<serde_json::Value>,
+) -> impl IntoResponse {
+    let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+    if sink.len() == WEBHOOK_KEEP {
+        sink.pop_front();
+    }
+    sink.push_back(body);
+    Json(json!({"ok": true}))
+}
+
+async fn list_webhook(State(sink): State<Sink>) -> impl IntoResponse {
+    let sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+    Json(sink.iter().cloned().collect::<Vec<_>>())
 }
 
 impl IntoResponse for ControlError {

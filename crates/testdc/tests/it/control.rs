@@ -87,4 +87,15 @@ async fn send_history_and_faults_over_http() {
     }
     let (_, stats) = call(&app, "GET", "/stats", None).await;
     assert!(stats["calls"].is_number());
+
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/webhook",
+        Some(json!({"message": {"text": "hook"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, recorded) = call(&app, "GET", "/webhook", None).await;
+    assert_eq!(recorded[0]["message"]["text"], "hook");
 }
