@@ -93,6 +93,56 @@ async fn incoming_text_arrives_on_the_update_stream() {
     assert!(!got.outgoing);
 }
 
+/// Starts the update stream and waits until its initial getState has been answered, by sending
+/// probe messages until one arrives (messages recorded before getState count as seen).
+async fn live_stream(h: &Harness) -> telegram::UpdateStream {
+    let mut updates = h.tg.updates(false).await.unwrap();
+    let alice = Fixture::DEFAULT.alice;
+    for _ in 0..50 {
+        h.dc.send_text(SendText { from: None, chat_id: alice, text: "probe".into(), reply_to_message_id: None }).unwrap();
+        if let Ok(got) = tokio::time::timeout(Duration::from_millis(200), updates.next()).await {
+            got.unwrap();
+            return updates;
+        }
+    }
+    panic!("update stream never became live");
+}
+
+#[tokio::test]
+async fn messages_in_every_chat_kind_arrive_in_order() {
+    let h = harness().await;
+    let mut updates = live_stream(&h).await;
+    let f = Fixture::DEFAULT;
+    let supergroup = testdc::ChatRef::Channel(f.supergroup).bot_api_id();
+    let channel = testdc::ChatRef::Channel(f.channel).bot_api_id();
+    let sends = [
+        (Some(f.bob), -f.group, "in group"),
+        (Some(f.carol), supergroup, "in supergroup"),
+        (None, channel, "channel post"),
+        (Some(supergroup), supergroup, "anonymous admin"),
+    ];
+    for (from, chat_id, text) in sends {
+        h.dc.send_text(SendText { from, chat_id, text: text.into(), reply_to_message_id: None }).unwrap();
+        let got = tokio::time::timeout(WAIT, updates.next()).await.unwrap().unwrap();
+        assert_eq!(got.message.text.as_deref(), Some(text));
+        assert_eq!(got.message.chat.id, chat_id, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn after_dropped_connections_the_stream_catches_up() {
+    let h = harness().await;
+    let mut updates = live_stream(&h).await;
+    let f = Fixture::DEFAULT;
+    h.dc.drop_connections();
+    h.dc.send_text(SendText { from: None, chat_id: f.bob, text: "while down".into(), reply_to_message_id: None }).unwrap();
+    let got = tokio::time::timeout(WAIT, updates.next()).await.unwrap().unwrap();
+    assert_eq!(got.message.text.as_deref(), Some("while down"));
+    h.dc.send_text(SendText { from: None, chat_id: f.bob, text: "after".into(), reply_to_message_id: None }).unwrap();
+    let got = tokio::time::timeout(WAIT, updates.next()).await.unwrap().unwrap();
+    assert_eq!(got.message.text.as_deref(), Some("after"));
+}
+
 #[tokio::test]
 async fn username_resolves_and_unknown_chat_is_not_found() {
     let h = harness().await;
