@@ -1,0 +1,230 @@
+//! `telegram::IncomingMessage` → the legacy webhook payload ([`WebhookPayload`]) and the
+//! one-line human summary printed on stdout.
+
+use botapi::payload::{PayloadChat, PayloadMessage, PayloadReply, PayloadSender, WebhookPayload};
+use botapi::types::{Chat, ChatType, Message, User};
+use telegram::IncomingMessage;
+
+/// Builds the payload for one incoming message.
+///
+/// `account_phone` becomes `account_phone_number`. The sender is the user in `from`, or — for
+/// channel posts, anonymous group admins and channels writing in groups (`sender_chat` set) —
+/// that chat as a pseudo-sender (`id` = its Bot API id, `first_name` = its title).
+pub fn webhook_payload(incoming: &IncomingMessage, account_phone: Option<&str>) -> WebhookPayload {
+    let message = &incoming.message;
+    WebhookPayload {
+        account_phone_number: account_phone.map(str::to_owned),
+        message: PayloadMessage {
+            message_id: message.message_id,
+            chat: payload_chat(&message.chat),
+            date: message.date,
+            text: text_of(message).map(str::to_owned),
+            media: None,
+            media_url: None,
+            from: payload_sender(message, incoming.sender_phone.as_deref()),
+            reply_to_message: message.reply_to_message.as_deref().map(payload_reply),
+        },
+    }
+}
+
+/// The text or caption of a message.
+pub fn text_of(message: &Message) -> Option<&str> {
+    message.text.as_deref().or(message.caption.as_deref())
+}
+
+fn payload_chat(chat: &Chat) -> PayloadChat {
+    PayloadChat {
+        id: chat.id,
+        kind: chat.kind,
+        title: match chat.kind {
+            ChatType::Private => None,
+            _ => chat.title.clone(),
+        },
+    }
+}
+
+/// The chat that speaks for a message: `sender_chat` when set, else the chat itself when there
+/// is no user sender either (a service message).
+fn speaking_chat(message: &Message) -> Option<&Chat> {
+    match (&message.sender_chat, &message.from) {
+        (Some(chat), _) => Some(chat),
+        (None, None) => Some(&message.chat),
+        (None, Some(_)) => None,
+    }
+}
+
+fn payload_sender(message: &Message, phone: Option<&str>) -> PayloadSender {
+    match (speaking_chat(message), &message.from) {
+        (None, Some(user)) => user_sender(user, phone),
+        (chat, _) => chat_sender(chat.unwrap_or(&message.chat)),
+    }
+}
+
+fn user_sender(user: &User, phone: Option<&str>) -> PayloadSender {
+    PayloadSender {
+        id: user.id,
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        username: user.username.clone(),
+        language_code: user.language_code.clone(),
+        phone_number: phone.map(str::to_owned),
+    }
+}
+
+fn chat_sender(chat: &Chat) -> PayloadSender {
+    PayloadSender {
+        id: chat.id,
+        first_name: chat_name(chat),
+        last_name: None,
+        username: chat.username.clone(),
+        language_code: None,
+        phone_number: None,
+    }
+}
+
+fn payload_reply(reply: &Message) -> PayloadReply {
+    let (sender_id, sender_name) = match (speaking_chat(reply), &reply.from) {
+        (None, Some(user)) => (user.id, user_name(user)),
+        (chat, _) => {
+            let chat = chat.unwrap_or(&reply.chat);
+            (chat.id, chat_name(chat))
+        }
+    };
+    PayloadReply {
+        message_id: reply.message_id,
+        text: text_of(reply).map(str::to_owned),
+        media_url: None,
+        media_type: None,
+        sender_id: Some(sender_id),
+        sender_name: Some(sender_name),
+        date: reply.date,
+    }
+}
+
+/// "First Last" (or just "First").
+pub fn user_name(user: &User) -> String {
+    join_name(&user.first_name, user.last_name.as_deref())
+}
+
+/// A chat's display name: its title, or the other party's name for a private chat.
+pub fn chat_name(chat: &Chat) -> String {
+    match (&chat.title, &chat.first_name) {
+        (Some(title), _) => title.clone(),
+        (None, Some(first)) => join_name(first, chat.last_name.as_deref()),
+        (None, None) => chat.username.clone().unwrap_or_default(),
+    }
+}
+
+fn join_name(first: &str, last: Option<&str>) -> String {
+    match last {
+        Some(last) if !last.is_empty() => format!("{first} {last}"),
+        _ => first.to_owned(),
+    }
+}
+
+/// One human-readable line for stdout: time (UTC), chat id and name, sender id and name, and
+/// the text (quoted, so newlines stay on one line) or `[media]`.
+///
+/// `2023-01-01T12:00:00Z chat=-1001400000001 "Test Supergroup" from=200000001 "Alice Smith": "hi"`
+pub fn summary_line(payload: &WebhookPayload) -> String {
+    let m = &payload.message;
+    let time = botapi::payload::format_unix_date(m.date).unwrap_or_else(|| m.date.to_string());
+    let chat_title = m.chat.title.clone().unwrap_or_else(|| {
+        // Private chats have no title: the other party is the sender.
+        join_name(&m.from.first_name, m.from.last_name.as_deref())
+    });
+    let sender = join_name(&m.from.first_name, m.from.last_name.as_deref());
+    let body = match &m.text {
+        Some(text) => format!("{text:?}"),
+        None => "[media]".to_owned(),
+    };
+    let reply = m
+        .reply_to_message
+        .as_ref()
+        .map(|r| format!(" (reply to {})", r.message_id))
+        .unwrap_or_default();
+    format!(
+        "{time}Z chat={} {chat_title:?} from={} {sender:?}{reply}: {body}",
+        m.chat.id, m.from.id
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telegram::convert::GROUP_ANONYMOUS_BOT_ID;
+
+    fn alice() -> User {
+        let mut user = User::new(200_000_001, "Alice");
+        user.last_name = Some("Smith".into());
+        user.username = Some("alice".into());
+        user.language_code = Some("en".into());
+        user
+    }
+
+    fn incoming(message: Message) -> IncomingMessage {
+        IncomingMessage {
+            message,
+            outgoing: false,
+            sender_phone: None,
+        }
+    }
+
+    fn supergroup() -> Chat {
+        let mut chat = Chat::new(-1_001_400_000_001, ChatType::Supergroup);
+        chat.title = Some("Test Supergroup".into());
+        chat.username = Some("testsupergroup".into());
+        chat
+    }
+
+    #[test]
+    fn private_reply_keeps_user_sender_and_flattens_the_reply() {
+        let mut chat = Chat::new(200_000_001, ChatType::Private);
+        chat.first_name = Some("Alice".into());
+        let mut original = Message::new(5, 1_672_574_340, chat.clone());
+        original.from = Some(alice());
+        original.text = Some("Original".into());
+        let mut message = Message::new(6, 1_672_574_400, chat);
+        message.from = Some(alice());
+        message.text = Some("Hi".into());
+        message.reply_to_message = Some(Box::new(original));
+        let payload = webhook_payload(&incoming(message), Some("+10000000000"));
+        let value = serde_json::to_value(&payload).expect("serialize");
+        assert_eq!(value["message"]["chat"]["id"], 200_000_001);
+        assert_eq!(value["message"]["chat"]["title"], serde_json::Value::Null);
+        assert_eq!(value["message"]["from"]["last_name"], "Smith");
+        assert_eq!(
+            value["message"]["reply_to_message"]["sender_name"],
+            "Alice Smith"
+        );
+        assert_eq!(
+            value["message"]["reply_to_message"]["date"],
+            "2023-01-01T11:59:00"
+        );
+        assert_eq!(
+            summary_line(&payload),
+            r#"2023-01-01T12:00:00Z chat=200000001 "Alice Smith" from=200000001 "Alice Smith" (reply to 5): "Hi""#
+        );
+    }
+
+    #[test]
+    fn anonymous_admin_becomes_the_chat_pseudo_sender() {
+        let mut message = Message::new(7, 0, supergroup());
+        message.from = Some(User::new(GROUP_ANONYMOUS_BOT_ID, "Group"));
+        message.sender_chat = Some(supergroup());
+        let payload = webhook_payload(&incoming(message), None);
+        assert_eq!(payload.message.from.id, -1_001_400_000_001);
+        assert_eq!(payload.message.from.first_name, "Test Supergroup");
+        assert_eq!(
+            payload.message.from.username.as_deref(),
+            Some("testsupergroup")
+        );
+        assert!(summary_line(&payload).ends_with(": [media]"));
+    }
+
+    #[test]
+    fn service_message_without_sender_uses_the_chat() {
+        let payload = webhook_payload(&incoming(Message::new(1, 0, supergroup())), None);
+        assert_eq!(payload.message.from.id, payload.message.chat.id);
+    }
+}
