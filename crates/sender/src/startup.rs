@@ -1,0 +1,133 @@
+//! Building and running the server: [`App::build`] → [`App::local_addr`] →
+//! [`App::run_until_stopped`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use telegram::{Account, Telegram, TelegramConfig};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::routes::router;
+use crate::state::AppState;
+
+/// A sender with its listener bound and Telegram connected, not yet serving.
+pub struct App {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+impl App {
+    /// Validates `config`, binds `SENDER_BIND` and connects to Telegram.
+    ///
+    /// Errors (each naming what failed): an invalid config (e.g. empty `X_API_TOKEN`), an
+    /// address that cannot be bound, a missing session file, one that cannot be opened or is not signed in,
+    /// Telegram unreachable.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("failed to bind SENDER_BIND {}", config.bind))?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Like [`App::build`] but serves on an already bound `listener` (`SENDER_BIND` unused).
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        config.validate()?;
+        let addr = listener
+            .local_addr()
+            .context("failed to read the listener's address")?;
+        let session_path = config.session_path();
+        let telegram = Telegram::connect(TelegramConfig {
+            api_id: config.api_id,
+            session_path: session_path.clone(),
+            flood_sleep_threshold: config.flood_sleep(),
+            // The sender reads no updates; grammers drops them when the channel is full.
+            updates_capacity: 1,
+        })
+        .await
+        .with_context(|| {
+            format!(
+                "failed to connect to Telegram with session {} (TG_SESSION_NAME)",
+                session_path.display()
+            )
+        })?;
+        let state = AppState {
+            telegram: Arc::new(telegram),
+            api_token: Arc::new(config.api_token),
+        };
+        Ok(Self {
+            listener,
+            addr,
+            state,
+        })
+    }
+
+    /// The address the server listens on (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The signed-in account requests act as.
+    pub fn account(&self) -> &Account {
+        self.state.telegram.account()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish
+    /// and closes the Telegram connection.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests as
+    /// [`App::run_until_stopped`] does.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let telegram = self.state.telegram.clone();
+        let served = axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed");
+        tracing::info!("HTTP server stopped; disconnecting from Telegram");
+        telegram.disconnect();
+        served
+    }
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM. If a handler cannot be installed, that signal is
+/// never awaited rather than stopping the server at once.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

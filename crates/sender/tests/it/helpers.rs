@@ -1,0 +1,214 @@
+//! `spawn_app()`: a test DC, a session file for it and the sender on 127.0.0.1:0, plus typed
+//! request helpers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use sender::{App, Config};
+use serde_json::Value;
+use testdc::{ChatRef, Fixture, MessageView, TestDc, TestDcConfig};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The `x-api-key` every test app accepts.
+pub const API_KEY: &str = "100000001:test-secret_key";
+/// Upper bound for one request; no test should come near it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Well-known chat ids of the default world, as Bot API chat ids.
+pub struct Chats {
+    pub alice: i64,
+    pub bob: i64,
+    pub group: i64,
+    pub supergroup: i64,
+    pub channel: i64,
+}
+
+pub fn chats() -> Chats {
+    let f = Fixture::DEFAULT;
+    Chats {
+        alice: f.alice,
+        bob: f.bob,
+        group: ChatRef::Chat(f.group).bot_api_id(),
+        supergroup: ChatRef::Channel(f.supergroup).bot_api_id(),
+        channel: ChatRef::Channel(f.channel).bot_api_id(),
+    }
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `result` of a successful answer; panics with the body otherwise.
+    pub fn result(&self) -> &Value {
+        assert_eq!(
+            (self.status, &self.body["ok"]),
+            (200, &Value::Bool(true)),
+            "{:?}",
+            self.body
+        );
+        &self.body["result"]
+    }
+
+    /// Asserts the error envelope: HTTP status = `error_code`, `ok:false`, the description.
+    pub fn assert_error(&self, code: u16, description: &str) {
+        assert_eq!(self.status, code, "{:?}", self.body);
+        assert_eq!(self.body["ok"], false);
+        assert_eq!(self.body["error_code"], code);
+        assert_eq!(self.body["description"], description);
+    }
+
+    /// The description of an error answer.
+    pub fn description(&self) -> &str {
+        self.body["description"].as_str().unwrap_or_default()
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub dc: TestDc,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A config for a session file of `dc` in `dir`, listening on 127.0.0.1:0.
+pub fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
+    Config {
+        api_token: SecretString::from(token),
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        api_id: 1,
+        api_hash: None,
+        session_name: dir.path().join("tg_userbot").display().to_string(),
+        flood_sleep_threshold: 5,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .try_init();
+    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(&dir, API_KEY);
+    dc.write_session(config.session_path()).await.unwrap();
+    let app = App::build(config).await.unwrap();
+    let addr = app.local_addr();
+    let (tx, rx) = oneshot::channel();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        dc,
+        client: reqwest::Client::new(),
+        shutdown: Some(tx),
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `POST /api_v1/{method}` with a JSON body and the right key.
+    pub async fn post(&self, method: &str, body: Value) -> Reply {
+        self.post_with_key(method, Some(API_KEY), body).await
+    }
+
+    /// `POST /api_v1/{method}` with a JSON body and `key` (`None`: no header).
+    pub async fn post_with_key(&self, method: &str, key: Option<&str>, body: Value) -> Reply {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/api_v1/{method}")))
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        self.send(request).await
+    }
+
+    /// `POST /api_v1/{method}` with a raw body and Content-Type, and the right key.
+    pub async fn post_raw(&self, method: &str, content_type: &str, body: &str) -> Reply {
+        let request = self
+            .client
+            .post(self.url(&format!("/api_v1/{method}")))
+            .header("x-api-key", API_KEY)
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, request.send())
+            .await
+            .expect("the sender answered in time")
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes)));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `sendMessage` of plain `text` to `chat_id`; returns the result message.
+    pub async fn send_text(&self, chat_id: i64, text: &str) -> Value {
+        self.post(
+            "sendMessage",
+            serde_json::json!({ "chat_id": chat_id, "text": text }),
+        )
+        .await
+        .result()
+        .clone()
+    }
+
+    /// The server-side message `message_id` of `chat_id`, if it exists.
+    pub fn stored(&self, chat_id: i64, message_id: i64) -> Option<MessageView> {
+        self.dc
+            .history(chat_id)
+            .unwrap()
+            .into_iter()
+            .find(|m| i64::from(m.message_id) == message_id)
+    }
+
+    /// Stops the server gracefully and returns how it ended.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let server = self.server.take().expect("running");
+        tokio::time::timeout(REQUEST_TIMEOUT, server)
+            .await
+            .expect("stopped in time")
+            .unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = &self.server {
+            server.abort();
+        }
+    }
+}
