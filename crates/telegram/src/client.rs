@@ -63,10 +63,14 @@ impl Drop for Telegram {
 impl Telegram {
     /// Opens the session, connects and fetches the account (`users.getUsers([inputUserSelf])`).
     ///
-    /// Errors: [`TelegramError::Session`] when the file cannot be opened,
+    /// Errors: [`TelegramError::NoSession`] when the file does not exist,
+    /// [`TelegramError::Session`] when it cannot be opened,
     /// [`TelegramError::Unauthorized`] when the session is not signed in,
     /// [`TelegramError::Network`] when Telegram cannot be reached.
     pub async fn connect(config: TelegramConfig) -> Result<Self, TelegramError> {
+        if !config.session_path.exists() {
+            return Err(TelegramError::NoSession(config.session_path));
+        }
         let session = Arc::new(SessionStore::open(&config.session_path).await?);
         let params = ConnectionParams {
             retry_policy: Box::new(AutoSleep {

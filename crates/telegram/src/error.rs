@@ -27,6 +27,10 @@ pub enum TelegramError {
         /// The number in names such as `FLOOD_WAIT_7`.
         value: Option<u32>,
     },
+    /// The session file does not exist. Connecting without one would make grammers create a
+    /// fresh, unauthorized key and reach for the production DCs, so it is refused up front.
+    #[error("session file {} does not exist; sign the account in first", .0.display())]
+    NoSession(std::path::PathBuf),
     /// The session is not signed in (RPC 401).
     #[error("the session is not authorized; log in first")]
     Unauthorized,

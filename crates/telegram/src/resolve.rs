@@ -42,9 +42,10 @@ impl Telegram {
         if let Some(found) = self.session.peer_ref(peer).await? {
             return Ok(found);
         }
-        if self.refresh_dialogs().await?
-            && let Some(found) = self.session.peer_ref(peer).await?
-        {
+        // Look again whether or not this call refreshed: a concurrent refresh may have just
+        // cached the peer.
+        self.refresh_dialogs().await?;
+        if let Some(found) = self.session.peer_ref(peer).await? {
             return Ok(found);
         }
         Err(TelegramError::ChatNotFound)
@@ -79,17 +80,17 @@ impl Telegram {
             .ok_or(TelegramError::ChatNotFound)
     }
 
-    /// Loads the whole dialog list (which caches every peer in it). Returns `false` when a
-    /// refresh ran too recently to try again.
-    async fn refresh_dialogs(&self) -> Result<bool, TelegramError> {
+    /// Loads the whole dialog list (which caches every peer in it), unless a refresh ran within
+    /// [`DIALOG_REFRESH_INTERVAL`]. Concurrent callers wait for the running refresh.
+    async fn refresh_dialogs(&self) -> Result<(), TelegramError> {
         let mut last = self.last_dialog_refresh.lock().await;
         if last.is_some_and(|t: Instant| t.elapsed() < DIALOG_REFRESH_INTERVAL) {
-            return Ok(false);
+            return Ok(());
         }
         *last = Some(Instant::now());
         let mut dialogs = self.client.iter_dialogs();
         while dialogs.next().await?.is_some() {}
-        Ok(true)
+        Ok(())
     }
 
     /// Stores the users and chats of a raw result in the shared session.

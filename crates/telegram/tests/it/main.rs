@@ -99,7 +99,13 @@ async fn live_stream(h: &Harness) -> telegram::UpdateStream {
     let mut updates = h.tg.updates(false).await.unwrap();
     let alice = Fixture::DEFAULT.alice;
     for _ in 0..50 {
-        h.dc.send_text(SendText { from: None, chat_id: alice, text: "probe".into(), reply_to_message_id: None }).unwrap();
+        h.dc.send_text(SendText {
+            from: None,
+            chat_id: alice,
+            text: "probe".into(),
+            reply_to_message_id: None,
+        })
+        .unwrap();
         if let Ok(got) = tokio::time::timeout(Duration::from_millis(200), updates.next()).await {
             got.unwrap();
             return updates;
@@ -122,8 +128,17 @@ async fn messages_in_every_chat_kind_arrive_in_order() {
         (Some(supergroup), supergroup, "anonymous admin"),
     ];
     for (from, chat_id, text) in sends {
-        h.dc.send_text(SendText { from, chat_id, text: text.into(), reply_to_message_id: None }).unwrap();
-        let got = tokio::time::timeout(WAIT, updates.next()).await.unwrap().unwrap();
+        h.dc.send_text(SendText {
+            from,
+            chat_id,
+            text: text.into(),
+            reply_to_message_id: None,
+        })
+        .unwrap();
+        let got = tokio::time::timeout(WAIT, updates.next())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.message.text.as_deref(), Some(text));
         assert_eq!(got.message.chat.id, chat_id, "{text}");
     }
@@ -135,11 +150,29 @@ async fn after_dropped_connections_the_stream_catches_up() {
     let mut updates = live_stream(&h).await;
     let f = Fixture::DEFAULT;
     h.dc.drop_connections();
-    h.dc.send_text(SendText { from: None, chat_id: f.bob, text: "while down".into(), reply_to_message_id: None }).unwrap();
-    let got = tokio::time::timeout(WAIT, updates.next()).await.unwrap().unwrap();
+    h.dc.send_text(SendText {
+        from: None,
+        chat_id: f.bob,
+        text: "while down".into(),
+        reply_to_message_id: None,
+    })
+    .unwrap();
+    let got = tokio::time::timeout(WAIT, updates.next())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.message.text.as_deref(), Some("while down"));
-    h.dc.send_text(SendText { from: None, chat_id: f.bob, text: "after".into(), reply_to_message_id: None }).unwrap();
-    let got = tokio::time::timeout(WAIT, updates.next()).await.unwrap().unwrap();
+    h.dc.send_text(SendText {
+        from: None,
+        chat_id: f.bob,
+        text: "after".into(),
+        reply_to_message_id: None,
+    })
+    .unwrap();
+    let got = tokio::time::timeout(WAIT, updates.next())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.message.text.as_deref(), Some("after"));
 }
 
