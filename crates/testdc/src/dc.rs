@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info};
 
 use crate::crypto::ServerAuthKey;
+use crate::world::media::{FileKind, MediaKind, MediaMeta, MediaRef, StoredFile};
 use crate::world::rpc::{DcAddress, SideEffects, method_name};
 use crate::world::{ChatRef, Fixture, RpcError, StoredMessage, World, WorldEvent};
 
@@ -81,6 +82,25 @@ pub struct SendText {
     pub reply_to_message_id: Option<i32>,
 }
 
+/// A simulated user's media message (control API input). Ids are Bot API ids.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct SendMedia {
+    /// Sender, as in [`SendText::from`].
+    pub from: Option<i64>,
+    /// Chat, as in [`SendText::chat_id`].
+    pub chat_id: i64,
+    /// What kind of media the client sends.
+    pub kind: MediaKind,
+    /// Caption (UTF-8, may be empty).
+    #[serde(default)]
+    pub caption: String,
+    /// Reply to this message id of the same chat.
+    pub reply_to_message_id: Option<i32>,
+    /// File name, MIME type, duration, dimensions, title, performer.
+    #[serde(flatten)]
+    pub meta: MediaMeta,
+}
+
 /// A message as the control API shows it (Bot API ids, unix seconds).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageView {
@@ -100,6 +120,27 @@ pub struct MessageView {
     pub reply_to_message_id: Option<i32>,
     /// Unix seconds of the last edit.
     pub edit_date: Option<i32>,
+    /// The attached file, if any.
+    pub media: Option<MediaView>,
+}
+
+/// An attached file as the control API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaView {
+    /// `photo` or `document`.
+    pub kind: String,
+    /// MIME type (`image/jpeg` for photos).
+    pub mime_type: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// Voice note duration, audio duration or video duration in whole seconds.
+    pub duration: Option<i32>,
+    /// Whether Telegram clients show it as a voice note.
+    pub voice: bool,
+    /// File name attribute.
+    pub file_name: Option<String>,
+    /// SHA-256 of the bytes, hex, so tests can compare contents without shipping them.
+    pub sha256: String,
 }
 
 impl From<&StoredMessage> for MessageView {
@@ -113,8 +154,52 @@ impl From<&StoredMessage> for MessageView {
             text: m.text.clone(),
             reply_to_message_id: m.reply_to,
             edit_date: m.edit_date,
+            media: None,
         }
     }
+}
+
+impl MediaView {
+    fn of(file: &StoredFile) -> Self {
+        use grammers_tl_types::enums::DocumentAttribute as A;
+        use sha2::Digest as _;
+        let attributes = file.attributes();
+        let duration = attributes.iter().find_map(|a| match a {
+            A::Audio(a) => Some(a.duration),
+            A::Video(v) => Some(v.duration.round() as i32),
+            _ => None,
+        });
+        let (kind, mime_type) = match &file.kind {
+            FileKind::Photo { .. } => ("photo", "image/jpeg".to_owned()),
+            FileKind::Document { mime_type, .. } => ("document", mime_type.clone()),
+        };
+        Self {
+            kind: kind.into(),
+            mime_type,
+            size: file.bytes.len(),
+            duration,
+            voice: attributes
+                .iter()
+                .any(|a| matches!(a, A::Audio(a) if a.voice)),
+            file_name: attributes.iter().find_map(|a| match a {
+                A::Filename(f) => Some(f.file_name.clone()),
+                _ => None,
+            }),
+            sha256: sha2::Sha256::digest(file.bytes.as_slice())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        }
+    }
+}
+
+fn view(world: &World, m: &StoredMessage) -> MessageView {
+    let mut view = MessageView::from(m);
+    view.media = m
+        .media
+        .and_then(|r| world.media.files.get(&r.file_id))
+        .map(MediaView::of);
+    view
 }
 
 /// Serialized `Updates` for the account's connections, except the one that caused them.
@@ -288,10 +373,56 @@ impl TestDc {
         let message = self
             .shared
             .world()
-            .peer_sends(from, chat, &send.text, send.reply_to_message_id, &mut fx)
+            .peer_sends(
+                from,
+                chat,
+                &send.text,
+                send.reply_to_message_id,
+                None,
+                &mut fx,
+            )
             .map_err(ControlError::Rpc)?;
         self.shared.publish(fx, 0);
         Ok(MessageView::from(&message))
+    }
+
+    /// A simulated user (or channel) sends a file of `kind` with `data` as its bytes.
+    pub fn send_media(&self, send: SendMedia, data: Vec<u8>) -> Result<MessageView, ControlError> {
+        let chat = ChatRef::from_bot_api_id(send.chat_id)
+            .ok_or(ControlError::UnknownChat(send.chat_id))?;
+        let from = send.from.and_then(ChatRef::from_bot_api_id);
+        let mut fx = SideEffects::default();
+        let mut world = self.shared.world();
+        let file = world
+            .media
+            .store_kind(
+                send.kind,
+                data,
+                &send.meta,
+                rand::random(),
+                crate::world::now(),
+            )
+            .map_err(ControlError::Rpc)?;
+        let media = Some(MediaRef { file_id: file.id });
+        let message = world
+            .peer_sends(
+                from,
+                chat,
+                &send.caption,
+                send.reply_to_message_id,
+                media,
+                &mut fx,
+            )
+            .map_err(ControlError::Rpc)?;
+        let shown = view(&world, &message);
+        drop(world);
+        self.shared.publish(fx, 0);
+        Ok(shown)
+    }
+
+    /// Makes every file reference handed out so far expire, as Telegram does after a while.
+    pub fn expire_file_references(&self) {
+        self.shared.world().media.expire_references();
     }
 
     /// A chat's messages as the server holds them, newest first.
@@ -301,7 +432,11 @@ impl TestDc {
         if !world.chat_exists(chat) {
             return Err(ControlError::UnknownChat(chat_id));
         }
-        Ok(world.history(chat).iter().map(MessageView::from).collect())
+        Ok(world
+            .history(chat)
+            .iter()
+            .map(|m| view(&world, m))
+            .collect())
     }
 
     /// Waits for the first message the account sends in `chat_id` with an id above `after`
@@ -328,7 +463,9 @@ impl TestDc {
         let wait = async {
             loop {
                 match events.recv().await {
-                    Ok(WorldEvent::Outgoing(m)) if sent(&m) => return Some(MessageView::from(&m)),
+                    Ok(WorldEvent::Outgoing(m)) if sent(&m) => {
+                        return Some(view(&self.shared.world(), &m));
+                    }
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `GET /world` | fixture ids, users, chats, channels |
 //! | `POST /send` `{from?, chat_id, text, reply_to_message_id?}` | a simulated user sends text |
+//! | `POST /send_media` `{from?, chat_id, kind, path, caption?, file_name?, mime_type?, duration?, width?, height?, title?, performer?}` | a simulated user sends a local file (`kind`: photo, voice, audio, video, video_note, animation, document, sticker) |
 //! | `GET /history?chat_id=` | a chat's messages, newest first |
 //! | `GET /wait_outgoing?chat_id=&after=&timeout_ms=` | next message the account sends (408 on timeout) |
 //! | `POST /faults/drop_connections` | close every client connection |
@@ -26,7 +27,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::dc::{ControlError, SendText, TestDc};
+use crate::dc::{ControlError, SendMedia, SendText, TestDc};
 
 /// How many webhook bodies `GET /webhook` keeps.
 const WEBHOOK_KEEP: usize = 100;
@@ -39,6 +40,7 @@ pub fn router(dc: Arc<TestDc>) -> Router {
     Router::new()
         .route("/world", get(world))
         .route("/send", post(send))
+        .route("/send_media", post(send_media))
         .route("/history", get(history))
         .route("/wait_outgoing", get(wait_outgoing))
         .route("/faults/drop_connections", post(drop_connections))
@@ -101,6 +103,21 @@ async fn send(
     Json(body): Json<SendText>,
 ) -> Result<impl IntoResponse, ControlError> {
     dc.send_text(body).map(Json)
+}
+
+#[derive(Deserialize)]
+struct SendMediaBody {
+    path: std::path::PathBuf,
+    #[serde(flatten)]
+    send: SendMedia,
+}
+
+async fn send_media(
+    State(dc): State<Arc<TestDc>>,
+    Json(body): Json<SendMediaBody>,
+) -> Result<impl IntoResponse, ControlError> {
+    let data = tokio::fs::read(&body.path).await?;
+    dc.send_media(body.send, data).map(Json)
 }
 
 #[derive(Deserialize)]

@@ -14,5 +14,6 @@ pub mod http;
 pub mod wire;
 pub mod world;
 
-pub use dc::{ControlError, MessageView, SendText, TestDc, TestDcConfig};
+pub use dc::{ControlError, MediaView, MessageView, SendMedia, SendText, TestDc, TestDcConfig};
+pub use world::media::{MediaKind, MediaMeta};
 pub use world::{ChatRef, Fixture};

@@ -127,6 +127,7 @@ impl World {
             qts: 0,
             hash_salt,
             random_ids: Default::default(),
+            media: Default::default(),
         };
         world.seed_history(date);
         world
@@ -166,6 +167,7 @@ impl World {
                 reply_to: None,
                 edit_date: None,
                 post: from.is_none(),
+                media: None,
             });
         }
     }

@@ -8,6 +8,7 @@
 
 mod boxes;
 mod fixtures;
+pub mod media;
 mod resolve;
 pub mod rpc;
 pub mod tl_build;
@@ -135,6 +136,9 @@ pub struct StoredMessage {
     pub edit_date: Option<i32>,
     /// A broadcast channel post.
     pub post: bool,
+    /// Attached photo or document.
+    #[serde(skip)]
+    pub media: Option<media::MediaRef>,
 }
 
 /// Something that happened in the world, for tests and the control API to await.
@@ -207,6 +211,8 @@ pub struct World {
     pub hash_salt: i64,
     /// `random_id`s already used by the account (Telegram refuses duplicates).
     pub random_ids: std::collections::HashSet<i64>,
+    /// Uploads and stored files.
+    pub media: media::MediaStore,
 }
 
 /// Current unix time in seconds.
@@ -233,6 +239,15 @@ impl World {
     pub fn tl_user(&self, id: i64) -> Option<tl::enums::User> {
         let u = self.users.get(&id)?;
         Some(tl_build::user(u, id == self.self_id, self.access_hash(id)))
+    }
+
+    /// A stored message as TL, its media built with the file's current reference.
+    pub fn tl_message(&self, m: &StoredMessage) -> tl::enums::Message {
+        let media = m
+            .media
+            .and_then(|r| self.media.files.get(&r.file_id))
+            .map(|f| f.tl_media(2));
+        tl_build::message(m, media)
     }
 
     /// The TL chat object (basic group or channel) for a non-user chat.
@@ -323,7 +338,10 @@ impl World {
             unreachable!("callers check the chat exists")
         };
         message.id = mbox.next_id();
-        let tl_message = tl_build::message(&message);
+        let tl_message = self.tl_message(&message);
+        let Some(mbox) = self.box_of_mut(chat) else {
+            unreachable!("callers check the chat exists")
+        };
         let pts = mbox.bump_pts(1);
         let update = match chat {
             ChatRef::Channel(_) => {

@@ -7,6 +7,7 @@ use grammers_tl_types::{self as tl, Deserializable, Identifiable, Serializable};
 use super::{ChatRef, RpcError, StoredMessage, World, WorldEvent, now};
 
 mod dialogs;
+mod media;
 mod read;
 mod write;
 
@@ -93,6 +94,29 @@ impl World {
             f::channels::DeleteMessages::CONSTRUCTOR_ID => self
                 .delete_channel_messages(&decode(body)?, fx)
                 .and_then(ok),
+            f::upload::SaveFilePart::CONSTRUCTOR_ID => {
+                let req: f::upload::SaveFilePart = decode(body)?;
+                self.media
+                    .save_part(req.file_id, req.file_part, req.bytes)?;
+                ok(true)
+            }
+            f::upload::SaveBigFilePart::CONSTRUCTOR_ID => {
+                let req: f::upload::SaveBigFilePart = decode(body)?;
+                self.media.save_big_part(
+                    req.file_id,
+                    req.file_part,
+                    req.file_total_parts,
+                    req.bytes,
+                )?;
+                ok(true)
+            }
+            f::upload::GetFile::CONSTRUCTOR_ID => self.media.read(&decode(body)?).and_then(ok),
+            f::messages::SendMedia::CONSTRUCTOR_ID => {
+                self.send_media(&decode(body)?, fx).and_then(ok)
+            }
+            f::messages::UploadMedia::CONSTRUCTOR_ID => {
+                self.upload_media(&decode(body)?).and_then(ok)
+            }
             f::messages::ReadHistory::CONSTRUCTOR_ID => {
                 let req: f::messages::ReadHistory = decode(body)?;
                 self.resolve_peer(&req.peer)?;
@@ -134,6 +158,7 @@ impl World {
         chat: ChatRef,
         text: &str,
         reply_to: Option<i32>,
+        media: Option<super::media::MediaRef>,
         fx: &mut SideEffects,
     ) -> Result<StoredMessage, RpcError> {
         if !self.chat_exists(chat) || chat == ChatRef::User(self.self_id) {
@@ -168,6 +193,7 @@ impl World {
             reply_to,
             edit_date: None,
             post,
+            media,
         });
         fx.pushes
             .push(self.wrap_updates(vec![update], std::slice::from_ref(&message)));

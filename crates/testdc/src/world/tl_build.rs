@@ -154,8 +154,8 @@ pub fn peer(chat: ChatRef) -> tl::enums::Peer {
     }
 }
 
-/// A stored message as the account sees it.
-pub fn message(m: &StoredMessage) -> tl::enums::Message {
+/// A stored message as the account sees it, with its media already built.
+pub fn message(m: &StoredMessage, media: Option<tl::enums::MessageMedia>) -> tl::enums::Message {
     tl::enums::Message::Message(tl::types::Message {
         out: m.out,
         mentioned: false,
@@ -202,7 +202,7 @@ pub fn message(m: &StoredMessage) -> tl::enums::Message {
         }),
         date: m.date,
         message: m.text.clone(),
-        media: None,
+        media,
         reply_markup: None,
         entities: (!m.entities.is_empty()).then(|| m.entities.clone()),
         views: m.post.then_some(1),

@@ -2,7 +2,7 @@
 //! share a bit (e.g. `views`/`forwards`) would break the client's parser otherwise.
 
 use grammers_tl_types::{self as tl, Deserializable, Serializable};
-use testdc::world::{ChatRef, World, tl_build};
+use testdc::world::{ChatRef, World};
 
 #[test]
 fn every_world_object_round_trips() {
@@ -27,7 +27,7 @@ fn every_world_object_round_trips() {
         .chain(w.channels.keys().map(|&id| ChatRef::Channel(id)));
     for c in all {
         for m in w.history(c) {
-            let bytes = tl_build::message(&m).to_bytes();
+            let bytes = w.tl_message(&m).to_bytes();
             assert!(
                 tl::enums::Message::from_bytes(&bytes).is_ok(),
                 "message in {c:?}"

@@ -102,7 +102,7 @@ impl World {
                 chats.push(c);
             }
         }
-        let messages = tops.iter().map(tl_build::message).collect();
+        let messages = tops.iter().map(|m| self.tl_message(m)).collect();
         if start == 0 && page.len() == all.len() {
             tl::enums::messages::Dialogs::Dialogs(tl::types::messages::Dialogs {
                 dialogs,

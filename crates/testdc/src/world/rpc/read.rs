@@ -148,6 +148,7 @@ impl World {
                     reply_to: None,
                     edit_date: None,
                     post: m.post,
+                    media: None,
                 });
             }
         }
@@ -264,7 +265,7 @@ impl World {
         let messages = looked_up
             .iter()
             .map(|m| match m {
-                Ok(m) => tl_build::message(m),
+                Ok(m) => self.tl_message(m),
                 Err(id) => tl::enums::Message::Empty(tl::types::MessageEmpty {
                     id: *id,
                     peer_id: None,
@@ -337,7 +338,7 @@ impl World {
             .cloned()
             .collect();
         let (users, chats) = self.peers_of(&page);
-        let messages: Vec<_> = page.iter().map(tl_build::message).collect();
+        let messages: Vec<_> = page.iter().map(|m| self.tl_message(m)).collect();
         let count = all.len() as i32;
         Ok(match chat {
             ChatRef::Channel(id) => tl::enums::messages::Messages::ChannelMessages(

@@ -3,10 +3,20 @@
 use grammers_tl_types::{self as tl, functions as f};
 
 use super::SideEffects;
-use crate::world::{ChatRef, RpcError, StoredMessage, World, WorldEvent, now, tl_build};
+use crate::world::media::MediaRef;
+use crate::world::{ChatRef, RpcError, StoredMessage, World, WorldEvent, now};
 
 /// Telegram's limit for a text message, in characters after entity parsing.
 const MESSAGE_LENGTH_MAX: usize = 4096;
+
+/// The parts of `messages.sendMessage` / `messages.sendMedia` that do not concern media.
+pub(super) struct Outgoing<'a> {
+    pub peer: &'a tl::enums::InputPeer,
+    pub text: &'a str,
+    pub entities: Option<&'a [tl::enums::MessageEntity]>,
+    pub reply_to: Option<&'a tl::enums::InputReplyTo>,
+    pub random_id: i64,
+}
 
 fn check_text(text: &str) -> Result<(), RpcError> {
     if text.trim().is_empty() {
@@ -51,13 +61,33 @@ impl World {
         req: &f::messages::SendMessage,
         fx: &mut SideEffects,
     ) -> Result<tl::enums::Updates, RpcError> {
-        let chat = self.resolve_peer(&req.peer)?;
-        self.check_can_write(chat)?;
         check_text(&req.message)?;
-        if !self.random_ids.insert(req.random_id) {
+        let out = Outgoing {
+            peer: &req.peer,
+            text: &req.message,
+            entities: req.entities.as_deref(),
+            reply_to: req.reply_to.as_ref(),
+            random_id: req.random_id,
+        };
+        self.post_outgoing(out, None, fx)
+    }
+
+    /// Stores and announces a message the account sends (text or media).
+    pub(super) fn post_outgoing(
+        &mut self,
+        out: Outgoing<'_>,
+        media: Option<MediaRef>,
+        fx: &mut SideEffects,
+    ) -> Result<tl::enums::Updates, RpcError> {
+        let chat = self.resolve_peer(out.peer)?;
+        self.check_can_write(chat)?;
+        if out.text.encode_utf16().count() > MESSAGE_LENGTH_MAX {
+            return Err(RpcError::bad("MESSAGE_TOO_LONG"));
+        }
+        if !self.random_ids.insert(out.random_id) {
             return Err(RpcError::from_message("RANDOM_ID_DUPLICATE"));
         }
-        let reply_to = match &req.reply_to {
+        let reply_to = match out.reply_to {
             Some(tl::enums::InputReplyTo::Message(r)) => Some(r.reply_to_msg_id),
             _ => None,
         }
@@ -69,11 +99,12 @@ impl World {
             from: (!post).then_some(ChatRef::User(self.self_id)),
             out: true,
             date: now(),
-            text: req.message.clone(),
-            entities: req.entities.clone().unwrap_or_default(),
+            text: out.text.to_owned(),
+            entities: out.entities.map(<[_]>::to_vec).unwrap_or_default(),
             reply_to,
             edit_date: None,
             post,
+            media,
         });
         let mentioned = std::slice::from_ref(&message);
         fx.pushes
@@ -81,7 +112,7 @@ impl World {
         fx.events.push(WorldEvent::Outgoing(message.clone()));
         let id_update = tl::enums::Update::MessageId(tl::types::UpdateMessageId {
             id: message.id,
-            random_id: req.random_id,
+            random_id: out.random_id,
         });
         Ok(self.wrap_updates(vec![id_update, update], mentioned))
     }
@@ -102,19 +133,35 @@ impl World {
         if !current.out {
             return Err(RpcError::from_message("MESSAGE_AUTHOR_REQUIRED"));
         }
-        let text = req.message.clone().unwrap_or_default();
-        check_text(&text)?;
+        let media = match &req.media {
+            Some(m) if current.media.is_none() => {
+                // Telegram cannot turn a text message into a media one.
+                let _ = m;
+                return Err(RpcError::bad("MEDIA_PREV_INVALID"));
+            }
+            Some(m) => Some(self.input_media(m)?),
+            None => current.media,
+        };
+        let text = match (&req.message, &req.media) {
+            (Some(t), _) => t.clone(),
+            (None, Some(_)) => current.text.clone(),
+            (None, None) => String::new(),
+        };
+        if media.is_none() {
+            check_text(&text)?;
+        }
         let entities = req.entities.clone().unwrap_or_default();
-        if text == current.text && entities == current.entities {
+        if text == current.text && entities == current.entities && media == current.media {
             return Err(RpcError::bad("MESSAGE_NOT_MODIFIED"));
         }
         let edited = StoredMessage {
             text,
             entities,
+            media,
             edit_date: Some(now()),
             ..current
         };
-        let tl_message = tl_build::message(&edited);
+        let tl_message = self.tl_message(&edited);
         let Some(mbox) = self.box_of_mut(chat) else {
             unreachable!("resolved chats have a box")
         };

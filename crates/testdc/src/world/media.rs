@@ -1,0 +1,463 @@
+//! Files as Telegram stores them: uploads in parts (`upload.saveFilePart`/`saveBigFilePart`),
+//! finished files as photos or documents with their attributes, and ranged reads
+//! (`upload.getFile`) validated like Telegram (<https://core.telegram.org/api/files>).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use grammers_tl_types as tl;
+
+use super::RpcError;
+
+/// Largest part Telegram accepts (512 KiB).
+pub const MAX_PART: usize = 512 * 1024;
+/// Most parts a small-file upload may have (`saveFilePart`); bigger files use `saveBigFilePart`.
+pub const MAX_PARTS: i32 = 4000;
+/// One `upload.getFile` answer never crosses a 1 MiB boundary.
+const MIB: i64 = 1024 * 1024;
+
+/// An upload in progress, keyed by the client's `file_id`.
+#[derive(Default, Debug)]
+pub struct Upload {
+    parts: HashMap<i32, Vec<u8>>,
+    total_parts: Option<i32>,
+}
+
+/// What a stored file is.
+#[derive(Clone, Debug)]
+pub enum FileKind {
+    /// A photo with its size (testdc keeps the original as its only size, `x`).
+    Photo {
+        /// Width in pixels.
+        w: i32,
+        /// Height in pixels.
+        h: i32,
+    },
+    /// A document with its MIME type and attributes (file name, audio/video/sticker…).
+    Document {
+        /// MIME type as uploaded.
+        mime_type: String,
+        /// Attributes as the uploader set them.
+        attributes: Vec<tl::enums::DocumentAttribute>,
+    },
+}
+
+/// A finished file.
+#[derive(Clone, Debug)]
+pub struct StoredFile {
+    /// Photo or document id.
+    pub id: i64,
+    /// Access hash the client must present.
+    pub access_hash: i64,
+    /// Current file reference; [`MediaStore::expire_references`] rotates it.
+    pub file_reference: Vec<u8>,
+    /// Unix seconds.
+    pub date: i32,
+    /// The bytes.
+    pub bytes: Arc<Vec<u8>>,
+    /// Photo or document.
+    pub kind: FileKind,
+}
+
+/// A message's media: which stored file, and how the message presents it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaRef {
+    /// The stored file's id.
+    pub file_id: i64,
+}
+
+/// Every upload and file of the world.
+#[derive(Default, Debug)]
+pub struct MediaStore {
+    uploads: HashMap<i64, Upload>,
+    /// Finished files by id.
+    pub files: HashMap<i64, StoredFile>,
+    next_id: i64,
+    reference_epoch: u8,
+}
+
+fn check_part(part: i32, bytes: &[u8], limit_parts: i32) -> Result<(), RpcError> {
+    if !(0..limit_parts).contains(&part) {
+        return Err(RpcError::bad("FILE_PART_INVALID"));
+    }
+    if bytes.is_empty() {
+        return Err(RpcError::bad("FILE_PART_EMPTY"));
+    }
+    if bytes.len() > MAX_PART {
+        return Err(RpcError::bad("FILE_PART_TOO_BIG"));
+    }
+    Ok(())
+}
+
+impl MediaStore {
+    /// `upload.saveFilePart`. Errors: `FILE_PART_INVALID`, `FILE_PART_EMPTY`, `FILE_PART_TOO_BIG`.
+    pub fn save_part(&mut self, file_id: i64, part: i32, bytes: Vec<u8>) -> Result<(), RpcError> {
+        check_part(part, &bytes, MAX_PARTS)?;
+        self.uploads
+            .entry(file_id)
+            .or_default()
+            .parts
+            .insert(part, bytes);
+        Ok(())
+    }
+
+    /// `upload.saveBigFilePart`. Errors as [`Self::save_part`], plus `FILE_PARTS_INVALID` when
+    /// `total_parts` is out of range or changes between parts.
+    pub fn save_big_part(
+        &mut self,
+        file_id: i64,
+        part: i32,
+        total: i32,
+        bytes: Vec<u8>,
+    ) -> Result<(), RpcError> {
+        if !(1..=8000).contains(&total) {
+            return Err(RpcError::bad("FILE_PARTS_INVALID"));
+        }
+        check_part(part, &bytes, total)?;
+        let upload = self.uploads.entry(file_id).or_default();
+        if upload.total_parts.is_some_and(|t| t != total) {
+            return Err(RpcError::bad("FILE_PARTS_INVALID"));
+        }
+        upload.total_parts = Some(total);
+        upload.parts.insert(part, bytes);
+        Ok(())
+    }
+
+    /// Assembles an `InputFile` into bytes. Errors: `FILE_PARTS_INVALID` (count mismatch),
+    /// `FILE_PART_<N>_MISSING` (a hole), `FILE_PART_SIZE_INVALID` (non-final parts must all
+    /// have the same size, a multiple of 1 KiB dividing 512 KiB).
+    pub fn take_upload(&mut self, file: &tl::enums::InputFile) -> Result<Vec<u8>, RpcError> {
+        let (id, parts) = match file {
+            tl::enums::InputFile::File(f) => (f.id, f.parts),
+            tl::enums::InputFile::Big(f) => (f.id, f.parts),
+            tl::enums::InputFile::StoryDocument(_) => return Err(RpcError::bad("FILE_ID_INVALID")),
+        };
+        let upload = self
+            .uploads
+            .get(&id)
+            .ok_or_else(|| RpcError::bad("FILE_PARTS_INVALID"))?;
+        if parts < 1
+            || upload.parts.len() != parts as usize
+            || upload.total_parts.is_some_and(|t| t != parts)
+        {
+            return Err(RpcError::bad("FILE_PARTS_INVALID"));
+        }
+        let part_size = upload.parts.get(&0).map_or(0, Vec::len);
+        let mut bytes = Vec::with_capacity(part_size * parts as usize);
+        for n in 0..parts {
+            let part = upload
+                .parts
+                .get(&n)
+                .ok_or_else(|| RpcError::bad(&format!("FILE_PART_{n}_MISSING")))?;
+            let last = n == parts - 1;
+            if !last
+                && (part.len() != part_size
+                    || !part_size.is_multiple_of(1024)
+                    || !MAX_PART.is_multiple_of(part_size))
+            {
+                return Err(RpcError::bad("FILE_PART_SIZE_INVALID"));
+            }
+            bytes.extend_from_slice(part);
+        }
+        self.uploads.remove(&id);
+        Ok(bytes)
+    }
+
+    /// Stores finished bytes as a new file and returns it.
+    pub fn store(
+        &mut self,
+        bytes: Vec<u8>,
+        kind: FileKind,
+        access_hash: i64,
+        date: i32,
+    ) -> StoredFile {
+        self.next_id += 1;
+        let file = StoredFile {
+            id: 5_000_000_000 + self.next_id,
+            access_hash,
+            file_reference: vec![self.reference_epoch, 1, 2, 3],
+            date,
+            bytes: Arc::new(bytes),
+            kind,
+        };
+        self.files.insert(file.id, file.clone());
+        file
+    }
+
+    /// Makes every file reference handed out so far expire (`FILE_REFERENCE_EXPIRED`), as
+    /// Telegram does after a while; clients must refetch the message to get a fresh one.
+    pub fn expire_references(&mut self) {
+        self.reference_epoch = self.reference_epoch.wrapping_add(1);
+        for file in self.files.values_mut() {
+            file.file_reference = vec![self.reference_epoch, 1, 2, 3];
+        }
+    }
+
+    /// Looks a file up by id, access hash and file reference. Errors: `MEDIA_EMPTY` /
+    /// `FILE_ID_INVALID` for unknown ids or hashes, `FILE_REFERENCE_EXPIRED`.
+    pub fn find(
+        &self,
+        id: i64,
+        access_hash: i64,
+        file_reference: &[u8],
+    ) -> Result<&StoredFile, RpcError> {
+        let file = self
+            .files
+            .get(&id)
+            .filter(|f| f.access_hash == access_hash)
+            .ok_or_else(|| RpcError::bad("FILE_ID_INVALID"))?;
+        if file.file_reference != file_reference {
+            return Err(RpcError::bad("FILE_REFERENCE_EXPIRED"));
+        }
+        Ok(file)
+    }
+
+    /// `upload.getFile`: `limit` bytes from `offset`, validated as Telegram does — offsets
+    /// multiples of 4 KiB (1 KiB when `precise`), limits multiples of 4 KiB dividing 1 MiB
+    /// (with `precise`: multiples of 1 KiB up to 1 MiB), never crossing a 1 MiB boundary.
+    /// Errors: `LIMIT_INVALID`, `OFFSET_INVALID`, plus [`Self::find`]'s.
+    pub fn read(
+        &self,
+        req: &tl::functions::upload::GetFile,
+    ) -> Result<tl::enums::upload::File, RpcError> {
+        let (id, hash, reference) = match &req.location {
+            tl::enums::InputFileLocation::InputPhotoFileLocation(l) => {
+                (l.id, l.access_hash, &l.file_reference)
+            }
+            tl::enums::InputFileLocation::InputDocumentFileLocation(l) => {
+                (l.id, l.access_hash, &l.file_reference)
+            }
+            _ => return Err(RpcError::bad("LOCATION_INVALID")),
+        };
+        let (offset, limit) = (req.offset, i64::from(req.limit));
+        let align = if req.precise { 1024 } else { 4096 };
+        let limit_ok =
+            limit > 0 && limit <= MIB && limit % align == 0 && (req.precise || MIB % limit == 0);
+        if !limit_ok {
+            return Err(RpcError::bad("LIMIT_INVALID"));
+        }
+        if offset < 0 || offset % align != 0 || offset / MIB != (offset + limit - 1) / MIB {
+            return Err(RpcError::bad("OFFSET_INVALID"));
+        }
+        let file = self.find(id, hash, reference)?;
+        let len = file.bytes.len() as i64;
+        let start = offset.min(len) as usize;
+        let end = (offset + limit).min(len) as usize;
+        Ok(tl::enums::upload::File::File(tl::types::upload::File {
+            r#type: tl::enums::storage::FileType::FilePartial,
+            mtime: file.date,
+            bytes: file.bytes[start..end].to_vec(),
+        }))
+    }
+}
+
+impl StoredFile {
+    /// The document attributes (empty for photos).
+    pub fn attributes(&self) -> &[tl::enums::DocumentAttribute] {
+        match &self.kind {
+            FileKind::Document { attributes, .. } => attributes,
+            FileKind::Photo { .. } => &[],
+        }
+    }
+
+    /// The TL `photo` or `document` object with the current file reference.
+    pub fn tl_media(&self, dc_id: i32) -> tl::enums::MessageMedia {
+        match &self.kind {
+            FileKind::Photo { w, h } => {
+                tl::enums::MessageMedia::Photo(tl::types::MessageMediaPhoto {
+                    spoiler: false,
+                    live_photo: false,
+                    photo: Some(tl::enums::Photo::Photo(tl::types::Photo {
+                        has_stickers: false,
+                        id: self.id,
+                        access_hash: self.access_hash,
+                        file_reference: self.file_reference.clone(),
+                        date: self.date,
+                        sizes: vec![tl::enums::PhotoSize::Size(tl::types::PhotoSize {
+                            r#type: "x".into(),
+                            w: *w,
+                            h: *h,
+                            size: self.bytes.len() as i32,
+                        })],
+                        video_sizes: None,
+                        dc_id,
+                    })),
+                    ttl_seconds: None,
+                    video: None,
+                })
+            }
+            FileKind::Document {
+                mime_type,
+                attributes,
+            } => {
+                use tl::enums::DocumentAttribute as A;
+                let voice = attributes
+                    .iter()
+                    .any(|a| matches!(a, A::Audio(a) if a.voice));
+                let round = attributes
+                    .iter()
+                    .any(|a| matches!(a, A::Video(v) if v.round_message));
+                let animated = attributes.iter().any(|a| matches!(a, A::Animated));
+                let video =
+                    !round && !animated && attributes.iter().any(|a| matches!(a, A::Video(_)));
+                tl::enums::MessageMedia::Document(tl::types::MessageMediaDocument {
+                    nopremium: false,
+                    spoiler: false,
+                    video,
+                    round,
+                    voice,
+                    document: Some(tl::enums::Document::Document(tl::types::Document {
+                        id: self.id,
+                        access_hash: self.access_hash,
+                        file_reference: self.file_reference.clone(),
+                        date: self.date,
+                        mime_type: mime_type.clone(),
+                        size: self.bytes.len() as i64,
+                        thumbs: None,
+                        video_thumbs: None,
+                        dc_id,
+                        attributes: attributes.clone(),
+                    })),
+                    alt_documents: None,
+                    video_cover: None,
+                    video_timestamp: None,
+                    ttl_seconds: None,
+                })
+            }
+        }
+    }
+}
+
+/// The kinds of media a simulated user can send, as the Bot API names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// A compressed photo.
+    Photo,
+    /// A voice note (OGG/Opus).
+    Voice,
+    /// A music file with title and performer.
+    Audio,
+    /// A video that supports streaming.
+    Video,
+    /// A round video message.
+    VideoNote,
+    /// A GIF-like silent video.
+    Animation,
+    /// Any file.
+    Document,
+    /// A WebP sticker.
+    Sticker,
+}
+
+/// The metadata a client states when it sends a file (testdc does not probe audio/video).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct MediaMeta {
+    /// File name shown for documents, audio and video.
+    pub file_name: Option<String>,
+    /// MIME type; a per-kind default when absent.
+    pub mime_type: Option<String>,
+    /// Duration in seconds (voice, audio, video, video note, animation).
+    pub duration: Option<f64>,
+    /// Width in pixels (video kinds; photos and stickers are measured).
+    pub width: Option<i32>,
+    /// Height in pixels.
+    pub height: Option<i32>,
+    /// Audio title.
+    pub title: Option<String>,
+    /// Audio performer.
+    pub performer: Option<String>,
+}
+
+impl MediaStore {
+    /// Stores a file as a user's client would upload it: photos and stickers measured from the
+    /// bytes, other kinds with the attributes Telegram clients set for them.
+    /// Errors: `PHOTO_INVALID_DIMENSIONS` when a photo or sticker is not an image.
+    pub fn store_kind(
+        &mut self,
+        kind: MediaKind,
+        bytes: Vec<u8>,
+        meta: &MediaMeta,
+        access_hash: i64,
+        date: i32,
+    ) -> Result<StoredFile, RpcError> {
+        use tl::enums::DocumentAttribute as A;
+        let measure = |bytes: &[u8]| {
+            imagesize::blob_size(bytes)
+                .map(|s| (s.width as i32, s.height as i32))
+                .map_err(|_| RpcError::bad("PHOTO_INVALID_DIMENSIONS"))
+        };
+        let secs = meta.duration.unwrap_or(0.0);
+        let (w, h) = (meta.width.unwrap_or(0), meta.height.unwrap_or(0));
+        let video = |round: bool| {
+            A::Video(tl::types::DocumentAttributeVideo {
+                round_message: round,
+                supports_streaming: true,
+                nosound: false,
+                duration: secs,
+                w,
+                h,
+                preload_prefix_size: None,
+                video_start_ts: None,
+                video_codec: None,
+            })
+        };
+        let audio = |voice: bool| {
+            A::Audio(tl::types::DocumentAttributeAudio {
+                voice,
+                duration: secs.round() as i32,
+                title: meta.title.clone(),
+                performer: meta.performer.clone(),
+                waveform: None,
+            })
+        };
+        let name = meta
+            .file_name
+            .clone()
+            .map(|file_name| A::Filename(tl::types::DocumentAttributeFilename { file_name }));
+        let (default_mime, mut attributes) = match kind {
+            MediaKind::Photo => {
+                let (w, h) = measure(&bytes)?;
+                return Ok(self.store(bytes, FileKind::Photo { w, h }, access_hash, date));
+            }
+            MediaKind::Voice => ("audio/ogg", vec![audio(true)]),
+            MediaKind::Audio => ("audio/mpeg", vec![audio(false)]),
+            MediaKind::Video => ("video/mp4", vec![video(false)]),
+            MediaKind::VideoNote => ("video/mp4", vec![video(true)]),
+            MediaKind::Animation => ("video/mp4", vec![video(false), A::Animated]),
+            MediaKind::Document => ("application/octet-stream", Vec::new()),
+            MediaKind::Sticker => {
+                let (w, h) = measure(&bytes)?;
+                let sticker = A::Sticker(tl::types::DocumentAttributeSticker {
+                    mask: false,
+                    alt: "🙂".into(),
+                    stickerset: tl::enums::InputStickerSet::Empty,
+                    mask_coords: None,
+                });
+                (
+                    "image/webp",
+                    vec![
+                        A::ImageSize(tl::types::DocumentAttributeImageSize { w, h }),
+                        sticker,
+                    ],
+                )
+            }
+        };
+        if !matches!(kind, MediaKind::Voice | MediaKind::VideoNote) {
+            attributes.extend(name);
+        }
+        let mime_type = meta
+            .mime_type
+            .clone()
+            .unwrap_or_else(|| default_mime.to_owned());
+        Ok(self.store(
+            bytes,
+            FileKind::Document {
+                mime_type,
+                attributes,
+            },
+            access_hash,
+            date,
+        ))
+    }
+}

@@ -1,0 +1,98 @@
+//! Media RPCs: uploads, downloads, `messages.sendMedia`, `messages.uploadMedia`.
+
+use grammers_tl_types::{self as tl, functions as f};
+
+use super::SideEffects;
+use super::write::Outgoing;
+use crate::world::media::{FileKind, MediaRef};
+use crate::world::{RpcError, World, now};
+
+impl World {
+    /// Turns an `InputMedia` into a stored file reference: uploaded photos and documents are
+    /// assembled from their parts, existing ones are looked up (checking access hash and file
+    /// reference). Errors: `FILE_PARTS_INVALID`, `FILE_PART_*`, `PHOTO_INVALID_DIMENSIONS`
+    /// (not an image), `FILE_REFERENCE_EXPIRED`, `MEDIA_INVALID` (kinds testdc does not store).
+    pub(crate) fn input_media(
+        &mut self,
+        media: &tl::enums::InputMedia,
+    ) -> Result<MediaRef, RpcError> {
+        use tl::enums::InputMedia as M;
+        let hash = rand::random::<i64>();
+        let file = match media {
+            M::UploadedPhoto(p) => {
+                let bytes = self.media.take_upload(&p.file)?;
+                let size = imagesize::blob_size(&bytes)
+                    .map_err(|_| RpcError::bad("PHOTO_INVALID_DIMENSIONS"))?;
+                let kind = FileKind::Photo {
+                    w: size.width as i32,
+                    h: size.height as i32,
+                };
+                self.media.store(bytes, kind, hash, now())
+            }
+            M::UploadedDocument(d) => {
+                let bytes = self.media.take_upload(&d.file)?;
+                if let Some(thumb) = &d.thumb {
+                    // Thumbnails are accepted and dropped: testdc keeps no thumbnail sizes.
+                    let _ = self.media.take_upload(thumb);
+                }
+                let kind = FileKind::Document {
+                    mime_type: d.mime_type.clone(),
+                    attributes: d.attributes.clone(),
+                };
+                self.media.store(bytes, kind, hash, now())
+            }
+            M::Photo(p) => match &p.id {
+                tl::enums::InputPhoto::Photo(p) => self
+                    .media
+                    .find(p.id, p.access_hash, &p.file_reference)?
+                    .clone(),
+                tl::enums::InputPhoto::Empty => return Err(RpcError::bad("PHOTO_INVALID")),
+            },
+            M::Document(d) => match &d.id {
+                tl::enums::InputDocument::Document(d) => self
+                    .media
+                    .find(d.id, d.access_hash, &d.file_reference)?
+                    .clone(),
+                tl::enums::InputDocument::Empty => return Err(RpcError::bad("DOCUMENT_INVALID")),
+            },
+            _ => return Err(RpcError::bad("MEDIA_INVALID")),
+        };
+        Ok(MediaRef { file_id: file.id })
+    }
+
+    /// `messages.sendMedia`: like `sendMessage`, with the caption as text.
+    pub(super) fn send_media(
+        &mut self,
+        req: &f::messages::SendMedia,
+        fx: &mut SideEffects,
+    ) -> Result<tl::enums::Updates, RpcError> {
+        self.resolve_peer(&req.peer)?;
+        if req.message.encode_utf16().count() > 1024 {
+            return Err(RpcError::bad("MEDIA_CAPTION_TOO_LONG"));
+        }
+        let media = self.input_media(&req.media)?;
+        let out = Outgoing {
+            peer: &req.peer,
+            text: &req.message,
+            entities: req.entities.as_deref(),
+            reply_to: req.reply_to.as_ref(),
+            random_id: req.random_id,
+        };
+        self.post_outgoing(out, Some(media), fx)
+    }
+
+    /// `messages.uploadMedia`: stores the media without sending it and returns it, so it can be
+    /// sent later by id (e.g. in an album).
+    pub(super) fn upload_media(
+        &mut self,
+        req: &f::messages::UploadMedia,
+    ) -> Result<tl::enums::MessageMedia, RpcError> {
+        self.resolve_peer(&req.peer)?;
+        let media = self.input_media(&req.media)?;
+        self.media
+            .files
+            .get(&media.file_id)
+            .map(|f| f.tl_media(2))
+            .ok_or_else(|| RpcError::bad("MEDIA_INVALID"))
+    }
+}
