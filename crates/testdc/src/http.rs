@@ -27,7 +27,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::dc::{ControlError, SendMedia, SendText, TestDc};
+use crate::dc::{ControlError, TestDc};
+use crate::view::{SendMedia, SendText};
 
 /// How many webhook bodies `GET /webhook` keeps.
 const WEBHOOK_KEEP: usize = 100;

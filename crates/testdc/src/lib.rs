@@ -4,16 +4,18 @@
 //!
 //! Modules: [`crypto`] (server-direction MTProto 2.0 encryption), [`wire`] (MTProto framing
 //! types), [`world`] (state and RPC answers), `connection` (one task pair per TCP connection),
-//! [`dc`] (the running server and its in-process control API), [`http`] (the same control API
+//! [`dc`] (the running server and its in-process control API), `view` (control API shapes), [`http`] (the same control API
 //! over HTTP, for the `testdc` binary).
 
 mod connection;
 pub mod crypto;
 pub mod dc;
 pub mod http;
+mod view;
 pub mod wire;
 pub mod world;
 
-pub use dc::{ControlError, MediaView, MessageView, SendMedia, SendText, TestDc, TestDcConfig};
-pub use world::media::{MediaKind, MediaMeta};
+pub use dc::{ControlError, TestDc, TestDcConfig};
+pub use view::{MediaView, MessageView, SendMedia, SendText};
+pub use world::media_kind::{MediaKind, MediaMeta};
 pub use world::{ChatRef, Fixture};

@@ -9,6 +9,7 @@
 mod boxes;
 mod fixtures;
 pub mod media;
+pub mod media_kind;
 mod resolve;
 pub mod rpc;
 pub mod tl_build;
