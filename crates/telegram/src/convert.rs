@@ -4,6 +4,7 @@ use botapi::types::{Message, User};
 use grammers_tl_types as tl;
 
 use crate::entities;
+use crate::media::{self, ReceivedMedia};
 use crate::peers::PeerLookup;
 
 /// The user the Bot API puts in `from` for messages of anonymous group admins
@@ -65,17 +66,32 @@ fn regular(m: &tl::types::Message, peers: &PeerLookup) -> Message {
             });
             out.sender_chat = Some(sender_chat);
         }
-        None if m.post => out.sender_chat = Some(chat),
+        None if m.post => out.sender_chat = Some(chat.clone()),
         None => {}
     }
     out.edit_date = m.edit_date.map(i64::from);
+    let media = media_of(m, chat.id);
+    if let Some(media) = &media {
+        media.apply_to(&mut out);
+    }
     if !m.message.is_empty() {
-        // Text and entities become caption/caption_entities once media exists (media issue).
-        out.text = Some(m.message.clone());
         let ents = entities::from_tl(m.entities.as_deref().unwrap_or_default());
-        out.entities = (!ents.is_empty()).then_some(ents);
+        let ents = (!ents.is_empty()).then_some(ents);
+        // A media message's text is its caption (Bot API "Message.caption").
+        if media.is_some() {
+            out.caption = Some(m.message.clone());
+            out.caption_entities = ents;
+        } else {
+            out.text = Some(m.message.clone());
+            out.entities = ents;
+        }
     }
     out
+}
+
+/// The media of a message, with `file_id`s that remember the message (to refresh references).
+pub fn media_of(m: &tl::types::Message, bot_api_chat_id: i64) -> Option<ReceivedMedia> {
+    media::received(m.media.as_ref()?, Some((bot_api_chat_id, m.id)))
 }
 
 /// The replied-to message id of a raw message, if it replies within its chat.

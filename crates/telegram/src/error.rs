@@ -37,6 +37,9 @@ pub enum TelegramError {
     /// The connection to Telegram failed.
     #[error("connection to Telegram failed: {0}")]
     Network(String),
+    /// A local file could not be read or written (uploads, downloads).
+    #[error("file I/O failed: {0}")]
+    Io(#[from] std::io::Error),
     /// The session file could not be read or written.
     #[error(transparent)]
     Session(#[from] session::SessionError),

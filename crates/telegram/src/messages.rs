@@ -28,6 +28,21 @@ pub struct OutgoingText {
     pub noforwards: bool,
 }
 
+/// The `reply_to` of a send call for a reply within the same chat.
+pub(crate) fn reply_header(reply_to_msg_id: i32) -> tl::enums::InputReplyTo {
+    tl::enums::InputReplyTo::Message(tl::types::InputReplyToMessage {
+        reply_to_msg_id,
+        top_msg_id: None,
+        reply_to_peer_id: None,
+        quote_text: None,
+        quote_entities: None,
+        quote_offset: None,
+        monoforum_peer_id: None,
+        todo_item_id: None,
+        poll_option: None,
+    })
+}
+
 fn rpc_400(name: &str) -> TelegramError {
     TelegramError::Rpc {
         code: 400,
@@ -59,19 +74,7 @@ impl Telegram {
                 invert_media: false,
                 allow_paid_floodskip: false,
                 peer: (&peer).into(),
-                reply_to: out.reply_to.map(|id| {
-                    tl::enums::InputReplyTo::Message(tl::types::InputReplyToMessage {
-                        reply_to_msg_id: id,
-                        top_msg_id: None,
-                        reply_to_peer_id: None,
-                        quote_text: None,
-                        quote_entities: None,
-                        quote_offset: None,
-                        monoforum_peer_id: None,
-                        todo_item_id: None,
-                        poll_option: None,
-                    })
-                }),
+                reply_to: out.reply_to.map(reply_header),
                 message: out.text.clone(),
                 random_id,
                 reply_markup: None,
@@ -145,6 +148,29 @@ impl Telegram {
         peer: PeerRef,
         message_id: i32,
     ) -> Result<Option<Message>, TelegramError> {
+        Ok(self
+            .get_raw_messages(peer, message_id)
+            .await?
+            .and_then(|(raw, peers)| convert::message(&raw, &peers)))
+    }
+
+    /// The raw MTProto message, for callers that need more than the Bot API shape.
+    pub(crate) async fn get_raw_message(
+        &self,
+        peer: PeerRef,
+        message_id: i32,
+    ) -> Result<Option<tl::enums::Message>, TelegramError> {
+        Ok(self
+            .get_raw_messages(peer, message_id)
+            .await?
+            .map(|(raw, _)| raw))
+    }
+
+    async fn get_raw_messages(
+        &self,
+        peer: PeerRef,
+        message_id: i32,
+    ) -> Result<Option<(tl::enums::Message, PeerLookup)>, TelegramError> {
         let id = vec![tl::enums::InputMessage::Id(tl::types::InputMessageId {
             id: message_id,
         })];
@@ -170,12 +196,13 @@ impl Telegram {
         let peers = PeerLookup::new(&users, &chats);
         let wanted: tl::enums::Peer = peer.id.into();
         Ok(messages
-            .iter()
-            .find(|m| {
-                matches!(m, tl::enums::Message::Message(m) if m.peer_id == wanted)
-                    || matches!(m, tl::enums::Message::Service(m) if m.peer_id == wanted)
+            .into_iter()
+            .find(|m| match m {
+                tl::enums::Message::Message(m) => m.peer_id == wanted,
+                tl::enums::Message::Service(m) => m.peer_id == wanted,
+                tl::enums::Message::Empty(_) => false,
             })
-            .and_then(|m| convert::message(m, &peers)))
+            .map(|m| (m, peers)))
     }
 
     /// Deletes one message for everyone, checking first that it exists in that chat (the Bot
@@ -218,7 +245,7 @@ impl Telegram {
     }
 
     /// Finds the message carried by the first update matching `wanted` in an RPC result.
-    async fn message_from_updates(
+    pub(crate) async fn message_from_updates(
         &self,
         updates: tl::enums::Updates,
         wanted: impl Fn(&tl::enums::Update) -> bool,

@@ -22,6 +22,8 @@ pub struct IncomingMessage {
     /// The sender's phone number in international format, when Telegram shares it
     /// (contacts only).
     pub sender_phone: Option<String>,
+    /// The message's photo or file, to download (also shown in Bot API shape on `message`).
+    pub media: Option<crate::media::ReceivedMedia>,
 }
 
 /// Stream of incoming messages. Create with [`Telegram::updates`].
@@ -90,10 +92,15 @@ impl UpdateStream {
             if convert::reply_to_id(&m.raw).is_some() {
                 message.reply_to_message = self.reply_of(&m).await.map(Box::new);
             }
+            let media = match &m.raw {
+                tl::enums::Message::Message(raw) => convert::media_of(raw, message.chat.id),
+                _ => None,
+            };
             return Ok(IncomingMessage {
                 message,
                 outgoing: m.outgoing(),
                 sender_phone,
+                media,
             });
         }
     }

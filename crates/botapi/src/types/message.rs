@@ -2,10 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Chat, MessageEntity, User};
+use super::{
+    Animation, Audio, Chat, Document, MessageEntity, PhotoSize, Sticker, User, Video, VideoNote,
+    Voice,
+};
 
-/// A message (Bot API section "Message"). Only the text-related fields exist so far; media and
-/// `forward_origin` are added by later work.
+/// A message (Bot API section "Message"): text or one kind of media with a caption.
+/// `forward_origin`, locations, contacts, polls and dice are added by later work.
 ///
 /// `date` and `edit_date` are unix timestamps in seconds. In channels `from` is `None` and
 /// `sender_chat` is the channel; for anonymous group admins `sender_chat` is the group itself.
@@ -35,6 +38,30 @@ pub struct Message {
     /// Entities of `text`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entities: Option<Vec<MessageEntity>>,
+    /// A photo: every available size, largest last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo: Option<Vec<PhotoSize>>,
+    /// A music file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<Audio>,
+    /// A general file; also set next to `animation`, as the Bot API does for compatibility.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<Document>,
+    /// A video.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<Video>,
+    /// A round video message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_note: Option<VideoNote>,
+    /// A voice note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<Voice>,
+    /// An animation (GIF or silent H.264 video).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub animation: Option<Animation>,
+    /// A sticker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sticker: Option<Sticker>,
     /// Caption of a media message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
@@ -60,6 +87,14 @@ impl Message {
             edit_date: None,
             text: None,
             entities: None,
+            photo: None,
+            audio: None,
+            document: None,
+            video: None,
+            video_note: None,
+            voice: None,
+            animation: None,
+            sticker: None,
             caption: None,
             caption_entities: None,
             reply_to_message: None,

@@ -6,6 +6,7 @@
 mod chat;
 mod entity;
 mod link_preview;
+mod media;
 mod message;
 mod message_id;
 mod reply_parameters;
@@ -14,6 +15,7 @@ mod user;
 pub use chat::{Chat, ChatType};
 pub use entity::{MessageEntity, MessageEntityType};
 pub use link_preview::LinkPreviewOptions;
+pub use media::{Animation, Audio, Document, PhotoSize, Sticker, Video, VideoNote, Voice};
 pub use message::Message;
 pub use message_id::MessageId;
 pub use reply_parameters::ReplyParameters;

@@ -1,6 +1,8 @@
 //! End-to-end tests of the Telegram layer: the real grammers client against testdc.
 #![allow(clippy::unwrap_used)]
 
+mod media;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,15 +10,20 @@ use botapi::ids::ChatIdParam;
 use telegram::{OutgoingText, Telegram, TelegramConfig, TelegramError};
 use testdc::{Fixture, SendText, TestDc, TestDcConfig};
 
-const WAIT: Duration = Duration::from_secs(10);
+/// Longest single wait in these tests.
+pub const WAIT: Duration = Duration::from_secs(10);
 
-struct Harness {
-    dc: TestDc,
-    tg: Arc<Telegram>,
+/// A DC and a connected client.
+pub struct Harness {
+    /// The server.
+    pub dc: TestDc,
+    /// The client under test.
+    pub tg: Arc<Telegram>,
     _dir: tempfile::TempDir,
 }
 
-async fn harness() -> Harness {
+/// Starts testdc and connects a client through a seeded session.
+pub async fn harness() -> Harness {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter("info")
@@ -95,7 +102,7 @@ async fn incoming_text_arrives_on_the_update_stream() {
 
 /// Starts the update stream and waits until its initial getState has been answered, by sending
 /// probe messages until one arrives (messages recorded before getState count as seen).
-async fn live_stream(h: &Harness) -> telegram::UpdateStream {
+pub async fn live_stream(h: &Harness) -> telegram::UpdateStream {
     let mut updates = h.tg.updates(false).await.unwrap();
     let alice = Fixture::DEFAULT.alice;
     for _ in 0..50 {

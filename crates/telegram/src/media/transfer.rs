@@ -1,0 +1,350 @@
+//! Moving files: streamed downloads that are complete on disk before they return, uploads
+//! streamed from disk, sending media by upload or by `file_id`, and refreshing expired file
+//! references.
+//!
+//! grammers' `download_media` can return before the file is on disk (its tokio `File` is never
+//! flushed), so downloads here write chunks themselves, flush, fsync and rename into place.
+
+use std::path::{Path, PathBuf};
+
+use botapi::ids::ChatIdParam;
+use botapi::types::Message;
+use grammers_client::InvocationError;
+use grammers_session::types::PeerRef;
+use grammers_tl_types as tl;
+use tokio::io::AsyncWriteExt;
+
+use super::{FileId, MediaKind, received};
+use crate::{Telegram, TelegramError};
+
+/// Download chunk: the largest `upload.getFile` limit (512 KiB divides 1 MiB).
+const CHUNK: i32 = 512 * 1024;
+
+/// Attributes Telegram shows for sent media. Read them from the file itself (the sender does,
+/// with lofty/mp4/imagesize); `None` means unknown, never a guessed 0.
+#[derive(Clone, Debug, Default)]
+pub struct MediaAttributes {
+    /// Duration in seconds (voice, audio, video kinds).
+    pub duration: Option<f64>,
+    /// Width in pixels (video kinds, stickers).
+    pub width: Option<u32>,
+    /// Height in pixels.
+    pub height: Option<u32>,
+    /// Audio title.
+    pub title: Option<String>,
+    /// Audio performer.
+    pub performer: Option<String>,
+    /// Voice waveform: 5-bit samples packed as Telegram expects (up to 100 samples).
+    pub waveform: Option<Vec<u8>>,
+    /// Video can be played while downloading (MP4 with `moov` first).
+    pub supports_streaming: bool,
+}
+
+/// Where the bytes of an outgoing file come from.
+#[derive(Clone, Debug)]
+pub enum MediaSource {
+    /// A local file, uploaded in parts (streamed, never whole in memory).
+    Upload {
+        /// The file to read.
+        path: PathBuf,
+        /// Name shown to recipients (documents, audio, video).
+        file_name: String,
+        /// MIME type.
+        mime_type: String,
+    },
+    /// A file Telegram already has, by `file_id`.
+    Existing(FileId),
+}
+
+/// A media message to send.
+#[derive(Clone, Debug)]
+pub struct OutgoingMedia {
+    /// How recipients see it (photo, voice, …).
+    pub kind: MediaKind,
+    /// The bytes.
+    pub source: MediaSource,
+    /// Duration, dimensions, title, performer, waveform.
+    pub attributes: MediaAttributes,
+    /// Caption after `parse_mode` processing.
+    pub caption: String,
+    /// Caption entities (UTF-16 offsets).
+    pub entities: Vec<tl::enums::MessageEntity>,
+    /// Reply to this message of the same chat.
+    pub reply_to: Option<i32>,
+    /// Send without notification sound.
+    pub silent: bool,
+    /// Forbid forwarding and saving.
+    pub noforwards: bool,
+}
+
+fn upload_error(e: std::io::Error) -> TelegramError {
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<InvocationError>())
+    {
+        Some(Ok(invocation)) => TelegramError::from(*invocation),
+        Some(Err(other)) => TelegramError::Network(other.to_string()),
+        None => TelegramError::Network("upload failed".into()),
+    }
+}
+
+fn is_expired_reference(e: &InvocationError) -> bool {
+    matches!(e, InvocationError::Rpc(rpc) if rpc.name.starts_with("FILE_REFERENCE_"))
+}
+
+fn document_attributes(
+    kind: MediaKind,
+    a: &MediaAttributes,
+    file_name: &str,
+) -> Vec<tl::enums::DocumentAttribute> {
+    use tl::enums::DocumentAttribute as A;
+    let secs = a.duration.unwrap_or(0.0);
+    let (w, h) = (a.width.unwrap_or(0) as i32, a.height.unwrap_or(0) as i32);
+    let video = |round_message: bool| {
+        A::Video(tl::types::DocumentAttributeVideo {
+            round_message,
+            supports_streaming: a.supports_streaming || round_message,
+            nosound: false,
+            duration: secs,
+            w,
+            h,
+            preload_prefix_size: None,
+            video_start_ts: None,
+            video_codec: None,
+        })
+    };
+    let audio = |voice: bool| {
+        A::Audio(tl::types::DocumentAttributeAudio {
+            voice,
+            duration: secs.round() as i32,
+            title: a.title.clone(),
+            performer: a.performer.clone(),
+            waveform: a.waveform.clone(),
+        })
+    };
+    let name = A::Filename(tl::types::DocumentAttributeFilename {
+        file_name: file_name.to_owned(),
+    });
+    match kind {
+        MediaKind::Voice => vec![audio(true)],
+        MediaKind::Audio => vec![audio(false), name],
+        MediaKind::Video => vec![video(false), name],
+        MediaKind::VideoNote => vec![video(true)],
+        MediaKind::Animation => vec![video(false), A::Animated, name],
+        MediaKind::Sticker => vec![
+            A::ImageSize(tl::types::DocumentAttributeImageSize { w, h }),
+            A::Sticker(tl::types::DocumentAttributeSticker {
+                mask: false,
+                alt: String::new(),
+                stickerset: tl::enums::InputStickerSet::Empty,
+                mask_coords: None,
+            }),
+            name,
+        ],
+        MediaKind::Document | MediaKind::Photo => vec![name],
+    }
+}
+
+impl Telegram {
+    /// Downloads a file to `dest`: chunks are written to `dest.part`, flushed and fsynced, then
+    /// renamed, so `dest` only ever exists complete. An expired file reference is refreshed
+    /// once from the message the `file_id` came from. Returns the number of bytes written.
+    ///
+    /// Errors: [`TelegramError::Io`] for disk failures, RPC errors (`FILE_REFERENCE_EXPIRED`
+    /// when it cannot be refreshed, `FILE_ID_INVALID`), [`TelegramError::Network`].
+    pub async fn download(&self, file: &FileId, dest: &Path) -> Result<u64, TelegramError> {
+        let mut tmp = dest.as_os_str().to_owned();
+        tmp.push(".part");
+        let tmp = PathBuf::from(tmp);
+        let result = self.download_to(file, &tmp).await;
+        match result {
+            Ok(written) => {
+                tokio::fs::rename(&tmp, dest).await?;
+                Ok(written)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn download_to(&self, file: &FileId, tmp: &Path) -> Result<u64, TelegramError> {
+        let mut out = tokio::fs::File::create(tmp).await?;
+        let mut current = file.clone();
+        let mut refreshed = false;
+        let mut written: u64 = 0;
+        'restart: loop {
+            let mut chunks = self
+                .client
+                .iter_download(&current)
+                .chunk_size(CHUNK)
+                .skip_chunks((written / CHUNK as u64) as i32);
+            loop {
+                match chunks.next().await {
+                    Ok(Some(chunk)) => {
+                        out.write_all(&chunk).await?;
+                        written += chunk.len() as u64;
+                    }
+                    Ok(None) => break 'restart,
+                    Err(e) if is_expired_reference(&e) && !refreshed => {
+                        current = self.refresh_file_reference(&current).await?;
+                        refreshed = true;
+                        continue 'restart;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        out.flush().await?;
+        out.sync_all().await?;
+        Ok(written)
+    }
+
+    /// A copy of `file` with a fresh file reference, read from the message it came from.
+    /// Errors: `FILE_REFERENCE_EXPIRED` when the `file_id` has no origin or the message is gone.
+    pub async fn refresh_file_reference(&self, file: &FileId) -> Result<FileId, TelegramError> {
+        let expired = || TelegramError::Rpc {
+            code: 400,
+            name: "FILE_REFERENCE_EXPIRED".into(),
+            value: None,
+        };
+        let (chat_id, message_id) = file.origin.ok_or_else(expired)?;
+        let peer = self.resolve_chat(&ChatIdParam::Id(chat_id)).await?;
+        let raw = self
+            .get_raw_message(peer, message_id)
+            .await?
+            .ok_or_else(expired)?;
+        let tl::enums::Message::Message(m) = raw else {
+            return Err(expired());
+        };
+        let fresh = m
+            .media
+            .as_ref()
+            .and_then(|media| received(media, file.origin))
+            .filter(|r| r.file.id == file.id)
+            .ok_or_else(expired)?;
+        Ok(FileId {
+            file_reference: fresh.file.file_reference,
+            ..file.clone()
+        })
+    }
+
+    /// Sends a media message (upload or `file_id`); returns the sent message in Bot API shape.
+    ///
+    /// Errors: [`TelegramError::Io`] when the file cannot be read; RPC errors as Telegram gives
+    /// them (`PEER_ID_INVALID`, `MEDIA_CAPTION_TOO_LONG`, `PHOTO_INVALID_DIMENSIONS`,
+    /// `FILE_REFERENCE_EXPIRED` when a `file_id` cannot be refreshed, …).
+    pub async fn send_media(
+        &self,
+        peer: PeerRef,
+        media: OutgoingMedia,
+    ) -> Result<Message, TelegramError> {
+        let input = match &media.source {
+            MediaSource::Upload {
+                path,
+                file_name,
+                mime_type,
+            } => {
+                self.upload_media(media.kind, path, file_name, mime_type, &media.attributes)
+                    .await?
+            }
+            MediaSource::Existing(file) => file.input_media(),
+        };
+        let result = self.invoke_send_media(peer, &media, input).await;
+        let updates = match (result, &media.source) {
+            (Err(e), MediaSource::Existing(file)) if is_expired_reference(&e) => {
+                let fresh = self.refresh_file_reference(file).await?;
+                self.invoke_send_media(peer, &media, fresh.input_media())
+                    .await?
+            }
+            (result, _) => result?,
+        };
+        let mut message = self
+            .message_from_updates(updates, |u| {
+                matches!(
+                    u,
+                    tl::enums::Update::NewMessage(_) | tl::enums::Update::NewChannelMessage(_)
+                )
+            })
+            .await?;
+        if let Some(reply_id) = media.reply_to {
+            message.reply_to_message = self.get_message(peer, reply_id).await?.map(Box::new);
+        }
+        Ok(message)
+    }
+
+    async fn upload_media(
+        &self,
+        kind: MediaKind,
+        path: &Path,
+        file_name: &str,
+        mime_type: &str,
+        attributes: &MediaAttributes,
+    ) -> Result<tl::enums::InputMedia, TelegramError> {
+        let mut file = tokio::fs::File::open(path).await?;
+        let size = file.metadata().await?.len() as usize;
+        let uploaded = self
+            .client
+            .upload_stream(&mut file, size, file_name.to_owned())
+            .await
+            .map_err(upload_error)?;
+        Ok(if kind == MediaKind::Photo {
+            tl::enums::InputMedia::UploadedPhoto(tl::types::InputMediaUploadedPhoto {
+                spoiler: false,
+                live_photo: false,
+                file: uploaded.raw,
+                stickers: None,
+                ttl_seconds: None,
+                video: None,
+            })
+        } else {
+            tl::enums::InputMedia::UploadedDocument(tl::types::InputMediaUploadedDocument {
+                nosound_video: kind == MediaKind::Animation,
+                force_file: kind == MediaKind::Document,
+                spoiler: false,
+                file: uploaded.raw,
+                thumb: None,
+                mime_type: mime_type.to_owned(),
+                attributes: document_attributes(kind, attributes, file_name),
+                stickers: None,
+                video_cover: None,
+                video_timestamp: None,
+                ttl_seconds: None,
+            })
+        })
+    }
+
+    async fn invoke_send_media(
+        &self,
+        peer: PeerRef,
+        media: &OutgoingMedia,
+        input: tl::enums::InputMedia,
+    ) -> Result<tl::enums::Updates, InvocationError> {
+        self.client
+            .invoke(&tl::functions::messages::SendMedia {
+                silent: media.silent,
+                background: false,
+                clear_draft: false,
+                noforwards: media.noforwards,
+                update_stickersets_order: false,
+                invert_media: false,
+                allow_paid_floodskip: false,
+                peer: (&peer).into(),
+                reply_to: media.reply_to.map(crate::messages::reply_header),
+                media: input,
+                message: media.caption.clone(),
+                random_id: rand::random(),
+                reply_markup: None,
+                entities: (!media.entities.is_empty()).then(|| media.entities.clone()),
+                schedule_date: None,
+                schedule_repeat_period: None,
+                send_as: None,
+                quick_reply_shortcut: None,
+                effect: None,
+                allow_paid_stars: None,
+                suggested_post: None,
+            })
+            .await
+    }
+}
