@@ -61,6 +61,39 @@ pub struct Config {
         default_value_t = 5
     )]
     pub flood_sleep_threshold: u64,
+    /// Whether file URLs may point at loopback, private, link-local, CGNAT, multicast or
+    /// unspecified addresses (`ALLOW_PRIVATE_URLS`, default false). Leave off unless the
+    /// sender is only reachable by trusted clients: otherwise any client can make it fetch
+    /// from your internal network.
+    #[arg(
+        long = "allow-private-urls",
+        env = "ALLOW_PRIVATE_URLS",
+        value_name = "ALLOW_PRIVATE_URLS",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_private_urls: bool,
+    /// Largest file accepted per file parameter, whether uploaded, downloaded from a URL or
+    /// inline base64 (`MAX_UPLOAD_BYTES`, bytes, default 52428800 = 50 MiB, the Bot API's own
+    /// upload limit). Files are streamed to temporary files, so this bounds disk use per
+    /// file, not memory.
+    #[arg(
+        long = "max-upload-bytes",
+        env = "MAX_UPLOAD_BYTES",
+        value_name = "MAX_UPLOAD_BYTES",
+        default_value_t = 50 * 1024 * 1024
+    )]
+    pub max_upload_bytes: u64,
+    /// Time limit for downloading one file URL, connection to last byte
+    /// (`URL_DOWNLOAD_TIMEOUT`, seconds, default 60).
+    #[arg(
+        long = "url-download-timeout",
+        env = "URL_DOWNLOAD_TIMEOUT",
+        value_name = "URL_DOWNLOAD_TIMEOUT",
+        default_value_t = 60
+    )]
+    pub url_download_timeout: u64,
 }
 
 /// A setting that is present but unusable; the message names the variable.
@@ -73,6 +106,12 @@ pub enum ConfigError {
     /// `TG_SESSION_NAME` is empty.
     #[error("TG_SESSION_NAME is empty: set it to a path such as sessions/tg_userbot")]
     EmptySessionName,
+    /// `MAX_UPLOAD_BYTES` is 0: no file could ever be sent.
+    #[error("MAX_UPLOAD_BYTES is 0: set it to the largest file size in bytes, e.g. 52428800")]
+    ZeroMaxUpload,
+    /// `URL_DOWNLOAD_TIMEOUT` is 0: every URL download would time out at once.
+    #[error("URL_DOWNLOAD_TIMEOUT is 0: set it to a number of seconds, e.g. 60")]
+    ZeroDownloadTimeout,
 }
 
 fn parse_api_token(value: &str) -> Result<SecretString, ConfigError> {
@@ -83,7 +122,8 @@ fn parse_api_token(value: &str) -> Result<SecretString, ConfigError> {
 }
 
 impl Config {
-    /// Checks what clap's types cannot: non-empty token and session name. Called by
+    /// Checks what clap's types cannot: non-empty token and session name, non-zero upload
+    /// limit and download timeout. Called by
     /// [`crate::App::build`], so literally built configs are checked too.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.api_token.expose_secret().trim().is_empty() {
@@ -91,6 +131,12 @@ impl Config {
         }
         if self.session_name.trim().is_empty() {
             return Err(ConfigError::EmptySessionName);
+        }
+        if self.max_upload_bytes == 0 {
+            return Err(ConfigError::ZeroMaxUpload);
+        }
+        if self.url_download_timeout == 0 {
+            return Err(ConfigError::ZeroDownloadTimeout);
         }
         Ok(())
     }
@@ -103,6 +149,11 @@ impl Config {
     /// [`Self::flood_sleep_threshold`] as a duration.
     pub fn flood_sleep(&self) -> Duration {
         Duration::from_secs(self.flood_sleep_threshold)
+    }
+
+    /// [`Self::url_download_timeout`] as a duration.
+    pub fn download_timeout(&self) -> Duration {
+        Duration::from_secs(self.url_download_timeout)
     }
 }
 
@@ -124,7 +175,28 @@ mod tests {
             PathBuf::from("sessions/tg_userbot.session")
         );
         assert_eq!(config.flood_sleep(), Duration::from_secs(5));
+        assert!(!config.allow_private_urls);
+        assert_eq!(config.max_upload_bytes, 52_428_800);
+        assert_eq!(config.download_timeout(), Duration::from_secs(60));
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn media_settings_parse_and_zero_limits_are_refused() {
+        let base = ["--x-api-token", "1:abc", "--tg-api-id", "42"];
+        for (value, expected) in [("True", true), ("1", true), ("false", false)] {
+            let args = [&base[..], &["--allow-private-urls", value]].concat();
+            assert_eq!(parse(&args).expect("parse").allow_private_urls, expected);
+        }
+        let args = [&base[..], &["--max-upload-bytes", "0"]].concat();
+        let error = parse(&args).expect("parse").validate().expect_err("zero");
+        assert!(error.to_string().contains("MAX_UPLOAD_BYTES"), "{error}");
+        let args = [&base[..], &["--url-download-timeout", "0"]].concat();
+        let error = parse(&args).expect("parse").validate().expect_err("zero");
+        assert!(
+            error.to_string().contains("URL_DOWNLOAD_TIMEOUT"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -51,12 +51,19 @@ impl ApiError {
             error @ (TelegramError::Network(_) | TelegramError::Unexpected(_)) => {
                 botapi::ApiError::internal(error)
             }
+            // A temporary upload file could not be read: our disk, not the client's fault.
+            TelegramError::Io(_) => botapi::ApiError::internal("cannot read the file to upload"),
             // The session error may name file paths; keep those in the log only.
             TelegramError::Session(_) | TelegramError::NoSession(_) => {
                 botapi::ApiError::internal("the session store failed")
             }
         };
         Self(mapped)
+    }
+
+    /// 413 "Request Entity Too Large": a body or file over its limit (`MAX_UPLOAD_BYTES`).
+    pub fn too_large() -> Self {
+        Self::with_status(413, "Request Entity Too Large")
     }
 
     /// An error with a status this crate needs that botapi has no constructor for

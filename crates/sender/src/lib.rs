@@ -3,27 +3,36 @@
 //! persistent MTProto connection.
 //!
 //! Modules:
-//! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`).
+//! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
+//!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`).
 //! - [`startup`]: [`App`] — bind, connect, serve, graceful shutdown.
 //! - [`routes`]: [`routes::router`], the list of every route; one module per method family
-//!   (`messages`: sendMessage, editMessageText, deleteMessage).
+//!   (`messages`: sendMessage, editMessageText, deleteMessage; `media`: sendPhoto,
+//!   sendDocument, sendAudio, sendVoice, sendVideo, sendAnimation, sendVideoNote,
+//!   sendSticker; `reply`: reply parameters shared by both).
 //! - [`auth`]: the constant-time `x-api-key` check.
-//! - [`extract`]: [`extract::BotJson`], the JSON extractor whose rejections name the field.
+//! - [`extract`]: [`extract::BotRequest`], parameters from JSON, urlencoded and multipart
+//!   bodies and the query string, with rejections that name the field.
+//! - [`upload`]: files streamed to size-capped temporary files.
+//! - [`media`]: file parameters (part, `attach://`, URL, `file_id`, `data:`, base64), the URL
+//!   fetcher with its address guard, and metadata probing.
 //! - [`error`]: [`error::ApiError`] and the one `TelegramError` → Bot API error mapping.
 //! - [`text`]: `parse_mode`/`entities` handling shared by every method that sends text.
 //! - [`state`]: the shared [`state::AppState`].
 //!
-//! Deliberately absent so far: the `/bot<TOKEN>/<method>` URL layout, form and multipart
-//! bodies, media, and every method beyond the three above.
+//! Deliberately absent so far: the `/bot<TOKEN>/<method>` URL layout, case-insensitive method
+//! names, thumbnails, media groups, voice waveforms, and every method beyond the above.
 
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod media;
 pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod text;
+pub mod upload;
 
 pub use config::Config;
 pub use startup::App;

@@ -10,6 +10,7 @@ use telegram::{Account, Telegram, TelegramConfig};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::media::fetch::{FetchConfig, UrlFetcher};
 use crate::routes::router;
 use crate::state::AppState;
 
@@ -58,9 +59,17 @@ impl App {
                 session_path.display()
             )
         })?;
+        let fetcher = UrlFetcher::new(FetchConfig {
+            allow_private: config.allow_private_urls,
+            max_bytes: config.max_upload_bytes,
+            timeout: config.download_timeout(),
+        })
+        .context("failed to build the HTTP client for file URLs")?;
         let state = AppState {
             telegram: Arc::new(telegram),
             api_token: Arc::new(config.api_token),
+            max_upload_bytes: config.max_upload_bytes,
+            fetcher: Arc::new(fetcher),
         };
         Ok(Self {
             listener,

@@ -36,6 +36,25 @@ pub fn formatted(
     Ok(formatted)
 }
 
+/// A media caption from `caption`, `parse_mode` and `caption_entities`, like [`formatted`]
+/// except that it may be absent or empty (then no caption, no entities).
+pub fn caption(
+    caption: Option<&str>,
+    parse_mode: Option<&str>,
+    entities: Option<Vec<MessageEntity>>,
+) -> Result<FormattedText, ApiError> {
+    match caption {
+        Some(text) if !text.trim().is_empty() => match formatted(text, parse_mode, entities) {
+            // Markup that leaves nothing (`<b></b>`) is an empty caption, not an error.
+            Err(e) if e == botapi::ApiError::message_text_empty().into() => {
+                Ok(FormattedText::default())
+            }
+            other => other,
+        },
+        _ => Ok(FormattedText::default()),
+    }
+}
+
 /// Whether to suppress the link preview: `link_preview_options.is_disabled`, else the legacy
 /// `disable_web_page_preview`, else `false`.
 pub fn no_webpage(options: Option<&LinkPreviewOptions>, legacy_disable: Option<bool>) -> bool {
@@ -89,6 +108,21 @@ mod tests {
             description(formatted("<x>", Some("HTML"), None))
                 .starts_with("Bad Request: can't parse entities")
         );
+    }
+
+    #[test]
+    fn captions_may_be_absent_or_empty() {
+        assert_eq!(caption(None, None, None).expect("none").text, "");
+        assert_eq!(caption(Some("  "), None, None).expect("blank").text, "");
+        assert_eq!(
+            caption(Some("<b></b>"), Some("HTML"), None)
+                .expect("empty")
+                .text,
+            ""
+        );
+        let bold = caption(Some("<b>hi</b>"), Some("HTML"), None).expect("bold");
+        assert_eq!((bold.text.as_str(), bold.entities.len()), ("hi", 1));
+        assert!(caption(Some("<b>"), Some("HTML"), None).is_err());
     }
 
     #[test]

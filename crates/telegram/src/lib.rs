@@ -20,5 +20,7 @@ mod updates;
 
 pub use client::{Account, Telegram, TelegramConfig};
 pub use error::TelegramError;
+/// The MTProto peer reference `resolve_chat` returns and the send calls take.
+pub use grammers_session::types::PeerRef;
 pub use messages::OutgoingText;
 pub use updates::{IncomingMessage, UpdateStream};

@@ -6,8 +6,8 @@
 //! (`pong`, `future_salts`) are sent bare; unknown auth keys close the connection rather than
 //! answering transport error -404 (which would make grammers attempt a DH handshake).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use grammers_crypto::DequeBuffer;
@@ -19,6 +19,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, warn};
 
+use crate::crypto::ServerAuthKey;
 use crate::dc::{Push, Shared};
 use crate::wire::{self, Message};
 
@@ -40,13 +41,14 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) 
     let _ = stream.set_nodelay(true);
     let (mut reader, writer) = stream.into_split();
     let session_id = Arc::new(AtomicI64::new(0));
+    let key = Arc::new(OnceLock::new());
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let mut drops = shared.drops.subscribe();
     let writer_task = tokio::spawn(write_loop(
         writer,
         out_rx,
-        shared.clone(),
         session_id.clone(),
+        key.clone(),
         shared.drops.subscribe(),
     ));
     let mut pushes = shared.pushes.subscribe();
@@ -55,6 +57,7 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) 
         conn_id,
         out: out_tx,
         session_id,
+        key,
         spoke: false,
     };
     let mut transport = Full::new();
@@ -85,6 +88,8 @@ struct Conn {
     conn_id: u64,
     out: mpsc::UnboundedSender<Outbound>,
     session_id: Arc<AtomicI64>,
+    /// The auth key this connection speaks with: set by its first packet, shared with the writer.
+    key: Arc<OnceLock<ServerAuthKey>>,
     spoke: bool,
 }
 
@@ -124,7 +129,14 @@ impl Conn {
             );
             return false;
         }
-        let plaintext = match self.shared.auth_key.decrypt_from_client(packet) {
+        let Some(key) = self.key_for(packet) else {
+            warn!(
+                conn_id = self.conn_id,
+                "unknown or changed auth key id; closing"
+            );
+            return false;
+        };
+        let plaintext = match key.decrypt_from_client(packet) {
             Ok(p) => p,
             Err(e) => {
                 warn!(conn_id = self.conn_id, error = %e, "cannot decrypt; closing");
@@ -148,6 +160,21 @@ impl Conn {
                 false
             }
         }
+    }
+
+    /// The key a packet names by its first 8 bytes: any key the DC issued for the first packet,
+    /// then the same one for the rest of the connection.
+    fn key_for(&self, packet: &[u8]) -> Option<&ServerAuthKey> {
+        let id = packet.get(..8)?;
+        if self.key.get().is_none() {
+            let found = self.shared.auth_key_for(id)?;
+            let _ = self.key.set(found);
+        }
+        self.key.get().filter(|k| k.key_id() == id)
+    }
+
+    fn key_id(&self) -> [u8; 8] {
+        self.key.get().map_or([0; 8], ServerAuthKey::key_id)
     }
 
     fn on_message(&mut self, message: Message) {
@@ -186,7 +213,7 @@ impl Conn {
     fn on_rpc(&mut self, message: Message) {
         let body = peel(&message.body);
         let method = crate::world::rpc::method_name(body);
-        let (result, latency) = self.shared.call(body, self.conn_id);
+        let (result, latency) = self.shared.call(body, self.conn_id, self.key_id());
         let bytes = match result {
             Ok(bytes) if bytes.len() > GZIP_THRESHOLD => wire::gzip(&bytes),
             Ok(bytes) => bytes,
@@ -211,6 +238,9 @@ impl Conn {
     }
 
     fn forward_push(&mut self, push: Result<Push, broadcast::error::RecvError>) {
+        if !self.shared.receives_pushes(self.key_id()) {
+            return;
+        }
         match push {
             Ok(push) if push.origin == self.conn_id => {}
             Ok(push) => self.send(push.body.to_vec(), false),
@@ -298,8 +328,8 @@ fn unix_now() -> Duration {
 async fn write_loop(
     mut writer: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
-    shared: Arc<Shared>,
     session_id: Arc<AtomicI64>,
+    key: Arc<OnceLock<ServerAuthKey>>,
     mut drops: tokio::sync::watch::Receiver<u64>,
 ) {
     let mut transport = Full::new();
@@ -336,7 +366,9 @@ async fn write_loop(
             body: out.body,
         }
         .write(&mut plaintext);
-        let packet = shared.auth_key.encrypt_for_client(plaintext);
+        // Set before anything is sent: replies and pushes only follow a decrypted packet.
+        let Some(key) = key.get() else { continue };
+        let packet = key.encrypt_for_client(plaintext);
         let mut frame = DequeBuffer::with_capacity(packet.len() + 4, 8);
         frame.extend(packet);
         transport.pack(&mut frame);

@@ -21,10 +21,9 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info};
 
 use crate::crypto::ServerAuthKey;
-use crate::view::{MessageView, SendMedia, SendText, view};
-use crate::world::media::MediaRef;
+use crate::world::auth::KeyId;
 use crate::world::rpc::{DcAddress, SideEffects, method_name};
-use crate::world::{ChatRef, Fixture, RpcError, StoredMessage, World, WorldEvent};
+use crate::world::{Fixture, RpcError, World, WorldEvent};
 
 /// How to start a test DC.
 #[derive(Clone, Debug)]
@@ -33,6 +32,10 @@ pub struct TestDcConfig {
     pub bind: SocketAddr,
     /// The auth key shared with clients; random when `None`.
     pub auth_key: Option<[u8; 256]>,
+    /// Whether that key starts signed in as the account (the default). When `false`, clients
+    /// log in through `auth.sendCode`/`auth.signIn` first, as with
+    /// [`TestDc::write_unauthorized_session`].
+    pub signed_in: bool,
 }
 
 impl Default for TestDcConfig {
@@ -40,6 +43,7 @@ impl Default for TestDcConfig {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             auth_key: None,
+            signed_in: true,
         }
     }
 }
@@ -74,37 +78,64 @@ pub(crate) struct Push {
     pub body: Arc<[u8]>,
 }
 
+/// Injected faults: RPC errors for the next calls of a method, and reply latency.
 #[derive(Default)]
-struct Faults {
-    rpc_errors: Vec<(String, u32, RpcError)>,
-    latency: Duration,
+pub(crate) struct Faults {
+    pub rpc_errors: Vec<(String, u32, RpcError)>,
+    pub latency: Duration,
 }
 
 /// State shared by the accept loop, every connection and the control API.
 pub(crate) struct Shared {
     world: Mutex<World>,
+    /// The pre-shared key [`TestDc::write_session`] hands out.
     pub auth_key: ServerAuthKey,
+    /// Every auth key this DC issued, by key id (the pre-shared one included).
+    keys: Mutex<std::collections::HashMap<KeyId, ServerAuthKey>>,
     dc: DcAddress,
     pub pushes: broadcast::Sender<Push>,
-    events: broadcast::Sender<WorldEvent>,
+    pub events: broadcast::Sender<WorldEvent>,
     faults: Mutex<Faults>,
     pub drops: watch::Sender<u64>,
     calls: AtomicU64,
 }
 
 impl Shared {
-    fn world(&self) -> MutexGuard<'_, World> {
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         // A panic while holding the lock is a testdc bug; keep serving rather than cascade.
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn faults(&self) -> MutexGuard<'_, Faults> {
+    pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs one RPC: injected faults first, then the world. Returns the serialized result or
-    /// error and the latency to add before replying.
-    pub fn call(&self, body: &[u8], origin: u64) -> (Result<Vec<u8>, RpcError>, Duration) {
+    /// The auth key this DC issued with id `key_id` (the first 8 bytes of a packet), if any.
+    pub fn auth_key_for(&self, key_id: &[u8]) -> Option<ServerAuthKey> {
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        KeyId::try_from(key_id)
+            .ok()
+            .and_then(|id| keys.get(&id).cloned())
+    }
+
+    fn register_key(&self, key: ServerAuthKey) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.insert(key.key_id(), key);
+    }
+
+    /// Whether connections on auth key `key_id` get the account's updates (signed in as it).
+    pub fn receives_pushes(&self, key_id: KeyId) -> bool {
+        self.world().receives_pushes(key_id)
+    }
+
+    /// Runs one RPC from a client holding auth key `key_id`: injected faults first, then the
+    /// world. Returns the serialized result or error and the latency to add before replying.
+    pub fn call(
+        &self,
+        body: &[u8],
+        origin: u64,
+        key_id: KeyId,
+    ) -> (Result<Vec<u8>, RpcError>, Duration) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let method = method_name(body);
         let (fault, latency) = {
@@ -125,12 +156,12 @@ impl Shared {
             return (Err(error), latency);
         }
         let mut fx = SideEffects::default();
-        let result = self.world().invoke(body, &self.dc, &mut fx);
+        let result = self.world().invoke_as(key_id, body, &self.dc, &mut fx);
         self.publish(fx, origin);
         (result, latency)
     }
 
-    fn publish(&self, fx: SideEffects, origin: u64) {
+    pub(crate) fn publish(&self, fx: SideEffects, origin: u64) {
         for updates in fx.pushes {
             let body: Arc<[u8]> = updates.to_bytes().into();
             let _ = self.pushes.send(Push { origin, body });
@@ -143,7 +174,7 @@ impl Shared {
 
 /// A running test DC. Dropping it stops the accept loop and closes every connection.
 pub struct TestDc {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     addr: SocketAddr,
     accept: JoinHandle<()>,
 }
@@ -164,10 +195,15 @@ impl TestDc {
         }
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
-        let key = config.auth_key.unwrap_or_else(rand::random);
+        let key = ServerAuthKey::new(config.auth_key.unwrap_or_else(rand::random));
+        let mut world = World::new(rand::random());
+        if config.signed_in {
+            world.auth.sign_in(key.key_id(), world.self_id);
+        }
         let shared = Arc::new(Shared {
-            world: Mutex::new(World::new(rand::random())),
-            auth_key: ServerAuthKey::new(key),
+            world: Mutex::new(world),
+            keys: Mutex::new([(key.key_id(), key.clone())].into()),
+            auth_key: key,
             dc: DcAddress {
                 dc_id: 2,
                 ip: addr.ip().to_string(),
@@ -204,7 +240,8 @@ impl TestDc {
     }
 
     /// What a client session needs to talk to this DC with no login: home DC 2, this address
-    /// for every DC id, the auth key, and the account as the cached self user.
+    /// for every DC id, the pre-shared auth key, and the account as the cached self user (none
+    /// when that key is not signed in).
     pub fn session_seed(&self) -> session::SessionSeed {
         let ip = match self.addr {
             SocketAddr::V4(a) => *a.ip(),
@@ -215,7 +252,15 @@ impl TestDc {
             home_dc_id: self.shared.dc.dc_id,
             dc_addr: SocketAddrV4::new(ip, self.addr.port()),
             auth_key: *self.shared.auth_key.bytes(),
-            self_user: Some((world.self_id, world.access_hash(world.self_id), false)),
+            // Whoever the key is signed in as (the account unless `signed_in: false` or a
+            // login/logout changed it), cached as the self user.
+            self_user: world
+                .auth
+                .signed_in_as(self.shared.auth_key.key_id())
+                .map(|id| {
+                    let bot = world.users.get(&id).is_some_and(|u| u.bot);
+                    (id, world.access_hash(id), bot)
+                }),
         }
     }
 
@@ -229,144 +274,23 @@ impl TestDc {
         Ok(())
     }
 
-    /// A simulated user (or channel) sends `text`; the account's connections get the update.
-    pub fn send_text(&self, send: SendText) -> Result<MessageView, ControlError> {
-        let chat = ChatRef::from_bot_api_id(send.chat_id)
-            .ok_or(ControlError::UnknownChat(send.chat_id))?;
-        let from = send.from.and_then(ChatRef::from_bot_api_id);
-        let mut fx = SideEffects::default();
-        let message = self
-            .shared
-            .world()
-            .peer_sends(
-                from,
-                chat,
-                &send.text,
-                send.reply_to_message_id,
-                None,
-                &mut fx,
-            )
-            .map_err(ControlError::Rpc)?;
-        self.shared.publish(fx, 0);
-        Ok(MessageView::from(&message))
-    }
-
-    /// A simulated user (or channel) sends a file of `kind` with `data` as its bytes.
-    pub fn send_media(&self, send: SendMedia, data: Vec<u8>) -> Result<MessageView, ControlError> {
-        let chat = ChatRef::from_bot_api_id(send.chat_id)
-            .ok_or(ControlError::UnknownChat(send.chat_id))?;
-        let from = send.from.and_then(ChatRef::from_bot_api_id);
-        let mut fx = SideEffects::default();
-        let mut world = self.shared.world();
-        let file = world
-            .media
-            .store_kind(
-                send.kind,
-                data,
-                &send.meta,
-                rand::random(),
-                crate::world::now(),
-            )
-            .map_err(ControlError::Rpc)?;
-        let media = Some(MediaRef { file_id: file.id });
-        let message = world
-            .peer_sends(
-                from,
-                chat,
-                &send.caption,
-                send.reply_to_message_id,
-                media,
-                &mut fx,
-            )
-            .map_err(ControlError::Rpc)?;
-        let shown = view(&world, &message);
-        drop(world);
-        self.shared.publish(fx, 0);
-        Ok(shown)
-    }
-
-    /// Makes every file reference handed out so far expire, as Telegram does after a while.
-    pub fn expire_file_references(&self) {
-        self.shared.world().media.expire_references();
-    }
-
-    /// A chat's messages as the server holds them, newest first.
-    pub fn history(&self, chat_id: i64) -> Result<Vec<MessageView>, ControlError> {
-        let chat = ChatRef::from_bot_api_id(chat_id).ok_or(ControlError::UnknownChat(chat_id))?;
-        let world = self.shared.world();
-        if !world.chat_exists(chat) {
-            return Err(ControlError::UnknownChat(chat_id));
-        }
-        Ok(world
-            .history(chat)
-            .iter()
-            .map(|m| view(&world, m))
-            .collect())
-    }
-
-    /// Waits for the first message the account sends in `chat_id` with an id above `after`
-    /// (already sent ones count), up to `timeout`.
-    pub async fn wait_outgoing(
+    /// Writes a session at `path` like [`TestDc::write_session`] but with an auth key of its own
+    /// that is not signed in: every call but the login ones answers `401 AUTH_KEY_UNREGISTERED`
+    /// until the client logs in (phone code, 2FA, bot token). Each call issues a new key.
+    pub async fn write_unauthorized_session(
         &self,
-        chat_id: i64,
-        after: i32,
-        timeout: Duration,
-    ) -> Result<MessageView, ControlError> {
-        let chat = ChatRef::from_bot_api_id(chat_id).ok_or(ControlError::UnknownChat(chat_id))?;
-        let mut events = self.shared.events.subscribe();
-        let sent = |m: &StoredMessage| m.out && m.chat == chat && m.id > after;
-        if let Some(m) = self
-            .shared
-            .world()
-            .history(chat)
-            .iter()
-            .rev()
-            .find(|m| sent(m))
-        {
-            return Ok(MessageView::from(m));
-        }
-        let wait = async {
-            loop {
-                match events.recv().await {
-                    Ok(WorldEvent::Outgoing(m)) if sent(&m) => {
-                        return Some(view(&self.shared.world(), &m));
-                    }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), ControlError> {
+        let key = ServerAuthKey::new(rand::random());
+        let seed = session::SessionSeed {
+            auth_key: *key.bytes(),
+            self_user: None,
+            ..self.session_seed()
         };
-        tokio::time::timeout(timeout, wait)
-            .await
-            .ok()
-            .flatten()
-            .ok_or(ControlError::Timeout(timeout))
-    }
-
-    /// Closes every open client connection (clients reconnect on their next call).
-    pub fn drop_connections(&self) {
-        self.shared.drops.send_modify(|g| *g += 1);
-    }
-
-    /// Answers the next `count` calls of `method` (schema name such as `messages.sendMessage`,
-    /// case-insensitive) with the RPC error `error` (e.g. `FLOOD_WAIT_7`, `PEER_ID_INVALID`,
-    /// `INTERNAL`), its code chosen as Telegram would.
-    pub fn fail_next(&self, method: &str, count: u32, error: &str) {
-        self.shared.faults().rpc_errors.push((
-            method.to_owned(),
-            count,
-            RpcError::from_message(error),
-        ));
-    }
-
-    /// Delays every RPC reply by `latency` (zero turns it off).
-    pub fn set_latency(&self, latency: Duration) {
-        self.shared.faults().latency = latency;
-    }
-
-    /// Runs `f` with read access to the world (for assertions and the HTTP control API).
-    pub fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
-        f(&self.shared.world())
+        self.shared.register_key(key);
+        let store = session::SessionStore::open(path).await?;
+        store.seed(&seed).await?;
+        Ok(())
     }
 }
 

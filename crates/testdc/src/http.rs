@@ -12,6 +12,9 @@
 //! | `POST /faults/rpc_error` `{method, count, error}` | fail the next `count` calls of `method` |
 //! | `POST /faults/latency` `{ms}` | delay every reply |
 //! | `GET /stats` | RPCs answered |
+//! | `POST /auth/unauthorized_session` `{path}` | write a session whose new auth key must log in first |
+//! | `GET /auth/last_code` | `{code}` last sent by `auth.sendCode` (404 if none yet) |
+//! | `POST /auth/password` `{password}` | turn 2FA on with that password, or off with `null` |
 //! | `POST /webhook` | a webhook sink: records the JSON body (for trying the receiver by hand) |
 //! | `GET /webhook` | the last 100 recorded bodies, oldest first |
 
@@ -48,6 +51,9 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .route("/faults/rpc_error", post(rpc_error))
         .route("/faults/latency", post(latency))
         .route("/stats", get(stats))
+        .route("/auth/unauthorized_session", post(unauthorized_session))
+        .route("/auth/last_code", get(last_code))
+        .route("/auth/password", post(set_password))
         .with_state(dc)
         .merge(sink)
 }
@@ -183,4 +189,44 @@ async fn latency(State(dc): State<Arc<TestDc>>, Json(f): Json<LatencyFault>) -> 
 
 async fn stats(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
     Json(json!({"calls": dc.calls()}))
+}
+
+#[derive(Deserialize)]
+struct SessionPath {
+    path: std::path::PathBuf,
+}
+
+async fn unauthorized_session(
+    State(dc): State<Arc<TestDc>>,
+    Json(body): Json<SessionPath>,
+) -> Result<impl IntoResponse, ControlError> {
+    dc.write_unauthorized_session(&body.path).await?;
+    Ok(Json(json!({"ok": true})))
+}
+
+async fn last_code(State(dc): State<Arc<TestDc>>) -> Response {
+    match dc.last_login_code() {
+        Some(code) => Json(json!({"code": code})).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no login code sent yet"})),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordBody {
+    password: Option<String>,
+}
+
+async fn set_password(
+    State(dc): State<Arc<TestDc>>,
+    Json(body): Json<PasswordBody>,
+) -> Result<impl IntoResponse, ControlError> {
+    // PBKDF2 with 100 000 rounds: keep it off the async workers.
+    tokio::task::spawn_blocking(move || dc.set_password(body.password.as_deref()))
+        .await
+        .map_err(|e| ControlError::Io(std::io::Error::other(e)))?;
+    Ok(Json(json!({"ok": true})))
 }

@@ -8,6 +8,7 @@
 //! over HTTP, for the `testdc` binary).
 
 mod connection;
+mod control;
 pub mod crypto;
 pub mod dc;
 pub mod http;

@@ -137,7 +137,8 @@ pub(crate) fn view(world: &World, m: &StoredMessage) -> MessageView {
     let mut view = MessageView::from(m);
     view.media = m
         .media
-        .and_then(|r| world.media.files.get(&r.file_id))
+        .as_ref()
+        .and_then(|r| world.media.files.get(&r.file_id()?))
         .map(MediaView::of);
     view
 }

@@ -8,12 +8,13 @@ use botapi::types::{LinkPreviewOptions, Message, MessageEntity, ReplyParameters}
 use serde::Deserialize;
 use telegram::OutgoingText;
 
+use super::reply::ReplyFields;
 use crate::error::{ApiResult, TelegramResultExt, ok};
-use crate::extract::BotJson;
+use crate::extract::BotRequest;
 use crate::state::AppState;
 use crate::text;
 
-/// Body of `POST /api_v1/sendMessage`. Unknown fields (reply_markup, message_thread_id, …) are
+/// Parameters of `POST /api_v1/sendMessage`. Unknown fields (reply_markup, message_thread_id, …) are
 /// accepted and ignored for now.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SendMessage {
@@ -50,37 +51,18 @@ pub struct SendMessage {
 /// account may not write there; 429 on a long flood wait; 500 on internal faults.
 pub async fn send_message(
     State(state): State<AppState>,
-    BotJson(req): BotJson<SendMessage>,
+    BotRequest { params: req, .. }: BotRequest<SendMessage>,
 ) -> ApiResult<Message> {
     let ctx = RpcContext::Send;
     let formatted = text::formatted(&req.text, req.parse_mode.as_deref(), req.entities)?;
     let tg = &state.telegram;
     let peer = tg.resolve_chat(&req.chat_id).await.or_api(ctx)?;
-    let reply = req.reply_parameters.as_ref();
-    if let Some(reply_chat) = reply.and_then(|r| r.chat_id.as_ref()) {
-        // Replies across chats need a different MTProto reply header; not supported yet.
-        if tg.resolve_chat(reply_chat).await.or_api(ctx)?.id != peer.id {
-            return Err(botapi::ApiError::bad_request(
-                "replying to a message of another chat is not supported",
-            )
-            .into());
-        }
-    }
-    let allow_without_reply = reply
-        .and_then(|r| r.allow_sending_without_reply)
-        .or(req.allow_sending_without_reply)
-        .unwrap_or(false);
-    let mut reply_to = reply.map(|r| r.message_id).or(req.reply_to_message_id);
-    if let Some(id) = reply_to {
-        // Telegram silently drops a reply to a missing message; the Bot API refuses instead
-        // unless asked to send anyway.
-        if tg.get_message(peer, id).await.or_api(ctx)?.is_none() {
-            if !allow_without_reply {
-                return Err(botapi::ApiError::message_to_reply_not_found().into());
-            }
-            reply_to = None;
-        }
-    }
+    let reply = ReplyFields {
+        reply_to_message_id: req.reply_to_message_id,
+        reply_parameters: req.reply_parameters,
+        allow_sending_without_reply: req.allow_sending_without_reply,
+    };
+    let reply_to = reply.resolve(tg, peer).await?;
     let out = OutgoingText {
         text: formatted.text,
         entities: telegram::entities::to_tl(&formatted.entities),
@@ -95,7 +77,7 @@ pub async fn send_message(
     ok(tg.send_text(peer, out).await.or_api(ctx)?)
 }
 
-/// Body of `POST /api_v1/editMessageText` (chat messages only; `inline_message_id` is not
+/// Parameters of `POST /api_v1/editMessageText` (chat messages only; `inline_message_id` is not
 /// supported).
 #[derive(Debug, Clone, Deserialize)]
 pub struct EditMessageText {
@@ -121,7 +103,7 @@ pub struct EditMessageText {
 /// "message is not modified: …" when text and entities are unchanged, "message text is empty".
 pub async fn edit_message_text(
     State(state): State<AppState>,
-    BotJson(req): BotJson<EditMessageText>,
+    BotRequest { params: req, .. }: BotRequest<EditMessageText>,
 ) -> ApiResult<Message> {
     let ctx = RpcContext::Edit;
     let formatted = text::formatted(&req.text, req.parse_mode.as_deref(), req.entities)?;
@@ -139,7 +121,7 @@ pub async fn edit_message_text(
     ok(edited)
 }
 
-/// Body of `POST /api_v1/deleteMessage`.
+/// Parameters of `POST /api_v1/deleteMessage`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DeleteMessage {
     /// Chat of the message: id or `"@username"`.
@@ -154,7 +136,7 @@ pub struct DeleteMessage {
 /// in another chat), "message can't be deleted"; 403 without admin rights in the chat.
 pub async fn delete_message(
     State(state): State<AppState>,
-    BotJson(req): BotJson<DeleteMessage>,
+    BotRequest { params: req, .. }: BotRequest<DeleteMessage>,
 ) -> ApiResult<bool> {
     let ctx = RpcContext::Delete;
     let tg = &state.telegram;

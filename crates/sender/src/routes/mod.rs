@@ -1,9 +1,12 @@
 //! Every HTTP route of the sender, in one list ([`router`]); one module per Bot API method family.
 //!
-//! Method paths follow the Bot API names (`/api_v1/sendMessage`); request bodies are JSON
-//! ([`crate::extract::BotJson`]); answers are `{"ok":true,"result":…}` or the error envelope.
+//! Method paths follow the Bot API names (`/api_v1/sendMessage`); parameters come as JSON,
+//! urlencoded or multipart bodies and/or the query string ([`crate::extract::BotRequest`]);
+//! answers are `{"ok":true,"result":…}` or the error envelope.
 
+pub mod media;
 pub mod messages;
+pub mod reply;
 
 use axum::Router;
 use axum::body::Body;
@@ -21,8 +24,7 @@ use crate::auth::require_api_key;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Largest accepted request body, bytes (50 MiB: room for the uploads later methods take).
-pub const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
+pub use crate::extract::MAX_BODY_BYTES;
 
 /// The whole HTTP API:
 ///
@@ -32,15 +34,35 @@ pub const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
 /// | `POST /api_v1/sendMessage` | `x-api-key` | [`messages::send_message`] |
 /// | `POST /api_v1/editMessageText` | `x-api-key` | [`messages::edit_message_text`] |
 /// | `POST /api_v1/deleteMessage` | `x-api-key` | [`messages::delete_message`] |
+/// | `POST /api_v1/sendPhoto` | `x-api-key` | [`media::send_photo`] |
+/// | `POST /api_v1/sendDocument` | `x-api-key` | [`media::send_document`] |
+/// | `POST /api_v1/sendAudio` | `x-api-key` | [`media::send_audio`] |
+/// | `POST /api_v1/sendVoice` | `x-api-key` | [`media::send_voice`] |
+/// | `POST /api_v1/sendVideo` | `x-api-key` | [`media::send_video`] |
+/// | `POST /api_v1/sendAnimation` | `x-api-key` | [`media::send_animation`] |
+/// | `POST /api_v1/sendVideoNote` | `x-api-key` | [`media::send_video_note`] |
+/// | `POST /api_v1/sendSticker` | `x-api-key` | [`media::send_sticker`] |
 ///
 /// Unknown `/api_v1/*` methods answer 404 "Not Found: method not found" (after auth; other
-/// unknown paths without auth), a wrong HTTP method 405, a body over [`MAX_BODY_BYTES`] 413;
-/// all with the error envelope.
+/// unknown paths without auth), a wrong HTTP method 405; all with the error envelope. Sizes:
+/// a whole request is cut at `MAX_UPLOAD_BYTES` + [`MAX_BODY_BYTES`], bodies kept in memory
+/// at [`MAX_BODY_BYTES`], each file at `MAX_UPLOAD_BYTES` (413 "Request Entity Too Large").
 pub fn router(state: AppState) -> Router {
+    let body_limit = usize::try_from(state.max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(MAX_BODY_BYTES);
     let api = Router::new()
         .route("/sendMessage", post(messages::send_message))
         .route("/editMessageText", post(messages::edit_message_text))
         .route("/deleteMessage", post(messages::delete_message))
+        .route("/sendPhoto", post(media::send_photo))
+        .route("/sendDocument", post(media::send_document))
+        .route("/sendAudio", post(media::send_audio))
+        .route("/sendVoice", post(media::send_voice))
+        .route("/sendVideo", post(media::send_video))
+        .route("/sendAnimation", post(media::send_animation))
+        .route("/sendVideoNote", post(media::send_video_note))
+        .route("/sendSticker", post(media::send_sticker))
         .fallback(unknown_method)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -62,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api_v1", api)
         .fallback(unknown_method)
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(middleware::map_response(envelope_for_too_large))
         .layer(trace)
         .with_state(state)
@@ -72,7 +94,7 @@ pub fn router(state: AppState) -> Router {
 /// the error envelope like every other answer.
 async fn envelope_for_too_large(response: Response) -> Response {
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::with_status(413, "Request Entity Too Large").into_response()
+        ApiError::too_large().into_response()
     } else {
         response
     }

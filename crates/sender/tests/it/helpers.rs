@@ -88,10 +88,18 @@ pub fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         api_hash: None,
         session_name: dir.path().join("tg_userbot").display().to_string(),
         flood_sleep_threshold: 5,
+        allow_private_urls: false,
+        max_upload_bytes: 50 * 1024 * 1024,
+        url_download_timeout: 10,
     }
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with the test config adjusted by `configure` first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter(
@@ -100,7 +108,8 @@ pub async fn spawn_app() -> TestApp {
         .try_init();
     let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = test_config(&dir, API_KEY);
+    let mut config = test_config(&dir, API_KEY);
+    configure(&mut config);
     dc.write_session(config.session_path()).await.unwrap();
     let app = App::build(config).await.unwrap();
     let addr = app.local_addr();
@@ -151,11 +160,30 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// `POST /api_v1/{method}` with a multipart body and the right key.
+    pub async fn post_multipart(&self, method: &str, form: reqwest::multipart::Form) -> Reply {
+        let request = self
+            .client
+            .post(self.url(&format!("/api_v1/{method}")))
+            .header("x-api-key", API_KEY)
+            .multipart(form);
+        self.send(request).await
+    }
+
+    /// `POST /api_v1/{method}?{query}` with an empty body and no Content-Type.
+    pub async fn post_query(&self, method: &str, query: &str) -> Reply {
+        let request = self
+            .client
+            .post(self.url(&format!("/api_v1/{method}?{query}")))
+            .header("x-api-key", API_KEY);
+        self.send(request).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(self.client.get(self.url(path))).await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = tokio::time::timeout(REQUEST_TIMEOUT, request.send())
             .await
             .expect("the sender answered in time")

@@ -2,9 +2,13 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod helpers;
+mod media_helpers;
 
 mod auth;
 mod config;
+mod encodings;
 mod faults;
+mod media;
+mod media_kinds;
 mod messages;
 mod validation;

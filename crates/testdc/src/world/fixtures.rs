@@ -1,4 +1,4 @@
-//! The default world every testdc starts with: an account, three users, a basic group, a
+//! The default world every testdc starts with: an account, three users, a bot, a basic group, a
 //! supergroup and a broadcast channel, each with a little history.
 
 use std::collections::BTreeMap;
@@ -24,6 +24,8 @@ pub struct Fixture {
     pub supergroup: i64,
     /// Broadcast channel "Test Channel" (@testchannel), which the account follows but may not post in.
     pub channel: i64,
+    /// "Test Bot" (@testdc_bot), a bot the world knows; [`Fixture::BOT_TOKEN`] signs in as it.
+    pub bot: i64,
 }
 
 impl Fixture {
@@ -36,10 +38,20 @@ impl Fixture {
         group: 300_000_001,
         supergroup: 1_400_000_001,
         channel: 1_500_000_001,
+        bot: 700_000_001,
     };
 
     /// The account's phone number in international format.
     pub const PHONE: &'static str = "+10000000000";
+
+    /// The bot's token for `auth.importBotAuthorization`: `<bot id>:<BOT_TOKEN_SECRET>`.
+    pub const BOT_TOKEN: &'static str = "700000001:testdc-bot-token";
+
+    /// The part of every bot token after `<bot id>:`.
+    pub const BOT_TOKEN_SECRET: &'static str = "testdc-bot-token";
+
+    /// The hint `account.getPassword` shows once `TestDc::set_password` turned 2FA on.
+    pub const PASSWORD_HINT: &'static str = "testdc hint";
 }
 
 fn user(id: i64, first: &str, last: Option<&str>, username: Option<&str>, lang: &str) -> UserRec {
@@ -72,6 +84,10 @@ impl World {
             user(f.alice, "Alice", Some("Smith"), Some("alice"), "en"),
             user(f.bob, "Bob", None, Some("bob"), "de"),
             user(f.carol, "Carol", Some("Jones"), None, "es"),
+            UserRec {
+                bot: true,
+                ..user(f.bot, "Test Bot", None, Some("testdc_bot"), "en")
+            },
         ]
         .into_iter()
         .map(|u| (u.id, u))
@@ -128,6 +144,7 @@ impl World {
             hash_salt,
             random_ids: Default::default(),
             media: Default::default(),
+            auth: Default::default(),
         };
         world.seed_history(date);
         world
@@ -168,6 +185,9 @@ impl World {
                 edit_date: None,
                 post: from.is_none(),
                 media: None,
+                fwd_from: None,
+                pinned: false,
+                reactions: Vec::new(),
             });
         }
     }

@@ -59,11 +59,27 @@ pub struct StoredFile {
     pub kind: FileKind,
 }
 
-/// A message's media: which stored file, and how the message presents it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MediaRef {
-    /// The stored file's id.
-    pub file_id: i64,
+/// A message's media: a stored file, or media that is all metadata (location, venue,
+/// contact, poll, dice) kept as the TL object Telegram returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MediaRef {
+    /// A stored photo or document, by id.
+    File {
+        /// The stored file's id.
+        file_id: i64,
+    },
+    /// A location, venue, contact, poll or dice, exactly as clients receive it.
+    Inline(Box<tl::enums::MessageMedia>),
+}
+
+impl MediaRef {
+    /// The stored file's id, for file media.
+    pub fn file_id(&self) -> Option<i64> {
+        match self {
+            MediaRef::File { file_id } => Some(*file_id),
+            MediaRef::Inline(_) => None,
+        }
+    }
 }
 
 /// Every upload and file of the world.

@@ -6,6 +6,7 @@
 //! account's *common* box (one id sequence, one pts), while every supergroup and channel has a
 //! box of its own with its own ids and pts.
 
+pub(crate) mod auth;
 mod boxes;
 mod fixtures;
 pub mod media;
@@ -137,9 +138,16 @@ pub struct StoredMessage {
     pub edit_date: Option<i32>,
     /// A broadcast channel post.
     pub post: bool,
-    /// Attached photo or document.
+    /// Attached photo or document, or inline media (location, contact, poll, dice…).
     #[serde(skip)]
     pub media: Option<media::MediaRef>,
+    /// Where a forwarded copy came from.
+    #[serde(skip)]
+    pub fwd_from: Option<tl::enums::MessageFwdHeader>,
+    /// Pinned in its chat.
+    pub pinned: bool,
+    /// Reactions as `(emoji, count, chosen by the account)`.
+    pub reactions: Vec<(String, i32, bool)>,
 }
 
 /// Something that happened in the world, for tests and the control API to await.
@@ -214,6 +222,8 @@ pub struct World {
     pub random_ids: std::collections::HashSet<i64>,
     /// Uploads and stored files.
     pub media: media::MediaStore,
+    /// Which auth keys are signed in as whom, login codes, the 2FA password.
+    pub(crate) auth: auth::Auth,
 }
 
 /// Current unix time in seconds.
@@ -244,10 +254,13 @@ impl World {
 
     /// A stored message as TL, its media built with the file's current reference.
     pub fn tl_message(&self, m: &StoredMessage) -> tl::enums::Message {
-        let media = m
-            .media
-            .and_then(|r| self.media.files.get(&r.file_id))
-            .map(|f| f.tl_media(2));
+        let media = match &m.media {
+            Some(media::MediaRef::File { file_id }) => {
+                self.media.files.get(file_id).map(|f| f.tl_media(2))
+            }
+            Some(media::MediaRef::Inline(media)) => Some((**media).clone()),
+            None => None,
+        };
         tl_build::message(m, media)
     }
 

@@ -6,7 +6,9 @@ use grammers_tl_types::{self as tl, Deserializable, Identifiable, Serializable};
 
 use super::{ChatRef, RpcError, StoredMessage, World, WorldEvent, now};
 
+mod auth;
 mod dialogs;
+mod extra;
 mod media;
 mod read;
 mod write;
@@ -117,6 +119,20 @@ impl World {
             f::messages::UploadMedia::CONSTRUCTOR_ID => {
                 self.upload_media(&decode(body)?).and_then(ok)
             }
+            f::messages::ForwardMessages::CONSTRUCTOR_ID => {
+                self.forward_messages(&decode(body)?, fx).and_then(ok)
+            }
+            f::messages::UpdatePinnedMessage::CONSTRUCTOR_ID => {
+                self.update_pinned(&decode(body)?, fx).and_then(ok)
+            }
+            f::messages::UnpinAllMessages::CONSTRUCTOR_ID => {
+                self.unpin_all(&decode(body)?, fx).and_then(ok)
+            }
+            f::messages::SendReaction::CONSTRUCTOR_ID => {
+                self.send_reaction(&decode(body)?, fx).and_then(ok)
+            }
+            f::messages::Search::CONSTRUCTOR_ID => self.search(&decode(body)?).and_then(ok),
+            f::messages::SetTyping::CONSTRUCTOR_ID => self.set_typing(&decode(body)?).and_then(ok),
             f::messages::ReadHistory::CONSTRUCTOR_ID => {
                 let req: f::messages::ReadHistory = decode(body)?;
                 self.resolve_peer(&req.peer)?;
@@ -194,6 +210,9 @@ impl World {
             edit_date: None,
             post,
             media,
+            fwd_from: None,
+            pinned: false,
+            reactions: Vec::new(),
         });
         fx.pushes
             .push(self.wrap_updates(vec![update], std::slice::from_ref(&message)));

@@ -165,7 +165,7 @@ pub fn message(m: &StoredMessage, media: Option<tl::enums::MessageMedia>) -> tl:
         from_scheduled: false,
         legacy: false,
         edit_hide: false,
-        pinned: false,
+        pinned: m.pinned,
         noforwards: false,
         invert_media: false,
         offline: false,
@@ -178,7 +178,7 @@ pub fn message(m: &StoredMessage, media: Option<tl::enums::MessageMedia>) -> tl:
         from_rank: None,
         peer_id: peer(m.chat),
         saved_peer_id: None,
-        fwd_from: None,
+        fwd_from: m.fwd_from.clone(),
         via_bot_id: None,
         via_business_bot_id: None,
         guestchat_via_from: None,
@@ -212,7 +212,7 @@ pub fn message(m: &StoredMessage, media: Option<tl::enums::MessageMedia>) -> tl:
         edit_date: m.edit_date,
         post_author: None,
         grouped_id: None,
-        reactions: None,
+        reactions: (!m.reactions.is_empty()).then(|| reactions(&m.reactions)),
         restriction_reason: None,
         ttl_period: None,
         quick_reply_shortcut_id: None,
@@ -296,5 +296,28 @@ pub fn config(this_dc: i32, ip: &str, port: u16, now: i32) -> tl::enums::Config 
         base_lang_pack_version: None,
         reactions_default: None,
         autologin_token: None,
+    })
+}
+
+/// `messageReactions` for `(emoji, count, chosen by the account)` triples.
+pub fn reactions(list: &[(String, i32, bool)]) -> tl::enums::MessageReactions {
+    tl::enums::MessageReactions::Reactions(tl::types::MessageReactions {
+        min: false,
+        can_see_list: false,
+        reactions_as_tags: false,
+        results: list
+            .iter()
+            .map(|(emoticon, count, chosen)| {
+                tl::enums::ReactionCount::Count(tl::types::ReactionCount {
+                    chosen_order: chosen.then_some(0),
+                    reaction: tl::enums::Reaction::Emoji(tl::types::ReactionEmoji {
+                        emoticon: emoticon.clone(),
+                    }),
+                    count: *count,
+                })
+            })
+            .collect(),
+        recent_reactions: None,
+        top_reactors: None,
     })
 }

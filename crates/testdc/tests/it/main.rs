@@ -2,7 +2,9 @@
 //! and errors, pts journals, fault injection and the HTTP control API.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
 mod control;
+mod extra;
 mod faults;
 mod round_trip;
 mod rpc;

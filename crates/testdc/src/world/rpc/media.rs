@@ -55,9 +55,9 @@ impl World {
                     .clone(),
                 tl::enums::InputDocument::Empty => return Err(RpcError::bad("DOCUMENT_INVALID")),
             },
-            _ => return Err(RpcError::bad("MEDIA_INVALID")),
+            other => return self.inline_media(other),
         };
-        Ok(MediaRef { file_id: file.id })
+        Ok(MediaRef::File { file_id: file.id })
     }
 
     /// `messages.sendMedia`: like `sendMessage`, with the caption as text.
@@ -77,6 +77,7 @@ impl World {
             entities: req.entities.as_deref(),
             reply_to: req.reply_to.as_ref(),
             random_id: req.random_id,
+            fwd_from: None,
         };
         self.post_outgoing(out, Some(media), fx)
     }
@@ -89,10 +90,14 @@ impl World {
     ) -> Result<tl::enums::MessageMedia, RpcError> {
         self.resolve_peer(&req.peer)?;
         let media = self.input_media(&req.media)?;
-        self.media
-            .files
-            .get(&media.file_id)
-            .map(|f| f.tl_media(2))
-            .ok_or_else(|| RpcError::bad("MEDIA_INVALID"))
+        match media {
+            MediaRef::File { file_id } => self
+                .media
+                .files
+                .get(&file_id)
+                .map(|f| f.tl_media(2))
+                .ok_or_else(|| RpcError::bad("MEDIA_INVALID")),
+            MediaRef::Inline(media) => Ok(*media),
+        }
     }
 }

@@ -149,6 +149,9 @@ impl World {
                     edit_date: None,
                     post: m.post,
                     media: None,
+                    fwd_from: None,
+                    pinned: false,
+                    reactions: Vec::new(),
                 });
             }
         }

@@ -16,6 +16,8 @@ pub(super) struct Outgoing<'a> {
     pub entities: Option<&'a [tl::enums::MessageEntity]>,
     pub reply_to: Option<&'a tl::enums::InputReplyTo>,
     pub random_id: i64,
+    /// Set for forwarded copies (`messages.forwardMessages` without `drop_author`).
+    pub fwd_from: Option<tl::enums::MessageFwdHeader>,
 }
 
 fn check_text(text: &str) -> Result<(), RpcError> {
@@ -68,6 +70,7 @@ impl World {
             entities: req.entities.as_deref(),
             reply_to: req.reply_to.as_ref(),
             random_id: req.random_id,
+            fwd_from: None,
         };
         self.post_outgoing(out, None, fx)
     }
@@ -105,6 +108,9 @@ impl World {
             edit_date: None,
             post,
             media,
+            fwd_from: out.fwd_from,
+            pinned: false,
+            reactions: Vec::new(),
         });
         let mentioned = std::slice::from_ref(&message);
         fx.pushes
@@ -140,7 +146,7 @@ impl World {
                 return Err(RpcError::bad("MEDIA_PREV_INVALID"));
             }
             Some(m) => Some(self.input_media(m)?),
-            None => current.media,
+            None => current.media.clone(),
         };
         let text = match (&req.message, &req.media) {
             (Some(t), _) => t.clone(),

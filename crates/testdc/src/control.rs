@@ -1,0 +1,168 @@
+//! The in-process control API: what tests, the HTTP control routes and benchmarks do to the
+//! world — simulated users sending text and media, reading history, awaiting what the
+//! account sends, faults, and login controls.
+
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::dc::{ControlError, TestDc};
+use crate::view::{MessageView, SendMedia, SendText, view};
+use crate::world::auth::Password;
+use crate::world::media::MediaRef;
+use crate::world::rpc::SideEffects;
+use crate::world::{ChatRef, Fixture, RpcError, StoredMessage, World, WorldEvent};
+
+impl TestDc {
+    /// Turns the account's 2FA password on (`Some`, with hint [`Fixture::PASSWORD_HINT`]) or
+    /// off. Only an SRP verifier of it is kept; deriving it takes a moment (PBKDF2).
+    pub fn set_password(&self, password: Option<&str>) {
+        let password = password.map(|p| Password::new(p, Fixture::PASSWORD_HINT));
+        self.shared.world().auth.set_password(password);
+    }
+
+    /// The login code `auth.sendCode` sent most recently (to any client), for tests to type in.
+    pub fn last_login_code(&self) -> Option<String> {
+        self.shared.world().auth.last_code().map(str::to_owned)
+    }
+
+    /// A simulated user (or channel) sends `text`; the account's connections get the update.
+    pub fn send_text(&self, send: SendText) -> Result<MessageView, ControlError> {
+        let chat = ChatRef::from_bot_api_id(send.chat_id)
+            .ok_or(ControlError::UnknownChat(send.chat_id))?;
+        let from = send.from.and_then(ChatRef::from_bot_api_id);
+        let mut fx = SideEffects::default();
+        let message = self
+            .shared
+            .world()
+            .peer_sends(
+                from,
+                chat,
+                &send.text,
+                send.reply_to_message_id,
+                None,
+                &mut fx,
+            )
+            .map_err(ControlError::Rpc)?;
+        self.shared.publish(fx, 0);
+        Ok(MessageView::from(&message))
+    }
+
+    /// A simulated user (or channel) sends a file of `kind` with `data` as its bytes.
+    pub fn send_media(&self, send: SendMedia, data: Vec<u8>) -> Result<MessageView, ControlError> {
+        let chat = ChatRef::from_bot_api_id(send.chat_id)
+            .ok_or(ControlError::UnknownChat(send.chat_id))?;
+        let from = send.from.and_then(ChatRef::from_bot_api_id);
+        let mut fx = SideEffects::default();
+        let mut world = self.shared.world();
+        let file = world
+            .media
+            .store_kind(
+                send.kind,
+                data,
+                &send.meta,
+                rand::random(),
+                crate::world::now(),
+            )
+            .map_err(ControlError::Rpc)?;
+        let media = Some(MediaRef::File { file_id: file.id });
+        let message = world
+            .peer_sends(
+                from,
+                chat,
+                &send.caption,
+                send.reply_to_message_id,
+                media,
+                &mut fx,
+            )
+            .map_err(ControlError::Rpc)?;
+        let shown = view(&world, &message);
+        drop(world);
+        self.shared.publish(fx, 0);
+        Ok(shown)
+    }
+
+    /// Makes every file reference handed out so far expire, as Telegram does after a while.
+    pub fn expire_file_references(&self) {
+        self.shared.world().media.expire_references();
+    }
+
+    /// A chat's messages as the server holds them, newest first.
+    pub fn history(&self, chat_id: i64) -> Result<Vec<MessageView>, ControlError> {
+        let chat = ChatRef::from_bot_api_id(chat_id).ok_or(ControlError::UnknownChat(chat_id))?;
+        let world = self.shared.world();
+        if !world.chat_exists(chat) {
+            return Err(ControlError::UnknownChat(chat_id));
+        }
+        Ok(world
+            .history(chat)
+            .iter()
+            .map(|m| view(&world, m))
+            .collect())
+    }
+
+    /// Waits for the first message the account sends in `chat_id` with an id above `after`
+    /// (already sent ones count), up to `timeout`.
+    pub async fn wait_outgoing(
+        &self,
+        chat_id: i64,
+        after: i32,
+        timeout: Duration,
+    ) -> Result<MessageView, ControlError> {
+        let chat = ChatRef::from_bot_api_id(chat_id).ok_or(ControlError::UnknownChat(chat_id))?;
+        let mut events = self.shared.events.subscribe();
+        let sent = |m: &StoredMessage| m.out && m.chat == chat && m.id > after;
+        if let Some(m) = self
+            .shared
+            .world()
+            .history(chat)
+            .iter()
+            .rev()
+            .find(|m| sent(m))
+        {
+            return Ok(MessageView::from(m));
+        }
+        let wait = async {
+            loop {
+                match events.recv().await {
+                    Ok(WorldEvent::Outgoing(m)) if sent(&m) => {
+                        return Some(view(&self.shared.world(), &m));
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(ControlError::Timeout(timeout))
+    }
+
+    /// Closes every open client connection (clients reconnect on their next call).
+    pub fn drop_connections(&self) {
+        self.shared.drops.send_modify(|g| *g += 1);
+    }
+
+    /// Answers the next `count` calls of `method` (schema name such as `messages.sendMessage`,
+    /// case-insensitive) with the RPC error `error` (e.g. `FLOOD_WAIT_7`, `PEER_ID_INVALID`,
+    /// `INTERNAL`), its code chosen as Telegram would.
+    pub fn fail_next(&self, method: &str, count: u32, error: &str) {
+        self.shared.faults().rpc_errors.push((
+            method.to_owned(),
+            count,
+            RpcError::from_message(error),
+        ));
+    }
+
+    /// Delays every RPC reply by `latency` (zero turns it off).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.faults().latency = latency;
+    }
+
+    /// Runs `f` with read access to the world (for assertions and the HTTP control API).
+    pub fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
+        f(&self.shared.world())
+    }
+}
