@@ -188,6 +188,7 @@ impl World {
                 fwd_from: None,
                 pinned: false,
                 reactions: Vec::new(),
+                grouped_id: None,
             });
         }
     }

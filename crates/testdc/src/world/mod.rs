@@ -148,6 +148,8 @@ pub struct StoredMessage {
     pub pinned: bool,
     /// Reactions as `(emoji, count, chosen by the account)`.
     pub reactions: Vec<(String, i32, bool)>,
+    /// Album id shared by the messages of one `messages.sendMultiMedia`.
+    pub grouped_id: Option<i64>,
 }
 
 /// Something that happened in the world, for tests and the control API to await.
@@ -299,6 +301,11 @@ impl World {
             add(m.chat);
             if let Some(from) = m.from {
                 add(from);
+            }
+            if let Some(tl::enums::MessageFwdHeader::Header(h)) = &m.fwd_from
+                && let Some(author) = &h.from_id
+            {
+                add(rpc::peer_ref(author));
             }
         }
         add(ChatRef::User(self.self_id));

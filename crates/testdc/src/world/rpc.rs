@@ -13,6 +13,8 @@ mod media;
 mod read;
 mod write;
 
+pub use read::peer_ref;
+
 /// What an RPC produced besides its result: updates to push to the account's *other*
 /// connections and events for the control API.
 #[derive(Default)]
@@ -119,6 +121,9 @@ impl World {
             f::messages::UploadMedia::CONSTRUCTOR_ID => {
                 self.upload_media(&decode(body)?).and_then(ok)
             }
+            f::messages::SendMultiMedia::CONSTRUCTOR_ID => {
+                self.send_multi_media(&decode(body)?, fx).and_then(ok)
+            }
             f::messages::ForwardMessages::CONSTRUCTOR_ID => {
                 self.forward_messages(&decode(body)?, fx).and_then(ok)
             }
@@ -213,6 +218,7 @@ impl World {
             fwd_from: None,
             pinned: false,
             reactions: Vec::new(),
+            grouped_id: None,
         });
         fx.pushes
             .push(self.wrap_updates(vec![update], std::slice::from_ref(&message)));

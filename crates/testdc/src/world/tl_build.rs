@@ -211,7 +211,7 @@ pub fn message(m: &StoredMessage, media: Option<tl::enums::MessageMedia>) -> tl:
         replies: None,
         edit_date: m.edit_date,
         post_author: None,
-        grouped_id: None,
+        grouped_id: m.grouped_id,
         reactions: (!m.reactions.is_empty()).then(|| reactions(&m.reactions)),
         restriction_reason: None,
         ttl_period: None,

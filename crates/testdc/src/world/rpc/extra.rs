@@ -152,7 +152,7 @@ impl World {
             return Err(RpcError::bad("MESSAGE_ID_INVALID"));
         }
         let mut updates = Vec::new();
-        let mut sent = Vec::new();
+        let mut peers = (Vec::new(), Vec::new());
         for (original, random_id) in originals {
             let fwd_from = (!req.drop_author).then(|| {
                 tl::enums::MessageFwdHeader::Header(tl::types::MessageFwdHeader {
@@ -184,6 +184,7 @@ impl World {
                 reply_to: req.reply_to.as_ref(),
                 random_id,
                 fwd_from,
+                grouped_id: None,
             };
             let mut one = SideEffects::default();
             let result = self.post_outgoing(out, original.media.clone(), &mut one)?;
@@ -191,10 +192,16 @@ impl World {
             fx.events.append(&mut one.events);
             if let tl::enums::Updates::Updates(u) = result {
                 updates.extend(u.updates);
+                peers = (u.users, u.chats);
             }
-            sent.push(original);
         }
-        Ok(self.wrap_updates(updates, &sent))
+        Ok(tl::enums::Updates::Updates(tl::types::Updates {
+            updates,
+            users: peers.0,
+            chats: peers.1,
+            date: crate::world::now(),
+            seq: 0,
+        }))
     }
 
     /// `messages.updatePinnedMessage` (pin or unpin one message). Errors: `MESSAGE_ID_INVALID`.

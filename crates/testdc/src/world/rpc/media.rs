@@ -78,6 +78,7 @@ impl World {
             reply_to: req.reply_to.as_ref(),
             random_id: req.random_id,
             fwd_from: None,
+            grouped_id: None,
         };
         self.post_outgoing(out, Some(media), fx)
     }
@@ -99,5 +100,57 @@ impl World {
                 .ok_or_else(|| RpcError::bad("MEDIA_INVALID")),
             MediaRef::Inline(media) => Ok(*media),
         }
+    }
+}
+
+impl World {
+    /// `messages.sendMultiMedia`: an album of 2–10 photos/documents sharing a `grouped_id`.
+    /// As on Telegram, the media must already be uploaded (`messages.uploadMedia`) and sent by
+    /// id. Errors: `MULTI_MEDIA_TOO_LONG`, `MEDIA_EMPTY` (fewer than two), `MEDIA_INVALID`.
+    pub(super) fn send_multi_media(
+        &mut self,
+        req: &f::messages::SendMultiMedia,
+        fx: &mut SideEffects,
+    ) -> Result<tl::enums::Updates, RpcError> {
+        if req.multi_media.len() > 10 {
+            return Err(RpcError::bad("MULTI_MEDIA_TOO_LONG"));
+        }
+        if req.multi_media.len() < 2 {
+            return Err(RpcError::bad("MEDIA_EMPTY"));
+        }
+        let mut medias = Vec::new();
+        for tl::enums::InputSingleMedia::Media(single) in &req.multi_media {
+            match &single.media {
+                tl::enums::InputMedia::Photo(_) | tl::enums::InputMedia::Document(_) => {}
+                _ => return Err(RpcError::bad("MEDIA_INVALID")),
+            }
+            medias.push((self.input_media(&single.media)?, single));
+        }
+        let grouped_id = Some(rand::random::<i64>().abs());
+        let mut all = tl::types::Updates {
+            updates: Vec::new(),
+            users: Vec::new(),
+            chats: Vec::new(),
+            date: crate::world::now(),
+            seq: 0,
+        };
+        for (i, (media, single)) in medias.into_iter().enumerate() {
+            let out = Outgoing {
+                peer: &req.peer,
+                text: &single.message,
+                entities: single.entities.as_deref(),
+                reply_to: if i == 0 { req.reply_to.as_ref() } else { None },
+                random_id: single.random_id,
+                fwd_from: None,
+                grouped_id,
+            };
+            if let tl::enums::Updates::Updates(u) = self.post_outgoing(out, Some(media), fx)? {
+                all.updates.extend(u.updates);
+                // Every item goes to the same chat, so the peers of one answer cover all.
+                all.users = u.users;
+                all.chats = u.chats;
+            }
+        }
+        Ok(tl::enums::Updates::Updates(all))
     }
 }

@@ -18,6 +18,8 @@ pub(super) struct Outgoing<'a> {
     pub random_id: i64,
     /// Set for forwarded copies (`messages.forwardMessages` without `drop_author`).
     pub fwd_from: Option<tl::enums::MessageFwdHeader>,
+    /// Album id (`messages.sendMultiMedia`).
+    pub grouped_id: Option<i64>,
 }
 
 fn check_text(text: &str) -> Result<(), RpcError> {
@@ -71,6 +73,7 @@ impl World {
             reply_to: req.reply_to.as_ref(),
             random_id: req.random_id,
             fwd_from: None,
+            grouped_id: None,
         };
         self.post_outgoing(out, None, fx)
     }
@@ -111,6 +114,7 @@ impl World {
             fwd_from: out.fwd_from,
             pinned: false,
             reactions: Vec::new(),
+            grouped_id: out.grouped_id,
         });
         let mentioned = std::slice::from_ref(&message);
         fx.pushes
