@@ -5,13 +5,15 @@
 //! Modules: `client` ([`Telegram`], [`TelegramConfig`], [`Account`]), `resolve`
 //! (`chat_id` → peer), `messages` (send/edit/get/delete), `updates` ([`UpdateStream`]),
 //! `convert` and `peers` (MTProto → Bot API), `entities` (Bot API ↔ MTProto formatting),
-//! [`media`] (media kinds, `file_id`, Bot API media objects, uploads and downloads),
+//! [`login`] (phone code, 2FA, bot token, log out), [`media`] (media kinds, `file_id`,
+//! Bot API media objects, uploads and downloads),
 //! `error` ([`TelegramError`]).
 
 mod client;
 pub mod convert;
 pub mod entities;
 mod error;
+pub mod login;
 pub mod media;
 mod messages;
 pub mod peers;

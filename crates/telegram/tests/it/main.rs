@@ -1,6 +1,7 @@
 //! End-to-end tests of the Telegram layer: the real grammers client against testdc.
 #![allow(clippy::unwrap_used)]
 
+mod login;
 mod media;
 
 use std::sync::Arc;
