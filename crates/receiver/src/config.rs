@@ -1,5 +1,6 @@
 //! The receiver's configuration: read once from the environment (and `.env`), validated up front.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -70,12 +71,75 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_MEDIA_PORT", value_name = "PUBLIC_MEDIA_PORT", default_value = "8181",
           value_parser = clap::value_parser!(u16).range(1..))]
     pub public_media_port: u16,
+
+    /// Directory the downloaded media is stored in and served from (created when missing).
+    #[arg(
+        long,
+        env = "MEDIA_DIR",
+        value_name = "MEDIA_DIR",
+        default_value = "userbot_media"
+    )]
+    pub media_dir: PathBuf,
+
+    /// Listen address of the `/media` and `/healthz` HTTP server.
+    #[arg(
+        long,
+        env = "MEDIA_BIND",
+        value_name = "MEDIA_BIND",
+        default_value = "0.0.0.0:8181"
+    )]
+    pub media_bind: SocketAddr,
+
+    /// Largest file downloaded, in bytes; larger media is announced with
+    /// `"skipped": "too_large"` and no URL.
+    #[arg(long, env = "MEDIA_MAX_BYTES", value_name = "MEDIA_MAX_BYTES", default_value = "52428800",
+          value_parser = parse_bytes)]
+    pub media_max_bytes: u64,
+
+    /// How long a downloaded file is kept, in seconds (default 7 days).
+    #[arg(long, env = "MEDIA_TTL", value_name = "MEDIA_TTL", default_value = "604800",
+          value_parser = parse_ttl)]
+    pub media_ttl: Duration,
+
+    /// Ceiling of the bytes kept in `MEDIA_DIR`: the oldest files are deleted first to stay
+    /// under it; a file that cannot fit is announced with `"skipped": "disk_full"`.
+    #[arg(long, env = "MEDIA_MAX_DISK_BYTES", value_name = "MEDIA_MAX_DISK_BYTES",
+          default_value = "2147483648", value_parser = parse_bytes)]
+    pub media_max_disk_bytes: u64,
+
+    /// Downloads running at the same time, over all chats.
+    #[arg(long, env = "MEDIA_DOWNLOAD_CONCURRENCY", value_name = "MEDIA_DOWNLOAD_CONCURRENCY",
+          default_value = "4", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub media_download_concurrency: u16,
 }
 
 impl Config {
     /// The session file this configuration names (`TG_SESSION_NAME` + `.session`).
     pub fn session_path(&self) -> PathBuf {
         session::SessionStore::path_for_name(&self.session_name)
+    }
+
+    /// Where media URLs point: `<scheme>://PUBLIC_MEDIA_HOST[:PUBLIC_MEDIA_PORT]`, the scheme
+    /// taken from `PUBLIC_BASE_URL` and the port left out when it is the scheme's default
+    /// (80 for http, 443 for https). A media URL is this plus `/media/<name>`.
+    pub fn public_media_origin(&self) -> String {
+        let scheme = match self.public_base_url.split_once("://") {
+            Some((scheme, _)) => scheme.to_ascii_lowercase(),
+            None => self.public_base_url.to_ascii_lowercase(),
+        };
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let host = &self.public_media_host;
+        // An IPv6 literal needs brackets in a URL.
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        if self.public_media_port == default_port {
+            format!("{scheme}://{host}")
+        } else {
+            format!("{scheme}://{host}:{}", self.public_media_port)
+        }
     }
 }
 
@@ -123,6 +187,22 @@ fn parse_public_base(value: &str) -> Result<String, String> {
     }
 }
 
+fn parse_bytes(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(bytes) if bytes > 0 => Ok(bytes),
+        _ => Err(format!("must be a positive number of bytes, not {value:?}")),
+    }
+}
+
+fn parse_ttl(value: &str) -> Result<Duration, String> {
+    match value.trim().parse::<u64>() {
+        Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!(
+            "must be a positive whole number of seconds, not {value:?}"
+        )),
+    }
+}
+
 fn parse_host(value: &str) -> Result<String, String> {
     url::Host::parse(value)
         .map(|_| value.to_owned())
@@ -149,6 +229,12 @@ mod tests {
         assert_eq!(config.public_base_url, "http");
         assert_eq!(config.public_media_host, "localhost");
         assert_eq!(config.public_media_port, 8181);
+        assert_eq!(config.media_dir, PathBuf::from("userbot_media"));
+        assert_eq!(config.media_bind, SocketAddr::from(([0, 0, 0, 0], 8181)));
+        assert_eq!(config.media_max_bytes, 50 * 1024 * 1024);
+        assert_eq!(config.media_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(config.media_max_disk_bytes, 2 * 1024 * 1024 * 1024);
+        assert_eq!(config.media_download_concurrency, 4);
         assert!(config.webhook_url.is_none() && config.webhook_api_key.is_none());
     }
 
@@ -164,8 +250,56 @@ mod tests {
         assert!(err.to_string().contains("WEBHOOK_TIMEOUT"), "{err}");
         let err = parse(&["--api-id", "1", "--public-media-port", "0"]).expect_err("port 0");
         assert!(err.to_string().contains("PUBLIC_MEDIA_PORT"), "{err}");
+        for (flag, var) in [
+            ("--media-max-bytes", "MEDIA_MAX_BYTES"),
+            ("--media-ttl", "MEDIA_TTL"),
+            ("--media-max-disk-bytes", "MEDIA_MAX_DISK_BYTES"),
+            ("--media-bind", "MEDIA_BIND"),
+        ] {
+            let err = parse(&["--api-id", "1", flag, "0.5"]).expect_err(var);
+            assert!(err.to_string().contains(var), "{err}");
+        }
         let err = parse(&["--api-id", "x"]).expect_err("not a number");
         assert!(err.to_string().contains("TG_API_ID"), "{err}");
+    }
+
+    #[test]
+    fn media_origin_omits_the_default_port_of_the_scheme() {
+        let origin = |args: &[&str]| {
+            let mut all = vec!["--api-id", "1"];
+            all.extend_from_slice(args);
+            parse(&all).expect("valid").public_media_origin()
+        };
+        assert_eq!(origin(&[]), "http://localhost:8181");
+        assert_eq!(origin(&["--public-media-port", "80"]), "http://localhost");
+        assert_eq!(
+            origin(&["--public-base-url", "https", "--public-media-port", "443"]),
+            "https://localhost"
+        );
+        assert_eq!(
+            origin(&["--public-base-url", "https", "--public-media-port", "80"]),
+            "https://localhost:80"
+        );
+        assert_eq!(
+            origin(&[
+                "--public-base-url",
+                "https://gw.example.com/x",
+                "--public-media-host",
+                "media.example.com",
+                "--public-media-port",
+                "8443"
+            ]),
+            "https://media.example.com:8443"
+        );
+        assert_eq!(
+            origin(&[
+                "--public-media-host",
+                "[::1]",
+                "--public-media-port",
+                "8181"
+            ]),
+            "http://[::1]:8181"
+        );
     }
 
     #[test]

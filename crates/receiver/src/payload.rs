@@ -122,10 +122,12 @@ fn join_name(first: &str, last: Option<&str>) -> String {
     }
 }
 
-/// One human-readable line for stdout: time (UTC), chat id and name, sender id and name, and
-/// the text (quoted, so newlines stay on one line) or `[media]`.
+/// One human-readable line for stdout: time (UTC), chat id and name, sender id and name, a
+/// media summary (`[voice 2s]`, `[photo 640x480]`, …) and the text or caption (quoted, so
+/// newlines stay on one line); `[media]` for a message with neither.
 ///
 /// `2023-01-01T12:00:00Z chat=-1001400000001 "Test Supergroup" from=200000001 "Alice Smith": "hi"`
+/// `2023-01-01T12:00:00Z chat=200000001 "Alice Smith" from=200000001 "Alice Smith": [voice 2s]`
 pub fn summary_line(payload: &WebhookPayload) -> String {
     let m = &payload.message;
     let time = botapi::payload::format_unix_date(m.date).unwrap_or_else(|| m.date.to_string());
@@ -134,9 +136,12 @@ pub fn summary_line(payload: &WebhookPayload) -> String {
         join_name(&m.from.first_name, m.from.last_name.as_deref())
     });
     let sender = join_name(&m.from.first_name, m.from.last_name.as_deref());
-    let body = match &m.text {
-        Some(text) => format!("{text:?}"),
-        None => "[media]".to_owned(),
+    let media = m.media.as_ref().map(crate::media::object::summary);
+    let body = match (media, &m.text) {
+        (Some(media), Some(text)) => format!("{media} {text:?}"),
+        (Some(media), None) => media,
+        (None, Some(text)) => format!("{text:?}"),
+        (None, None) => "[media]".to_owned(),
     };
     let reply = m
         .reply_to_message
@@ -167,6 +172,7 @@ mod tests {
             message,
             outgoing: false,
             sender_phone: None,
+            media: None,
         }
     }
 
@@ -220,6 +226,22 @@ mod tests {
             Some("testsupergroup")
         );
         assert!(summary_line(&payload).ends_with(": [media]"));
+    }
+
+    #[test]
+    fn media_messages_show_a_summary_and_their_caption() {
+        let mut chat = Chat::new(200_000_001, ChatType::Private);
+        chat.first_name = Some("Alice".into());
+        let mut message = Message::new(8, 1_672_574_400, chat);
+        message.from = Some(alice());
+        let mut payload = webhook_payload(&incoming(message), None);
+        payload.message.media = Some(serde_json::json!({
+            "type": "voice", "file_name": null, "duration": 2, "width": null, "height": null,
+            "skipped": null
+        }));
+        assert!(summary_line(&payload).ends_with(r#""Alice Smith": [voice 2s]"#));
+        payload.message.text = Some("listen".into());
+        assert!(summary_line(&payload).ends_with(r#": [voice 2s] "listen""#));
     }
 
     #[test]

@@ -1,22 +1,19 @@
 //! Test harness: testdc, a webhook sink and the receiver [`App`] in-process ([`spawn_app`]).
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use botapi::payload::WebhookPayload;
-use receiver::{App, Config, RetryPolicy};
-use serde_json::Value;
-use testdc::{ChatRef, Fixture, MessageView, SendText, TestDc, TestDcConfig};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use receiver::{App, Config, MediaStore, RetryPolicy};
+use testdc::{
+    ChatRef, Fixture, MediaKind, MediaMeta, MessageView, SendMedia, SendText, TestDc, TestDcConfig,
+};
+use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
+
+pub use crate::sink::{Received, Sink};
 
 /// How long any awaited event may take.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -59,121 +56,6 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// One request the sink received.
-#[derive(Debug)]
-pub struct Received {
-    /// Request headers.
-    pub headers: HeaderMap,
-    /// JSON body.
-    pub body: Value,
-}
-
-impl Received {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// `message.text`.
-    pub fn text(&self) -> Option<&str> {
-        self.body["message"]["text"].as_str()
-    }
-}
-
-#[derive(Clone)]
-struct SinkState {
-    tx: mpsc::UnboundedSender<Received>,
-    statuses: Arc<Mutex<VecDeque<StatusCode>>>,
-}
-
-/// A webhook sink on 127.0.0.1:0 that records every request and answers 200, or the
-/// scripted statuses first.
-pub struct Sink {
-    /// `http://127.0.0.1:PORT/hook`.
-    pub url: url::Url,
-    rx: mpsc::UnboundedReceiver<Received>,
-    statuses: Arc<Mutex<VecDeque<StatusCode>>>,
-    server: JoinHandle<()>,
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl Sink {
-    /// Starts the sink, answering 200.
-    pub async fn start() -> Sink {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let statuses = Arc::new(Mutex::new(VecDeque::new()));
-        let state = SinkState {
-            tx,
-            statuses: statuses.clone(),
-        };
-        let router = Router::new().route("/hook", post(hook)).with_state(state);
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("bind sink");
-        let addr = listener.local_addr().expect("sink addr");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        let url = format!("http://{addr}/hook").parse().expect("sink url");
-        Sink {
-            url,
-            rx,
-            statuses,
-            server,
-        }
-    }
-
-    /// Answers the next requests with `statuses` (then 200 again).
-    pub fn respond_next(&self, statuses: &[u16]) {
-        self.statuses.lock().expect("statuses lock").extend(
-            statuses
-                .iter()
-                .map(|s| StatusCode::from_u16(*s).expect("status")),
-        );
-    }
-
-    /// The next request, within [`WAIT`].
-    pub async fn next(&mut self) -> Received {
-        tokio::time::timeout(WAIT, self.rx.recv())
-            .await
-            .expect("the sink got no request in time")
-            .expect("sink closed")
-    }
-
-    /// The next request within `wait`, if any.
-    pub async fn try_next(&mut self, wait: Duration) -> Option<Received> {
-        tokio::time::timeout(wait, self.rx.recv())
-            .await
-            .ok()
-            .flatten()
-    }
-
-    /// Skips requests until the one whose text is `text` (within [`WAIT`] each).
-    pub async fn skip_until(&mut self, text: &str) {
-        while self.next().await.text() != Some(text) {}
-    }
-}
-
-async fn hook(
-    State(state): State<SinkState>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> StatusCode {
-    let status = state
-        .statuses
-        .lock()
-        .expect("statuses lock")
-        .pop_front()
-        .unwrap_or(StatusCode::OK);
-    let _ = state.tx.send(Received { headers, body });
-    status
-}
-
 /// Bob writes `text` to the account in private (the probe chat no test asserts on).
 pub fn probe(dc: &TestDc, text: &str) {
     let bob = ids().bob;
@@ -204,12 +86,31 @@ pub async fn wait_live_via_sink(dc: &TestDc, sink: &mut Sink) {
 pub struct Options {
     /// Start a sink and set `WEBHOOK_URL`.
     pub webhook: bool,
+    /// `MEDIA_MAX_BYTES`.
+    pub media_max_bytes: u64,
+    /// `MEDIA_MAX_DISK_BYTES`.
+    pub media_max_disk_bytes: u64,
+    /// `MEDIA_DOWNLOAD_CONCURRENCY`.
+    pub media_download_concurrency: u16,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { webhook: true }
+        Self {
+            webhook: true,
+            media_max_bytes: 50 * 1024 * 1024,
+            media_max_disk_bytes: 200 * 1024 * 1024,
+            media_download_concurrency: 4,
+        }
     }
+}
+
+/// The bytes of `fixtures/<name>`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
 /// A running receiver with its test DC and sink.
@@ -222,6 +123,10 @@ pub struct TestApp {
     pub session_path: PathBuf,
     /// Payloads the app handled.
     pub handled: broadcast::Receiver<WebhookPayload>,
+    /// Where the media server listens.
+    pub media_addr: SocketAddr,
+    /// The app's media directory.
+    pub media: MediaStore,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
@@ -240,6 +145,12 @@ pub fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Config {
         public_base_url: "http".into(),
         public_media_host: "localhost".into(),
         public_media_port: 8181,
+        media_dir: dir.join("media"),
+        media_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        media_max_bytes: 50 * 1024 * 1024,
+        media_ttl: Duration::from_secs(7 * 24 * 3600),
+        media_max_disk_bytes: 200 * 1024 * 1024,
+        media_download_concurrency: 4,
     }
 }
 
@@ -258,7 +169,16 @@ pub async fn spawn_app(options: Options) -> TestApp {
     } else {
         None
     };
-    let config = config(dir.path(), sink.as_ref().map(|s| s.url.clone()));
+    let mut config = config(dir.path(), sink.as_ref().map(|s| s.url.clone()));
+    // Bound first, so the public media URLs can name the port.
+    let media_listener = tokio::net::TcpListener::bind(config.media_bind)
+        .await
+        .expect("bind media");
+    config.public_media_host = "127.0.0.1".into();
+    config.public_media_port = media_listener.local_addr().expect("media addr").port();
+    config.media_max_bytes = options.media_max_bytes;
+    config.media_max_disk_bytes = options.media_max_disk_bytes;
+    config.media_download_concurrency = options.media_download_concurrency;
     let session_path = config.session_path();
     dc.write_session(&session_path).await.expect("session");
     let policy = RetryPolicy {
@@ -266,9 +186,11 @@ pub async fn spawn_app(options: Options) -> TestApp {
         first_delay: Duration::from_millis(100),
         max_delay: Duration::from_secs(1),
     };
-    let app = App::build_with_retry_policy(config, policy)
+    let app = App::build_with(config, policy, Some(media_listener))
         .await
         .expect("app");
+    let media_addr = app.media_addr();
+    let media = app.media_store();
     let ready = app.ready();
     let mut handled = app.subscribe();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -285,6 +207,8 @@ pub async fn spawn_app(options: Options) -> TestApp {
         sink,
         session_path,
         handled,
+        media_addr,
+        media,
         stop: Some(stop_tx),
         task,
         _dir: dir,
@@ -331,6 +255,46 @@ impl TestApp {
                 reply_to_message_id: reply_to,
             })
             .expect("testdc send_text")
+    }
+
+    /// A simulated user sends `fixtures/<file>` as `kind` with `caption`; returns the message
+    /// and the bytes.
+    pub fn send_fixture(
+        &self,
+        from: i64,
+        chat_id: i64,
+        kind: MediaKind,
+        file: &str,
+        meta: MediaMeta,
+    ) -> (MessageView, Vec<u8>) {
+        let bytes = fixture(file);
+        let sent = self.send_bytes(from, chat_id, kind, bytes.clone(), meta, None);
+        (sent, bytes)
+    }
+
+    /// A simulated user sends `bytes` as `kind`, optionally as a reply.
+    pub fn send_bytes(
+        &self,
+        from: i64,
+        chat_id: i64,
+        kind: MediaKind,
+        bytes: Vec<u8>,
+        meta: MediaMeta,
+        reply_to: Option<i32>,
+    ) -> MessageView {
+        self.dc
+            .send_media(
+                SendMedia {
+                    from: Some(from),
+                    chat_id,
+                    kind,
+                    caption: String::new(),
+                    reply_to_message_id: reply_to,
+                    meta,
+                },
+                bytes,
+            )
+            .expect("testdc send_media")
     }
 
     /// The next webhook request, within [`WAIT`].

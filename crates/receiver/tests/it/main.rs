@@ -4,6 +4,11 @@
 
 mod chats;
 mod helpers;
+mod media;
+mod media_limits;
+mod media_order;
+mod media_server;
 mod private;
 mod resilience;
+mod sink;
 mod two_processes;

@@ -37,7 +37,11 @@ async fn message_after_dropped_connections_is_delivered() {
 
 #[tokio::test]
 async fn without_webhook_url_messages_are_still_handled() {
-    let mut app = spawn_app(Options { webhook: false }).await;
+    let mut app = spawn_app(Options {
+        webhook: false,
+        ..Options::default()
+    })
+    .await;
     let alice = ids().alice;
     let sent = app.send(Some(alice), alice, "stdout only", None);
 

@@ -33,6 +33,9 @@ fn spawn_receiver(dir: &std::path::Path, sink: &Sink) -> (Child, Output) {
         .env("WEBHOOK_URL", sink.url.as_str())
         .env("WEBHOOK_API_KEY", API_KEY)
         .env("RUST_LOG", "info")
+        // Never the default 0.0.0.0:8181: tests run side by side.
+        .env("MEDIA_BIND", "127.0.0.1:0")
+        .env("MEDIA_DIR", dir.join("media"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,0 +1,44 @@
+//! The HTTP server on `MEDIA_BIND`: `GET /media/<name>` from the media directory (tower-http
+//! `ServeDir`: Content-Type from the extension, `Range` requests, no directory listing, no
+//! path escape) and `GET /healthz`. Everything else is 404.
+
+use std::path::Path;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::routing::get;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Path prefix of media URLs.
+pub const MEDIA_PREFIX: &str = "/media";
+
+/// The router serving `dir` under [`MEDIA_PREFIX`] and the health check.
+pub fn router(dir: &Path) -> Router {
+    let files = ServeDir::new(dir).append_index_html_on_directories(false);
+    Router::new()
+        .nest_service(MEDIA_PREFIX, files)
+        // Defence in depth: nothing served here is ever run as a page or sniffed into one.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        ))
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+}
