@@ -165,4 +165,60 @@ impl TestDc {
     pub fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
         f(&self.shared.world())
     }
+
+    /// The author of a message (a user, or a channel for its posts) edits its text; the
+    /// account's connections get `updateEditMessage` / `updateEditChannelMessage`.
+    pub fn edit_text(
+        &self,
+        chat_id: i64,
+        message_id: i32,
+        text: &str,
+    ) -> Result<MessageView, ControlError> {
+        let chat = ChatRef::from_bot_api_id(chat_id).ok_or(ControlError::UnknownChat(chat_id))?;
+        let mut fx = SideEffects::default();
+        let mut world = self.shared.world();
+        let edited = world
+            .peer_edits(chat, message_id, text, &mut fx)
+            .map_err(ControlError::Rpc)?;
+        let shown = view(&world, &edited);
+        drop(world);
+        self.shared.publish(fx, 0);
+        Ok(shown)
+    }
+
+    /// Messages are deleted for everyone; the account's connections get the delete update.
+    /// Returns how many existed.
+    pub fn delete_messages(
+        &self,
+        chat_id: i64,
+        message_ids: &[i32],
+    ) -> Result<usize, ControlError> {
+        let chat = ChatRef::from_bot_api_id(chat_id).ok_or(ControlError::UnknownChat(chat_id))?;
+        let mut fx = SideEffects::default();
+        let count = self
+            .shared
+            .world()
+            .peer_deletes(chat, message_ids, &mut fx)
+            .map_err(ControlError::Rpc)?;
+        self.shared.publish(fx, 0);
+        Ok(count)
+    }
+
+    /// User `from` reacts to a message with `emoji`; the account gets `updateMessageReactions`.
+    pub fn react(
+        &self,
+        from: i64,
+        chat_id: i64,
+        message_id: i32,
+        emoji: &str,
+    ) -> Result<(), ControlError> {
+        let chat = ChatRef::from_bot_api_id(chat_id).ok_or(ControlError::UnknownChat(chat_id))?;
+        let mut fx = SideEffects::default();
+        self.shared
+            .world()
+            .peer_reacts(from, chat, message_id, emoji, &mut fx)
+            .map_err(ControlError::Rpc)?;
+        self.shared.publish(fx, 0);
+        Ok(())
+    }
 }

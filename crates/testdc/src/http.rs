@@ -6,6 +6,9 @@
 //! | `GET /world` | fixture ids, users, chats, channels |
 //! | `POST /send` `{from?, chat_id, text, reply_to_message_id?}` | a simulated user sends text |
 //! | `POST /send_media` `{from?, chat_id, kind, path, caption?, file_name?, mime_type?, duration?, width?, height?, title?, performer?}` | a simulated user sends a local file (`kind`: photo, voice, audio, video, video_note, animation, document, sticker) |
+//! | `POST /edit` `{chat_id, message_id, text}` | the author edits a message |
+//! | `POST /delete` `{chat_id, message_ids}` | messages are deleted for everyone |
+//! | `POST /react` `{from, chat_id, message_id, emoji}` | a user reacts |
 //! | `GET /history?chat_id=` | a chat's messages, newest first |
 //! | `GET /wait_outgoing?chat_id=&after=&timeout_ms=` | next message the account sends (408 on timeout) |
 //! | `POST /faults/drop_connections` | close every client connection |
@@ -45,6 +48,9 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .route("/world", get(world))
         .route("/send", post(send))
         .route("/send_media", post(send_media))
+        .route("/edit", post(edit))
+        .route("/delete", post(delete))
+        .route("/react", post(react))
         .route("/history", get(history))
         .route("/wait_outgoing", get(wait_outgoing))
         .route("/faults/drop_connections", post(drop_connections))
@@ -125,6 +131,50 @@ async fn send_media(
 ) -> Result<impl IntoResponse, ControlError> {
     let data = tokio::fs::read(&body.path).await?;
     dc.send_media(body.send, data).map(Json)
+}
+
+#[derive(Deserialize)]
+struct Edit {
+    chat_id: i64,
+    message_id: i32,
+    text: String,
+}
+
+async fn edit(
+    State(dc): State<Arc<TestDc>>,
+    Json(e): Json<Edit>,
+) -> Result<impl IntoResponse, ControlError> {
+    dc.edit_text(e.chat_id, e.message_id, &e.text).map(Json)
+}
+
+#[derive(Deserialize)]
+struct Delete {
+    chat_id: i64,
+    message_ids: Vec<i32>,
+}
+
+async fn delete(
+    State(dc): State<Arc<TestDc>>,
+    Json(d): Json<Delete>,
+) -> Result<impl IntoResponse, ControlError> {
+    dc.delete_messages(d.chat_id, &d.message_ids)
+        .map(|deleted| Json(json!({"deleted": deleted})))
+}
+
+#[derive(Deserialize)]
+struct React {
+    from: i64,
+    chat_id: i64,
+    message_id: i32,
+    emoji: String,
+}
+
+async fn react(
+    State(dc): State<Arc<TestDc>>,
+    Json(r): Json<React>,
+) -> Result<impl IntoResponse, ControlError> {
+    dc.react(r.from, r.chat_id, r.message_id, &r.emoji)
+        .map(|()| Json(json!({"ok": true})))
 }
 
 #[derive(Deserialize)]

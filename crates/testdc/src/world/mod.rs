@@ -11,6 +11,7 @@ mod boxes;
 mod fixtures;
 pub mod media;
 pub mod media_kind;
+mod peer_actions;
 mod resolve;
 pub mod rpc;
 pub mod tl_build;

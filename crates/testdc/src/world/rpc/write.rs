@@ -33,6 +33,63 @@ fn check_text(text: &str) -> Result<(), RpcError> {
 }
 
 impl World {
+    /// Replaces a message with its edited version and journals the edit update.
+    pub(crate) fn store_edit(&mut self, edited: &StoredMessage) -> tl::enums::Update {
+        let chat = edited.chat;
+        let tl_message = self.tl_message(edited);
+        let Some(mbox) = self.box_of_mut(chat) else {
+            unreachable!("callers check the chat exists")
+        };
+        mbox.messages.insert(edited.id, edited.clone());
+        mbox.journal(1, |pts| match chat {
+            ChatRef::Channel(_) => {
+                tl::enums::Update::EditChannelMessage(tl::types::UpdateEditChannelMessage {
+                    message: tl_message,
+                    pts,
+                    pts_count: 1,
+                })
+            }
+            _ => tl::enums::Update::EditMessage(tl::types::UpdateEditMessage {
+                message: tl_message,
+                pts,
+                pts_count: 1,
+            }),
+        })
+    }
+
+    /// Removes messages from `chat`'s box and journals the delete update (`None` when none of
+    /// `ids` existed there).
+    pub(crate) fn store_delete(&mut self, chat: ChatRef, ids: &[i32]) -> Option<tl::enums::Update> {
+        let mbox = self.box_of_mut(chat)?;
+        let ids: Vec<i32> = ids
+            .iter()
+            .copied()
+            .filter(|id| mbox.messages.get(id).is_some_and(|m| m.chat == chat))
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        for id in &ids {
+            mbox.messages.remove(id);
+        }
+        let count = ids.len() as i32;
+        Some(mbox.journal(count, |pts| match chat {
+            ChatRef::Channel(channel_id) => {
+                tl::enums::Update::DeleteChannelMessages(tl::types::UpdateDeleteChannelMessages {
+                    channel_id,
+                    messages: ids,
+                    pts,
+                    pts_count: count,
+                })
+            }
+            _ => tl::enums::Update::DeleteMessages(tl::types::UpdateDeleteMessages {
+                messages: ids,
+                pts,
+                pts_count: count,
+            }),
+        }))
+    }
+
     /// Whether the account may write into `chat`: not into broadcast channels it does not own.
     fn check_can_write(&self, chat: ChatRef) -> Result<(), RpcError> {
         match chat {
@@ -171,25 +228,7 @@ impl World {
             edit_date: Some(now()),
             ..current
         };
-        let tl_message = self.tl_message(&edited);
-        let Some(mbox) = self.box_of_mut(chat) else {
-            unreachable!("resolved chats have a box")
-        };
-        mbox.messages.insert(edited.id, edited.clone());
-        let update = mbox.journal(1, |pts| match chat {
-            ChatRef::Channel(_) => {
-                tl::enums::Update::EditChannelMessage(tl::types::UpdateEditChannelMessage {
-                    message: tl_message,
-                    pts,
-                    pts_count: 1,
-                })
-            }
-            _ => tl::enums::Update::EditMessage(tl::types::UpdateEditMessage {
-                message: tl_message,
-                pts,
-                pts_count: 1,
-            }),
-        });
+        let update = self.store_edit(&edited);
         let mentioned = std::slice::from_ref(&edited);
         fx.pushes
             .push(self.wrap_updates(vec![update.clone()], mentioned));
