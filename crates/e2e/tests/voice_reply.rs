@@ -20,7 +20,9 @@ use tokio::sync::mpsc;
 const TOKEN: &str = "100000001:e2e-token";
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
 }
 
 #[derive(Clone)]
@@ -57,39 +59,62 @@ async fn webhook(State(c): State<Consumer>, Json(payload): Json<Value>) -> Json<
                 .await
                 .unwrap();
             assert_eq!(answer["ok"], true, "{answer}");
-            let _ = c.answered.send(answer["result"]["message_id"].as_i64().unwrap());
+            let _ = c
+                .answered
+                .send(answer["result"]["message_id"].as_i64().unwrap());
         });
     }
     Json(json!({"ok": true}))
 }
 
 async fn tts() -> ([(&'static str, &'static str); 1], Vec<u8>) {
-    ([("content-type", "audio/ogg")], std::fs::read(fixture("voice_reply.ogg")).unwrap())
+    (
+        [("content-type", "audio/ogg")],
+        std::fs::read(fixture("voice_reply.ogg")).unwrap(),
+    )
 }
 
 #[tokio::test]
 async fn a_text_gets_a_voice_note_reply_through_both_binaries() {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("warn")
+        .try_init();
     let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let session = dir.path().join("e2e");
-    dc.write_session(dir.path().join("e2e.session")).await.unwrap();
+    dc.write_session(dir.path().join("e2e.session"))
+        .await
+        .unwrap();
     let session = session.to_str().unwrap().to_owned();
 
     let sender_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sender_addr = sender_listener.local_addr().unwrap();
     let sender_config = sender::Config::try_parse_from([
-        "sender", "--x-api-token", TOKEN, "--tg-api-id", "1", "--tg-session-name", &session,
-        "--allow-private-urls", "true",
+        "sender",
+        "--x-api-token",
+        TOKEN,
+        "--tg-api-id",
+        "1",
+        "--tg-session-name",
+        &session,
+        "--allow-private-urls",
+        "true",
     ])
     .unwrap();
-    let sender = sender::App::build_with_listener(sender_config, sender_listener).await.unwrap();
+    let sender = sender::App::build_with_listener(sender_config, sender_listener)
+        .await
+        .unwrap();
     tokio::spawn(sender.run_until(std::future::pending()));
 
     let consumer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let consumer_addr = consumer_listener.local_addr().unwrap();
     let (answered, mut answers) = mpsc::unbounded_channel();
-    let consumer = Consumer { sender: sender_addr, own: consumer_addr, answered };
+    let consumer = Consumer {
+        sender: sender_addr,
+        own: consumer_addr,
+        answered,
+    };
     let routes = axum::Router::new()
         .route("/webhook", post(webhook))
         .route("/tts/reply.ogg", get(tts))
@@ -98,9 +123,17 @@ async fn a_text_gets_a_voice_note_reply_through_both_binaries() {
 
     let media_dir = dir.path().join("media");
     let receiver_config = receiver::Config::try_parse_from([
-        "receiver", "--api-id", "1", "--session-name", &session,
-        "--webhook-url", &format!("http://{consumer_addr}/webhook"),
-        "--media-bind", "127.0.0.1:0", "--media-dir", media_dir.to_str().unwrap(),
+        "receiver",
+        "--api-id",
+        "1",
+        "--session-name",
+        &session,
+        "--webhook-url",
+        &format!("http://{consumer_addr}/webhook"),
+        "--media-bind",
+        "127.0.0.1:0",
+        "--media-dir",
+        media_dir.to_str().unwrap(),
     ])
     .unwrap();
     let receiver = receiver::App::build(receiver_config).await.unwrap();
@@ -111,23 +144,50 @@ async fn a_text_gets_a_voice_note_reply_through_both_binaries() {
     let alice = Fixture::DEFAULT.alice;
     let mut live = false;
     for i in 0..100 {
-        dc.send_text(SendText { from: None, chat_id: alice, text: format!("probe {i}"), reply_to_message_id: None }).unwrap();
-        if tokio::time::timeout(Duration::from_millis(250), payloads.recv()).await.is_ok() {
+        dc.send_text(SendText {
+            from: None,
+            chat_id: alice,
+            text: format!("probe {i}"),
+            reply_to_message_id: None,
+        })
+        .unwrap();
+        if tokio::time::timeout(Duration::from_millis(250), payloads.recv())
+            .await
+            .is_ok()
+        {
             live = true;
             break;
         }
     }
     assert!(live, "the receiver never delivered a probe");
 
-    let asked = dc.send_text(SendText { from: None, chat_id: alice, text: "Read this aloud".into(), reply_to_message_id: None }).unwrap();
-    let reply_id = tokio::time::timeout(Duration::from_secs(20), answers.recv()).await.unwrap().unwrap();
-    let held = dc.history(alice).unwrap().into_iter().find(|m| i64::from(m.message_id) == reply_id).unwrap();
+    let asked = dc
+        .send_text(SendText {
+            from: None,
+            chat_id: alice,
+            text: "Read this aloud".into(),
+            reply_to_message_id: None,
+        })
+        .unwrap();
+    let reply_id = tokio::time::timeout(Duration::from_secs(20), answers.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let held = dc
+        .history(alice)
+        .unwrap()
+        .into_iter()
+        .find(|m| i64::from(m.message_id) == reply_id)
+        .unwrap();
     assert!(held.out, "sent by the account");
     assert_eq!(held.reply_to_message_id, Some(asked.message_id));
     assert_eq!(held.text, "You said: Read this aloud");
     let media = held.media.expect("a voice note");
     assert!(media.voice);
     assert_eq!(media.duration, Some(2), "read from the OGG itself");
-    let expected: String = Sha256::digest(std::fs::read(fixture("voice_reply.ogg")).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String = Sha256::digest(std::fs::read(fixture("voice_reply.ogg")).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(media.sha256, expected);
 }
