@@ -6,6 +6,7 @@ mod auth;
 mod control;
 mod extra;
 mod faults;
+mod media;
 mod peer_actions;
 mod round_trip;
 mod rpc;
