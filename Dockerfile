@@ -41,11 +41,12 @@ COPY --from=builder /src/target/release/receiver /src/target/release/sender /src
 
 # Defaults that match the directory layout above; .env / compose `environment:` override them.
 ENV TG_SESSION_NAME=/sessions/tg_userbot \
+    MEDIA_DIR=/userbot_media \
     SENDER_BIND=0.0.0.0:8000 \
     RUST_LOG=info
 
 USER 10001:10001
 WORKDIR /app
-# 8000: sender Bot API. 8181: receiver /media (not served yet).
+# 8000: sender Bot API. 8181: receiver /media and /healthz.
 EXPOSE 8000 8181
 CMD ["sender"]

@@ -22,6 +22,10 @@ struct Args {
     /// `sessions/tg_userbot` gets `.session` appended). Overwrites the auth key and DC address.
     #[arg(long, env = "TG_SESSION_NAME")]
     session: Option<String>,
+    /// Write the session signed out instead, to try the login flows (`receiver login`, the
+    /// sender's `/api_v1/auth/*`); the code is at `GET /auth/last_code` on the control API.
+    #[arg(long)]
+    unauthorized: bool,
 }
 
 #[tokio::main]
@@ -45,9 +49,12 @@ async fn main() -> anyhow::Result<()> {
     );
     if let Some(name) = &args.session {
         let path: PathBuf = session::SessionStore::path_for_name(name);
-        dc.write_session(&path)
-            .await
-            .with_context(|| format!("failed to write session file {}", path.display()))?;
+        let written = if args.unauthorized {
+            dc.write_unauthorized_session(&path).await
+        } else {
+            dc.write_session(&path).await
+        };
+        written.with_context(|| format!("failed to write session file {}", path.display()))?;
         tracing::info!(path = %path.display(), "session written");
     }
     let listener = tokio::net::TcpListener::bind(args.control)
