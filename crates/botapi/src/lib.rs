@@ -1,7 +1,9 @@
 //! Bot API types and pure Bot API logic for the gateway: no I/O, not async, no MTProto types.
 //!
 //! Modules:
-//! - [`types`]: `User`, `Chat`, `Message`, `MessageEntity`, `MessageId`, `ReplyParameters`,
+//! - [`types`]: `User`, `Chat`, `ChatFullInfo`, `Message` (with `MessageOrigin`, `Location`,
+//!   `Venue`, `Contact`, `Poll`, `Dice`), `File`, `InputMedia`, `ReactionType`, `ChatAction`,
+//!   `MessageEntity`, `MessageId`, `ReplyParameters`,
 //!   `LinkPreviewOptions`, serialized exactly as the Bot API does.
 //! - [`response`]: the `{"ok":…}` envelope, [`ApiError`] with Telegram's wordings, and
 //!   [`rpc_error_to_api_error`], the one MTProto-error → Bot API-error table.

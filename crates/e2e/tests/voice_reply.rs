@@ -3,27 +3,20 @@
 //! sender with `sendVoice` by URL as a reply; the user's chat in testdc shows the voice note.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::routing::{get, post};
-use clap::Parser;
+use common::{Stack, TOKEN, fixture};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use testdc::{Fixture, SendText, TestDc, TestDcConfig};
+use testdc::{Fixture, SendText};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-
-const TOKEN: &str = "100000001:e2e-token";
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
 
 #[derive(Clone)]
 struct Consumer {
@@ -76,36 +69,8 @@ async fn tts() -> ([(&'static str, &'static str); 1], Vec<u8>) {
 
 #[tokio::test]
 async fn a_text_gets_a_voice_note_reply_through_both_binaries() {
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter("warn")
-        .try_init();
-    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let session = dir.path().join("e2e");
-    dc.write_session(dir.path().join("e2e.session"))
-        .await
-        .unwrap();
-    let session = session.to_str().unwrap().to_owned();
-
-    let sender_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sender_addr = sender_listener.local_addr().unwrap();
-    let sender_config = sender::Config::try_parse_from([
-        "sender",
-        "--x-api-token",
-        TOKEN,
-        "--tg-api-id",
-        "1",
-        "--tg-session-name",
-        &session,
-        "--allow-private-urls",
-        "true",
-    ])
-    .unwrap();
-    let sender = sender::App::build_with_listener(sender_config, sender_listener)
-        .await
-        .unwrap();
-    tokio::spawn(sender.run_until(std::future::pending()));
+    let stack = Stack::start().await;
+    let sender_addr = stack.sender(&["--allow-private-urls", "true"]).await;
 
     let consumer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let consumer_addr = consumer_listener.local_addr().unwrap();
@@ -121,45 +86,9 @@ async fn a_text_gets_a_voice_note_reply_through_both_binaries() {
         .with_state(consumer);
     tokio::spawn(async move { axum::serve(consumer_listener, routes).await.unwrap() });
 
-    let media_dir = dir.path().join("media");
-    let receiver_config = receiver::Config::try_parse_from([
-        "receiver",
-        "--api-id",
-        "1",
-        "--session-name",
-        &session,
-        "--webhook-url",
-        &format!("http://{consumer_addr}/webhook"),
-        "--media-bind",
-        "127.0.0.1:0",
-        "--media-dir",
-        media_dir.to_str().unwrap(),
-    ])
-    .unwrap();
-    let receiver = receiver::App::build(receiver_config).await.unwrap();
-    let mut payloads = receiver.subscribe();
-    tokio::spawn(receiver.run_until(std::future::pending()));
-
-    // The update stream is live once a probe comes through (earlier ones count as seen).
-    let alice = Fixture::DEFAULT.alice;
-    let mut live = false;
-    for i in 0..100 {
-        dc.send_text(SendText {
-            from: None,
-            chat_id: alice,
-            text: format!("probe {i}"),
-            reply_to_message_id: None,
-        })
-        .unwrap();
-        if tokio::time::timeout(Duration::from_millis(250), payloads.recv())
-            .await
-            .is_ok()
-        {
-            live = true;
-            break;
-        }
-    }
-    assert!(live, "the receiver never delivered a probe");
+    let webhook = format!("http://{consumer_addr}/webhook");
+    let _payloads = stack.receiver(&["--webhook-url", &webhook]).await;
+    let (dc, alice) = (&stack.dc, Fixture::DEFAULT.alice);
 
     let asked = dc
         .send_text(SendText {

@@ -9,7 +9,12 @@
 //! - [`routes`]: [`routes::router`], the list of every route; one module per method family
 //!   (`messages`: sendMessage, editMessageText, deleteMessage; `media`: sendPhoto,
 //!   sendDocument, sendAudio, sendVoice, sendVideo, sendAnimation, sendVideoNote,
-//!   sendSticker; `reply`: reply parameters shared by both).
+//!   sendSticker; `album`: sendMediaGroup, editMessageMedia; `content`: sendLocation,
+//!   sendVenue, sendContact, sendPoll, sendDice, sendChatAction; `forward`: forwardMessage(s),
+//!   copyMessage(s); `manage`: editMessageCaption, deleteMessages, pin/unpin, reactions;
+//!   `account`: getMe, getChat, getUpdates/webhook methods, bot-only refusals; `files`:
+//!   getFile and downloads; `history`: getChatHistory, searchChatMessages, readChatHistory,
+//!   getChats; `reply`: reply parameters shared by the send methods).
 //! - [`auth`]: the constant-time `x-api-key` check.
 //! - [`extract`]: [`extract::BotRequest`], parameters from JSON, urlencoded and multipart
 //!   bodies and the query string, with rejections that name the field.
@@ -20,8 +25,9 @@
 //! - [`text`]: `parse_mode`/`entities` handling shared by every method that sends text.
 //! - [`state`]: the shared [`state::AppState`].
 //!
-//! Deliberately absent so far: the `/bot<TOKEN>/<method>` URL layout, case-insensitive method
-//! names, thumbnails, media groups, voice waveforms, and every method beyond the above.
+//! Deliberately absent so far: the `/bot<TOKEN>/<method>` URL layout (only file downloads use
+//! `/file/bot<TOKEN>/…`), case-insensitive method names, thumbnails, voice waveforms,
+//! `reply_markup`, forum topics, inline messages, and every method beyond the above.
 
 pub mod auth;
 pub mod config;

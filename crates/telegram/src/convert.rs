@@ -1,4 +1,11 @@
 //! MTProto message → Bot API `Message` (<https://core.telegram.org/bots/api#message>).
+//!
+//! Submodules: `content` (location, venue, contact, poll, dice), `origin` (`forward_origin`).
+
+mod content;
+mod origin;
+
+pub use origin::forward_origin;
 
 use botapi::types::{Message, User};
 use grammers_tl_types as tl;
@@ -70,9 +77,13 @@ fn regular(m: &tl::types::Message, peers: &PeerLookup) -> Message {
         None => {}
     }
     out.edit_date = m.edit_date.map(i64::from);
+    out.forward_origin = m.fwd_from.as_ref().and_then(|h| forward_origin(h, peers));
+    out.media_group_id = m.grouped_id.map(|id| id.to_string());
     let media = media_of(m, chat.id);
     if let Some(media) = &media {
         media.apply_to(&mut out);
+    } else if let Some(other) = &m.media {
+        content::apply(other, &mut out);
     }
     if !m.message.is_empty() {
         let ents = entities::from_tl(m.entities.as_deref().unwrap_or_default());

@@ -7,20 +7,29 @@
 //! `convert` and `peers` (MTProto → Bot API), `entities` (Bot API ↔ MTProto formatting),
 //! [`login`] (phone code, 2FA, bot token, log out), [`media`] (media kinds, `file_id`,
 //! Bot API media objects, uploads and downloads),
-//! `error` ([`TelegramError`]).
+//! `actions` (forward/copy, pins, reactions, chat actions, bulk delete), `content` (location,
+//! venue, contact, poll, dice), `chats` (getChat, the chat list), `history` (history, search,
+//! read marks), `results` (unpacking multi-message results), `error` ([`TelegramError`]).
 
+mod actions;
+mod chats;
 mod client;
+mod content;
 pub mod convert;
 pub mod entities;
 mod error;
+mod history;
 pub mod login;
 pub mod media;
 mod messages;
 pub mod peers;
 mod resolve;
+mod results;
 mod updates;
 
+pub use actions::Forward;
 pub use client::{Account, Telegram, TelegramConfig};
+pub use content::{InlineMedia, OutgoingPoll, RichText, SendOptions};
 pub use error::TelegramError;
 /// The MTProto peer reference `resolve_chat` returns and the send calls take.
 pub use grammers_session::types::PeerRef;

@@ -18,8 +18,16 @@ pub enum RpcContext {
     Edit,
     /// deleteMessage, deleteMessages.
     Delete,
-    /// forwardMessage(s), copyMessage(s).
+    /// forwardMessage(s).
     Forward,
+    /// copyMessage(s).
+    Copy,
+    /// pinChatMessage.
+    Pin,
+    /// unpinChatMessage.
+    Unpin,
+    /// setMessageReaction.
+    React,
     /// Anything else (getChat, pinChatMessage, …).
     Other,
 }
@@ -68,6 +76,7 @@ fn known_error(base: &str, value: Option<u32>, context: RpcContext) -> Option<Ap
         | "USERNAME_NOT_OCCUPIED"
         | "USERNAME_INVALID" => ApiError::chat_not_found(),
         "MESSAGE_ID_INVALID" | "MSG_ID_INVALID" => message_not_found(context),
+        "MESSAGE_IDS_EMPTY" => ApiError::bad_request("message identifiers are not specified"),
         "MESSAGE_NOT_MODIFIED" => ApiError::message_not_modified(),
         "MESSAGE_EMPTY" => ApiError::message_text_empty(),
         "MESSAGE_TOO_LONG" => ApiError::message_too_long(),
@@ -85,7 +94,7 @@ fn known_error(base: &str, value: Option<u32>, context: RpcContext) -> Option<Ap
         // Telegram's text is "bot was blocked by the user"; this gateway fronts a user account.
         "USER_IS_BLOCKED" => ApiError::forbidden("blocked by the user"),
         "CHAT_WRITE_FORBIDDEN" | "CHAT_SEND_PLAIN_FORBIDDEN" => match context {
-            RpcContext::Send | RpcContext::Forward => {
+            RpcContext::Send | RpcContext::Forward | RpcContext::Copy => {
                 ApiError::forbidden("not enough rights to send text messages to the chat")
             }
             _ => ApiError::forbidden("have no write access to the chat"),
@@ -103,6 +112,10 @@ fn message_not_found(context: RpcContext) -> ApiError {
         RpcContext::Edit => ApiError::message_to_edit_not_found(),
         RpcContext::Delete => ApiError::message_to_delete_not_found(),
         RpcContext::Forward => ApiError::message_to_forward_not_found(),
+        RpcContext::Copy => ApiError::bad_request("message to copy not found"),
+        RpcContext::Pin => ApiError::bad_request("message to pin not found"),
+        RpcContext::Unpin => ApiError::bad_request("message to unpin not found"),
+        RpcContext::React => ApiError::bad_request("message to react not found"),
         RpcContext::Other => ApiError::bad_request("message not found"),
     }
 }
@@ -174,6 +187,10 @@ mod tests {
             (Edit, "Bad Request: message to edit not found"),
             (Delete, "Bad Request: message to delete not found"),
             (Forward, "Bad Request: message to forward not found"),
+            (Copy, "Bad Request: message to copy not found"),
+            (Pin, "Bad Request: message to pin not found"),
+            (Unpin, "Bad Request: message to unpin not found"),
+            (React, "Bad Request: message to react not found"),
             (Send, "Bad Request: message to be replied not found"),
             (Other, "Bad Request: message not found"),
         ];
@@ -198,6 +215,17 @@ mod tests {
         assert_eq!(
             map(400, "MESSAGE_TOO_LONG", None, Send),
             (400, "Bad Request: message is too long".into())
+        );
+        assert_eq!(
+            map(400, "MESSAGE_IDS_EMPTY", None, Delete),
+            (
+                400,
+                "Bad Request: message identifiers are not specified".into()
+            )
+        );
+        assert_eq!(
+            map(400, "REACTION_INVALID", None, React),
+            (400, "Bad Request: REACTION_INVALID".into())
         );
     }
 

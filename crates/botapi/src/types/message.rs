@@ -1,14 +1,14 @@
-//! The Bot API `Message` object (<https://core.telegram.org/bots/api#message>), text subset.
+//! The Bot API `Message` object (<https://core.telegram.org/bots/api#message>).
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Animation, Audio, Chat, Document, MessageEntity, PhotoSize, Sticker, User, Video, VideoNote,
-    Voice,
+    Animation, Audio, Chat, Contact, Dice, Document, Location, MessageEntity, MessageOrigin,
+    PhotoSize, Poll, Sticker, User, Venue, Video, VideoNote, Voice,
 };
 
-/// A message (Bot API section "Message"): text or one kind of media with a caption.
-/// `forward_origin`, locations, contacts, polls and dice are added by later work.
+/// A message (Bot API section "Message"): text, one kind of media with a caption, or a
+/// location, venue, contact, poll or dice.
 ///
 /// `date` and `edit_date` are unix timestamps in seconds. In channels `from` is `None` and
 /// `sender_chat` is the channel; for anonymous group admins `sender_chat` is the group itself.
@@ -29,9 +29,15 @@ pub struct Message {
     pub date: i64,
     /// Chat the message belongs to.
     pub chat: Chat,
+    /// Where a forwarded message came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_origin: Option<MessageOrigin>,
     /// Last edit time, unix seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_date: Option<i64>,
+    /// Album this message belongs to (decimal string of the MTProto `grouped_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_group_id: Option<String>,
     /// Text of a text message, UTF-8, at most 4096 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -68,6 +74,21 @@ pub struct Message {
     /// Entities of `caption`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caption_entities: Option<Vec<MessageEntity>>,
+    /// A contact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    /// A dice with a random value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dice: Option<Dice>,
+    /// A poll.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll: Option<Poll>,
+    /// A venue; `location` is set too, as the Bot API does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venue: Option<Venue>,
+    /// A location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
     /// The message this one replies to; Telegram does not nest a further `reply_to_message`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to_message: Option<Box<Message>>,
@@ -84,7 +105,9 @@ impl Message {
             sender_chat: None,
             date,
             chat,
+            forward_origin: None,
             edit_date: None,
+            media_group_id: None,
             text: None,
             entities: None,
             photo: None,
@@ -97,6 +120,11 @@ impl Message {
             sticker: None,
             caption: None,
             caption_entities: None,
+            contact: None,
+            dice: None,
+            poll: None,
+            venue: None,
+            location: None,
             reply_to_message: None,
         }
     }

@@ -4,19 +4,35 @@
 //! `Option<_>` and are omitted from JSON when `None`, as Telegram omits them.
 
 mod chat;
+mod chat_action;
+mod chat_full_info;
 mod entity;
+mod file;
+mod input_media;
 mod link_preview;
+mod location;
 mod media;
 mod message;
 mod message_id;
+mod origin;
+mod poll;
+mod reaction;
 mod reply_parameters;
 mod user;
 
 pub use chat::{Chat, ChatType};
+pub use chat_action::{ChatAction, UnknownChatAction};
+pub use chat_full_info::{ChatFullInfo, ChatListItem};
 pub use entity::{MessageEntity, MessageEntityType};
+pub use file::File;
+pub use input_media::{InputMedia, InputMediaType};
 pub use link_preview::LinkPreviewOptions;
+pub use location::{Contact, Dice, Location, Venue};
 pub use media::{Animation, Audio, Document, PhotoSize, Sticker, Video, VideoNote, Voice};
 pub use message::Message;
 pub use message_id::MessageId;
+pub use origin::MessageOrigin;
+pub use poll::{InputPollOption, InputPollOptionParam, Poll, PollOption};
+pub use reaction::ReactionType;
 pub use reply_parameters::ReplyParameters;
 pub use user::User;

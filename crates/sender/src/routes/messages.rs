@@ -14,8 +14,8 @@ use crate::extract::BotRequest;
 use crate::state::AppState;
 use crate::text;
 
-/// Parameters of `POST /api_v1/sendMessage`. Unknown fields (reply_markup, message_thread_id, …) are
-/// accepted and ignored for now.
+/// Parameters of `POST /api_v1/sendMessage`. Unknown fields (`reply_markup`, `message_effect_id`,
+/// …) are accepted and ignored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SendMessage {
     /// Target chat: Bot API id (`-100…` for supergroups/channels, `-id` for basic groups) or
@@ -37,10 +37,13 @@ pub struct SendMessage {
     pub disable_notification: Option<bool>,
     /// Forbid forwarding and saving.
     pub protect_content: Option<bool>,
-    /// Link preview switches; only `is_disabled` has an effect so far.
+    /// Link preview switches; only `is_disabled` has an effect (`url`, `prefer_*_media` and
+    /// `show_above_text` are accepted and ignored).
     pub link_preview_options: Option<LinkPreviewOptions>,
     /// Legacy form of `link_preview_options.is_disabled`.
     pub disable_web_page_preview: Option<bool>,
+    /// Forum topic. Accepted and ignored: the message goes to the chat's main thread.
+    pub message_thread_id: Option<i32>,
 }
 
 /// `POST /api_v1/sendMessage` → `{"ok":true,"result":Message}`, the sent message as the Bot

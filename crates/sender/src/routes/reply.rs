@@ -1,5 +1,6 @@
 //! The reply parameters every send method shares: `reply_parameters`, or the legacy
-//! `reply_to_message_id` + `allow_sending_without_reply`.
+//! `reply_to_message_id` + `allow_sending_without_reply`, and [`send_request!`], which adds them
+//! (with `disable_notification`, `protect_content`, `message_thread_id`) to a parameter struct.
 
 use botapi::RpcContext;
 use botapi::types::ReplyParameters;
@@ -56,3 +57,55 @@ impl ReplyFields {
         }
     }
 }
+
+/// Defines a send method's parameter struct: the listed fields plus the ones every send
+/// method shares (`message_thread_id`, `disable_notification`, `protect_content`,
+/// `reply_to_message_id`, `reply_parameters`, `allow_sending_without_reply`), and an
+/// `options()` method turning the shared ones into [`telegram::SendOptions`].
+macro_rules! send_request {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// Forum topic. Accepted and ignored: messages go to the chat's main thread.
+            pub message_thread_id: Option<i32>,
+            /// Send silently.
+            pub disable_notification: Option<bool>,
+            /// Forbid forwarding and saving.
+            pub protect_content: Option<bool>,
+            /// Legacy form of `reply_parameters.message_id`.
+            pub reply_to_message_id: Option<i32>,
+            /// The message to reply to; wins over `reply_to_message_id`.
+            pub reply_parameters: Option<botapi::types::ReplyParameters>,
+            /// Legacy form of `reply_parameters.allow_sending_without_reply`.
+            pub allow_sending_without_reply: Option<bool>,
+        }
+
+        impl $name {
+            /// The shared send options, the reply target checked to exist in `peer`.
+            pub async fn options(
+                &self,
+                tg: &telegram::Telegram,
+                peer: telegram::PeerRef,
+            ) -> Result<telegram::SendOptions, $crate::error::ApiError> {
+                let reply = $crate::routes::reply::ReplyFields {
+                    reply_to_message_id: self.reply_to_message_id,
+                    reply_parameters: self.reply_parameters.clone(),
+                    allow_sending_without_reply: self.allow_sending_without_reply,
+                };
+                Ok(telegram::SendOptions {
+                    reply_to: reply.resolve(tg, peer).await?,
+                    silent: self.disable_notification.unwrap_or(false),
+                    noforwards: self.protect_content.unwrap_or(false),
+                })
+            }
+        }
+    };
+}
+pub(crate) use send_request;

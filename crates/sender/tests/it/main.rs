@@ -4,10 +4,17 @@
 mod helpers;
 mod media_helpers;
 
+mod account;
+mod album;
 mod auth;
 mod config;
+mod content;
 mod encodings;
 mod faults;
+mod files;
+mod forwarding;
+mod history;
+mod manage;
 mod media;
 mod media_kinds;
 mod messages;

@@ -1,16 +1,19 @@
 //! Media: what a message carries (photo, voice, audio, video, video note, animation, document,
-//! sticker), its Bot API objects, and moving files both ways (`transfer`).
+//! sticker), its Bot API objects, moving files both ways (`transfer`), and albums, media edits
+//! and file sizes (`album`).
 //!
 //! Classification follows the Bot API: a document with a sticker attribute is a sticker, with
 //! `animated` an animation, a round video a video note, a video a video, a voice audio a voice
 //! note, other audio an audio file, anything else a document.
 
+mod album;
 mod file_id;
 mod transfer;
 
 use botapi::types as bot;
 use grammers_tl_types as tl;
 
+pub use album::AlbumItem;
 pub use file_id::{FileId, FileIdError};
 pub use transfer::{MediaAttributes, MediaSource, OutgoingMedia};
 

@@ -274,7 +274,7 @@ impl Telegram {
         Ok(message)
     }
 
-    async fn upload_media(
+    pub(crate) async fn upload_media(
         &self,
         kind: MediaKind,
         path: &Path,

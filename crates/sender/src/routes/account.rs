@@ -1,0 +1,145 @@
+//! The account and bot plumbing: `getMe`, `getChat`, the update methods (`getUpdates`,
+//! `setWebhook`, `deleteWebhook`, `getWebhookInfo`) and the methods only bots can call.
+//!
+//! A user account receives its updates through the receiver's webhook, not from this API:
+//! `getUpdates` long-polls nothing and answers `[]`, `deleteWebhook` succeeds (libraries call
+//! it before polling), `setWebhook` is refused. Bot-only methods answer 400 "Bad Request:
+//! method is available only for bots" — TDLib's answer when a user session calls them —
+//! never 404 (python-telegram-bot would read that as a bad token).
+
+use std::time::Duration;
+
+use axum::extract::State;
+use botapi::RpcContext;
+use botapi::ids::ChatIdParam;
+use botapi::types::{ChatFullInfo, User};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult, TelegramResultExt, ok};
+use crate::extract::BotRequest;
+use crate::state::AppState;
+
+/// Longest `getUpdates` `timeout` honoured, seconds (Telegram's own cap is 50).
+pub const MAX_POLL_TIMEOUT: u64 = 50;
+
+/// Bot API methods a user account cannot perform; each answers [`bot_only`].
+pub const BOT_ONLY_METHODS: &[&str] = &[
+    "answerCallbackQuery",
+    "answerInlineQuery",
+    "answerWebAppQuery",
+    "answerShippingQuery",
+    "answerPreCheckoutQuery",
+    "setMyCommands",
+    "getMyCommands",
+    "deleteMyCommands",
+    "setMyName",
+    "getMyName",
+    "setMyDescription",
+    "getMyDescription",
+    "setMyShortDescription",
+    "getMyShortDescription",
+    "setChatMenuButton",
+    "getChatMenuButton",
+    "setMyDefaultAdministratorRights",
+    "getMyDefaultAdministratorRights",
+    "sendInvoice",
+    "createInvoiceLink",
+    "sendGame",
+    "setGameScore",
+    "getGameHighScores",
+    "editMessageReplyMarkup",
+    "logOut",
+    "close",
+];
+
+/// The username getMe shows for an account that has none: `user<id>`. Stable for the
+/// account, but not a username Telegram resolves; it exists because teloxide requires one.
+pub fn fallback_username(id: i64) -> String {
+    format!("user{id}")
+}
+
+/// `GET|POST /api_v1/getMe` → the account as a Bot API User with every getMe field:
+/// `is_bot: false`, `can_join_groups: true`, `can_read_all_group_messages: true` (a user sees
+/// every message), `supports_inline_queries: false`, `has_main_web_app: false`, and a
+/// `username` — [`fallback_username`] when the account has none.
+pub async fn get_me(State(state): State<AppState>) -> ApiResult<User> {
+    let mut me = state.telegram.account().user.clone();
+    me.username = Some(
+        me.username
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| fallback_username(me.id)),
+    );
+    me.can_join_groups = Some(true);
+    me.can_read_all_group_messages = Some(true);
+    me.supports_inline_queries = Some(false);
+    me.has_main_web_app = Some(false);
+    ok(me)
+}
+
+/// Parameters of `getChat`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GetChat {
+    /// Chat: id or `"@username"` (users as well as public chats).
+    pub chat_id: ChatIdParam,
+}
+
+/// `GET|POST /api_v1/getChat` → ChatFullInfo: `id`, `type`, `title`, `username`,
+/// `first_name`, `last_name`, `is_forum`, `accent_color_id`, `max_reaction_count`. Bios,
+/// photos, permissions and the other full-info fields are not filled.
+///
+/// Errors: 400 "chat not found"; 403 "the chat is private".
+pub async fn get_chat(
+    State(state): State<AppState>,
+    BotRequest { params: req, .. }: BotRequest<GetChat>,
+) -> ApiResult<ChatFullInfo> {
+    let ctx = RpcContext::Other;
+    let tg = &state.telegram;
+    let peer = tg.resolve_chat(&req.chat_id).await.or_api(ctx)?;
+    ok(tg.get_chat(peer).await.or_api(ctx)?)
+}
+
+/// Parameters of `getUpdates`; only `timeout` matters.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GetUpdates {
+    /// Long-polling seconds (default 0, capped at [`MAX_POLL_TIMEOUT`]).
+    pub timeout: Option<u64>,
+}
+
+/// `GET|POST /api_v1/getUpdates` → `[]` after waiting `timeout` seconds, like a long poll
+/// that saw nothing. Updates of a user account go to the receiver's webhook instead; waiting
+/// keeps polling clients from spinning.
+pub async fn get_updates(
+    BotRequest { params: req, .. }: BotRequest<GetUpdates>,
+) -> ApiResult<Vec<Value>> {
+    let wait = req.timeout.unwrap_or(0).min(MAX_POLL_TIMEOUT);
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    ok(Vec::new())
+}
+
+/// `POST /api_v1/deleteWebhook` → `true` (there is no Bot API webhook to delete).
+pub async fn delete_webhook() -> ApiResult<bool> {
+    ok(true)
+}
+
+/// `POST /api_v1/getWebhookInfo` → a WebhookInfo with an empty `url` and no pending updates.
+pub async fn get_webhook_info() -> ApiResult<Value> {
+    ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 }))
+}
+
+/// `POST /api_v1/setWebhook` → 400: updates are delivered by the receiver to its configured
+/// webhook, not registered through this API.
+pub async fn set_webhook() -> ApiError {
+    botapi::ApiError::bad_request(
+        "webhooks can't be set through this API; the receiver delivers updates to its \
+         configured webhook URL",
+    )
+    .into()
+}
+
+/// Any of [`BOT_ONLY_METHODS`] → 400 "Bad Request: method is available only for bots".
+pub async fn bot_only() -> ApiError {
+    botapi::ApiError::bad_request("method is available only for bots").into()
+}
