@@ -1,8 +1,9 @@
 //! Operations shared by both binaries: logging (human lines on stdout, JSON lines in daily
-//! rolling files), Prometheus metrics (`/metrics`) with an HTTP middleware that records every
+//! rolling files), interactive login, Prometheus metrics (`/metrics`) with an HTTP middleware that records every
 //! request, and the metric names both binaries use.
 //!
-//! Modules: [`logging`], [`metrics`].
+//! Modules: [`logging`], [`metrics`], [`login`] (interactive sign-in for the binaries).
 
 pub mod logging;
+pub mod login;
 pub mod metrics;

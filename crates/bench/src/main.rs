@@ -1,0 +1,224 @@
+//! `bench`: starts testdc, the receiver and the sender (release binaries next to this one) and
+//! prints one markdown table of throughput, latency, media speed, RSS and start-up time.
+//!
+//! Run `cargo build --release --workspace && target/release/bench` (see BENCHMARKS.md).
+//! `--quick` is a ~30 s smoke run for CI: it exercises every path and never asserts a timing;
+//! the exit code is non-zero only when something fails outright (a process does not start,
+//! a request errors in a way that stops a phase).
+
+mod media;
+mod phases;
+mod procs;
+mod receiver_load;
+mod report;
+mod rss;
+mod sender_load;
+mod sink;
+mod stack;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+
+use crate::phases::{Env, Plan};
+use crate::report::Row;
+
+/// Benchmarks the gateway's binaries against testdc on loopback.
+#[derive(Parser, Debug)]
+#[command(about)]
+struct Args {
+    /// A ~30 s smoke run (short load points, 8 MB media): checks that every path works,
+    /// figures are not meaningful.
+    #[arg(long)]
+    quick: bool,
+    /// Seconds measured per sender load point and for the receiver's saturation probe.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds of each sustained receiver run (1,000/s and 5,000/s).
+    #[arg(long, default_value_t = 30.0)]
+    sustain: f64,
+    /// Run one phase only (start-up is always measured).
+    #[arg(long, value_enum)]
+    only: Option<Phase>,
+    /// Media file size in MiB.
+    #[arg(long, default_value_t = 50)]
+    media_mib: usize,
+    /// Directory holding testdc, receiver and sender (default: next to this binary).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Extra receiver environment for a second receiver run with the durable outbox on, e.g.
+    /// `--outbox-env OUTBOX_PATH=outbox.db` (repeatable). Without it that run is skipped.
+    #[arg(long, value_parser = parse_env)]
+    outbox_env: Vec<(String, String)>,
+    /// Also write the table (with the machine line) to this file.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+}
+
+/// A phase `--only` can pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Phase {
+    Sender,
+    Receiver,
+    Media,
+    Rss,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, not {s:?}"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let bins = procs::bin_dir(args.bin_dir.clone())?;
+    let plan = plan(&args);
+    let wants = |p: Phase| args.only.is_none() || args.only == Some(p);
+    let http = reqwest::Client::new();
+    let (sink, hook) = sink::Sink::start().await?;
+    let rss = rss::RssSampler::default();
+    let mut rows = Vec::new();
+
+    let dc = stack::start_dc(&bins, &http).await?;
+    let max = (plan.media_bytes as u64 + (16 << 20)).max(50 << 20);
+    let receiver = stack::start_receiver(&bins, &dc, &http, &hook, max, &[]).await?;
+    let sender = stack::start_sender(&bins, &dc, &http, max).await?;
+    eprintln!(
+        "bench: pids testdc={} receiver={} sender={} (for perf record -p)",
+        dc.proc.pid, receiver.proc.pid, sender.proc.pid
+    );
+    phases::startup_rows(&receiver, &mut rows);
+    phases::startup_rows(&sender, &mut rows);
+    let sampler = rss.start(vec![dc.proc.pid, receiver.proc.pid, sender.proc.pid]);
+    let env = Env {
+        dc: &dc,
+        receiver: &receiver,
+        sender: &sender,
+        sink: &sink,
+        rss: &rss,
+    };
+    let idle_wait = if args.quick { 0.5 } else { 2.0 };
+    if wants(Phase::Rss) {
+        phases::idle(&env, Duration::from_secs_f64(idle_wait), &mut rows).await;
+    }
+    if wants(Phase::Sender) || wants(Phase::Rss) {
+        rss.reset();
+        phases::sender(&env, &plan, &mut rows).await?;
+        env.rss_rows("send load", 64, &mut rows);
+    }
+    let mut run = 0;
+    if wants(Phase::Receiver) || wants(Phase::Rss) {
+        rss.reset();
+        phases::receiver(&env, &plan, "", &mut run, &mut rows).await?;
+        env.rss_rows("receive load", 64, &mut rows);
+    }
+    if wants(Phase::Media) {
+        rss.reset();
+        phases::media(&env, &plan, &mut rows).await?;
+        env.rss_rows("media", 64, &mut rows);
+    }
+    for p in [&receiver.proc, &sender.proc] {
+        let hwm = p.hwm();
+        rows.push(
+            Row::new(
+                format!("RSS {} whole run (VmHWM)", p.name),
+                report::mib(hwm),
+            )
+            .target("≤ 64 MiB", hwm <= 64 << 20),
+        );
+    }
+    let warnings = receiver.proc.warnings() + sender.proc.warnings();
+    let sender_proc = sender.proc;
+    phases::stop(receiver.proc).await;
+    if wants(Phase::Receiver) {
+        outbox_run(
+            &args, &bins, &plan, &dc, &sink, &hook, &http, &mut run, &mut rows,
+        )
+        .await?;
+    }
+    sampler.abort();
+    phases::stop(sender_proc).await;
+    phases::stop(dc.proc).await;
+
+    let machine = report::machine();
+    let text = format!(
+        "Machine: {machine}\nMode: {}\n\n{}\nWARN/ERROR log lines from the binaries: {warnings}\n",
+        if args.quick {
+            "quick (smoke, figures not meaningful)"
+        } else {
+            "full"
+        },
+        report::table(&rows)
+    );
+    println!("{text}");
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &text)
+            .with_context(|| format!("failed to write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Restarts the receiver with `--outbox-env` and repeats the receive load, or notes the skip.
+#[allow(clippy::too_many_arguments)]
+async fn outbox_run(
+    args: &Args,
+    bins: &std::path::Path,
+    plan: &Plan,
+    dc: &stack::Dc,
+    sink: &sink::Sink,
+    hook: &str,
+    http: &reqwest::Client,
+    run: &mut u64,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    if args.outbox_env.is_empty() {
+        rows.push(Row::new(
+            "receiver with durable outbox",
+            "not run (pass --outbox-env KEY=VALUE)",
+        ));
+        return Ok(());
+    }
+    let max = 50 << 20;
+    let receiver = stack::start_receiver(bins, dc, http, hook, max, &args.outbox_env).await?;
+    // The sender is not running in this run; `Env` needs one, so reuse the receiver's slot.
+    let rss = rss::RssSampler::default();
+    let sampler = rss.start(vec![receiver.proc.pid]);
+    let env = Env {
+        dc,
+        receiver: &receiver,
+        sender: &receiver,
+        sink,
+        rss: &rss,
+    };
+    phases::receiver(&env, plan, " (outbox)", run, rows).await?;
+    let peak = rss.peak(receiver.proc.pid);
+    rows.push(
+        Row::new(
+            "RSS receiver (outbox) receive load (peak)",
+            report::mib(peak),
+        )
+        .target("≤ 64 MiB", peak <= 64 << 20),
+    );
+    sampler.abort();
+    phases::stop(receiver.proc).await;
+    Ok(())
+}
+
+fn plan(args: &Args) -> Plan {
+    let (duration, sustain, warmup, media_mib) = if args.quick {
+        (1.5, 2.0, 0.2, args.media_mib.min(8))
+    } else {
+        (args.duration, args.sustain, 1.0, args.media_mib)
+    };
+    Plan {
+        duration: Duration::from_secs_f64(duration),
+        sustain: Duration::from_secs_f64(sustain),
+        warmup: Duration::from_secs_f64(warmup),
+        media_bytes: media_mib << 20,
+        fixtures: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures"),
+    }
+}

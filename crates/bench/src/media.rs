@@ -1,0 +1,120 @@
+//! Media throughput: one large file uploaded through the sender (`sendDocument`, multipart)
+//! and downloaded by the receiver (a user sends it via testdc's `POST /send_media`; timed until
+//! the sink gets the payload with its media URL), next to the single-stream AES-256-IGE bound
+//! measured in-process on the same bytes.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use crate::sender_load::{Request, Target};
+use crate::sink::{Sink, now_micros};
+
+/// Deterministic incompressible-looking bytes (xorshift64), a multiple of 16 long.
+pub fn payload(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len - len % 16);
+    out
+}
+
+/// MB/s (10^6 bytes per second) of `bytes` over `d`.
+pub fn mb_per_s(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9)
+}
+
+/// Time to encrypt `data` with `grammers_crypto::aes::ige_encrypt` on one core (best of 3).
+pub fn aes_ige_bound(data: &[u8]) -> Duration {
+    let key = [7u8; 32];
+    let iv = [9u8; 32];
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let mut buf = data.to_vec();
+        let t0 = Instant::now();
+        grammers_crypto::aes::ige_encrypt(&mut buf, &key, &iv);
+        best = best.min(t0.elapsed());
+        std::hint::black_box(&buf);
+    }
+    best
+}
+
+/// Uploads `data` as a document through the sender; the time from request to answer.
+pub async fn upload(target: &Target, data: Arc<Vec<u8>>) -> anyhow::Result<Duration> {
+    let http = reqwest::Client::new();
+    let req = Request::Upload {
+        method: "sendDocument",
+        field: "document",
+        file_name: "bench.bin",
+        bytes: data,
+    };
+    let t0 = Instant::now();
+    target
+        .send(&http, &req)
+        .await
+        .context("sendDocument failed")?;
+    Ok(t0.elapsed())
+}
+
+/// Has `user_id` send the file at `path` as a document and waits for its payload with a media
+/// URL; the time from the control request to the payload's arrival.
+pub async fn download(
+    sink: &Sink,
+    control: &str,
+    user_id: i64,
+    path: &Path,
+    timeout: Duration,
+) -> anyhow::Result<Duration> {
+    let mut media = sink.media();
+    media.borrow_and_update();
+    let sent = now_micros();
+    let body = json!({
+        "from": user_id, "chat_id": user_id, "kind": "document",
+        "path": path, "caption": format!("media {sent}"),
+        "file_name": "bench.bin", "mime_type": "application/octet-stream",
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{control}/send_media"))
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "send_media answered {}: {}",
+        response.status(),
+        response.text().await.unwrap_or_default()
+    );
+    let arrived = tokio::time::timeout(timeout, async {
+        loop {
+            media.changed().await?;
+            if let Some((injected, arrived)) = *media.borrow_and_update()
+                && injected == sent
+            {
+                return anyhow::Ok(arrived);
+            }
+        }
+    })
+    .await
+    .context("the media payload did not arrive in time")??;
+    Ok(Duration::from_micros(arrived.saturating_sub(sent)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_is_block_aligned_and_not_constant() {
+        let p = payload(1000);
+        assert_eq!(p.len() % 16, 0);
+        assert_ne!(p[0..8], p[8..16]);
+    }
+}
