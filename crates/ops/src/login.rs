@@ -203,7 +203,7 @@ mod tests {
         let (dc, config, _dir) = setup().await;
         dc.set_password(Some("s3cret-pass"));
         // The code is deterministic (testdc's first code); a wrong one first, then the right one.
-        let answers = format!("\n00000\n12345\nwrong\ns3cret-pass\n");
+        let answers = "\n00000\n12345\nwrong\ns3cret-pass\n";
         let mut out = Vec::new();
         let account = interactive(
             &config,
