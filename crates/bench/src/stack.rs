@@ -168,6 +168,8 @@ pub async fn start_sender(
         ("TG_SESSION_NAME".to_owned(), dc.session.clone()),
         ("X_API_TOKEN".to_owned(), API_KEY.to_owned()),
         ("SENDER_BIND".to_owned(), bind.to_string()),
+        // The load is the point: no per-key rate limit.
+        ("RATE_LIMIT_PER_SECOND".to_owned(), "0".to_owned()),
         ("MAX_UPLOAD_BYTES".to_owned(), max_upload.to_string()),
     ];
     let proc = Proc::spawn(

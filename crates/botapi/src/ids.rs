@@ -186,6 +186,24 @@ impl<'de> Deserialize<'de> for ChatIdParam {
     }
 }
 
+/// OpenAPI schema of `chat_id`: an integer or a string (`"-100123"`, `"@username"`).
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for ChatIdParam {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "Bot API chat id (`-100…` for supergroups and channels) or `@username`",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for ChatIdParam {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, fmt};
@@ -20,6 +21,9 @@ pub struct LogConfig {
     pub logs_dir: Option<PathBuf>,
     /// How many daily files to keep (older ones are deleted on rotation).
     pub max_files: usize,
+    /// Write the human lines to stderr instead of stdout (the receiver keeps stdout for its
+    /// one-line-per-message traffic log).
+    pub to_stderr: bool,
 }
 
 /// Why logging could not start.
@@ -42,7 +46,15 @@ pub enum LogError {
 /// flushes the file writer.
 pub fn init(config: &LogConfig) -> Result<Option<WorkerGuard>, LogError> {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let stdout = fmt::layer().with_target(false).with_filter(filter());
+    let human = fmt::layer()
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(if config.to_stderr {
+            BoxMakeWriter::new(std::io::stderr)
+        } else {
+            BoxMakeWriter::new(std::io::stdout)
+        })
+        .with_filter(filter());
     let (files, guard) = match &config.logs_dir {
         Some(dir) => {
             let appender = RollingFileAppender::builder()
@@ -64,7 +76,7 @@ pub fn init(config: &LogConfig) -> Result<Option<WorkerGuard>, LogError> {
         None => (None, None),
     };
     tracing_subscriber::registry()
-        .with(stdout)
+        .with(human)
         .with(files)
         .try_init()
         .map_err(|_| LogError::AlreadyInitialised)?;
@@ -82,6 +94,7 @@ mod tests {
             binary: "unit",
             logs_dir: Some(dir.path().to_owned()),
             max_files: 2,
+            to_stderr: false,
         };
         let guard = init(&config).expect("first init");
         tracing::info!(chat_id = 42, "hello from the test");

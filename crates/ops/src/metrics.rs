@@ -32,14 +32,19 @@ pub const DELIVERY_PENDING: &str = "webhook_pending";
 /// Histogram: seconds from receiving an update to its successful delivery.
 pub const DELIVERY_LATENCY: &str = "webhook_delivery_latency_seconds";
 
-/// Installs the process-wide Prometheus recorder (idempotent: later calls return a handle to
-/// a fresh, uninstalled recorder, which keeps tests that build several apps working).
+/// Installs the process-wide Prometheus recorder once and returns its handle; later calls
+/// (several apps in one process, as in tests) get the same handle, so every `/metrics` renders
+/// the one recorder that is actually installed.
 pub fn install() -> PrometheusHandle {
-    let builder = PrometheusBuilder::new();
-    match builder.install_recorder() {
-        Ok(handle) => handle,
-        Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-    }
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                // Another recorder was installed by someone else: keep working, unrecorded.
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
 }
 
 /// `GET /metrics` in the Prometheus text format.

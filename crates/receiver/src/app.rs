@@ -1,99 +1,104 @@
-//! Startup and shutdown: [`App::build`] opens the media directory, binds the media server,
-//! connects and opens the update stream; [`App::run_until_stopped`] runs the update loop, the
-//! media jobs, the delivery worker, the media server and the sweep until SIGTERM or Ctrl-C,
-//! then drains pending work within [`DRAIN_DEADLINE`].
+//! Startup: [`App::build`] opens the outbox (refusing a damaged one before anything else),
+//! the media directory, binds the HTTP port, connects and opens the update stream with
+//! catch-up from the saved position. [`App::run_until_stopped`] (in `app/run.rs`) runs
+//! everything until SIGTERM or Ctrl-C.
+
+mod run;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use botapi::payload::WebhookPayload;
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::SecretString;
 use telegram::{Account, Telegram, TelegramConfig, UpdateStream};
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinSet;
-use tokio::time::Instant;
-use tracing::{error, info, warn};
+use tokio::sync::{broadcast, watch};
 
 use crate::Config;
-use crate::dispatch::{Dispatcher, Emitter};
+use crate::deliver::RetryPolicy;
+use crate::dispatch::Handled;
+use crate::media::MediaService;
 use crate::media::fetch::Fetcher;
-use crate::media::store::{self, MediaStore};
-use crate::media::{MediaService, server};
-use crate::pipeline;
-use crate::webhook::{self, RetryPolicy, WebhookClient};
+use crate::media::store::MediaStore;
+use crate::normalize::Normalizer;
+use crate::outbox::{Mode, Outbox};
+use crate::pipeline::Health;
+use crate::webhook::{WebhookClient, WebhookSettings};
 
-/// Capacity of grammers' update channel (it drops updates silently when full).
+/// Capacity of grammers' update channel (it drops updates silently when full; a dropped
+/// update is a gap that getDifference fills, but a large channel avoids the round trip).
 pub const UPDATES_CAPACITY: usize = 10_000;
 /// FLOOD_WAITs up to this long are slept through inside the Telegram layer.
 pub const FLOOD_SLEEP_THRESHOLD: Duration = Duration::from_secs(60);
-/// Payloads waiting for the delivery worker; beyond this new ones are dropped (and logged).
-pub const WEBHOOK_QUEUE_CAPACITY: usize = 10_000;
-/// How long shutdown waits for media downloads and queued webhook deliveries together
-/// (Docker's grace period is 10 s).
+/// How long shutdown waits for media downloads and attempts in flight together (Docker's
+/// grace period is 10 s). Whatever is left stays in the outbox for the next start.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(8);
-/// How long the media server may finish open responses after the drain, at least.
-const SERVER_GRACE: Duration = Duration::from_secs(1);
 
 /// A connected receiver, ready to run.
 pub struct App {
     telegram: Arc<Telegram>,
     stream: UpdateStream,
-    account_phone: Option<String>,
+    outbox: Arc<Outbox>,
+    normalizer: Normalizer,
     webhook: Option<WebhookClient>,
+    policy: RetryPolicy,
+    archive_dir: Option<PathBuf>,
+    api_key: Option<SecretString>,
     store: MediaStore,
     media: MediaService,
-    media_listener: TcpListener,
-    media_addr: SocketAddr,
+    listener: TcpListener,
+    addr: SocketAddr,
     ready: (watch::Sender<bool>, watch::Receiver<bool>),
-    handled: broadcast::Sender<WebhookPayload>,
+    handled: broadcast::Sender<Handled>,
+    health: Arc<Health>,
+    metrics: PrometheusHandle,
     drain_deadline: Duration,
 }
 
+fn webhook_client(config: &Config) -> anyhow::Result<Option<WebhookClient>> {
+    let Some(url) = config.webhook_url.clone() else {
+        return Ok(None);
+    };
+    let client = WebhookClient::new(WebhookSettings {
+        url,
+        api_key: config.webhook_api_key.clone(),
+        secret_token: config.webhook_secret_token.clone(),
+        signing: config.webhook_signing_secret.clone(),
+        timeout: config.webhook_timeout,
+        max_connections: usize::from(config.webhook_max_connections),
+    })
+    .context("failed to build the webhook client")?;
+    Ok(Some(client))
+}
+
 impl App {
-    /// Opens `MEDIA_DIR` (deleting leftover `*.part` files), binds `MEDIA_BIND`, connects to
-    /// Telegram with the session file, checks it is signed in and opens the update stream
-    /// (starting from now, no catch-up). Builds the webhook client when `WEBHOOK_URL` is set.
+    /// Opens the outbox (`OUTBOX_PATH`), `MEDIA_DIR` (deleting leftover `*.part` files), binds
+    /// `MEDIA_BIND`, connects to Telegram with the session file, checks it is signed in and
+    /// opens the update stream, catching up from the position saved in the session.
     ///
-    /// Errors: the media directory cannot be created or read, `MEDIA_BIND` cannot be bound,
-    /// the session file cannot be opened, the session is not signed in, Telegram cannot be
-    /// reached, or the webhook client cannot be built.
+    /// Errors: the outbox cannot be opened or is damaged (never replaced by an empty one), the
+    /// media directory cannot be created, `MEDIA_BIND` cannot be bound, the session file cannot
+    /// be opened or is not signed in, Telegram cannot be reached, or a webhook header is invalid.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with(config, RetryPolicy::default(), None).await
+        Self::build_with(config, None).await
     }
 
-    /// [`App::build`] with a custom webhook retry policy.
-    pub async fn build_with_retry_policy(
-        config: Config,
-        policy: RetryPolicy,
-    ) -> anyhow::Result<Self> {
-        Self::build_with(config, policy, None).await
-    }
-
-    /// [`App::build`] with a custom webhook retry policy and, optionally, an already bound
-    /// listener for the media server (instead of binding `MEDIA_BIND`); tests bind port 0
-    /// first so the public media URLs can name the port.
-    pub async fn build_with(
-        config: Config,
-        policy: RetryPolicy,
-        media_listener: Option<TcpListener>,
-    ) -> anyhow::Result<Self> {
-        let session_path = config.session_path();
-        let webhook = config
-            .webhook_url
-            .clone()
-            .map(|url| {
-                WebhookClient::new(
-                    url,
-                    config.webhook_api_key.as_ref(),
-                    config.webhook_timeout,
-                    policy,
-                )
-            })
-            .transpose()
-            .context("failed to build the webhook client")?;
+    /// [`App::build`] with an already bound listener for the HTTP port (instead of binding
+    /// `MEDIA_BIND`); tests bind port 0 first so the public media URLs can name the port.
+    pub async fn build_with(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Self> {
+        let outbox_path = config.outbox_path();
+        let outbox = Outbox::open(&outbox_path).await.with_context(|| {
+            format!(
+                "refusing to start: cannot open the outbox {} (OUTBOX_PATH); it is never \
+                 replaced by an empty one — restore it or move it away deliberately",
+                outbox_path.display()
+            )
+        })?;
+        let webhook = webhook_client(&config)?;
         let store = MediaStore::open(
             &config.media_dir,
             config.media_ttl,
@@ -106,15 +111,16 @@ impl App {
                 config.media_dir.display()
             )
         })?;
-        let media_listener = match media_listener {
+        let listener = match listener {
             Some(listener) => listener,
             None => TcpListener::bind(config.media_bind)
                 .await
                 .with_context(|| format!("failed to bind MEDIA_BIND {}", config.media_bind))?,
         };
-        let media_addr = media_listener
+        let addr = listener
             .local_addr()
-            .context("failed to read the media server address")?;
+            .context("failed to read the HTTP server address")?;
+        let session_path = config.session_path();
         let telegram = Telegram::connect(TelegramConfig {
             api_id: config.api_id,
             session_path: session_path.clone(),
@@ -129,14 +135,23 @@ impl App {
             )
         })?;
         let telegram = Arc::new(telegram);
+        let position = outbox
+            .load_position()
+            .await
+            .context("failed to read the saved update position from the outbox")?;
         let stream = telegram
-            .updates(false)
+            .updates_from(position)
             .await
             .context("failed to open the update stream")?;
         let account_phone = config
             .phone_number
             .clone()
             .or_else(|| telegram.account().phone.clone());
+        let outbox = Arc::new(outbox.with_mode(Mode {
+            deliver: webhook.is_some(),
+            archive: config.archive_dir.is_some(),
+            id_prefix: format!("tg{}_", telegram.account().user.id),
+        }));
         let fetcher = Fetcher::new(
             telegram.clone(),
             store.clone(),
@@ -147,21 +162,28 @@ impl App {
         Ok(Self {
             telegram,
             stream,
-            account_phone,
+            outbox,
+            normalizer: config.normalizer(account_phone),
             webhook,
+            policy: config.retry_policy(),
+            archive_dir: config.archive_dir.clone(),
+            api_key: config.webhook_api_key.clone(),
             store,
             media,
-            media_listener,
-            media_addr,
+            listener,
+            addr,
             ready: watch::channel(false),
-            handled: broadcast::channel(1024).0,
+            handled: broadcast::channel(4096).0,
+            health: Arc::new(Health::default()),
+            metrics: metrics_handle(),
             drain_deadline: DRAIN_DEADLINE,
         })
     }
 
-    /// Address the media server (`/media/<name>`, `/healthz`) listens on.
+    /// Address the HTTP server (`/media`, `/healthz`, `/readyz`, `/status`, `/metrics`,
+    /// `/dead-letters`) listens on.
     pub fn media_addr(&self) -> SocketAddr {
-        self.media_addr
+        self.addr
     }
 
     /// The media directory (for inspection and explicit sweeps; the app sweeps by itself).
@@ -169,15 +191,18 @@ impl App {
         self.store.clone()
     }
 
+    /// The outbox.
+    pub fn outbox(&self) -> Arc<Outbox> {
+        self.outbox.clone()
+    }
+
     /// The signed-in account.
     pub fn account(&self) -> &Account {
         self.telegram.account()
     }
 
-    /// Resolves once the update loop has polled the stream for the first time, which sends
-    /// the stream's initial `updates.getState` (the request is in flight, not necessarily
-    /// answered: messages Telegram records before its answer count as already seen). Also
-    /// resolves if the app stops first. Tests follow it with a probe message.
+    /// Resolves once the update loop has polled the stream for the first time (which sends
+    /// its initial `updates.getState` or `updates.getDifference`), or the app stopped first.
     pub fn ready(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut rx = self.ready.1.clone();
         async move {
@@ -186,112 +211,31 @@ impl App {
         }
     }
 
-    /// Every payload the loop handles (incoming messages only), as it is enqueued for the
-    /// webhook — also without `WEBHOOK_URL`. Lagging receivers lose the oldest entries.
-    pub fn subscribe(&self) -> broadcast::Receiver<WebhookPayload> {
+    /// Every update whose body became final (stored and its media downloaded), also without
+    /// `WEBHOOK_URL`. Lagging receivers lose the oldest entries.
+    pub fn subscribe(&self) -> broadcast::Receiver<Handled> {
         self.handled.subscribe()
     }
 
-    /// Sets how long shutdown waits for queued deliveries (default [`DRAIN_DEADLINE`]).
+    /// Sets how long shutdown waits for downloads and attempts in flight (default
+    /// [`DRAIN_DEADLINE`]).
     pub fn with_drain_deadline(mut self, deadline: Duration) -> Self {
         self.drain_deadline = deadline;
         self
     }
 
-    /// Runs until SIGTERM or Ctrl-C, then drains pending deliveries.
+    /// Runs until SIGTERM or Ctrl-C, then drains.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let stop = shutdown_signal()?;
         self.run_until(stop).await
     }
+}
 
-    /// Runs until `stop` resolves, then stops the update loop, lets pending media jobs and the
-    /// delivery worker finish within the drain deadline (the media server keeps serving until
-    /// the webhook queue is drained) and disconnects.
-    pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let deadline = Instant::now() + self.drain_deadline;
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let (server_stop_tx, server_stop_rx) = watch::channel(false);
-        let (queue_tx, queue_rx) = mpsc::channel(WEBHOOK_QUEUE_CAPACITY);
-        let mut workers = JoinSet::new();
-        let queue = match self.webhook {
-            Some(client) => {
-                workers.spawn(webhook::delivery_worker(client, queue_rx));
-                Some(queue_tx)
-            }
-            None => {
-                info!("WEBHOOK_URL is not set: printing messages only");
-                None
-            }
-        };
-        let mut services = JoinSet::new();
-        let router = server::router(self.store.dir());
-        let listener = self.media_listener;
-        services.spawn(async move {
-            if let Err(e) = server::serve(listener, router, server_stop_rx).await {
-                error!(error = %e, "media server failed");
-            }
-        });
-        services.spawn(store::sweeper(
-            self.store.clone(),
-            store::sweep_interval(self.store.ttl()),
-            shutdown_rx.clone(),
-        ));
-        let emitter = Emitter {
-            queue,
-            handled: self.handled,
-        };
-        let dispatcher = Dispatcher::new(self.account_phone, emitter, self.media);
-        let mut update_loop = tokio::spawn(pipeline::run(
-            self.stream,
-            dispatcher,
-            shutdown_rx,
-            self.ready.0,
-        ));
-        info!(media_addr = %self.media_addr, "receiver running");
-
-        let ended = tokio::select! {
-            () = stop => { info!("shutdown requested"); None }
-            ended = &mut update_loop => { warn!("update loop ended unexpectedly"); Some(ended) }
-        };
-        // Stop the loop first; the dispatcher it returns owns the media jobs, whose emitter
-        // holds the queue: once they are done the queue closes and the worker ends when empty.
-        shutdown_tx.send_replace(true);
-        let dispatcher = match ended {
-            Some(ended) => ended,
-            None => update_loop.await,
-        };
-        match dispatcher {
-            Ok(dispatcher) => {
-                dispatcher
-                    .drain(deadline.saturating_duration_since(Instant::now()))
-                    .await;
-            }
-            Err(e) => error!(error = %e, "update loop failed"),
-        }
-        let drained = tokio::time::timeout_at(deadline, async {
-            while workers.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            warn!(
-                deadline_s = self.drain_deadline.as_secs_f64(),
-                "webhook deliveries still pending at the drain deadline; dropped"
-            );
-            workers.shutdown().await;
-        }
-        server_stop_tx.send_replace(true);
-        let grace = deadline.max(Instant::now() + SERVER_GRACE);
-        let stopped = tokio::time::timeout_at(grace, async {
-            while services.join_next().await.is_some() {}
-        })
-        .await;
-        if stopped.is_err() {
-            services.shutdown().await;
-        }
-        self.telegram.disconnect();
-        info!("receiver stopped");
-        Ok(())
-    }
+/// The process-wide Prometheus recorder, installed by the first app (several apps in one
+/// process, as in tests, share it).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE.get_or_init(ops::metrics::install).clone()
 }
 
 /// Resolves on SIGTERM (Unix) or Ctrl-C. Errors when the signal handlers cannot be installed.

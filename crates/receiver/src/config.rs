@@ -8,6 +8,11 @@ use clap::Parser;
 use secrecy::SecretString;
 use url::Url;
 
+use self::parse::*;
+use crate::deliver::RetryPolicy;
+use crate::normalize::{Normalizer, UpdateKind, WebhookFormat};
+use crate::webhook::SigningSecret;
+
 /// Everything the receiver reads from its environment. Tests construct it literally.
 ///
 /// Every flag has an environment variable of the same meaning; errors name the variable
@@ -27,6 +32,25 @@ pub struct Config {
     #[arg(long, env = "TG_API_HASH", value_name = "TG_API_HASH", hide_env_values = true,
           value_parser = parse_secret)]
     pub api_hash: Option<SecretString>,
+
+    /// Directory for JSON log files (daily rotation); unset logs to the terminal only.
+    #[arg(long, env = "LOGS_DIR", value_name = "LOGS_DIR")]
+    pub logs_dir: Option<PathBuf>,
+
+    /// How many daily log files to keep in LOGS_DIR.
+    #[arg(
+        long,
+        env = "LOG_MAX_FILES",
+        value_name = "LOG_MAX_FILES",
+        default_value_t = 14
+    )]
+    pub log_max_files: usize,
+
+    /// Bot token from @BotFather: `receiver login` signs the session in as that bot instead of
+    /// asking for a phone number.
+    #[arg(long, env = "TG_BOT_TOKEN", value_name = "TG_BOT_TOKEN", hide_env_values = true,
+          value_parser = parse_secret)]
+    pub bot_token: Option<SecretString>,
 
     /// Session name; the file is `<name>.session` (shared with the sender process).
     #[arg(
@@ -111,12 +135,124 @@ pub struct Config {
     #[arg(long, env = "MEDIA_DOWNLOAD_CONCURRENCY", value_name = "MEDIA_DOWNLOAD_CONCURRENCY",
           default_value = "4", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub media_download_concurrency: u16,
+
+    /// The outbox file (SQLite); default `<TG_SESSION_NAME>.outbox`, next to the session.
+    #[arg(long, env = "OUTBOX_PATH", value_name = "OUTBOX_PATH")]
+    pub outbox_path: Option<PathBuf>,
+
+    /// Body shape: `legacy` (the payload with `message`, plus `update_id` and `event`) or
+    /// `bot_api` (a Bot API `Update`).
+    #[arg(
+        long,
+        env = "WEBHOOK_FORMAT",
+        value_name = "WEBHOOK_FORMAT",
+        value_enum,
+        default_value = "legacy"
+    )]
+    pub webhook_format: WebhookFormat,
+
+    /// Sent as `X-Telegram-Bot-Api-Secret-Token` (as Telegram does for bot webhooks).
+    #[arg(long, env = "WEBHOOK_SECRET_TOKEN", value_name = "WEBHOOK_SECRET_TOKEN",
+          hide_env_values = true, value_parser = parse_secret)]
+    pub webhook_secret_token: Option<SecretString>,
+
+    /// `whsec_<base64>`: sign every request (Standard Webhooks `webhook-signature`).
+    #[arg(long, env = "WEBHOOK_SIGNING_SECRET", value_name = "WEBHOOK_SIGNING_SECRET",
+          hide_env_values = true, value_parser = parse_signing_secret)]
+    pub webhook_signing_secret: Option<SigningSecret>,
+
+    /// Webhook requests in flight at once (one per chat at most).
+    #[arg(long, env = "WEBHOOK_MAX_CONNECTIONS", value_name = "WEBHOOK_MAX_CONNECTIONS",
+          default_value = "40", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub webhook_max_connections: u16,
+
+    /// Delay after the first failed attempt, in seconds; it doubles each time.
+    #[arg(long, env = "WEBHOOK_RETRY_MIN_DELAY", value_name = "WEBHOOK_RETRY_MIN_DELAY",
+          default_value = "1", value_parser = parse_seconds)]
+    pub webhook_retry_min_delay: Duration,
+
+    /// Longest delay between two attempts, in seconds.
+    #[arg(long, env = "WEBHOOK_RETRY_MAX_DELAY", value_name = "WEBHOOK_RETRY_MAX_DELAY",
+          default_value = "60", value_parser = parse_seconds)]
+    pub webhook_retry_max_delay: Duration,
+
+    /// Age in seconds after which a failing update becomes a dead letter (default 24 h).
+    #[arg(long, env = "WEBHOOK_MAX_AGE", value_name = "WEBHOOK_MAX_AGE", default_value = "86400",
+          value_parser = parse_whole_seconds)]
+    pub webhook_max_age: Duration,
+
+    /// Also forward messages this account sends (from any device or the sender).
+    #[arg(long, env = "FORWARD_OUTGOING", value_name = "FORWARD_OUTGOING",
+          default_value = "false", action = clap::ArgAction::Set)]
+    pub forward_outgoing: bool,
+
+    /// Comma-separated Bot API chat ids; when set, only these chats are forwarded.
+    #[arg(long, env = "ALLOWED_CHAT_IDS", value_name = "ALLOWED_CHAT_IDS", value_delimiter = ',',
+          value_parser = parse_chat_id)]
+    pub allowed_chat_ids: Vec<i64>,
+
+    /// Comma-separated Bot API chat ids never forwarded.
+    #[arg(long, env = "IGNORED_CHAT_IDS", value_name = "IGNORED_CHAT_IDS", value_delimiter = ',',
+          value_parser = parse_chat_id)]
+    pub ignored_chat_ids: Vec<i64>,
+
+    /// Comma-separated update kinds to forward (default all): message, edited_message,
+    /// channel_post, edited_channel_post, deleted_messages, message_reaction_count,
+    /// callback_query.
+    #[arg(
+        long,
+        env = "ALLOWED_UPDATES",
+        value_name = "ALLOWED_UPDATES",
+        value_delimiter = ',',
+        value_enum
+    )]
+    pub allowed_updates: Vec<UpdateKind>,
+
+    /// Also write every forwarded update as JSON under this directory
+    /// (`context_date=YYYY-MM-DD/<timestamp>_<update_id>.json`).
+    #[arg(long, env = "ARCHIVE_DIR", value_name = "ARCHIVE_DIR")]
+    pub archive_dir: Option<PathBuf>,
 }
 
 impl Config {
     /// The session file this configuration names (`TG_SESSION_NAME` + `.session`).
     pub fn session_path(&self) -> PathBuf {
         session::SessionStore::path_for_name(&self.session_name)
+    }
+
+    /// The outbox file: `OUTBOX_PATH`, else the session name + `.outbox`.
+    pub fn outbox_path(&self) -> PathBuf {
+        match &self.outbox_path {
+            Some(path) => path.clone(),
+            None => {
+                let name = self.session_name.trim_end_matches(".session");
+                PathBuf::from(format!("{name}.outbox"))
+            }
+        }
+    }
+
+    /// The retry settings from `WEBHOOK_RETRY_*`, `WEBHOOK_MAX_AGE`, `WEBHOOK_MAX_CONNECTIONS`.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            first_delay: self.webhook_retry_min_delay,
+            max_delay: self
+                .webhook_retry_max_delay
+                .max(self.webhook_retry_min_delay),
+            max_age: self.webhook_max_age,
+            max_connections: usize::from(self.webhook_max_connections),
+        }
+    }
+
+    /// What is forwarded and in which format (`account_phone` from the caller).
+    pub fn normalizer(&self, account_phone: Option<String>) -> Normalizer {
+        Normalizer {
+            format: self.webhook_format,
+            account_phone,
+            forward_outgoing: self.forward_outgoing,
+            allowed_chats: self.allowed_chat_ids.clone(),
+            ignored_chats: self.ignored_chat_ids.clone(),
+            allowed_kinds: self.allowed_updates.clone(),
+        }
     }
 
     /// Where media URLs point: `<scheme>://PUBLIC_MEDIA_HOST[:PUBLIC_MEDIA_PORT]`, the scheme
@@ -143,179 +279,6 @@ impl Config {
     }
 }
 
-fn parse_secret(value: &str) -> Result<SecretString, String> {
-    if value.is_empty() {
-        return Err("must not be empty (unset the variable instead)".into());
-    }
-    Ok(SecretString::from(value.to_owned()))
-}
-
-fn parse_phone(value: &str) -> Result<String, String> {
-    let digits = value.trim().trim_start_matches('+');
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err("must be a phone number in international format, e.g. +15551234567".into());
-    }
-    Ok(format!("+{digits}"))
-}
-
-fn parse_webhook_url(value: &str) -> Result<Url, String> {
-    let url = Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
-    match url.scheme() {
-        "http" | "https" if url.host().is_some() => Ok(url),
-        "http" | "https" => Err("the URL has no host".into()),
-        other => Err(format!("scheme must be http or https, not {other:?}")),
-    }
-}
-
-fn parse_seconds(value: &str) -> Result<Duration, String> {
-    let seconds: f64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("must be a number of seconds, not {value:?}"))?;
-    if !(seconds > 0.0 && seconds <= 3600.0) {
-        return Err("must be more than 0 and at most 3600 seconds".into());
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
-fn parse_public_base(value: &str) -> Result<String, String> {
-    match value {
-        "http" | "https" => Ok(value.to_owned()),
-        _ => parse_webhook_url(value)
-            .map(|_| value.trim_end_matches('/').to_owned())
-            .map_err(|e| format!("must be http, https or an http(s) base URL: {e}")),
-    }
-}
-
-fn parse_bytes(value: &str) -> Result<u64, String> {
-    match value.trim().parse::<u64>() {
-        Ok(bytes) if bytes > 0 => Ok(bytes),
-        _ => Err(format!("must be a positive number of bytes, not {value:?}")),
-    }
-}
-
-fn parse_ttl(value: &str) -> Result<Duration, String> {
-    match value.trim().parse::<u64>() {
-        Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
-        _ => Err(format!(
-            "must be a positive whole number of seconds, not {value:?}"
-        )),
-    }
-}
-
-fn parse_host(value: &str) -> Result<String, String> {
-    url::Host::parse(value)
-        .map(|_| value.to_owned())
-        .map_err(|e| format!("not a host name: {e}"))
-}
-
+mod parse;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
-        Config::try_parse_from(std::iter::once("receiver").chain(args.iter().copied()))
-    }
-
-    #[test]
-    fn defaults_apply_when_only_the_api_id_is_given() {
-        let config = parse(&["--api-id", "12345"]).expect("valid");
-        assert_eq!(config.api_id, 12345);
-        assert_eq!(
-            config.session_path(),
-            PathBuf::from("sessions/tg_userbot.session")
-        );
-        assert_eq!(config.webhook_timeout, Duration::from_secs(10));
-        assert_eq!(config.public_base_url, "http");
-        assert_eq!(config.public_media_host, "localhost");
-        assert_eq!(config.public_media_port, 8181);
-        assert_eq!(config.media_dir, PathBuf::from("userbot_media"));
-        assert_eq!(config.media_bind, SocketAddr::from(([0, 0, 0, 0], 8181)));
-        assert_eq!(config.media_max_bytes, 50 * 1024 * 1024);
-        assert_eq!(config.media_ttl, Duration::from_secs(7 * 24 * 3600));
-        assert_eq!(config.media_max_disk_bytes, 2 * 1024 * 1024 * 1024);
-        assert_eq!(config.media_download_concurrency, 4);
-        assert!(config.webhook_url.is_none() && config.webhook_api_key.is_none());
-    }
-
-    #[test]
-    fn errors_name_the_variable() {
-        let err = parse(&[]).expect_err("api id missing").to_string();
-        assert!(err.contains("TG_API_ID"), "{err}");
-        let err = parse(&["--api-id", "1", "--webhook-url", "ftp://x"]).expect_err("bad scheme");
-        assert!(err.to_string().contains("WEBHOOK_URL"), "{err}");
-        let err = parse(&["--api-id", "1", "--webhook-url", "not a url"]).expect_err("not a url");
-        assert!(err.to_string().contains("WEBHOOK_URL"), "{err}");
-        let err = parse(&["--api-id", "1", "--webhook-timeout", "0"]).expect_err("zero timeout");
-        assert!(err.to_string().contains("WEBHOOK_TIMEOUT"), "{err}");
-        let err = parse(&["--api-id", "1", "--public-media-port", "0"]).expect_err("port 0");
-        assert!(err.to_string().contains("PUBLIC_MEDIA_PORT"), "{err}");
-        for (flag, var) in [
-            ("--media-max-bytes", "MEDIA_MAX_BYTES"),
-            ("--media-ttl", "MEDIA_TTL"),
-            ("--media-max-disk-bytes", "MEDIA_MAX_DISK_BYTES"),
-            ("--media-bind", "MEDIA_BIND"),
-        ] {
-            let err = parse(&["--api-id", "1", flag, "0.5"]).expect_err(var);
-            assert!(err.to_string().contains(var), "{err}");
-        }
-        let err = parse(&["--api-id", "x"]).expect_err("not a number");
-        assert!(err.to_string().contains("TG_API_ID"), "{err}");
-    }
-
-    #[test]
-    fn media_origin_omits_the_default_port_of_the_scheme() {
-        let origin = |args: &[&str]| {
-            let mut all = vec!["--api-id", "1"];
-            all.extend_from_slice(args);
-            parse(&all).expect("valid").public_media_origin()
-        };
-        assert_eq!(origin(&[]), "http://localhost:8181");
-        assert_eq!(origin(&["--public-media-port", "80"]), "http://localhost");
-        assert_eq!(
-            origin(&["--public-base-url", "https", "--public-media-port", "443"]),
-            "https://localhost"
-        );
-        assert_eq!(
-            origin(&["--public-base-url", "https", "--public-media-port", "80"]),
-            "https://localhost:80"
-        );
-        assert_eq!(
-            origin(&[
-                "--public-base-url",
-                "https://gw.example.com/x",
-                "--public-media-host",
-                "media.example.com",
-                "--public-media-port",
-                "8443"
-            ]),
-            "https://media.example.com:8443"
-        );
-        assert_eq!(
-            origin(&[
-                "--public-media-host",
-                "[::1]",
-                "--public-media-port",
-                "8181"
-            ]),
-            "http://[::1]:8181"
-        );
-    }
-
-    #[test]
-    fn phone_is_normalised_and_secrets_are_not_printed() {
-        let config = parse(&[
-            "--api-id",
-            "1",
-            "--phone-number",
-            "15551234567",
-            "--webhook-api-key",
-            "s3cret",
-            "--webhook-url",
-            "https://example.com/hook",
-        ])
-        .expect("valid");
-        assert_eq!(config.phone_number.as_deref(), Some("+15551234567"));
-        assert!(!format!("{config:?}").contains("s3cret"));
-    }
-}
+mod tests;

@@ -1,140 +1,134 @@
-//! From incoming message to emitted payload without ever stalling the update loop.
+//! After an update is stored: its media downloads run as background jobs (bounded by the
+//! fetcher's semaphore), then the row is marked ready; an update without media is ready at
+//! once. Per-chat order is the outbox's business (a chat's row waiting for media holds back
+//! the chat's later rows), so a slow download in one chat never delays another chat.
 //!
-//! A message with media (its own or its replied-to message's) becomes a job that downloads
-//! in the background (bounded by the fetcher's semaphore) and then waits for the previous job of
-//! the same chat before it emits. So order within a chat is kept, while a slow download in
-//! one chat never delays another chat. A text message whose chat has nothing pending is
-//! emitted at once, in the loop.
-//!
-//! Emitting = the stdout line, the [`crate::App::subscribe`] broadcast and the webhook queue.
+//! Announcing a ready update = one line on stdout, the [`crate::App::subscribe`] broadcast
+//! and a wake-up for the delivery scheduler and the archiver.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botapi::payload::WebhookPayload;
-use telegram::IncomingMessage;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use serde_json::Value;
+use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
-use tracing::{debug, error, warn};
+use tracing::{error, warn};
 
 use crate::media::MediaService;
-use crate::payload::{summary_line, webhook_payload};
+use crate::media::object::summary;
+use crate::outbox::{Outbox, PendingMedia};
 
-/// Chats tracked before finished ones are pruned from the ordering table (it then grows to
-/// twice the number still pending).
-const PRUNE_AT_LEAST: usize = 64;
-
-/// Where finished payloads go.
-pub(crate) struct Emitter {
-    /// The delivery queue; `None` without `WEBHOOK_URL`.
-    pub queue: Option<mpsc::Sender<WebhookPayload>>,
-    /// Observers of handled payloads ([`crate::App::subscribe`]).
-    pub handled: broadcast::Sender<WebhookPayload>,
+/// An update whose body is final, as [`crate::App::subscribe`] reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handled {
+    /// Its `update_id`.
+    pub update_id: i64,
+    /// Its kind (`message`, `edited_message`, …).
+    pub kind: String,
+    /// The body that is (or would be) POSTed.
+    pub body: Value,
 }
 
-impl Emitter {
-    /// Prints, broadcasts and enqueues one payload; never waits on the network.
-    fn emit(&self, payload: WebhookPayload) {
+/// Where ready updates are announced.
+#[derive(Clone)]
+pub(crate) struct Announcer {
+    /// Observers ([`crate::App::subscribe`]).
+    pub handled: broadcast::Sender<Handled>,
+    /// Wakes the delivery scheduler and the archiver.
+    pub wakes: Wakes,
+}
+
+/// The tasks that wait for ready rows.
+#[derive(Clone, Default)]
+pub(crate) struct Wakes {
+    /// The delivery scheduler.
+    pub deliver: Arc<Notify>,
+    /// The archiver.
+    pub archive: Arc<Notify>,
+}
+
+impl Wakes {
+    /// Wakes both (a wake-up while one is busy is kept for its next wait).
+    pub fn ring(&self) {
+        self.deliver.notify_one();
+        self.archive.notify_one();
+    }
+}
+
+impl Announcer {
+    /// Prints, broadcasts and wakes; never waits.
+    pub fn ready(&self, update_id: i64, kind: &str, body: Value) {
         // A closed stdout (e.g. a broken pipe) must not stop the receiver: ignore write errors.
-        let _ = writeln!(std::io::stdout().lock(), "{}", summary_line(&payload));
-        let _ = self.handled.send(payload.clone());
-        let Some(queue) = &self.queue else { return };
-        match queue.try_send(payload) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(p)) => error!(
-                message_id = p.message.message_id,
-                chat_id = p.message.chat.id,
-                "webhook queue full; payload dropped"
-            ),
-            Err(mpsc::error::TrySendError::Closed(p)) => error!(
-                message_id = p.message.message_id,
-                chat_id = p.message.chat.id,
-                "webhook worker stopped; payload dropped"
-            ),
-        }
-    }
-}
-
-/// Turns incoming messages into emitted payloads; owns the media jobs.
-pub(crate) struct Dispatcher {
-    account_phone: Option<String>,
-    emitter: Arc<Emitter>,
-    media: MediaService,
-    jobs: JoinSet<()>,
-    /// Per chat: resolves when the chat's last job has emitted.
-    tails: HashMap<i64, oneshot::Receiver<()>>,
-    prune_at: usize,
-}
-
-impl Dispatcher {
-    /// `account_phone` becomes every payload's `account_phone_number`.
-    pub fn new(account_phone: Option<String>, emitter: Emitter, media: MediaService) -> Self {
-        Self {
-            account_phone,
-            emitter: Arc::new(emitter),
-            media,
-            jobs: JoinSet::new(),
-            tails: HashMap::new(),
-            prune_at: PRUNE_AT_LEAST,
-        }
-    }
-
-    /// Handles one message: skipped when outgoing, emitted now when it is text and its chat
-    /// has nothing pending, else queued behind its chat as a background job.
-    pub fn handle(&mut self, incoming: IncomingMessage) {
-        self.reap();
-        if incoming.outgoing {
-            debug!(
-                message_id = incoming.message.message_id,
-                "outgoing message skipped"
-            );
-            return;
-        }
-        let mut payload = webhook_payload(&incoming, self.account_phone.as_deref());
-        let chat = payload.message.chat.id;
-        let previous = self.pending_tail(chat);
-        let with_media = MediaService::wants(&incoming);
-        if !with_media && previous.is_none() {
-            self.emitter.emit(payload);
-            return;
-        }
-        let (done, tail) = oneshot::channel();
-        self.tails.insert(chat, tail);
-        self.prune();
-        let media = self.media.clone();
-        let emitter = self.emitter.clone();
-        self.jobs.spawn(async move {
-            if with_media {
-                media.attach(&incoming, &mut payload).await;
-            }
-            if let Some(previous) = previous {
-                // An error means the previous job was aborted or panicked: go on.
-                let _ = previous.await;
-            }
-            emitter.emit(payload);
-            let _ = done.send(());
+        let _ = writeln!(std::io::stdout().lock(), "{}", line(kind, &body));
+        let _ = self.handled.send(Handled {
+            update_id,
+            kind: kind.to_owned(),
+            body,
         });
+        self.wakes.ring();
     }
+}
 
-    /// The chat's last job, if it has not emitted yet.
-    fn pending_tail(&mut self, chat: i64) -> Option<oneshot::Receiver<()>> {
-        let mut tail = self.tails.remove(&chat)?;
-        match tail.try_recv() {
-            Err(oneshot::error::TryRecvError::Empty) => Some(tail),
-            _ => None,
+/// `message update_id=7 chat=200000001 message_id=9 [voice 2s] "hi"` for either format.
+pub fn line(kind: &str, body: &Value) -> String {
+    let object = if body["message"].is_object() {
+        &body["message"]
+    } else if body[kind].is_object() {
+        &body[kind]
+    } else {
+        body
+    };
+    let chat = object["chat"]["id"]
+        .as_i64()
+        .or_else(|| object["chat_id"].as_i64())
+        .unwrap_or_default();
+    let mut out = format!("{kind} update_id={} chat={chat}", body["update_id"]);
+    if let Some(id) = object["message_id"].as_i64() {
+        out.push_str(&format!(" message_id={id}"));
+    }
+    if object["media"].is_object() {
+        out.push_str(&format!(" {}", summary(&object["media"])));
+    }
+    if let Some(text) = object["text"].as_str().or(object["caption"].as_str()) {
+        out.push_str(&format!(" {text:?}"));
+    }
+    out
+}
+
+/// The media downloads of stored updates.
+pub(crate) struct MediaJobs {
+    outbox: Arc<Outbox>,
+    media: MediaService,
+    announcer: Announcer,
+    jobs: JoinSet<()>,
+}
+
+impl MediaJobs {
+    pub fn new(outbox: Arc<Outbox>, media: MediaService, announcer: Announcer) -> Self {
+        Self {
+            outbox,
+            media,
+            announcer,
+            jobs: JoinSet::new(),
         }
     }
 
-    /// Forgets chats whose jobs have all emitted, once the table has grown.
-    fn prune(&mut self) {
-        if self.tails.len() < self.prune_at {
-            return;
-        }
-        self.tails
-            .retain(|_, tail| matches!(tail.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
-        self.prune_at = (self.tails.len() * 2).max(PRUNE_AT_LEAST);
+    /// Downloads the row's files in the background, then marks it ready.
+    pub fn spawn(&mut self, pending: PendingMedia) {
+        self.reap();
+        let outbox = self.outbox.clone();
+        let media = self.media.clone();
+        let announcer = self.announcer.clone();
+        self.jobs.spawn(async move {
+            let mut body = pending.body;
+            media.complete(&mut body, &pending.downloads).await;
+            match outbox.media_done(pending.id, &body).await {
+                Ok(()) => announcer.ready(pending.id, &pending.kind, body),
+                // The row stays waiting; the next start downloads again.
+                Err(e) => error!(update_id = pending.id, error = %e, "cannot store finished media"),
+            }
+        });
     }
 
     /// Collects finished jobs (a `JoinSet` keeps them until joined).
@@ -146,8 +140,8 @@ impl Dispatcher {
         }
     }
 
-    /// Waits up to `deadline` for the pending jobs to emit, then aborts the rest. Returns
-    /// whether every job finished.
+    /// Waits up to `deadline` for the running jobs, then aborts the rest (their rows stay in
+    /// the outbox and are downloaded again at the next start). Returns whether all finished.
     pub async fn drain(mut self, deadline: Duration) -> bool {
         let jobs = &mut self.jobs;
         let finished = tokio::time::timeout(deadline, async {
@@ -158,10 +152,32 @@ impl Dispatcher {
         if !finished {
             warn!(
                 jobs = self.jobs.len(),
-                "media downloads still running at the drain deadline; their messages are dropped"
+                "media downloads still running at the drain deadline; resumed at the next start"
             );
             self.jobs.shutdown().await;
         }
         finished
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lines_read_both_formats() {
+        let legacy = json!({"update_id": 7, "event": "message",
+            "message": {"message_id": 9, "chat": {"id": 5}, "text": "hi", "media": null}});
+        assert_eq!(
+            line("message", &legacy),
+            r#"message update_id=7 chat=5 message_id=9 "hi""#
+        );
+        let bot = json!({"update_id": 8, "edited_message": {"message_id": 9,
+            "chat": {"id": 5}, "caption": "c"}});
+        assert_eq!(
+            line("edited_message", &bot),
+            r#"edited_message update_id=8 chat=5 message_id=9 "c""#
+        );
     }
 }

@@ -1,37 +1,50 @@
-//! The receiver: streams the account's Telegram updates and, for every incoming message,
-//! downloads its media, prints one line on stdout and POSTs the legacy payload to
-//! `WEBHOOK_URL`; serves the downloaded media over HTTP.
+//! The receiver: streams the account's Telegram updates, stores each one in a durable outbox
+//! before it counts as received, downloads its media, and delivers it to `WEBHOOK_URL` at
+//! least once, in order per chat, with a stable id (`update_id`, `webhook-id`) to de-duplicate.
+//! Also archives updates as JSON files and serves media and status over HTTP.
+//!
+//! Pipeline: update stream → [`normalize`] (kind, filters, body, natural key) → [`outbox`]
+//! (stored; only then is the update position saved) → media jobs → ready → [`deliver`]
+//! (per-chat order, retries with backoff, dead letters) → [`webhook`] (headers, signature).
 //!
 //! Modules:
 //! - `config`: [`Config`] (environment variables, validated once).
-//! - `app`: [`App`] — `build` (media directory, media listener, connect, update stream) and
-//!   `run_until_stopped` (update loop, media jobs, delivery worker, media server, sweep;
-//!   SIGTERM drains).
-//! - `pipeline`: the update loop — hands each message to the dispatcher; never waits.
-//! - `dispatch`: per-chat ordering, background media jobs, emitting (stdout, webhook queue).
-//! - [`media`]: the media directory ([`media::store`]), downloads under limits
-//!   ([`media::fetch`]), the payload's `media` object ([`media::object`]) and the `/media`
-//!   server ([`media::server`]).
-//! - [`payload`]: `IncomingMessage` → [`botapi::payload::WebhookPayload`] and the stdout line.
-//! - [`webhook`]: [`WebhookClient`] (POST, `x-api-key`, backon retries) and the in-order worker.
+//! - `app`: [`App`] — `build` (outbox, media directory, HTTP listener, connect, update stream
+//!   with catch-up) and `run_until_stopped` (everything below; SIGTERM drains).
+//! - `pipeline`: the update loop — store, then save the position.
+//! - [`normalize`]: `telegram::Event` → outbox row, in the `legacy` or `bot_api` format.
+//! - [`outbox`]: the SQLite outbox (rows, ids, heads per chat, dead letters).
+//! - `dispatch`: media jobs for stored rows, announcing ready rows (stdout, subscribers).
+//! - [`deliver`]: the delivery scheduler and [`RetryPolicy`].
+//! - [`webhook`]: one POST with its headers; [`webhook::signing`] (Standard Webhooks).
+//! - [`archive`]: `ARCHIVE_DIR` JSON files.
+//! - [`status`]: `/readyz`, `/status`, `/metrics`, `/dead-letters`.
+//! - [`media`]: the media directory, downloads under limits, the `media` object, `/media`.
+//! - [`payload`]: `IncomingMessage` → the legacy payload, and its stdout line.
 //!
-//! Payload choices: a media message's `text` is its caption (`null` without one), as the
-//! legacy consumer reads `text` for whatever the user typed; `media` is the object described
-//! in [`media::object::MediaObject`] and `media_url` its public URL, or both `null` for text.
-//!
-//! Deliberately absent for now: a durable outbox (retries and media jobs are in memory).
+//! Deliberately absent: exactly-once delivery (a consumer de-duplicates by `webhook-id`), and
+//! media downloads in the `bot_api` format (its messages carry `file_id`s instead of URLs).
 
 mod app;
+pub mod archive;
+pub mod cli;
 mod config;
+pub mod deliver;
 mod dispatch;
 pub mod media;
+pub mod normalize;
+pub mod outbox;
 pub mod payload;
 mod pipeline;
+pub mod status;
 pub mod webhook;
 
-pub use app::{
-    App, DRAIN_DEADLINE, FLOOD_SLEEP_THRESHOLD, UPDATES_CAPACITY, WEBHOOK_QUEUE_CAPACITY,
-};
+pub use app::{App, DRAIN_DEADLINE, FLOOD_SLEEP_THRESHOLD, UPDATES_CAPACITY};
 pub use config::Config;
+pub use deliver::RetryPolicy;
+pub use dispatch::Handled;
 pub use media::store::{MediaStore, SweepReport};
-pub use webhook::{RetryPolicy, WebhookClient};
+pub use normalize::{UpdateKind, WebhookFormat};
+pub use outbox::Outbox;
+pub use pipeline::Health;
+pub use webhook::{SigningSecret, WebhookClient};

@@ -1,11 +1,7 @@
 //! The `receiver` binary: configuration, tracing, then [`receiver::App`].
 
-use std::io::IsTerminal as _;
-
 use anyhow::Context as _;
 use clap::Parser as _;
-use receiver::{App, Config};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,15 +11,18 @@ async fn main() -> anyhow::Result<()> {
     {
         return Err(e).context("failed to read .env");
     }
-    let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let app = App::build(config).await?;
+    let cli = receiver::cli::Cli::parse();
+    let _log_guard = ops::logging::init(&ops::logging::LogConfig {
+        binary: "receiver",
+        logs_dir: cli.config.logs_dir.clone(),
+        max_files: cli.config.log_max_files,
+        to_stderr: true,
+    })
+    .context("failed to start logging (LOGS_DIR)")?;
+    if let Some(command) = cli.command {
+        return receiver::cli::run(command, cli.config).await;
+    }
+    let app = receiver::cli::build_signed_in(cli.config).await?;
     let account = app.account();
     tracing::info!(
         id = account.user.id,

@@ -1,56 +1,146 @@
-//! The update loop: drain the update stream promptly (grammers drops updates when its channel
-//! is full) and hand each message to the [`Dispatcher`], which never waits on the network;
-//! downloads and delivery happen elsewhere ([`crate::dispatch`], [`crate::webhook`]).
+//! The update loop: take the next update from the stream, store it in the outbox (the step
+//! that makes it "received"), start its media downloads, and only then save the stream's
+//! position (in the outbox too, at batch boundaries). A store that fails is retried with the same update — never skipped — so a
+//! restart always resumes at or before the first update not stored.
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use telegram::{TelegramError, UpdateStream};
+use telegram::{Event, TelegramError, UpdateStream};
 use tokio::sync::watch;
-use tracing::{error, warn};
+use tracing::{debug, error, warn};
 
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Announcer, MediaJobs};
+use crate::normalize::Normalizer;
+use crate::outbox::{Outbox, PendingMedia};
 
-/// First pause after a failing `next()`; it doubles up to [`MAX_ERROR_BACKOFF`].
+/// First pause after a failing `next()` or store; it doubles up to [`MAX_ERROR_BACKOFF`].
 pub const MIN_ERROR_BACKOFF: Duration = Duration::from_millis(100);
-/// Longest pause between two failing `next()` calls.
+/// Longest pause between two failing attempts.
 pub const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Runs until `shutdown` turns true, then returns the dispatcher (to drain its jobs). `ready`
-/// turns true once the first `next()` has been polled, i.e. the stream has sent its initial
-/// `updates.getState`.
+/// Whether the update stream works (for `/readyz`).
+#[derive(Debug)]
+pub struct Health {
+    telegram: AtomicBool,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            telegram: AtomicBool::new(true),
+        }
+    }
+}
+
+impl Health {
+    /// `false` after the stream failed, until it delivers again.
+    pub fn telegram_ok(&self) -> bool {
+        self.telegram.load(Ordering::Relaxed)
+    }
+
+    fn set_telegram(&self, ok: bool) {
+        self.telegram.store(ok, Ordering::Relaxed);
+    }
+}
+
+/// What the loop works with.
+pub(crate) struct Pipeline {
+    pub stream: UpdateStream,
+    pub normalizer: Normalizer,
+    pub outbox: Arc<Outbox>,
+    pub jobs: MediaJobs,
+    pub announcer: Announcer,
+    pub health: Arc<Health>,
+}
+
+/// Runs until `shutdown` turns true, then returns the media jobs (to drain). `ready` turns
+/// true once the first `next()` has been polled.
 pub(crate) async fn run(
-    mut stream: UpdateStream,
-    mut dispatcher: Dispatcher,
+    mut p: Pipeline,
     mut shutdown: watch::Receiver<bool>,
     ready: watch::Sender<bool>,
-) -> Dispatcher {
+) -> MediaJobs {
     let mut backoff = MIN_ERROR_BACKOFF;
     let mut ready = Some(ready);
     loop {
-        let next = signal_when_pending(stream.next(), ready.take());
+        let next = signal_when_pending(p.stream.next_event(), ready.take());
         let result = tokio::select! {
             result = next => result,
-            _ = shutdown.wait_for(|stop| *stop) => return dispatcher,
+            _ = shutdown.wait_for(|stop| *stop) => return p.jobs,
         };
         match result {
-            Ok(incoming) => {
+            Ok(event) => {
                 backoff = MIN_ERROR_BACKOFF;
-                dispatcher.handle(incoming);
-                if let Err(e) = stream.save_position().await {
+                p.health.set_telegram(true);
+                if !p.store(&event, &mut shutdown).await {
+                    return p.jobs;
+                }
+                if let Some(position) = p.stream.checkpoint()
+                    && let Err(e) = p.outbox.save_position(&position).await
+                {
+                    // The next checkpoint writes a later position; a restart before it only
+                    // replays updates the outbox already holds (de-duplicated).
                     warn!(error = %e, "could not persist the update position");
                 }
             }
             Err(e) => {
+                p.health.set_telegram(false);
                 log_stream_error(&e, backoff);
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.wait_for(|stop| *stop) => return dispatcher,
+                    _ = shutdown.wait_for(|stop| *stop) => return p.jobs,
                 }
                 backoff = (backoff * 2).min(MAX_ERROR_BACKOFF);
             }
         }
+    }
+}
+
+impl Pipeline {
+    /// Stores the event (retrying while the outbox fails); `false` when shutdown came first.
+    async fn store(&mut self, event: &Event, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let Some(row) = self.normalizer.row(event) else {
+            debug!("update filtered out");
+            return true;
+        };
+        let kind = row.kind;
+        let (body, downloads) = (row.body.clone(), row.downloads.clone());
+        let mut backoff = MIN_ERROR_BACKOFF;
+        let inserted = loop {
+            match self.outbox.insert(row.clone()).await {
+                Ok(inserted) => break inserted,
+                Err(e) => {
+                    error!(error = %e, "cannot store an update in the outbox; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.wait_for(|stop| *stop) => return false,
+                    }
+                    backoff = (backoff * 2).min(MAX_ERROR_BACKOFF);
+                }
+            }
+        };
+        if !inserted.fresh {
+            debug!(update_id = inserted.id, "replayed update already stored");
+            return true;
+        }
+        metrics::counter!(ops::metrics::UPDATES_RECEIVED, "kind" => kind).increment(1);
+        let mut body = body;
+        body["update_id"] = inserted.id.into();
+        if inserted.media {
+            self.jobs.spawn(PendingMedia {
+                id: inserted.id,
+                kind: kind.to_owned(),
+                body,
+                downloads,
+            });
+        } else {
+            self.announcer.ready(inserted.id, kind, body);
+        }
+        true
     }
 }
 

@@ -35,8 +35,8 @@ pub struct Config {
     /// Telegram application id from my.telegram.org (`TG_API_ID`, required).
     #[arg(long = "tg-api-id", env = "TG_API_ID", value_name = "TG_API_ID")]
     pub api_id: i32,
-    /// Telegram application hash (`TG_API_HASH`, secret). Only needed to log in, which the sender
-    /// never does; accepted so one `.env` serves both binaries.
+    /// Telegram application hash (`TG_API_HASH`, secret). Only needed to sign in over HTTP
+    /// (`POST /api_v1/auth/sendCode`); a signed-in session works without it.
     #[arg(
         long = "tg-api-hash",
         env = "TG_API_HASH",
@@ -44,6 +44,14 @@ pub struct Config {
         hide_env_values = true
     )]
     pub api_hash: Option<SecretString>,
+    /// Phone number used by `POST /api_v1/auth/sendCode` when the request names none
+    /// (`TG_PHONE_NUMBER`, international format).
+    #[arg(
+        long = "tg-phone-number",
+        env = "TG_PHONE_NUMBER",
+        value_name = "TG_PHONE_NUMBER"
+    )]
+    pub phone_number: Option<String>,
     /// Session name without `.session` (`TG_SESSION_NAME`); the file is shared with the receiver.
     #[arg(
         long = "tg-session-name",
@@ -94,6 +102,46 @@ pub struct Config {
         default_value_t = 60
     )]
     pub url_download_timeout: u64,
+    /// Directory for JSON log files, one per day (`LOGS_DIR`); unset: stdout only.
+    #[arg(long = "logs-dir", env = "LOGS_DIR", value_name = "LOGS_DIR")]
+    pub logs_dir: Option<PathBuf>,
+    /// How many daily log files to keep in `LOGS_DIR` (`LOG_MAX_FILES`, default 14).
+    #[arg(
+        long = "log-max-files",
+        env = "LOG_MAX_FILES",
+        value_name = "LOG_MAX_FILES",
+        default_value_t = 14
+    )]
+    pub log_max_files: usize,
+    /// Authenticated API requests allowed per second, on average (`RATE_LIMIT_PER_SECOND`,
+    /// default 30; 0 turns the limit off). Over it: 429 with `retry_after`.
+    #[arg(
+        long = "rate-limit-per-second",
+        env = "RATE_LIMIT_PER_SECOND",
+        value_name = "RATE_LIMIT_PER_SECOND",
+        default_value_t = 30
+    )]
+    pub rate_limit_per_second: u32,
+    /// Requests allowed at once above the average (`RATE_LIMIT_BURST`, default 60, at least 1
+    /// while the limit is on).
+    #[arg(
+        long = "rate-limit-burst",
+        env = "RATE_LIMIT_BURST",
+        value_name = "RATE_LIMIT_BURST",
+        default_value_t = 60
+    )]
+    pub rate_limit_burst: u32,
+    /// Browser origins allowed to call the API, comma-separated (`CORS_ALLOWED_ORIGINS`, e.g.
+    /// `https://app.example.com`; `*` for any). Empty (default): no CORS headers, so browsers
+    /// refuse cross-origin calls.
+    #[arg(
+        long = "cors-allowed-origins",
+        env = "CORS_ALLOWED_ORIGINS",
+        value_name = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// A setting that is present but unusable; the message names the variable.
@@ -112,6 +160,14 @@ pub enum ConfigError {
     /// `URL_DOWNLOAD_TIMEOUT` is 0: every URL download would time out at once.
     #[error("URL_DOWNLOAD_TIMEOUT is 0: set it to a number of seconds, e.g. 60")]
     ZeroDownloadTimeout,
+    /// `RATE_LIMIT_BURST` is 0 while `RATE_LIMIT_PER_SECOND` is not: no request could pass.
+    #[error("RATE_LIMIT_BURST is 0: set it to at least 1, or RATE_LIMIT_PER_SECOND to 0")]
+    ZeroBurst,
+    /// An entry of `CORS_ALLOWED_ORIGINS` is not an origin such as `https://app.example.com`.
+    #[error(
+        "CORS_ALLOWED_ORIGINS has {0:?}, which is not an origin such as https://app.example.com"
+    )]
+    BadOrigin(String),
 }
 
 fn parse_api_token(value: &str) -> Result<SecretString, ConfigError> {
@@ -138,7 +194,31 @@ impl Config {
         if self.url_download_timeout == 0 {
             return Err(ConfigError::ZeroDownloadTimeout);
         }
-        Ok(())
+        if self.rate_limit_per_second > 0 && self.rate_limit_burst == 0 {
+            return Err(ConfigError::ZeroBurst);
+        }
+        self.cors_origins().map(drop)
+    }
+
+    /// `CORS_ALLOWED_ORIGINS` without blanks; `["*"]` for any origin. Errors on an entry that is
+    /// not `scheme://host[:port]`.
+    pub fn cors_origins(&self) -> Result<Vec<String>, ConfigError> {
+        let origins: Vec<String> = self
+            .cors_allowed_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &origins {
+            let valid = origin == "*"
+                || url::Url::parse(origin).is_ok_and(|u| {
+                    u.has_host() && u.path() == "/" && u.origin().ascii_serialization() == *origin
+                });
+            if !valid {
+                return Err(ConfigError::BadOrigin(origin.clone()));
+            }
+        }
+        Ok(origins)
     }
 
     /// The session file, `TG_SESSION_NAME` + `.session` ([`session::SessionStore::path_for_name`]).
@@ -178,6 +258,13 @@ mod tests {
         assert!(!config.allow_private_urls);
         assert_eq!(config.max_upload_bytes, 52_428_800);
         assert_eq!(config.download_timeout(), Duration::from_secs(60));
+        assert_eq!(config.logs_dir, None);
+        assert_eq!(config.log_max_files, 14);
+        assert_eq!(
+            (config.rate_limit_per_second, config.rate_limit_burst),
+            (30, 60)
+        );
+        assert_eq!(config.cors_origins(), Ok(vec![]));
         assert!(config.validate().is_ok());
     }
 
@@ -197,6 +284,38 @@ mod tests {
             error.to_string().contains("URL_DOWNLOAD_TIMEOUT"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn cors_origins_are_checked_and_zero_burst_refused() {
+        let base = ["--x-api-token", "1:abc", "--tg-api-id", "42"];
+        let with = |extra: &[&str]| parse(&[&base[..], extra].concat()).expect("parse");
+        let config = with(&[
+            "--cors-allowed-origins",
+            "https://a.example, http://localhost:3000/",
+        ]);
+        assert_eq!(
+            config.cors_origins(),
+            Ok(vec![
+                "https://a.example".to_owned(),
+                "http://localhost:3000".to_owned()
+            ])
+        );
+        for bad in ["a.example", "https://a.example/path", "https://a.example?q"] {
+            let error = with(&["--cors-allowed-origins", bad])
+                .validate()
+                .expect_err(bad);
+            assert!(
+                error.to_string().contains("CORS_ALLOWED_ORIGINS"),
+                "{error}"
+            );
+        }
+        let error = with(&["--rate-limit-burst", "0"])
+            .validate()
+            .expect_err("zero burst");
+        assert!(error.to_string().contains("RATE_LIMIT_BURST"), "{error}");
+        let off = with(&["--rate-limit-per-second", "0", "--rate-limit-burst", "0"]);
+        assert!(off.validate().is_ok());
     }
 
     #[test]

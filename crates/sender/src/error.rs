@@ -91,6 +91,7 @@ impl<T> TelegramResultExt<T> for Result<T, TelegramError> {
 
 impl ApiError {
     fn from_telegram_logged(error: TelegramError, context: RpcContext) -> Self {
+        count(&error);
         let detail = error.to_string();
         let mapped = Self::from_telegram(error, context);
         if mapped.0.error_code >= 500 {
@@ -99,6 +100,24 @@ impl ApiError {
             tracing::debug!(error = %detail, ?context, "telegram call refused");
         }
         mapped
+    }
+}
+
+/// Records the error in [`ops::metrics::RPC_ERRORS`] (by RPC name) or
+/// [`ops::metrics::FLOOD_WAITS`] (`absorbed="false"`: it reached the client as a 429; the
+/// short waits grammers sleeps through inside `telegram` are not seen here).
+fn count(error: &TelegramError) {
+    match error {
+        TelegramError::FloodWait { .. } => {
+            metrics::counter!(ops::metrics::FLOOD_WAITS, "absorbed" => "false").increment(1);
+        }
+        TelegramError::Rpc { name, .. } => {
+            metrics::counter!(ops::metrics::RPC_ERRORS, "name" => name.clone()).increment(1);
+        }
+        TelegramError::Unauthorized => {
+            metrics::counter!(ops::metrics::RPC_ERRORS, "name" => "UNAUTHORIZED").increment(1);
+        }
+        _ => {}
     }
 }
 

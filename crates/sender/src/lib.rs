@@ -1,12 +1,16 @@
-//! sender: a REST API shaped like the Telegram Bot API (`POST /api_v1/<method>`, the
-//! `{"ok":…}` envelope, Telegram's error texts) that acts as a Telegram *user* account over one
-//! persistent MTProto connection.
+//! sender: a REST API shaped like the Telegram Bot API (`/api_v1/<method>` with `x-api-key`,
+//! and `/bot<token>/<method>` for Bot API client libraries; the `{"ok":…}` envelope, Telegram's
+//! error texts) that acts as a Telegram *user* account over one persistent MTProto connection.
 //!
 //! Modules:
 //! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
-//!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`).
-//! - [`startup`]: [`App`] — bind, connect, serve, graceful shutdown.
-//! - [`routes`]: [`routes::router`], the list of every route; one module per method family
+//!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
+//!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`).
+//! - [`startup`]: [`App`] — bind, connect (or start signed out), serve, graceful shutdown.
+//! - [`connection`]: the session slot — signed in (the connection and its method table) or
+//!   not (a login in progress) — swapped by the headless login without a restart.
+//! - [`routes`]: [`routes::router`], the list of every route, and [`routes::table`], the one
+//!   case-insensitive method table both URL families dispatch through; one module per family
 //!   (`messages`: sendMessage, editMessageText, deleteMessage; `media`: sendPhoto,
 //!   sendDocument, sendAudio, sendVoice, sendVideo, sendAnimation, sendVideoNote,
 //!   sendSticker; `album`: sendMediaGroup, editMessageMedia; `content`: sendLocation,
@@ -14,8 +18,11 @@
 //!   copyMessage(s); `manage`: editMessageCaption, deleteMessages, pin/unpin, reactions;
 //!   `account`: getMe, getChat, getUpdates/webhook methods, bot-only refusals; `files`:
 //!   getFile and downloads; `history`: getChatHistory, searchChatMessages, readChatHistory,
-//!   getChats; `reply`: reply parameters shared by the send methods).
-//! - [`auth`]: the constant-time `x-api-key` check.
+//!   getChats; `reply`: reply parameters shared by the send methods; `login`: the headless
+//!   login `/api_v1/auth/*`; `health`: `/healthz`, `/readyz`).
+//! - [`auth`]: the constant-time checks of `x-api-key` and of the token in `/bot<token>/…`.
+//! - [`openapi`]: the OpenAPI document (`/api_v1/openapi.json`) and Swagger UI (`/docs/`),
+//!   built from the method table.
 //! - [`extract`]: [`extract::BotRequest`], parameters from JSON, urlencoded and multipart
 //!   bodies and the query string, with rejections that name the field.
 //! - [`upload`]: files streamed to size-capped temporary files.
@@ -23,20 +30,25 @@
 //!   fetcher with its address guard, and metadata probing.
 //! - [`error`]: [`error::ApiError`] and the one `TelegramError` → Bot API error mapping.
 //! - [`text`]: `parse_mode`/`entities` handling shared by every method that sends text.
-//! - [`state`]: the shared [`state::AppState`].
+//! - [`state`]: the router's [`state::ServerState`] and the handlers' [`state::AppState`].
+//! - [`limits`]: the rate limit (`RATE_LIMIT_PER_SECOND`, 429) and CORS.
+//! - [`telemetry`]: one log line and the Prometheus metrics per request; `/metrics`.
 //!
-//! Deliberately absent so far: the `/bot<TOKEN>/<method>` URL layout (only file downloads use
-//! `/file/bot<TOKEN>/…`), case-insensitive method names, thumbnails, voice waveforms,
+//! Deliberately absent so far: thumbnails, voice waveforms,
 //! `reply_markup`, forum topics, inline messages, and every method beyond the above.
 
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod media;
+pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 pub mod text;
 pub mod upload;
 

@@ -6,27 +6,34 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use telegram::{Account, Telegram, TelegramConfig};
+use telegram::TelegramConfig;
+use telegram::login::AccountSummary;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::connection::{Connection, Template};
+use crate::limits::{RateLimit, cors};
 use crate::media::fetch::{FetchConfig, UrlFetcher};
 use crate::routes::router;
-use crate::state::AppState;
+use crate::state::ServerState;
 
-/// A sender with its listener bound and Telegram connected, not yet serving.
+/// A sender with its listener bound and its session opened, not yet serving.
 pub struct App {
     listener: TcpListener,
     addr: SocketAddr,
-    state: AppState,
+    state: ServerState,
+    cors: Option<tower_http::cors::CorsLayer>,
 }
 
 impl App {
     /// Validates `config`, binds `SENDER_BIND` and connects to Telegram.
     ///
+    /// A session that is missing (it is created, mode 0600) or not signed in is no error: the
+    /// sender starts, Bot API methods answer 503 and `/api_v1/auth/*` signs it in.
+    ///
     /// Errors (each naming what failed): an invalid config (e.g. empty `X_API_TOKEN`), an
-    /// address that cannot be bound, a missing session file, one that cannot be opened or is not signed in,
-    /// Telegram unreachable.
+    /// address that cannot be bound, a session file that cannot be opened, Telegram
+    /// unreachable.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
         let listener = TcpListener::bind(config.bind)
@@ -45,13 +52,31 @@ impl App {
             .local_addr()
             .context("failed to read the listener's address")?;
         let session_path = config.session_path();
-        let telegram = Telegram::connect(TelegramConfig {
+        let fetcher = UrlFetcher::new(FetchConfig {
+            allow_private: config.allow_private_urls,
+            max_bytes: config.max_upload_bytes,
+            timeout: config.download_timeout(),
+        })
+        .context("failed to build the HTTP client for file URLs")?;
+        let api_token = Arc::new(config.api_token.clone());
+        let telegram = TelegramConfig {
             api_id: config.api_id,
             session_path: session_path.clone(),
             flood_sleep_threshold: config.flood_sleep(),
             // The sender reads no updates; grammers drops them when the channel is full.
             updates_capacity: 1,
-        })
+        };
+        let template = Template {
+            api_token: api_token.clone(),
+            max_upload_bytes: config.max_upload_bytes,
+            fetcher: Arc::new(fetcher),
+        };
+        let connection = Connection::start(
+            telegram,
+            config.api_hash.clone(),
+            config.phone_number.clone(),
+            template,
+        )
         .await
         .with_context(|| {
             format!(
@@ -59,22 +84,18 @@ impl App {
                 session_path.display()
             )
         })?;
-        let fetcher = UrlFetcher::new(FetchConfig {
-            allow_private: config.allow_private_urls,
-            max_bytes: config.max_upload_bytes,
-            timeout: config.download_timeout(),
-        })
-        .context("failed to build the HTTP client for file URLs")?;
-        let state = AppState {
-            telegram: Arc::new(telegram),
-            api_token: Arc::new(config.api_token),
+        let state = ServerState {
+            api_token,
             max_upload_bytes: config.max_upload_bytes,
-            fetcher: Arc::new(fetcher),
+            connection: Arc::new(connection),
+            rate_limit: RateLimit::new(config.rate_limit_per_second, config.rate_limit_burst)
+                .map(Arc::new),
         };
         Ok(Self {
             listener,
             addr,
             state,
+            cors: cors(&config.cors_origins()?),
         })
     }
 
@@ -83,9 +104,10 @@ impl App {
         self.addr
     }
 
-    /// The signed-in account requests act as.
-    pub fn account(&self) -> &Account {
-        self.state.telegram.account()
+    /// The signed-in account requests act as; `None` until the session is signed in.
+    pub fn account(&self) -> Option<AccountSummary> {
+        let connected = self.state.connection.current()?;
+        Some(connected.state.telegram.account().summary())
     }
 
     /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish
@@ -100,13 +122,13 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let telegram = self.state.telegram.clone();
-        let served = axum::serve(self.listener, router(self.state))
+        let connection = self.state.connection.clone();
+        let served = axum::serve(self.listener, router(self.state, self.cors))
             .with_graceful_shutdown(shutdown)
             .await
             .context("the HTTP server failed");
         tracing::info!("HTTP server stopped; disconnecting from Telegram");
-        telegram.disconnect();
+        connection.disconnect();
         served
     }
 }

@@ -1,14 +1,18 @@
-//! What every handler shares: the one Telegram connection, the API key, the upload limit and
-//! the URL fetcher.
+//! What requests share: [`ServerState`] (the router's state: the API key, the rate limit and
+//! the [`Connection`] that may or may not be signed in) and [`AppState`] (what the Bot API
+//! handlers see once it is: the Telegram connection, the upload limit and the URL fetcher).
 
 use std::sync::Arc;
 
 use secrecy::SecretString;
 use telegram::Telegram;
 
+use crate::connection::Connection;
+use crate::limits::RateLimit;
 use crate::media::fetch::UrlFetcher;
 
-/// Shared by all requests; cloning is cheap (`Arc`s and a number).
+/// The state of the Bot API method handlers, built when the session is signed in; cloning
+/// is cheap (`Arc`s and a number).
 #[derive(Clone)]
 pub struct AppState {
     /// The one persistent MTProto connection (never a client per request).
@@ -19,4 +23,17 @@ pub struct AppState {
     pub max_upload_bytes: u64,
     /// Downloads file parameters given as HTTP(S) URLs.
     pub fetcher: Arc<UrlFetcher>,
+}
+
+/// The router's state, alive from start to stop whether or not the session is signed in.
+#[derive(Clone)]
+pub struct ServerState {
+    /// `X_API_TOKEN`.
+    pub api_token: Arc<SecretString>,
+    /// `MAX_UPLOAD_BYTES`, for the whole-request size limit.
+    pub max_upload_bytes: u64,
+    /// The Telegram session: signed in (with its [`AppState`]) or being signed in.
+    pub connection: Arc<Connection>,
+    /// `RATE_LIMIT_PER_SECOND` / `RATE_LIMIT_BURST`; `None` when turned off.
+    pub rate_limit: Option<Arc<RateLimit>>,
 }

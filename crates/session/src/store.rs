@@ -37,6 +37,11 @@ pub struct SessionStore {
     /// with another's statements.
     conn: AsyncMutex<Connection>,
     cache: Mutex<DcCache>,
+    /// Peers as this process last read or wrote them. Access hashes never change for an
+    /// account, so a hit is served without touching the file, and a write that would not change
+    /// what is stored is skipped: both were the top costs under load (an SQLite statement per
+    /// peer of every RPC result).
+    known: Mutex<HashMap<PeerId, PeerInfo>>,
 }
 
 /// The values the synchronous trait methods must answer without I/O.
@@ -101,7 +106,88 @@ impl SessionStore {
             _db: db,
             conn: AsyncMutex::new(conn),
             cache: Mutex::new(cache),
+            known: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Writes a consistent copy of the whole session to `to` (SQLite `VACUUM INTO`, so pages
+    /// still in the WAL are included), created with mode 0600 because it holds the auth key.
+    /// Errors: [`SessionError::Io`] when `to` exists or cannot be written, SQL errors.
+    pub async fn export(&self, to: &Path) -> Result<(), SessionError> {
+        let io = |source| SessionError::Io {
+            path: to.to_path_buf(),
+            source,
+        };
+        if to.exists() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "refusing to overwrite an existing file",
+            )));
+        }
+        let target = to.to_string_lossy().into_owned();
+        let conn = self.conn.lock().await;
+        conn.execute("VACUUM INTO ?1", [target])
+            .await
+            .map_err(|source| SessionError::Sql {
+                op: "export",
+                source,
+            })?;
+        drop(conn);
+        restrict_permissions(to).map_err(io)
+    }
+
+    /// The peers among `peers` that would change what is stored, merged as the file merges
+    /// them (never forgetting a known access hash). Records them as known.
+    fn changed_peers(&self, peers: Vec<PeerInfo>) -> Vec<PeerInfo> {
+        let Ok(mut known) = self.known.lock() else {
+            return peers;
+        };
+        peers
+            .into_iter()
+            .filter(|peer| {
+                let id = peer.id();
+                if let PeerInfo::User {
+                    is_self: Some(true),
+                    ..
+                } = peer
+                {
+                    // The file keeps one self user; mirror that so memory agrees with it.
+                    for (other, info) in known.iter_mut() {
+                        if let PeerInfo::User {
+                            is_self: flag @ Some(true),
+                            ..
+                        } = info
+                            && *other != id
+                        {
+                            *flag = Some(false);
+                        }
+                    }
+                }
+                match known.get(&id) {
+                    Some(old) => {
+                        let mut merged = old.clone();
+                        merged.extend_info(peer);
+                        let changed = merged != *old;
+                        if changed {
+                            known.insert(id, merged);
+                        }
+                        changed
+                    }
+                    None => {
+                        known.insert(id, peer.clone());
+                        true
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn forget(&self, peers: &[PeerInfo]) {
+        if let Ok(mut known) = self.known.lock() {
+            for peer in peers {
+                known.remove(&peer.id());
+            }
+        }
     }
 
     /// Maps a Telethon-style session name (`TG_SESSION_NAME`, e.g. `/sessions/tg_userbot`) to
@@ -215,38 +301,57 @@ impl Session for SessionStore {
         })
     }
 
+    /// A peer known to this process with its access hash is answered from memory; anything
+    /// else is read from the file (so a peer the other process cached is visible at once).
     fn peer(&self, peer: PeerId) -> BoxFuture<'_, Result<Option<PeerInfo>, SessionError>> {
-        Box::pin(self.read(
-            "peer",
-            move |c| async move { sql::read_peer(&c, peer).await },
-        ))
+        Box::pin(async move {
+            let hit = self
+                .known
+                .lock()
+                .ok()
+                .and_then(|known| known.get(&peer).filter(|p| p.auth().is_some()).cloned());
+            if hit.is_some() {
+                return Ok(hit);
+            }
+            let found = self
+                .read(
+                    "peer",
+                    move |c| async move { sql::read_peer(&c, peer).await },
+                )
+                .await?;
+            if let (Some(info), Ok(mut known)) = (&found, self.known.lock()) {
+                known.insert(peer, info.clone());
+            }
+            Ok(found)
+        })
     }
 
     fn cache_peer(&self, peer: PeerInfo) -> BoxFuture<'_, Result<(), SessionError>> {
-        Box::pin(async move {
-            let peer = &peer;
-            self.write(
-                "cache_peer",
-                |c| async move { sql::upsert_peer(&c, peer).await },
-            )
-            .await
-        })
+        self.cache_peers(vec![peer])
     }
 
     /// All peers in one transaction: one lock acquisition instead of one per peer.
     fn cache_peers(&self, peers: Vec<PeerInfo>) -> BoxFuture<'_, Result<(), SessionError>> {
         Box::pin(async move {
+            let peers = self.changed_peers(peers);
             if peers.is_empty() {
                 return Ok(());
             }
-            let peers = &peers;
-            self.write("cache_peers", |c| async move {
-                for peer in peers {
-                    sql::upsert_peer(&c, peer).await?;
-                }
-                Ok(())
-            })
-            .await
+            let written = {
+                let peers = &peers;
+                self.write("cache_peers", |c| async move {
+                    for peer in peers {
+                        sql::upsert_peer(&c, peer).await?;
+                    }
+                    Ok(())
+                })
+                .await
+            };
+            if written.is_err() {
+                // Not stored after all: let the next call try again.
+                self.forget(&peers);
+            }
+            written
         })
     }
 
@@ -304,5 +409,17 @@ async fn set_owner_only(path: &Path) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 async fn set_owner_only(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Makes `path` readable and writable by its owner only (it holds an auth key).
+fn restrict_permissions(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }

@@ -18,6 +18,7 @@ mod content;
 pub mod convert;
 pub mod entities;
 mod error;
+mod events;
 mod history;
 pub mod login;
 pub mod media;
@@ -31,7 +32,8 @@ pub use actions::Forward;
 pub use client::{Account, Telegram, TelegramConfig};
 pub use content::{InlineMedia, OutgoingPoll, RichText, SendOptions};
 pub use error::TelegramError;
+pub use events::{CallbackQueryEvent, DeletedMessages, Event, ReactionCounts};
 /// The MTProto peer reference `resolve_chat` returns and the send calls take.
 pub use grammers_session::types::PeerRef;
 pub use messages::OutgoingText;
-pub use updates::{IncomingMessage, UpdateStream};
+pub use updates::{IncomingMessage, Position, UpdateStream};

@@ -215,7 +215,14 @@ impl Conn {
         let method = crate::world::rpc::method_name(body);
         let (result, latency) = self.shared.call(body, self.conn_id, self.key_id());
         let bytes = match result {
-            Ok(bytes) if bytes.len() > GZIP_THRESHOLD => wire::gzip(&bytes),
+            // Like Telegram, file parts are sent as they are: they rarely compress.
+            Ok(bytes)
+                if bytes.len() > GZIP_THRESHOLD
+                    && wire::constructor_id(&bytes)
+                        != Some(tl::types::upload::File::CONSTRUCTOR_ID) =>
+            {
+                wire::gzip(&bytes)
+            }
             Ok(bytes) => bytes,
             Err(e) => {
                 debug!(conn_id = self.conn_id, method, code = e.code, error = %e.message, "rpc error");

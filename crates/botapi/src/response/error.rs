@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 /// Extra data of an error (Bot API section "ResponseParameters"); omitted keys when `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ResponseParameters {
     /// Seconds to wait before repeating the request (429 only).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Kind of a chat, serialized as Telegram's lowercase strings (Bot API "Chat.type").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ChatType {
     /// One-to-one chat with a user; the chat id is the user id.
@@ -33,6 +34,7 @@ impl ChatType {
 /// `id` is the Bot API chat id (see [`crate::ids::bot_api_chat_id`]): positive for users,
 /// `-id` for basic groups, `-1000000000000 - id` for supergroups and channels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Chat {
     /// Bot API chat id.
     pub id: i64,

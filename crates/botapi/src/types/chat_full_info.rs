@@ -8,6 +8,7 @@ use super::{Chat, Message};
 /// Full information about a chat, as far as this gateway knows it: the [`Chat`] fields plus the
 /// two keys the Bot API always sends (`accent_color_id`, `max_reaction_count`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ChatFullInfo {
     /// `id`, `type`, `title`, `username`, `first_name`, `last_name`, `is_forum`.
     #[serde(flatten)]
@@ -34,6 +35,7 @@ impl ChatFullInfo {
 /// One chat of the account's chat list (`getChats`, not part of the Bot API): the [`Chat`] with
 /// its newest message and unread count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ChatListItem {
     /// The chat's fields.
     #[serde(flatten)]

@@ -7,6 +7,7 @@ use super::User;
 /// Kind of a message entity, serialized as the Bot API's snake_case strings
 /// (Bot API "MessageEntity.type").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageEntityType {
     /// `@username`
@@ -81,6 +82,7 @@ impl MessageEntityType {
 /// `offset` and `length` count UTF-16 code units, as the Bot API specifies, so an emoji outside
 /// the BMP counts 2 and a CJK ideograph counts 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct MessageEntity {
     /// Kind of entity; serialized under the key `type`.
     #[serde(rename = "type")]

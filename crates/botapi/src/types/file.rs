@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// `/file/bot<token>/<file_path>`; this gateway's `file_path` stays valid as long as the
 /// `file_id` does (it encodes it), not only for an hour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct File {
     /// Identifier to download or reuse the file.
     pub file_id: String,

@@ -7,6 +7,7 @@ use super::MessageEntity;
 
 /// Kind of an [`InputMedia`], its `type` key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InputMediaType {
     /// `photo`.
@@ -24,6 +25,7 @@ pub enum InputMediaType {
 /// A file to send with its caption and attributes. `media` is a `file_id`, an HTTP(S) URL, or
 /// `attach://<name>` naming a multipart part. Fields that do not apply to `type` are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct InputMedia {
     /// `photo`, `video`, `animation`, `audio` or `document`.
     #[serde(rename = "type")]

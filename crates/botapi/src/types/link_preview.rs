@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// How the link preview of a text message is generated and shown (Bot API section
 /// "LinkPreviewOptions"). Every field is optional; an empty object means defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct LinkPreviewOptions {
     /// `true` disables the preview.
     #[serde(skip_serializing_if = "Option::is_none")]

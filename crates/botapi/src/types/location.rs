@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A point on the map (Bot API "Location"). Degrees; radii in meters; `live_period` seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Location {
     /// Latitude, -90..90.
     pub latitude: f64,
@@ -43,6 +44,7 @@ impl Eq for Location {}
 
 /// A venue (Bot API "Venue").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Venue {
     /// Where it is.
     pub location: Location,
@@ -66,6 +68,7 @@ pub struct Venue {
 
 /// A phone contact (Bot API "Contact").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// Phone number as given.
     pub phone_number: String,
@@ -84,6 +87,7 @@ pub struct Contact {
 
 /// An animated emoji with a random value (Bot API "Dice").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Dice {
     /// 🎲, 🎯, 🏀, ⚽, 🎳 or 🎰.
     pub emoji: String,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One size of a photo (Bot API "PhotoSize"). A photo is an array of these, largest last.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PhotoSize {
     /// Identifier to download or reuse the file.
     pub file_id: String,
@@ -25,6 +26,7 @@ pub struct PhotoSize {
 
 /// A music file (Bot API "Audio").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Audio {
     /// Identifier to download or reuse the file.
     pub file_id: String,
@@ -50,6 +52,7 @@ pub struct Audio {
 
 /// A general file (Bot API "Document").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Document {
     /// Identifier to download or reuse the file.
     pub file_id: String,
@@ -68,6 +71,7 @@ pub struct Document {
 
 /// A video (Bot API "Video").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Video {
     /// Identifier to download or reuse the file.
     pub file_id: String,
@@ -91,6 +95,7 @@ pub struct Video {
 
 /// A round video message (Bot API "VideoNote").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct VideoNote {
     /// Identifier to download or reuse the file.
     pub file_id: String,
@@ -107,6 +112,7 @@ pub struct VideoNote {
 
 /// A voice note (Bot API "Voice").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Voice {
     /// Identifier to download or reuse the file.
     pub file_id: String,
@@ -123,6 +129,7 @@ pub struct Voice {
 
 /// A GIF or H.264/MPEG-4 AVC video without sound (Bot API "Animation").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Animation {
     /// Identifier to download or reuse the file.
     pub file_id: String,
@@ -147,6 +154,7 @@ pub struct Animation {
 
 /// A sticker (Bot API "Sticker").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Sticker {
     /// Identifier to download or reuse the file.
     pub file_id: String,

@@ -13,6 +13,7 @@ use super::{
 /// `date` and `edit_date` are unix timestamps in seconds. In channels `from` is `None` and
 /// `sender_chat` is the channel; for anonymous group admins `sender_chat` is the group itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Message {
     /// Unique message identifier inside its chat.
     pub message_id: i32,
@@ -91,6 +92,7 @@ pub struct Message {
     pub location: Option<Location>,
     /// The message this one replies to; Telegram does not nest a further `reply_to_message`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(no_recursion))]
     pub reply_to_message: Option<Box<Message>>,
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Result of `copyMessage` and element of `copyMessages`/`forwardMessages` results
 /// (Bot API section "MessageId").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct MessageId {
     /// Unique message identifier inside its chat.
     pub message_id: i32,

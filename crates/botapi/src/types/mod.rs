@@ -18,6 +18,7 @@ mod origin;
 mod poll;
 mod reaction;
 mod reply_parameters;
+mod update;
 mod user;
 
 pub use chat::{Chat, ChatType};
@@ -35,4 +36,8 @@ pub use origin::MessageOrigin;
 pub use poll::{InputPollOption, InputPollOptionParam, Poll, PollOption};
 pub use reaction::ReactionType;
 pub use reply_parameters::ReplyParameters;
+pub use update::{
+    CallbackQuery, DeletedMessages, InaccessibleMessage, MessageReactionCountUpdated,
+    ReactionCount, Update,
+};
 pub use user::User;

@@ -8,6 +8,7 @@ use super::{Chat, User};
 /// The origin of a forwarded message, serialized with its `type` key: `user`, `hidden_user`,
 /// `chat` or `channel`. `date` is the original message's send time, unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageOrigin {
     /// Originally sent by a known user (Bot API "MessageOriginUser").

@@ -7,6 +7,7 @@ use super::MessageEntity;
 
 /// One answer option of a poll (Bot API "PollOption").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PollOption {
     /// Option text, 1–100 characters.
     pub text: String,
@@ -19,6 +20,7 @@ pub struct PollOption {
 
 /// A poll (Bot API "Poll"). `type` is `regular` or `quiz`; dates are unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Poll {
     /// Unique poll identifier (decimal string of the MTProto poll id).
     pub id: String,
@@ -57,6 +59,7 @@ pub struct Poll {
 /// An option of a poll to send (Bot API "InputPollOption"). `sendPoll` also accepts a bare
 /// string per option; see [`InputPollOptionParam`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct InputPollOption {
     /// Option text, 1–100 characters.
     pub text: String,
@@ -71,6 +74,7 @@ pub struct InputPollOption {
 /// One element of `sendPoll`'s `options`: an [`InputPollOption`] or, as older clients send,
 /// a bare string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum InputPollOptionParam {
     /// `"Yes"`.

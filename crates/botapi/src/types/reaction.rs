@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A reaction, serialized with its `type`: `emoji`, `custom_emoji` or `paid`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ReactionType {
     /// A standard emoji such as 👍 (Bot API "ReactionTypeEmoji").

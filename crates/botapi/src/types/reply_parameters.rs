@@ -7,6 +7,7 @@ use crate::ids::ChatIdParam;
 
 /// What a message being sent replies to (Bot API section "ReplyParameters").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ReplyParameters {
     /// Identifier of the message replied to, in `chat_id` or the current chat.
     pub message_id: i32,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// returned only by `getMe`; teloxide refuses a `getMe` result without them, so the sender fills
 /// them in there and leaves them `None` everywhere else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct User {
     /// Unique identifier, positive, at most 2^40 - 1 (see [`crate::ids`]).
     pub id: i64,

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use botapi::payload::WebhookPayload;
 use clap::Parser;
+use receiver::Handled;
 use testdc::{Fixture, SendText, TestDc, TestDcConfig};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
@@ -75,7 +75,7 @@ impl Stack {
 
     /// Starts the receiver with extra flags, waits until its update stream is live, and
     /// returns its stream of handled payloads.
-    pub async fn receiver(&self, extra: &[&str]) -> broadcast::Receiver<WebhookPayload> {
+    pub async fn receiver(&self, extra: &[&str]) -> broadcast::Receiver<Handled> {
         let media_dir = self.dir.path().join("media");
         let media_dir = media_dir.to_str().unwrap();
         let mut args = vec![

@@ -3,8 +3,8 @@
 //! HTTP and deleted after `MEDIA_TTL` or when the directory reaches `MEDIA_MAX_DISK_BYTES`.
 //!
 //! Modules: [`store`] (directory, names, index, sweep), [`fetch`] (limits, concurrency,
-//! retries, extensions), [`object`] (the payload's `media` object), [`server`] (`/media`,
-//! `/healthz`).
+//! retries, extensions), [`object`] (the payload's `media` object), [`server`] (`/media` and
+//! the router the status routes join).
 //!
 //! Deliberately absent: de-duplication. A file seen twice (say, the media of a message that
 //! is replied to again and again) is downloaded again under a new name each time, so every URL
@@ -17,11 +17,11 @@ pub mod store;
 #[cfg(test)]
 mod store_tests;
 
-use botapi::payload::WebhookPayload;
-use telegram::IncomingMessage;
+use serde_json::Value;
+use telegram::media::FileId;
 
 use self::fetch::{Fetcher, FileRequest, Skipped};
-use self::object::{MediaObject, request_for, request_from_bot_message};
+use crate::outbox::Download;
 
 /// Downloads media for payloads and builds their URLs. Cheap to clone.
 #[derive(Clone)]
@@ -41,53 +41,44 @@ impl MediaService {
         format!("{}{}/{name}", self.origin, server::MEDIA_PREFIX)
     }
 
-    /// Whether the message or its replied-to message carries a file to download.
-    pub fn wants(incoming: &IncomingMessage) -> bool {
-        incoming.media.is_some()
-            || incoming
-                .message
-                .reply_to_message
-                .as_deref()
-                .and_then(request_from_bot_message)
-                .is_some()
-    }
-
-    /// Downloads the media of the message and of its replied-to message (concurrently) and
-    /// fills `media`, `media_url`, `reply_to_message.media_url` and `.media_type`. Files are
-    /// complete on disk when this returns. A file that is not downloaded leaves its URL `null`
-    /// (`media.skipped` says why).
-    pub async fn attach(&self, incoming: &IncomingMessage, payload: &mut WebhookPayload) {
-        let reply = incoming
-            .message
-            .reply_to_message
-            .as_deref()
-            .and_then(request_from_bot_message);
-        let own = async {
-            match &incoming.media {
-                Some(media) => Some((media, self.fetch(&request_for(media)).await)),
-                None => None,
+    /// Downloads every file (concurrently) and writes each URL at its `url_at` pointer in
+    /// `body`, or the reason it was skipped at `skipped_at`. Files are complete on disk when
+    /// this returns. A file that is not downloaded leaves its URL `null`.
+    pub async fn complete(&self, body: &mut Value, downloads: &[Download]) {
+        let results =
+            futures::future::join_all(downloads.iter().map(|d| self.fetch_download(d))).await;
+        for (download, result) in downloads.iter().zip(results) {
+            match result {
+                Ok(url) => set(body, &download.url_at, Value::String(url)),
+                Err(skipped) => {
+                    if let Some(at) = &download.skipped_at {
+                        set(body, at, Value::String(skipped.as_str().to_owned()));
+                    }
+                }
             }
-        };
-        let replied = async {
-            match &reply {
-                Some((kind, request)) => Some((*kind, self.fetch(request).await.ok())),
-                None => None,
-            }
-        };
-        let (own, replied) = tokio::join!(own, replied);
-        if let Some((media, result)) = own {
-            let skipped = result.as_ref().err().copied();
-            payload.message.media = Some(MediaObject::new(media, skipped).to_value());
-            payload.message.media_url = result.ok();
-        }
-        if let (Some((kind, url)), Some(reply)) = (replied, &mut payload.message.reply_to_message) {
-            reply.media_type = Some(kind.to_owned());
-            reply.media_url = url;
         }
     }
 
-    async fn fetch(&self, request: &FileRequest) -> Result<String, Skipped> {
-        let name = self.fetcher.fetch(request).await?;
+    async fn fetch_download(&self, download: &Download) -> Result<String, Skipped> {
+        let file = FileId::decode(&download.file_id).map_err(|_| Skipped::Failed)?;
+        let request = FileRequest {
+            file,
+            size: download.size,
+            mime_type: download.mime_type.clone(),
+            file_name: download.file_name.clone(),
+        };
+        let name = self.fetcher.fetch(&request).await?;
         Ok(self.url(&name))
+    }
+}
+
+/// Sets the value at a JSON pointer whose parent exists.
+fn set(body: &mut Value, pointer: &str, value: Value) {
+    if let Some(slot) = body.pointer_mut(pointer) {
+        *slot = value;
+    } else if let Some((parent, key)) = pointer.rsplit_once('/')
+        && let Some(Value::Object(map)) = body.pointer_mut(parent)
+    {
+        map.insert(key.to_owned(), value);
     }
 }

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botapi::payload::WebhookPayload;
-use receiver::{App, Config, MediaStore, RetryPolicy};
+use receiver::{App, Config, Handled, MediaStore, WebhookFormat};
 use testdc::{
     ChatRef, Fixture, MediaKind, MediaMeta, MessageView, SendMedia, SendText, TestDc, TestDcConfig,
 };
@@ -84,6 +83,8 @@ pub async fn wait_live_via_sink(dc: &TestDc, sink: &mut Sink) {
 
 /// Options of [`spawn_app`].
 pub struct Options {
+    /// Last changes to the configuration.
+    pub configure: fn(&mut Config),
     /// Start a sink and set `WEBHOOK_URL`.
     pub webhook: bool,
     /// `MEDIA_MAX_BYTES`.
@@ -97,6 +98,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            configure: |_| {},
             webhook: true,
             media_max_bytes: 50 * 1024 * 1024,
             media_max_disk_bytes: 200 * 1024 * 1024,
@@ -121,15 +123,19 @@ pub struct TestApp {
     pub sink: Option<Sink>,
     /// The shared session file.
     pub session_path: PathBuf,
-    /// Payloads the app handled.
-    pub handled: broadcast::Receiver<WebhookPayload>,
+    /// Updates the app handled (body final).
+    pub handled: broadcast::Receiver<Handled>,
+    /// The directory holding the session, outbox and media.
+    pub dir: PathBuf,
+    /// Requests the sink got before the start-up probe marker.
+    pub skipped: Vec<Received>,
     /// Where the media server listens.
     pub media_addr: SocketAddr,
     /// The app's media directory.
     pub media: MediaStore,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A receiver configuration for the session at `dir/tg_userbot.session`.
@@ -137,6 +143,9 @@ pub fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Config {
     Config {
         api_id: 1,
         api_hash: None,
+        bot_token: None,
+        logs_dir: None,
+        log_max_files: 14,
         session_name: dir.join("tg_userbot").display().to_string(),
         phone_number: None,
         webhook_url,
@@ -151,6 +160,20 @@ pub fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Config {
         media_ttl: Duration::from_secs(7 * 24 * 3600),
         media_max_disk_bytes: 200 * 1024 * 1024,
         media_download_concurrency: 4,
+        outbox_path: None,
+        webhook_format: WebhookFormat::Legacy,
+        webhook_secret_token: None,
+        webhook_signing_secret: None,
+        webhook_max_connections: 40,
+        // Fast retries: tests wait for outcomes, not for the clock.
+        webhook_retry_min_delay: Duration::from_millis(50),
+        webhook_retry_max_delay: Duration::from_millis(500),
+        webhook_max_age: Duration::from_secs(3600),
+        forward_outgoing: false,
+        allowed_chat_ids: Vec::new(),
+        ignored_chat_ids: Vec::new(),
+        allowed_updates: Vec::new(),
+        archive_dir: None,
     }
 }
 
@@ -164,12 +187,28 @@ pub async fn spawn_app(options: Options) -> TestApp {
             .expect("testdc"),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut sink = if options.webhook {
+    dc.write_session(config(dir.path(), None).session_path())
+        .await
+        .expect("session");
+    let sink = if options.webhook {
         Some(Sink::start().await)
     } else {
         None
     };
-    let mut config = config(dir.path(), sink.as_ref().map(|s| s.url.clone()));
+    let path = dir.path().to_owned();
+    start_app(dc, sink, path, Some(dir), &options).await
+}
+
+/// Starts the app on an existing test DC, sink and directory (a restart), and waits until
+/// the update stream is live.
+pub async fn start_app(
+    dc: Arc<TestDc>,
+    mut sink: Option<Sink>,
+    path: PathBuf,
+    dir: Option<tempfile::TempDir>,
+    options: &Options,
+) -> TestApp {
+    let mut config = config(&path, sink.as_ref().map(|s| s.url.clone()));
     // Bound first, so the public media URLs can name the port.
     let media_listener = tokio::net::TcpListener::bind(config.media_bind)
         .await
@@ -179,14 +218,9 @@ pub async fn spawn_app(options: Options) -> TestApp {
     config.media_max_bytes = options.media_max_bytes;
     config.media_max_disk_bytes = options.media_max_disk_bytes;
     config.media_download_concurrency = options.media_download_concurrency;
+    (options.configure)(&mut config);
     let session_path = config.session_path();
-    dc.write_session(&session_path).await.expect("session");
-    let policy = RetryPolicy {
-        max_attempts: 5,
-        first_delay: Duration::from_millis(100),
-        max_delay: Duration::from_secs(1),
-    };
-    let app = App::build_with(config, policy, Some(media_listener))
+    let app = App::build_with(config, Some(media_listener))
         .await
         .expect("app");
     let media_addr = app.media_addr();
@@ -199,14 +233,17 @@ pub async fn spawn_app(options: Options) -> TestApp {
     }));
     tokio::time::timeout(WAIT, ready).await.expect("app ready");
     wait_live_via_handled(&dc, &mut handled).await;
-    if let Some(sink) = sink.as_mut() {
-        sink.skip_until("probe done").await;
-    }
+    let skipped = match sink.as_mut() {
+        Some(sink) => sink.skip_until("probe done").await,
+        None => Vec::new(),
+    };
     TestApp {
+        skipped,
         dc,
         sink,
         session_path,
         handled,
+        dir: path,
         media_addr,
         media,
         stop: Some(stop_tx),
@@ -215,8 +252,13 @@ pub async fn spawn_app(options: Options) -> TestApp {
     }
 }
 
-async fn wait_live_via_handled(dc: &TestDc, handled: &mut broadcast::Receiver<WebhookPayload>) {
-    let done = |p: &WebhookPayload| p.message.text.as_deref() == Some("probe done");
+/// The text of a handled update (legacy or Bot API body).
+pub fn handled_text(h: &Handled) -> Option<&str> {
+    h.body["message"]["text"].as_str()
+}
+
+async fn wait_live_via_handled(dc: &TestDc, handled: &mut broadcast::Receiver<Handled>) {
+    let done = |p: &Handled| handled_text(p) == Some("probe done");
     for i in 0..100 {
         probe(dc, &format!("probe {i}"));
         if tokio::time::timeout(Duration::from_millis(250), handled.recv())
@@ -307,8 +349,8 @@ impl TestApp {
         self.sink.as_mut().expect("app has a sink")
     }
 
-    /// The next payload the app handled (also without a webhook), within [`WAIT`].
-    pub async fn next_handled(&mut self) -> WebhookPayload {
+    /// The next update the app handled (also without a webhook), within [`WAIT`].
+    pub async fn next_handled(&mut self) -> Handled {
         tokio::time::timeout(WAIT, self.handled.recv())
             .await
             .expect("a handled payload in time")
@@ -316,13 +358,28 @@ impl TestApp {
     }
 
     /// Stops the app (as SIGTERM would) and returns its result.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_keep().await.0
+    }
+
+    /// Stops the app and hands back what a restart needs: the test DC, the sink, the
+    /// directory (and its guard).
+    pub async fn stop_keep(
+        mut self,
+    ) -> (
+        anyhow::Result<()>,
+        Arc<TestDc>,
+        Option<Sink>,
+        PathBuf,
+        Option<tempfile::TempDir>,
+    ) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        tokio::time::timeout(Duration::from_secs(20), &mut self.task)
+        let result = tokio::time::timeout(Duration::from_secs(20), &mut self.task)
             .await
             .expect("app stopped in time")
-            .expect("app task")
+            .expect("app task");
+        (result, self.dc, self.sink, self.dir, self._dir)
     }
 }

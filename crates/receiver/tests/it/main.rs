@@ -3,12 +3,17 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod chats;
+mod cli;
+mod delivery;
 mod helpers;
+mod kinds;
 mod media;
 mod media_limits;
 mod media_order;
 mod media_server;
+mod operations;
 mod private;
 mod resilience;
+mod restart;
 mod sink;
 mod two_processes;

@@ -19,6 +19,8 @@ async fn private_hello_reaches_webhook_as_the_legacy_payload_with_api_key() {
     assert_eq!(got.header("x-api-key"), Some(API_KEY));
     assert_eq!(got.header("content-type"), Some("application/json"));
     let expected = json!({
+        "update_id": got.body["update_id"],
+        "event": "message",
         "account_phone_number": Fixture::PHONE,
         "message": {
             "message_id": sent.message_id,

@@ -1,17 +1,20 @@
-//! The webhook sink: an axum server on 127.0.0.1:0 that records every request.
+//! The webhook sink: an axum server on 127.0.0.1 that records every request with the status it
+//! answered; scripted answers (500s, 429 with Retry-After), and can go down (connection
+//! refused) and come back on the same port.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::helpers::WAIT;
@@ -21,8 +24,12 @@ use crate::helpers::WAIT;
 pub struct Received {
     /// Request headers.
     pub headers: HeaderMap,
+    /// The raw body.
+    pub raw: Bytes,
     /// JSON body.
     pub body: Value,
+    /// The status the sink answered.
+    pub status: u16,
 }
 
 impl Received {
@@ -35,63 +42,127 @@ impl Received {
     pub fn text(&self) -> Option<&str> {
         self.body["message"]["text"].as_str()
     }
+
+    /// The `webhook-id` header.
+    pub fn webhook_id(&self) -> &str {
+        self.header("webhook-id").unwrap_or_default()
+    }
+
+    /// Whether the sink answered 2xx (the update counts as delivered).
+    pub fn delivered(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A scripted answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// `Retry-After` seconds.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Clone)]
 struct SinkState {
     tx: mpsc::UnboundedSender<Received>,
-    statuses: Arc<Mutex<VecDeque<StatusCode>>>,
+    replies: Arc<Mutex<VecDeque<Reply>>>,
 }
 
-/// A webhook sink on 127.0.0.1:0 that records every request and answers 200, or the
-/// scripted statuses first.
+/// A webhook sink on 127.0.0.1 that records every request and answers 200, or the scripted
+/// replies first.
 pub struct Sink {
     /// `http://127.0.0.1:PORT/hook`.
     pub url: url::Url,
+    addr: SocketAddr,
     rx: mpsc::UnboundedReceiver<Received>,
-    statuses: Arc<Mutex<VecDeque<StatusCode>>>,
-    server: JoinHandle<()>,
+    state: SinkState,
+    server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some((_, task)) = self.server.take() {
+            task.abort();
+        }
     }
+}
+
+async fn serve(
+    addr: SocketAddr,
+    state: SinkState,
+) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    let router = Router::new().route("/hook", post(hook)).with_state(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("bind sink");
+    let addr = listener.local_addr().expect("sink addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (addr, stop, task)
 }
 
 impl Sink {
     /// Starts the sink, answering 200.
     pub async fn start() -> Sink {
         let (tx, rx) = mpsc::unbounded_channel();
-        let statuses = Arc::new(Mutex::new(VecDeque::new()));
         let state = SinkState {
             tx,
-            statuses: statuses.clone(),
+            replies: Arc::default(),
         };
-        let router = Router::new().route("/hook", post(hook)).with_state(state);
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("bind sink");
-        let addr = listener.local_addr().expect("sink addr");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        let url = format!("http://{addr}/hook").parse().expect("sink url");
+        let (addr, stop, task) = serve(SocketAddr::from(([127, 0, 0, 1], 0)), state.clone()).await;
         Sink {
-            url,
+            url: format!("http://{addr}/hook").parse().expect("sink url"),
+            addr,
             rx,
-            statuses,
-            server,
+            state,
+            server: Some((stop, task)),
         }
+    }
+
+    /// Closes the port: requests fail with "connection refused" until [`Sink::up`].
+    pub async fn down(&mut self) {
+        if let Some((stop, task)) = self.server.take() {
+            let _ = stop.send(());
+            tokio::time::timeout(WAIT, task)
+                .await
+                .expect("sink stopped in time")
+                .expect("sink task");
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn up(&mut self) {
+        let (_, stop, task) = serve(self.addr, self.state.clone()).await;
+        self.server = Some((stop, task));
     }
 
     /// Answers the next requests with `statuses` (then 200 again).
     pub fn respond_next(&self, statuses: &[u16]) {
-        self.statuses.lock().expect("statuses lock").extend(
-            statuses
-                .iter()
-                .map(|s| StatusCode::from_u16(*s).expect("status")),
-        );
+        self.script(statuses.iter().map(|&status| Reply {
+            status,
+            retry_after: None,
+        }));
+    }
+
+    /// Answers the next requests with `replies` (then 200 again).
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state
+            .replies
+            .lock()
+            .expect("replies lock")
+            .extend(replies);
+    }
+
+    /// Forgets the scripted replies not used yet (200 from now on).
+    pub fn clear_script(&self) {
+        self.state.replies.lock().expect("replies lock").clear();
     }
 
     /// The next request, within [`WAIT`].
@@ -110,23 +181,44 @@ impl Sink {
             .flatten()
     }
 
-    /// Skips requests until the one whose text is `text` (within [`WAIT`] each).
-    pub async fn skip_until(&mut self, text: &str) {
-        while self.next().await.text() != Some(text) {}
+    /// Skips requests until the one whose text is `text` (within [`WAIT`] each); returns the
+    /// skipped ones.
+    pub async fn skip_until(&mut self, text: &str) -> Vec<Received> {
+        let mut skipped = Vec::new();
+        loop {
+            let got = self.next().await;
+            if got.text() == Some(text) {
+                return skipped;
+            }
+            skipped.push(got);
+        }
     }
 }
 
-async fn hook(
-    State(state): State<SinkState>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> StatusCode {
-    let status = state
-        .statuses
+async fn hook(State(state): State<SinkState>, headers: HeaderMap, raw: Bytes) -> Response {
+    let reply = state
+        .replies
         .lock()
-        .expect("statuses lock")
+        .expect("replies lock")
         .pop_front()
-        .unwrap_or(StatusCode::OK);
-    let _ = state.tx.send(Received { headers, body });
-    status
+        .unwrap_or(Reply {
+            status: 200,
+            retry_after: None,
+        });
+    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let _ = state.tx.send(Received {
+        headers,
+        raw,
+        body,
+        status: reply.status,
+    });
+    let status = StatusCode::from_u16(reply.status).expect("status");
+    let mut response = status.into_response();
+    if let Some(seconds) = reply.retry_after {
+        response.headers_mut().insert(
+            "retry-after",
+            HeaderValue::from_str(&seconds.to_string()).expect("header"),
+        );
+    }
+    response
 }

@@ -260,4 +260,6 @@ fn without_position(error: &serde_json::Error) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

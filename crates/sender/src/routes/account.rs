@@ -78,7 +78,7 @@ pub async fn get_me(State(state): State<AppState>) -> ApiResult<User> {
 }
 
 /// Parameters of `getChat`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct GetChat {
     /// Chat: id or `"@username"` (users as well as public chats).
     pub chat_id: ChatIdParam,
@@ -100,7 +100,7 @@ pub async fn get_chat(
 }
 
 /// Parameters of `getUpdates`; only `timeout` matters.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct GetUpdates {
     /// Long-polling seconds (default 0, capped at [`MAX_POLL_TIMEOUT`]).
     pub timeout: Option<u64>,

@@ -167,7 +167,7 @@ pub async fn send_media_group(
 }
 
 /// Parameters of `editMessageMedia` (chat messages only; no `inline_message_id`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct EditMessageMedia {
     /// Chat of the message: id or `"@username"`.
     pub chat_id: ChatIdParam,

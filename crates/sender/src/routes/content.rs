@@ -292,7 +292,7 @@ pub async fn send_dice(
 }
 
 /// Parameters of `sendChatAction`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SendChatAction {
     /// Target chat: id or `"@username"`.
     pub chat_id: ChatIdParam,

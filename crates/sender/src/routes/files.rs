@@ -14,21 +14,19 @@ use axum::response::{IntoResponse, Response};
 use botapi::RpcContext;
 use botapi::types::File;
 use futures::stream;
-use secrecy::ExposeSecret;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 use telegram::media::{FileId, MediaKind};
 use tokio::io::AsyncReadExt;
 
 use crate::error::{ApiError, ApiResult, TelegramResultExt, ok};
 use crate::extract::BotRequest;
-use crate::state::AppState;
+use crate::state::{AppState, ServerState};
 
 /// Bytes per streamed chunk.
 const STREAM_CHUNK: usize = 256 * 1024;
 
 /// Parameters of `getFile`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct GetFile {
     /// A `file_id` from a received or sent message.
     pub file_id: String,
@@ -91,24 +89,26 @@ pub async fn get_file(
 
 /// `GET /api_v1/file/{*file_path}` (behind `x-api-key`): the file's bytes.
 pub async fn download_with_key(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     Path(path): Path<String>,
 ) -> Result<Response, ApiError> {
-    stream_file(&state, &path).await
+    let connected = state.connection.signed_in()?;
+    stream_file(&connected.state, &path).await
 }
 
 /// `GET /file/{bot<token>}/{*file_path}`: the file's bytes; the token is `X_API_TOKEN`
 /// (401 otherwise), as the Bot API puts the bot token in download URLs.
+/// Checked before the session state, so a wrong token learns nothing about it.
 pub async fn download_with_token(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     Path((bot_token, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let presented = bot_token.strip_prefix("bot").unwrap_or_default();
-    let expected = state.api_token.expose_secret().as_bytes();
-    if !bool::from(presented.as_bytes().ct_eq(expected)) {
+    if !crate::auth::bot_segment_matches(&state.api_token, &bot_token) {
         return Err(botapi::ApiError::unauthorized().into());
     }
-    stream_file(&state, &path).await
+    crate::limits::admit(&state)?;
+    let connected = state.connection.signed_in()?;
+    stream_file(&connected.state, &path).await
 }
 
 /// Downloads the file to a temporary file and streams it as `application/octet-stream`

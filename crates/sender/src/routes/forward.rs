@@ -18,7 +18,7 @@ use crate::text;
 pub const MAX_MESSAGES: usize = 100;
 
 /// Parameters of `forwardMessage` and `forwardMessages`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ForwardParams {
     /// Target chat: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -37,7 +37,7 @@ pub struct ForwardParams {
 }
 
 /// Parameters of `copyMessage` and `copyMessages`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CopyParams {
     /// Target chat: id or `"@username"`.
     pub chat_id: ChatIdParam,

@@ -19,7 +19,7 @@ fn limit(requested: Option<i32>) -> i32 {
 }
 
 /// Parameters of `getChatHistory`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct GetChatHistory {
     /// Chat: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -48,7 +48,7 @@ pub async fn get_chat_history(
 }
 
 /// Parameters of `searchChatMessages`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SearchChatMessages {
     /// Chat: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -90,7 +90,7 @@ pub async fn search_chat_messages(
 }
 
 /// Parameters of `readChatHistory`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ReadChatHistory {
     /// Chat: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -113,7 +113,7 @@ pub async fn read_chat_history(
 }
 
 /// Parameters of `getChats`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct GetChats {
     /// How many chats to skip from the most recently active one (default 0).
     pub offset: Option<u32>,

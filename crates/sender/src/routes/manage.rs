@@ -14,7 +14,7 @@ use crate::state::AppState;
 use crate::text;
 
 /// Parameters of `editMessageCaption` (chat messages only; no `inline_message_id`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct EditMessageCaption {
     /// Chat of the message: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -61,7 +61,7 @@ pub async fn edit_message_caption(
 }
 
 /// Parameters of `deleteMessages`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct DeleteMessages {
     /// Chat of the messages: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -93,7 +93,7 @@ pub async fn delete_messages(
 }
 
 /// Parameters of `pinChatMessage` and `unpinChatMessage`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct PinParams {
     /// Chat: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -149,7 +149,7 @@ pub async fn unpin_chat_message(
 }
 
 /// Parameters of `unpinAllChatMessages`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct UnpinAll {
     /// Chat: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -168,7 +168,7 @@ pub async fn unpin_all_chat_messages(
 }
 
 /// Parameters of `setMessageReaction`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SetMessageReaction {
     /// Chat: id or `"@username"`.
     pub chat_id: ChatIdParam,

@@ -21,7 +21,7 @@ use crate::text;
 
 /// Parameters of every media method; each uses its own file field and the attributes that
 /// apply to it (others are ignored, as Telegram ignores unknown parameters).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SendMedia {
     /// Target chat: Bot API id or `"@username"`.
     pub chat_id: ChatIdParam,

@@ -16,7 +16,7 @@ use crate::text;
 
 /// Parameters of `POST /api_v1/sendMessage`. Unknown fields (`reply_markup`, `message_effect_id`,
 /// …) are accepted and ignored.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct SendMessage {
     /// Target chat: Bot API id (`-100…` for supergroups/channels, `-id` for basic groups) or
     /// `"@username"`.
@@ -82,7 +82,7 @@ pub async fn send_message(
 
 /// Parameters of `POST /api_v1/editMessageText` (chat messages only; `inline_message_id` is not
 /// supported).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct EditMessageText {
     /// Chat of the message: id or `"@username"`.
     pub chat_id: ChatIdParam,
@@ -125,7 +125,7 @@ pub async fn edit_message_text(
 }
 
 /// Parameters of `POST /api_v1/deleteMessage`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct DeleteMessage {
     /// Chat of the message: id or `"@username"`.
     pub chat_id: ChatIdParam,

@@ -1,6 +1,7 @@
 //! Every HTTP route of the sender, in one list ([`router`]); one module per Bot API method family.
 //!
-//! Method paths follow the Bot API names (`/api_v1/sendMessage`); parameters come as JSON,
+//! Method paths follow the Bot API names (`/api_v1/sendMessage`, `/bot<token>/sendMessage`),
+//! dispatched through [`table::MethodTable`]; parameters come as JSON,
 //! urlencoded or multipart bodies and/or the query string ([`crate::extract::BotRequest`]);
 //! answers are `{"ok":true,"result":…}` or the error envelope.
 
@@ -9,149 +10,117 @@ pub mod album;
 pub mod content;
 pub mod files;
 pub mod forward;
+pub mod health;
 pub mod history;
+pub mod login;
 pub mod manage;
 pub mod media;
 pub mod messages;
 pub mod reply;
+pub mod table;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
-use axum::handler::Handler;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Request, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any, get, post};
-use axum::{Json, middleware};
-use tower_http::LatencyUnit;
+use axum::routing::{any, get, post};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
-use crate::auth::require_api_key;
+use crate::auth::{
+    API_KEY_HEADER, bot_segment_matches, require_api_key, require_bot_token, token_matches,
+};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::limits::rate_limit;
+use crate::state::ServerState;
+use crate::telemetry;
 
 pub use crate::extract::MAX_BODY_BYTES;
 
 /// The whole HTTP API:
 ///
-/// | route | auth | handler |
+/// | route | auth | answer |
 /// |---|---|---|
-/// | `GET /healthz` | none | `{"ok":true}` |
-/// | `POST /api_v1/sendMessage` | `x-api-key` | [`messages::send_message`] |
-/// | `POST /api_v1/editMessageText` | `x-api-key` | [`messages::edit_message_text`] |
-/// | `POST /api_v1/deleteMessage` | `x-api-key` | [`messages::delete_message`] |
-/// | `POST /api_v1/sendPhoto` | `x-api-key` | [`media::send_photo`] |
-/// | `POST /api_v1/sendDocument` | `x-api-key` | [`media::send_document`] |
-/// | `POST /api_v1/sendAudio` | `x-api-key` | [`media::send_audio`] |
-/// | `POST /api_v1/sendVoice` | `x-api-key` | [`media::send_voice`] |
-/// | `POST /api_v1/sendVideo` | `x-api-key` | [`media::send_video`] |
-/// | `POST /api_v1/sendAnimation` | `x-api-key` | [`media::send_animation`] |
-/// | `POST /api_v1/sendVideoNote` | `x-api-key` | [`media::send_video_note`] |
-/// | `POST /api_v1/sendSticker` | `x-api-key` | [`media::send_sticker`] |
-/// | `POST /api_v1/sendMediaGroup` | `x-api-key` | [`album::send_media_group`] |
-/// | `POST /api_v1/editMessageMedia` | `x-api-key` | [`album::edit_message_media`] |
-/// | `POST /api_v1/sendLocation`, `sendVenue`, `sendContact`, `sendPoll`, `sendDice`, `sendChatAction` | `x-api-key` | [`content`] |
-/// | `POST /api_v1/forwardMessage`, `forwardMessages`, `copyMessage`, `copyMessages` | `x-api-key` | [`forward`] |
-/// | `POST /api_v1/editMessageCaption`, `deleteMessages`, `pinChatMessage`, `unpinChatMessage`, `unpinAllChatMessages`, `setMessageReaction` | `x-api-key` | [`manage`] |
-/// | `GET\|POST /api_v1/getMe`, `getChat`, `getUpdates`, `getWebhookInfo`; `POST deleteWebhook`, `setWebhook` | `x-api-key` | [`account`] |
-/// | `POST /api_v1/<bot-only method>` ([`account::BOT_ONLY_METHODS`]) | `x-api-key` | 400 [`account::bot_only`] |
-/// | `GET\|POST /api_v1/getFile` | `x-api-key` | [`files::get_file`] |
+/// | `GET /healthz` | none | `{"ok":true}` while the process serves ([`health`]) |
+/// | `GET /readyz` | none | 200 when signed in and Telegram answers, else 503 ([`health`]) |
+/// | `GET /metrics` | none | Prometheus text ([`crate::telemetry`]) |
+/// | `GET /api_v1/openapi.json` | none | the OpenAPI document ([`crate::openapi`]) |
+/// | `GET /docs/` | none | Swagger UI for that document (compiled in, works offline) |
+/// | `POST /api_v1/auth/{sendCode,signIn,checkPassword,logOut}`, `GET /api_v1/auth/status` | `x-api-key` | headless login ([`login`]) |
+/// | `GET\|POST /api_v1/<method>` | `x-api-key` | the method from [`table::methods`] |
+/// | `GET\|POST /bot<X_API_TOKEN>/<method>` | token in the path | the same method |
 /// | `GET /api_v1/file/<file_path>` | `x-api-key` | [`files::download_with_key`] |
 /// | `GET /file/bot<X_API_TOKEN>/<file_path>` | token in the path | [`files::download_with_token`] |
-/// | `GET\|POST /api_v1/getChatHistory`, `searchChatMessages`, `getChats`; `POST readChatHistory` | `x-api-key` | [`history`] (user-account extras) |
 ///
-/// Unknown `/api_v1/*` methods answer 404 "Not Found: method not found" (after auth; other
-/// unknown paths without auth), a wrong HTTP method 405; all with the error envelope. Sizes:
-/// a whole request is cut at `MAX_UPLOAD_BYTES` + [`MAX_BODY_BYTES`], bodies kept in memory
-/// at [`MAX_BODY_BYTES`], each file at `MAX_UPLOAD_BYTES` (413 "Request Entity Too Large").
-pub fn router(state: AppState) -> Router {
+/// Methods (see [`table::methods`]: messages, media, albums, content, forwarding, managing,
+/// account, files, history, and the bot-only refusals) are looked up case-insensitively in one
+/// [`table::MethodTable`], so both URL families serve the same set. Each answers GET
+/// (parameters in the query string; long URIs are fine) and POST; other HTTP methods get 405.
+/// A wrong or missing key/token is 401 `Unauthorized` (always the same body) before the body
+/// is read; then the rate limit (429 with `retry_after`, [`crate::limits`]); then, while the
+/// session is not signed in, 503 ([`crate::connection::NOT_SIGNED_IN`]); an unknown method is
+/// 404 "Not Found: method not found" after auth; other unknown paths 404 without auth; all with
+/// the error envelope. Sizes: a whole request is cut at `MAX_UPLOAD_BYTES` +
+/// [`MAX_BODY_BYTES`], bodies kept in memory at [`MAX_BODY_BYTES`], each file at
+/// `MAX_UPLOAD_BYTES` (413 "Request Entity Too Large"). Every request is counted, timed and
+/// logged once ([`telemetry::track`]); CORS headers only with `CORS_ALLOWED_ORIGINS`.
+pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> Router {
     let body_limit = usize::try_from(state.max_upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(MAX_BODY_BYTES);
-    let api = Router::new()
-        .route("/sendMessage", post(messages::send_message))
-        .route("/editMessageText", post(messages::edit_message_text))
-        .route("/deleteMessage", post(messages::delete_message))
-        .route("/sendPhoto", post(media::send_photo))
-        .route("/sendDocument", post(media::send_document))
-        .route("/sendAudio", post(media::send_audio))
-        .route("/sendVoice", post(media::send_voice))
-        .route("/sendVideo", post(media::send_video))
-        .route("/sendAnimation", post(media::send_animation))
-        .route("/sendVideoNote", post(media::send_video_note))
-        .route("/sendSticker", post(media::send_sticker))
-        .route("/sendMediaGroup", post(album::send_media_group))
-        .route("/editMessageMedia", post(album::edit_message_media))
-        .route("/sendLocation", post(content::send_location))
-        .route("/sendVenue", post(content::send_venue))
-        .route("/sendContact", post(content::send_contact))
-        .route("/sendPoll", post(content::send_poll))
-        .route("/sendDice", post(content::send_dice))
-        .route("/sendChatAction", post(content::send_chat_action))
-        .route("/forwardMessage", post(forward::forward_message))
-        .route("/forwardMessages", post(forward::forward_messages))
-        .route("/copyMessage", post(forward::copy_message))
-        .route("/copyMessages", post(forward::copy_messages))
-        .route("/editMessageCaption", post(manage::edit_message_caption))
-        .route("/deleteMessages", post(manage::delete_messages))
-        .route("/pinChatMessage", post(manage::pin_chat_message))
-        .route("/unpinChatMessage", post(manage::unpin_chat_message))
-        .route(
-            "/unpinAllChatMessages",
-            post(manage::unpin_all_chat_messages),
-        )
-        .route("/setMessageReaction", post(manage::set_message_reaction))
-        .route("/getMe", get_or_post(account::get_me))
-        .route("/getChat", get_or_post(account::get_chat))
-        .route("/getUpdates", get_or_post(account::get_updates))
-        .route("/getWebhookInfo", get_or_post(account::get_webhook_info))
-        .route("/deleteWebhook", get_or_post(account::delete_webhook))
-        .route("/setWebhook", get_or_post(account::set_webhook))
-        .route("/getFile", get_or_post(files::get_file))
-        .route("/file/{*file_path}", get(files::download_with_key))
-        .route("/getChatHistory", get_or_post(history::get_chat_history))
-        .route(
-            "/searchChatMessages",
-            get_or_post(history::search_chat_messages),
-        )
-        .route("/readChatHistory", post(history::read_chat_history))
-        .route("/getChats", get_or_post(history::get_chats));
-    let api = account::BOT_ONLY_METHODS
-        .iter()
-        .fold(api, |api, method| {
-            api.route(&format!("/{method}"), any(account::bot_only))
-        })
-        .fallback(unknown_method)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_api_key,
-        ));
-    // Logs method, path (never the query or headers, which may carry secrets), status and
-    // latency.
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(request_span)
-        .on_response(
-            DefaultOnResponse::new()
-                .level(Level::INFO)
-                .latency_unit(LatencyUnit::Millis),
-        )
-        .on_failure(DefaultOnFailure::new().latency_unit(LatencyUnit::Millis));
-    Router::new()
-        .route("/healthz", get(healthz))
+    let api_key = middleware::from_fn_with_state(state.clone(), require_api_key);
+    let bot_token = middleware::from_fn_with_state(state.clone(), require_bot_token);
+    let limit = middleware::from_fn_with_state(state.clone(), rate_limit);
+    // Layers run bottom-up: the key check first, then the rate limit.
+    let keyed = Router::new()
+        .route("/api_v1/{method}", any(dispatch))
+        .route("/api_v1/file/{*file_path}", get(files::download_with_key))
+        .route("/api_v1/auth/sendCode", post(login::send_code))
+        .route("/api_v1/auth/signIn", post(login::sign_in))
+        .route("/api_v1/auth/checkPassword", post(login::check_password))
+        .route("/api_v1/auth/logOut", post(login::log_out))
+        .route("/api_v1/auth/status", get(login::status))
+        .route_layer(limit.clone())
+        .route_layer(api_key);
+    let bot = Router::new()
+        .route("/{bot_token}/{method}", any(dispatch))
+        .route_layer(limit)
+        .route_layer(bot_token);
+    let app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(keyed)
+        .merge(bot)
+        // Checks its token itself (the path's second segment), then the rate limit.
         .route(
             "/file/{bot_token}/{*file_path}",
             get(files::download_with_token),
         )
-        .nest("/api_v1", api)
-        .fallback(unknown_method)
+        .fallback(unknown_path)
+        .with_state(state)
+        .merge(crate::openapi::swagger_ui())
+        .merge(ops::metrics::route(telemetry::metrics_handle()))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(middleware::map_response(envelope_for_too_large))
-        .layer(trace)
-        .with_state(state)
+        .layer(middleware::from_fn(telemetry::track));
+    match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
+}
+
+/// Runs the method named by the last path segment (both URL families end in `/<method>`) on
+/// the signed-in connection's table; 503 while signed out.
+async fn dispatch(State(state): State<ServerState>, request: Request<Body>) -> Response {
+    let connected = match state.connection.signed_in() {
+        Ok(connected) => connected,
+        Err(error) => return error.into_response(),
+    };
+    let path = request.uri().path().to_owned();
+    let name = path.rsplit('/').next().unwrap_or_default();
+    connected.table.call(name, request).await
 }
 
 /// `RequestBodyLimitLayer` answers an oversized `Content-Length` itself, in plain text; give it
@@ -164,28 +133,29 @@ async fn envelope_for_too_large(response: Response) -> Response {
     }
 }
 
-fn request_span(request: &Request<Body>) -> tracing::Span {
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-}
-
-/// A route answering both GET and POST, as the Bot API does for every method.
-fn get_or_post<H, T>(handler: H) -> MethodRouter<AppState>
-where
-    H: Handler<T, AppState>,
-    T: 'static,
-{
-    get(handler.clone()).post(handler)
-}
-
-/// `GET /healthz`: 200 `{"ok":true}` while the process serves HTTP (no auth, no Telegram call).
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "ok": true }))
-}
-
-async fn unknown_method() -> ApiError {
-    botapi::ApiError::not_found_method().into()
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::with_status(405, "Method Not Allowed: use POST")
+/// Paths no route matched. Under `/api_v1/` and `/bot<token>/`: 401 without the right
+/// credentials, else 404 "Not Found: method not found"; elsewhere plain 404 "Not Found".
+async fn unknown_path(State(state): State<ServerState>, request: Request<Body>) -> ApiError {
+    let path = request.uri().path();
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let authorized = if path.starts_with("/api_v1/") {
+        let key = request.headers().get(API_KEY_HEADER);
+        token_matches(
+            &state.api_token,
+            key.map(|v| v.as_bytes()).unwrap_or_default(),
+        )
+    } else if first.starts_with("bot") {
+        bot_segment_matches(&state.api_token, first)
+    } else {
+        return ApiError::with_status(404, "Not Found");
+    };
+    if authorized {
+        botapi::ApiError::not_found_method().into()
+    } else {
+        botapi::ApiError::unauthorized().into()
+    }
 }

@@ -70,7 +70,7 @@ macro_rules! send_request {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, serde::Deserialize)]
+        #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
         pub struct $name {
             $($(#[$field_meta])* pub $field: $ty,)*
             /// Forum topic. Accepted and ignored: messages go to the chat's main thread.

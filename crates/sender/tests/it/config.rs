@@ -1,4 +1,5 @@
-//! Startup refuses bad configuration with errors naming the variable.
+//! Startup refuses bad configuration with errors naming the variable, and starts signed out
+//! (rather than failing) without a signed-in session.
 
 use crate::helpers::test_config;
 
@@ -14,18 +15,24 @@ async fn empty_api_token_refuses_to_start_naming_x_api_token() {
 }
 
 #[tokio::test]
-async fn missing_session_names_the_session_setting() {
+async fn missing_session_starts_signed_out_and_creates_the_file_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    use sender::connection::NOT_SIGNED_IN;
+
+    let dc = testdc::TestDc::start(testdc::TestDcConfig::default())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let Err(error) = sender::App::build(test_config(&dir, "1:key")).await else {
-        panic!("started without a signed-in session");
-    };
-    let error = format!("{error:#}");
-    assert!(
-        error.contains("TG_SESSION_NAME") && error.contains("does not exist"),
-        "{error}"
-    );
-    assert!(
-        !dir.path().join("tg_userbot.session").exists(),
-        "no session file was created"
-    );
+    let config = test_config(&dir, crate::helpers::API_KEY);
+    let path = config.session_path();
+    // Nothing contacts Telegram until a login code is requested, so no network is touched.
+    let app = crate::helpers::spawn_on(dc, dir, config).await;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    app.post("getMe", serde_json::json!({}))
+        .await
+        .assert_error(503, NOT_SIGNED_IN);
+    app.get("/readyz").await.assert_error(503, NOT_SIGNED_IN);
+    assert_eq!(app.get("/healthz").await.status, 200);
 }

@@ -91,6 +91,13 @@ pub fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         allow_private_urls: false,
         max_upload_bytes: 50 * 1024 * 1024,
         url_download_timeout: 10,
+        phone_number: None,
+        logs_dir: None,
+        log_max_files: 14,
+        // Off: tests fire requests faster than any real client; `limits` turns it on.
+        rate_limit_per_second: 0,
+        rate_limit_burst: 60,
+        cors_allowed_origins: Vec::new(),
     }
 }
 
@@ -99,18 +106,45 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// [`spawn_app`] with the test config adjusted by `configure` first.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+pub fn init_test_logging() {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .try_init();
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_session(configure, true).await
+}
+
+/// The sender on a session that is not signed in (and `TG_API_HASH` set), for the login flows.
+pub async fn spawn_signed_out_app() -> TestApp {
+    spawn_app_with_session(|c| c.api_hash = Some(SecretString::from("hash")), false).await
+}
+
+pub async fn spawn_app_with_session(
+    configure: impl FnOnce(&mut Config),
+    signed_in: bool,
+) -> TestApp {
+    init_test_logging();
     let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&dir, API_KEY);
     configure(&mut config);
-    dc.write_session(config.session_path()).await.unwrap();
+    if signed_in {
+        dc.write_session(config.session_path()).await.unwrap();
+    } else {
+        dc.write_unauthorized_session(config.session_path())
+            .await
+            .unwrap();
+    }
+    spawn_on(dc, dir, config).await
+}
+
+/// Starts the sender with `config` against `dc`, keeping `dir` alive as long as the app.
+pub async fn spawn_on(dc: TestDc, dir: tempfile::TempDir, config: Config) -> TestApp {
     let app = App::build(config).await.unwrap();
     let addr = app.local_addr();
     let (tx, rx) = oneshot::channel();
@@ -181,6 +215,12 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Reply {
         self.send(self.client.get(self.url(path))).await
+    }
+
+    /// `GET {path}` as text (status, body), for `/metrics`.
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {

@@ -206,3 +206,34 @@ async fn file_from_a_newer_schema_is_rejected() {
         other => panic!("expected UnsupportedSchema, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn export_is_a_complete_owner_only_copy() {
+    let (dir, path) = temp_path();
+    let store = SessionStore::open(&path).await.unwrap();
+    let seed = SessionSeed {
+        home_dc_id: 2,
+        dc_addr: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4444),
+        auth_key: [7; 256],
+        self_user: Some((42, 99, false)),
+    };
+    store.seed(&seed).await.unwrap();
+    let copy = dir.path().join("moved.session");
+    store.export(&copy).await.unwrap();
+    assert!(store.export(&copy).await.is_err(), "never overwrites");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let moved = SessionStore::open(&copy).await.unwrap();
+    assert_eq!(moved.home_dc_id().unwrap(), 2);
+    assert_eq!(
+        moved.dc_option(2).unwrap().unwrap().auth_key,
+        Some([7; 256])
+    );
+    assert!(moved.self_user().await.unwrap().is_some());
+}

@@ -1,0 +1,145 @@
+//! [`App::run_until`]: the update loop, media jobs, delivery scheduler, archiver, HTTP server
+//! and media sweep, and the order they stop in.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use super::App;
+use crate::archive;
+use crate::deliver::Deliverer;
+use crate::dispatch::{Announcer, MediaJobs, Wakes};
+use crate::media::{server, store};
+use crate::pipeline::{self, Pipeline};
+use crate::status::{self, StatusState};
+
+/// How long the HTTP server may finish open responses after the drain, at least.
+const SERVER_GRACE: Duration = Duration::from_secs(1);
+
+impl App {
+    /// Runs until `stop` resolves, then stops taking updates, lets media downloads and
+    /// attempts in flight finish within the drain deadline, and disconnects. Nothing is lost
+    /// at the deadline: unfinished rows stay in the outbox and resume at the next start.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let deadline = Instant::now() + self.drain_deadline;
+        let (loop_stop_tx, loop_stop_rx) = watch::channel(false);
+        let (workers_stop_tx, workers_stop_rx) = watch::channel(false);
+        let (server_stop_tx, server_stop_rx) = watch::channel(false);
+        let wakes = Wakes::default();
+        let announcer = Announcer {
+            handled: self.handled.clone(),
+            wakes: wakes.clone(),
+        };
+        let mut jobs = MediaJobs::new(self.outbox.clone(), self.media.clone(), announcer.clone());
+        match self.outbox.pending_media().await {
+            Ok(pending) => pending.into_iter().for_each(|p| jobs.spawn(p)),
+            Err(e) => error!(error = %e, "cannot read unfinished media from the outbox"),
+        }
+
+        let mut workers = JoinSet::new();
+        match self.webhook.clone() {
+            Some(client) => {
+                info!(url = %client.url().host_str().unwrap_or_default(), "delivering to the webhook");
+                let deliverer = Deliverer {
+                    outbox: self.outbox.clone(),
+                    client,
+                    policy: self.policy,
+                    wake: wakes.deliver.clone(),
+                };
+                workers.spawn(deliverer.run(workers_stop_rx.clone()));
+            }
+            None => info!("WEBHOOK_URL is not set: printing updates only"),
+        }
+        if let Some(dir) = self.archive_dir.clone() {
+            workers.spawn(archive::run(
+                self.outbox.clone(),
+                dir,
+                wakes.archive.clone(),
+                workers_stop_rx.clone(),
+            ));
+        }
+
+        let mut services = JoinSet::new();
+        let router = server::router(self.store.dir()).merge(status::router(StatusState {
+            outbox: self.outbox.clone(),
+            health: self.health.clone(),
+            webhook_url: self.webhook.as_ref().map(|c| redacted(c.url())),
+            api_key: self.api_key.clone(),
+            wake: wakes.deliver.clone(),
+            metrics: self.metrics.clone(),
+        }));
+        let listener = self.listener;
+        services.spawn(async move {
+            if let Err(e) = server::serve(listener, router, server_stop_rx).await {
+                error!(error = %e, "HTTP server failed");
+            }
+        });
+        services.spawn(store::sweeper(
+            self.store.clone(),
+            store::sweep_interval(self.store.ttl()),
+            loop_stop_rx.clone(),
+        ));
+        let pipeline = Pipeline {
+            stream: self.stream,
+            normalizer: self.normalizer,
+            outbox: self.outbox.clone(),
+            jobs,
+            announcer,
+            health: self.health.clone(),
+        };
+        let mut update_loop = tokio::spawn(pipeline::run(pipeline, loop_stop_rx, self.ready.0));
+        info!(addr = %self.addr, outbox = %self.outbox.path().display(), "receiver running");
+
+        let ended = tokio::select! {
+            () = stop => { info!("shutdown requested"); None }
+            ended = &mut update_loop => { warn!("update loop ended unexpectedly"); Some(ended) }
+        };
+        loop_stop_tx.send_replace(true);
+        let jobs = match ended {
+            Some(ended) => ended,
+            None => update_loop.await,
+        };
+        match jobs {
+            Ok(jobs) => {
+                jobs.drain(deadline.saturating_duration_since(Instant::now()))
+                    .await;
+            }
+            Err(e) => error!(error = %e, "update loop failed"),
+        }
+        workers_stop_tx.send_replace(true);
+        let drained = tokio::time::timeout_at(deadline, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            warn!("attempts still in flight at the drain deadline; retried at the next start");
+            workers.shutdown().await;
+        }
+        server_stop_tx.send_replace(true);
+        let grace = deadline.max(Instant::now() + SERVER_GRACE);
+        if tokio::time::timeout_at(grace, async {
+            while services.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            services.shutdown().await;
+        }
+        self.telegram.disconnect();
+        info!("receiver stopped");
+        Ok(())
+    }
+}
+
+/// The webhook URL for `/status`: without user, password or query (they may hold secrets).
+fn redacted(url: &url::Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.to_string()
+}

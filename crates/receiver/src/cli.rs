@@ -1,0 +1,269 @@
+//! The `receiver` command line: run (the default), or one of the operator commands — sign in,
+//! show the account, move the session between servers, list and replay dead letters, send a
+//! test message.
+//!
+//! Starting without a signed-in session asks for the login when a terminal is attached (as in
+//! `docker compose run --rm receiver`), and otherwise stops with the command to run.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use botapi::ids::ChatIdParam;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use telegram::{OutgoingText, Telegram, TelegramConfig, TelegramError};
+
+use crate::outbox::Outbox;
+use crate::{App, Config, FLOOD_SLEEP_THRESHOLD};
+
+/// `receiver [COMMAND]`: with no command, streams updates to the webhook.
+#[derive(Parser, Debug)]
+#[command(
+    name = "receiver",
+    version,
+    about = "Streams Telegram updates to a webhook"
+)]
+pub struct Cli {
+    /// An operator command; none runs the receiver.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings (every flag also reads its environment variable).
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Operator commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Sign the session in (phone number, login code, 2FA password; or TG_BOT_TOKEN) and exit.
+    Login,
+    /// Print the account the session belongs to.
+    Whoami,
+    /// Write a consistent copy of the session file to PATH (to move servers). Keep it secret:
+    /// it holds the account's auth key.
+    ExportSession {
+        /// Where to write the copy (must not exist).
+        path: PathBuf,
+    },
+    /// Install a session file exported elsewhere as TG_SESSION_NAME's file.
+    ImportSession {
+        /// The exported file.
+        path: PathBuf,
+        /// Replace an existing session file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List dead letters (updates the webhook never accepted), or replay them.
+    DeadLetters {
+        /// Make them deliverable again (all, or only --id).
+        #[arg(long)]
+        replay: bool,
+        /// One update_id to replay.
+        #[arg(long, requires = "replay")]
+        id: Option<i64>,
+    },
+    /// Send a test message, to your Saved Messages unless --chat-id is given.
+    SendTest {
+        /// Bot API chat id or @username.
+        #[arg(long)]
+        chat_id: Option<String>,
+        /// The text.
+        #[arg(long, default_value = "tg-gateway test message ✅")]
+        text: String,
+    },
+}
+
+/// What to tell someone whose session is not signed in and who has no terminal.
+pub fn not_signed_in(path: &Path) -> String {
+    format!(
+        "no signed-in Telegram session at {}. Sign in once with a terminal attached: \
+         `docker compose run --rm receiver login` (or `receiver login`, \
+         `cargo run -p receiver -- login`), or use the sender's /api_v1/auth/* endpoints",
+        path.display()
+    )
+}
+
+fn telegram_config(config: &Config) -> TelegramConfig {
+    TelegramConfig {
+        api_id: config.api_id,
+        session_path: config.session_path(),
+        flood_sleep_threshold: FLOOD_SLEEP_THRESHOLD,
+        updates_capacity: 1,
+    }
+}
+
+fn is_unauthorized(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<TelegramError>(),
+            Some(TelegramError::Unauthorized | TelegramError::NoSession(_))
+        )
+    })
+}
+
+/// Runs the interactive login on this process's terminal.
+pub async fn login(config: &Config) -> anyhow::Result<()> {
+    let api_hash = config
+        .api_hash
+        .clone()
+        .or_else(|| config.bot_token.is_some().then(|| SecretString::from("")))
+        .context("TG_API_HASH is required to log in (get it at https://my.telegram.org)")?;
+    let input = ops::login::LoginInput {
+        api_hash,
+        phone: config.phone_number.clone(),
+        bot_token: config.bot_token.clone(),
+    };
+    let mut stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout();
+    ops::login::interactive(&telegram_config(config), input, &mut stdin, &mut stdout)
+        .await
+        .context("login failed")?;
+    Ok(())
+}
+
+/// Builds the app, first signing in when there is no signed-in session and a terminal is
+/// attached. Without a terminal, fails with the command to run.
+pub async fn build_signed_in(config: Config) -> anyhow::Result<App> {
+    let interactive = std::io::stdin().is_terminal();
+    let path = config.session_path();
+    if !path.exists() {
+        if !interactive {
+            bail!(not_signed_in(&path));
+        }
+        login(&config).await?;
+    }
+    match App::build(config.clone()).await {
+        Err(e) if is_unauthorized(&e) && interactive => {
+            login(&config).await?;
+            App::build(config).await
+        }
+        Err(e) if is_unauthorized(&e) => Err(e.context(not_signed_in(&path))),
+        other => other,
+    }
+}
+
+/// Runs an operator command.
+pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Login => login(&config).await,
+        Command::Whoami => {
+            let tg = connect(&config).await?;
+            let account = tg.account();
+            let user = &account.user;
+            let username = user
+                .username
+                .as_deref()
+                .map(|u| format!(" @{u}"))
+                .unwrap_or_default();
+            let kind = if user.is_bot { "bot" } else { "user" };
+            println!(
+                "{} {}{username} ({kind} id {})",
+                user.first_name,
+                user.last_name.as_deref().unwrap_or(""),
+                user.id
+            );
+            if let Some(phone) = &account.phone {
+                println!("phone {phone}");
+            }
+            println!("session {}", config.session_path().display());
+            Ok(())
+        }
+        Command::ExportSession { path } => {
+            let store = session::SessionStore::open(config.session_path()).await?;
+            store.export(&path).await?;
+            println!(
+                "session written to {} (mode 0600; it holds the auth key — keep it secret)",
+                path.display()
+            );
+            Ok(())
+        }
+        Command::ImportSession { path, force } => {
+            import_session(&path, &config.session_path(), force)
+        }
+        Command::DeadLetters { replay, id } => dead_letters(&config, replay, id).await,
+        Command::SendTest { chat_id, text } => {
+            let tg = connect(&config).await?;
+            let chat = match chat_id {
+                Some(c) => ChatIdParam::parse(&c).map_err(|e| anyhow::anyhow!("--chat-id: {e}"))?,
+                None => ChatIdParam::Id(tg.account().user.id),
+            };
+            let peer = tg.resolve_chat(&chat).await.context("chat not found")?;
+            let sent = tg
+                .send_text(
+                    peer,
+                    OutgoingText {
+                        text,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            println!("sent message {} to chat {}", sent.message_id, sent.chat.id);
+            Ok(())
+        }
+    }
+}
+
+async fn connect(config: &Config) -> anyhow::Result<Telegram> {
+    Telegram::connect(telegram_config(config))
+        .await
+        .map_err(|e| {
+            let path = config.session_path();
+            let hint = if matches!(e, TelegramError::Unauthorized | TelegramError::NoSession(_)) {
+                not_signed_in(&path)
+            } else {
+                format!("failed to connect with session file {}", path.display())
+            };
+            anyhow::Error::new(e).context(hint)
+        })
+}
+
+fn import_session(from: &Path, to: &Path, force: bool) -> anyhow::Result<()> {
+    if to.exists() && !force {
+        bail!("{} exists; pass --force to replace it", to.display());
+    }
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
+    }
+    // A stale WAL of the replaced file must not be replayed onto the imported one.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = to.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+    std::fs::copy(from, to)
+        .with_context(|| format!("failed to copy {} to {}", from.display(), to.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))?;
+    }
+    println!("session installed at {}", to.display());
+    Ok(())
+}
+
+async fn dead_letters(config: &Config, replay: bool, id: Option<i64>) -> anyhow::Result<()> {
+    let outbox = Outbox::open(config.outbox_path()).await?;
+    if replay {
+        let n = outbox.replay(id).await?;
+        println!("{n} dead letter(s) will be delivered again (same update_id and webhook-id)");
+        return Ok(());
+    }
+    let letters = outbox.dead_letters(1000).await?;
+    if letters.is_empty() {
+        println!("no dead letters");
+    }
+    for l in letters {
+        println!(
+            "update_id={} webhook_id={} kind={} chat_id={} attempts={} last_error={}",
+            l.update_id,
+            l.webhook_id,
+            l.kind,
+            l.chat_id,
+            l.attempts,
+            l.last_error.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}

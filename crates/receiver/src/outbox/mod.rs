@@ -1,0 +1,164 @@
+//! The durable outbox: every forwarded update is a row in an SQLite file of its own
+//! (`OUTBOX_PATH`) before the update position moves past it, and stays there until the
+//! webhook answered 2xx (then it is kept a while longer for de-duplication) or it grew too
+//! old (then it is a dead letter that can be listed and replayed).
+//!
+//! Rows, one per update (`updates` table):
+//! - `id` is the update's `update_id`: monotonic per outbox, starting at a random base as the
+//!   Bot API does; the `webhook-id` header is derived from it, so both are stable across
+//!   retries and restarts.
+//! - `natural_key` (unique) names the update itself (`new:<chat>:<message>`, …): an update
+//!   replayed by getDifference after a crash finds its row and is not stored twice.
+//! - `status`: [`Status`]. A chat's rows are delivered in `id` order: a chat's oldest open
+//!   row (media or ready) holds back the chat's later ones; other chats go on.
+//!
+//! Modules: `schema` (pragmas, tables, open checks), `rows` (row types), `queries`.
+//!
+//! SQLite comes from libsql, the copy grammers links (rusqlite would not link beside it).
+
+mod queries;
+mod rows;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use libsql::Connection;
+use tokio::sync::Mutex;
+
+pub use rows::{DeadLetter, Download, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
+
+/// Where a row is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i64)]
+pub enum Status {
+    /// Stored; its media is still being downloaded. Holds back its chat.
+    Media = 0,
+    /// Ready to deliver (or being retried).
+    Ready = 1,
+    /// The webhook answered 2xx (or there is no webhook).
+    Delivered = 2,
+    /// Older than the maximum age after failed attempts: a dead letter.
+    Dead = 3,
+}
+
+/// Why the outbox failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// Creating the file or its directory failed.
+    #[error("cannot create the outbox file {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite failed (unreadable file, not a database, disk full, …).
+    #[error("outbox database error during {op}: {source}")]
+    Sql {
+        /// What was being done.
+        op: &'static str,
+        /// The libsql error.
+        #[source]
+        source: libsql::Error,
+    },
+    /// The file is damaged or was written by a newer version.
+    #[error("the outbox is corrupt or unsupported: {0}")]
+    Corrupt(String),
+}
+
+/// The outbox file. Cheap to share behind an `Arc`; one connection, one statement at a time.
+pub struct Outbox {
+    path: PathBuf,
+    _db: libsql::Database,
+    conn: Mutex<Connection>,
+    mode: Mode,
+}
+
+/// How rows are written: set once with [`Outbox::with_mode`] before sharing.
+#[derive(Clone, Debug, Default)]
+pub struct Mode {
+    /// A webhook is configured: ready rows wait for delivery (else they count as delivered).
+    pub deliver: bool,
+    /// `ARCHIVE_DIR` is set: rows are archived when final.
+    pub archive: bool,
+    /// Prefix of `webhook-id`s (the account, so ids of two accounts never collide).
+    pub id_prefix: String,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox").field("path", &self.path).finish()
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Outbox {
+    /// Opens (creating with mode 0600 when missing) the outbox at `path`, switches it to WAL
+    /// with `synchronous=FULL` (a stored update survives a power cut), checks its integrity
+    /// and migrates the schema.
+    ///
+    /// Errors: the file cannot be created or read, is not an SQLite database, fails
+    /// `PRAGMA quick_check`, or has a newer schema. A damaged outbox is never replaced by an
+    /// empty one: the receiver refuses to start instead.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, OutboxError> {
+        let path = path.as_ref().to_path_buf();
+        schema::prepare_file(&path).await?;
+        let sql = |op| move |source| OutboxError::Sql { op, source };
+        let db = libsql::Builder::new_local(&path)
+            .build()
+            .await
+            .map_err(sql("open"))?;
+        let conn = db.connect().map_err(sql("open"))?;
+        schema::configure(&conn).await?;
+        schema::check(&conn).await?;
+        schema::migrate(&conn).await?;
+        Ok(Self {
+            path,
+            _db: db,
+            conn: Mutex::new(conn),
+            mode: Mode::default(),
+        })
+    }
+
+    /// Sets how rows are written (see [`Mode`]).
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The `webhook-id` of row `id`: `<prefix><id>`, stable across retries and restarts.
+    pub fn webhook_id(&self, id: i64) -> String {
+        format!("{}{id}", self.mode.id_prefix)
+    }
+
+    fn ready_status(&self) -> Status {
+        if self.mode.deliver {
+            Status::Ready
+        } else {
+            Status::Delivered
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether a write transaction can be taken right now (for `/readyz`).
+    pub async fn writable(&self) -> bool {
+        let conn = self.conn.lock().await;
+        let ok = conn.execute("BEGIN IMMEDIATE", ()).await.is_ok();
+        let _ = conn.execute("ROLLBACK", ()).await;
+        ok
+    }
+}

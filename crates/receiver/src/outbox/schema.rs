@@ -1,0 +1,158 @@
+//! The outbox file: creation (mode 0600), pragmas, the integrity check and the schema
+//! (versioned by `PRAGMA user_version`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use libsql::{Connection, Value};
+
+use super::OutboxError;
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const V1: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS updates (
+    id INTEGER PRIMARY KEY,
+    webhook_id TEXT NOT NULL UNIQUE,
+    natural_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    chat_id INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    downloads TEXT,
+    received_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_attempt_at INTEGER,
+    done_at INTEGER,
+    archived INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS updates_open ON updates (status, chat_id, id);
+CREATE INDEX IF NOT EXISTS updates_unarchived ON updates (archived) WHERE archived = 0;
+CREATE VIEW IF NOT EXISTS dead_letter AS
+    SELECT id AS update_id, webhook_id, kind, chat_id, body, received_at, attempts,
+           last_error, last_attempt_at, done_at AS died_at
+    FROM updates WHERE status = 3;
+";
+
+fn sql(op: &'static str) -> impl FnOnce(libsql::Error) -> OutboxError {
+    move |source| OutboxError::Sql { op, source }
+}
+
+/// Creates the parent directory and, when missing, the file with mode 0600 (it holds
+/// customers' messages).
+pub(super) async fn prepare_file(path: &Path) -> Result<(), OutboxError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| OutboxError::Io { path, source }
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(io(parent))?;
+    }
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    match options.open(path).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// WAL, a busy timeout and `synchronous=FULL`.
+pub(super) async fn configure(conn: &Connection) -> Result<(), OutboxError> {
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(sql("configure"))?;
+    pragma(conn, "PRAGMA journal_mode = WAL").await?;
+    pragma(conn, "PRAGMA synchronous = FULL").await?;
+    Ok(())
+}
+
+/// `PRAGMA quick_check` must answer `ok`, and the schema must not be newer than ours.
+pub(super) async fn check(conn: &Connection) -> Result<(), OutboxError> {
+    let verdict = pragma(conn, "PRAGMA quick_check").await?;
+    if verdict.as_deref() != Some("ok") {
+        return Err(OutboxError::Corrupt(format!(
+            "integrity check failed: {}",
+            verdict.unwrap_or_default()
+        )));
+    }
+    let version = user_version(conn).await?;
+    if version > SCHEMA_VERSION {
+        return Err(OutboxError::Corrupt(format!(
+            "schema version {version} is newer than the supported {SCHEMA_VERSION}"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates the tables and the random first `update_id` in one transaction.
+pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
+    if user_version(conn).await? >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let body = async {
+        conn.execute("BEGIN IMMEDIATE", ()).await?;
+        conn.execute_batch(V1).await?;
+        // As the Bot API does: ids start at a random positive number and then increase.
+        let base: i64 = rand::random_range(1..1_000_000_000);
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('next_update_id', ?1)",
+            [base],
+        )
+        .await?;
+        conn.execute(&format!("PRAGMA user_version = {SCHEMA_VERSION}"), ())
+            .await?;
+        conn.execute("COMMIT", ()).await?;
+        Ok::<_, libsql::Error>(())
+    };
+    let result = body.await;
+    if result.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute("ROLLBACK", ()).await;
+    }
+    result.map_err(sql("migrate"))
+}
+
+async fn user_version(conn: &Connection) -> Result<i64, OutboxError> {
+    let value = pragma_value(conn, "PRAGMA user_version").await?;
+    Ok(match value {
+        Some(Value::Integer(v)) => v,
+        _ => 0,
+    })
+}
+
+async fn pragma(conn: &Connection, statement: &'static str) -> Result<Option<String>, OutboxError> {
+    Ok(match pragma_value(conn, statement).await? {
+        Some(Value::Text(text)) => Some(text),
+        Some(other) => Some(format!("{other:?}")),
+        None => None,
+    })
+}
+
+/// The first column of the first row of a PRAGMA (run through `query`: libsql's `execute`
+/// rejects statements that return rows).
+async fn pragma_value(
+    conn: &Connection,
+    statement: &'static str,
+) -> Result<Option<Value>, OutboxError> {
+    let mut rows = conn.query(statement, ()).await.map_err(sql(statement))?;
+    let first = match rows.next().await.map_err(sql(statement))? {
+        Some(row) => Some(row.get_value(0).map_err(sql(statement))?),
+        None => None,
+    };
+    while rows.next().await.map_err(sql(statement))?.is_some() {}
+    Ok(first)
+}

@@ -1,0 +1,152 @@
+//! The outbox on a real file: de-duplication, per-chat heads, retries, dead letters, refusal
+//! of damaged files.
+
+use serde_json::json;
+
+use super::*;
+
+fn update(key: &str, chat_id: i64) -> NewUpdate {
+    NewUpdate {
+        natural_key: key.into(),
+        kind: "message",
+        chat_id,
+        body: json!({"message": {"text": key}}),
+        downloads: Vec::new(),
+    }
+}
+
+async fn open(dir: &tempfile::TempDir) -> Outbox {
+    Outbox::open(dir.path().join("x.outbox"))
+        .await
+        .expect("open")
+        .with_mode(Mode {
+            deliver: true,
+            archive: false,
+            id_prefix: "t_".into(),
+        })
+}
+
+#[tokio::test]
+async fn a_replayed_update_keeps_its_row_and_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir).await;
+    let first = outbox.insert(update("new:1:1", 1)).await.expect("insert");
+    let second = outbox.insert(update("new:1:2", 1)).await.expect("insert");
+    let again = outbox.insert(update("new:1:1", 1)).await.expect("insert");
+    assert!(first.fresh && second.fresh && !again.fresh);
+    assert_eq!(second.id, first.id + 1);
+    assert_eq!(again.id, first.id);
+    drop(outbox);
+    // Survives reopening, ids continue.
+    let outbox = open(&dir).await;
+    let third = outbox.insert(update("new:1:3", 1)).await.expect("insert");
+    assert_eq!(third.id, first.id + 2);
+    let heads = outbox.heads().await.expect("heads");
+    assert_eq!(heads.len(), 1);
+    assert_eq!(heads[0].id, first.id);
+    assert_eq!(heads[0].webhook_id, format!("t_{}", first.id));
+    let body: serde_json::Value = serde_json::from_str(&heads[0].body).expect("json");
+    assert_eq!(body["update_id"], first.id);
+}
+
+#[tokio::test]
+async fn each_chat_has_one_head_and_a_delivered_head_frees_the_next() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir).await;
+    let a1 = outbox.insert(update("a1", 1)).await.expect("insert");
+    let b1 = outbox.insert(update("b1", 2)).await.expect("insert");
+    let a2 = outbox.insert(update("a2", 1)).await.expect("insert");
+    let ids: Vec<i64> = outbox
+        .heads()
+        .await
+        .expect("heads")
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ids, vec![a1.id, b1.id]);
+    outbox
+        .record(a1.id, &Outcome::Delivered)
+        .await
+        .expect("record");
+    let ids: Vec<i64> = outbox
+        .heads()
+        .await
+        .expect("heads")
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ids, vec![b1.id, a2.id]);
+    assert_eq!(outbox.stats().await.expect("stats").pending, 2);
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_replayed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir).await;
+    let a = outbox.insert(update("a", 1)).await.expect("insert");
+    let retry = Outcome::Retry {
+        error: "webhook answered 500".into(),
+        retry_at: now_ms() + 1000,
+    };
+    outbox.record(a.id, &retry).await.expect("record");
+    assert_eq!(outbox.heads().await.expect("heads")[0].attempts, 1);
+    let dead = Outcome::Dead {
+        error: "webhook answered 503".into(),
+    };
+    outbox.record(a.id, &dead).await.expect("record");
+    let stats = outbox.stats().await.expect("stats");
+    assert_eq!((stats.pending, stats.dead_letters), (0, 1));
+    assert_eq!(stats.last_error.as_deref(), Some("webhook answered 503"));
+    let letters = outbox.dead_letters(10).await.expect("list");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].update_id, a.id);
+    assert_eq!(letters[0].attempts, 2);
+    assert_eq!(outbox.replay(None).await.expect("replay"), 1);
+    let heads = outbox.heads().await.expect("heads");
+    assert_eq!(
+        (heads[0].id, heads[0].attempts, heads[0].ready),
+        (a.id, 0, true)
+    );
+}
+
+#[tokio::test]
+async fn media_rows_hold_their_chat_until_done() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir).await;
+    let mut with_media = update("m", 1);
+    with_media.downloads.push(Download {
+        file_id: "x".into(),
+        size: None,
+        mime_type: None,
+        file_name: None,
+        url_at: "/message/media_url".into(),
+        skipped_at: None,
+    });
+    let m = outbox.insert(with_media).await.expect("insert");
+    assert!(m.media);
+    outbox.insert(update("after", 1)).await.expect("insert");
+    let heads = outbox.heads().await.expect("heads");
+    assert_eq!((heads.len(), heads[0].ready), (1, false));
+    let pending = outbox.pending_media().await.expect("pending");
+    assert_eq!(pending[0].downloads[0].url_at, "/message/media_url");
+    outbox
+        .media_done(m.id, &json!({"update_id": m.id, "done": true}))
+        .await
+        .expect("done");
+    let heads = outbox.heads().await.expect("heads");
+    assert!(heads[0].ready && heads[0].body.contains("done"));
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_an_outbox_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.outbox");
+    std::fs::write(&path, vec![0x42u8; 8192]).expect("write garbage");
+    let err = Outbox::open(&path).await.expect_err("garbage refused");
+    assert!(err.to_string().contains("outbox"), "{err}");
+    assert_eq!(
+        std::fs::read(&path).expect("read").len(),
+        8192,
+        "left untouched"
+    );
+}

@@ -1,0 +1,167 @@
+//! Operations routes on the receiver's HTTP port (beside `/media`): `GET /healthz` (the
+//! process is up), `GET /readyz` (Telegram connected and the outbox writable), `GET /status`
+//! (webhook, pending count, oldest pending age, last error, dead letters), `GET /metrics`
+//! (Prometheus), and the dead letters: `GET /dead-letters`, `POST /dead-letters/replay`,
+//! `POST /dead-letters/{update_id}/replay` — these need `x-api-key: WEBHOOK_API_KEY` when
+//! that is set.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::outbox::{Outbox, now_ms};
+use crate::pipeline::Health;
+
+/// What the routes read.
+#[derive(Clone)]
+pub struct StatusState {
+    /// The outbox.
+    pub outbox: Arc<Outbox>,
+    /// Update stream health.
+    pub health: Arc<Health>,
+    /// `WEBHOOK_URL` without credentials, if set.
+    pub webhook_url: Option<String>,
+    /// Guards the dead-letter routes.
+    pub api_key: Option<SecretString>,
+    /// Wakes the scheduler after a replay.
+    pub wake: Arc<Notify>,
+    /// The Prometheus recorder.
+    pub metrics: PrometheusHandle,
+}
+
+/// The routes, to merge into the media router.
+pub fn router(state: StatusState) -> Router {
+    Router::new()
+        .route("/readyz", get(readyz))
+        .route("/status", get(status))
+        .route("/dead-letters", get(dead_letters))
+        .route("/dead-letters/replay", post(replay_all))
+        .route("/dead-letters/{update_id}/replay", post(replay_one))
+        .with_state(state.clone())
+        .merge(ops::metrics::route(state.metrics))
+}
+
+async fn readyz(State(s): State<StatusState>) -> Response {
+    let telegram = s.health.telegram_ok();
+    let store = s.outbox.writable().await;
+    let code = if telegram && store {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({"telegram": telegram, "store_writable": store})),
+    )
+        .into_response()
+}
+
+async fn status(State(s): State<StatusState>) -> Response {
+    match s.outbox.stats().await {
+        Ok(stats) => Json(json!({
+            "webhook_url": s.webhook_url,
+            "pending": stats.pending,
+            "oldest_pending_age_seconds": stats.oldest_pending_at
+                .map(|at| (now_ms() - at).max(0) as f64 / 1000.0),
+            "last_error": stats.last_error,
+            "last_error_at": stats.last_error_at.and_then(iso),
+            "dead_letters": stats.dead_letters,
+        }))
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+fn iso(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339())
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({"error": e.to_string()})),
+    )
+        .into_response()
+}
+
+/// `x-api-key` must equal `WEBHOOK_API_KEY` when one is configured (constant-time compare).
+fn authorized(s: &StatusState, headers: &HeaderMap) -> bool {
+    let Some(key) = &s.api_key else { return true };
+    let given = headers
+        .get(crate::webhook::API_KEY_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let expected = key.expose_secret().as_bytes();
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn forbidden() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "x-api-key missing or wrong"})),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<u32>,
+}
+
+async fn dead_letters(
+    State(s): State<StatusState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return forbidden();
+    }
+    match s
+        .outbox
+        .dead_letters(q.limit.unwrap_or(100).min(1000))
+        .await
+    {
+        Ok(list) => Json(json!({"dead_letters": list})).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn replay(s: &StatusState, headers: &HeaderMap, id: Option<i64>) -> Response {
+    if !authorized(s, headers) {
+        return forbidden();
+    }
+    match s.outbox.replay(id).await {
+        Ok(count) => {
+            s.wake.notify_one();
+            Json(json!({"replayed": count})).into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+async fn replay_all(State(s): State<StatusState>, headers: HeaderMap) -> Response {
+    replay(&s, &headers, None).await
+}
+
+async fn replay_one(
+    State(s): State<StatusState>,
+    headers: HeaderMap,
+    Path(update_id): Path<i64>,
+) -> Response {
+    replay(&s, &headers, Some(update_id)).await
+}

@@ -1,0 +1,182 @@
+//! The OpenAPI 3.1 document (`GET /api_v1/openapi.json`) and the Swagger UI (`GET /docs/`),
+//! both public: they describe the API and hold no secrets.
+//!
+//! Built from the method table ([`crate::routes::table::methods`]): one path per method with
+//! its parameter object (the request struct's `utoipa::ToSchema`, field docs included), its
+//! `result` type (botapi's types with the `utoipa` feature) and the error envelope. The Swagger
+//! UI is compiled in (`utoipa-swagger-ui`'s `vendored` feature): no CDN, no internet.
+
+use utoipa::ToSchema;
+use utoipa::openapi::path::{HttpMethod, Operation, PathItem};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    Components, ContentBuilder, Info, OpenApi, OpenApiBuilder, Paths, RefOr, Required, Tag,
+};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::routes::table::{Components as Schemas, Method, methods, object};
+
+/// Where the document is served.
+pub const OPENAPI_PATH: &str = "/api_v1/openapi.json";
+
+/// Where the interactive docs are served.
+pub const DOCS_PATH: &str = "/docs";
+
+const JSON: &str = "application/json";
+
+/// Name of the `x-api-key` security scheme.
+const API_KEY_SCHEME: &str = "api_key";
+
+/// The error envelope every method may answer, with the HTTP status equal to `error_code`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documentation only: `botapi::ApiError` is what is serialized
+pub struct ErrorResponse {
+    /// Always `false`.
+    ok: bool,
+    /// Equals the HTTP status: 400, 401, 403, 404, 405, 413, 429 or 500.
+    error_code: u16,
+    /// Telegram's wording, e.g. `Bad Request: chat not found`,
+    /// `Too Many Requests: retry after 30`.
+    description: String,
+    /// `retry_after` (seconds) on 429, also sent as a `Retry-After` header.
+    parameters: Option<botapi::response::ResponseParameters>,
+}
+
+/// The OpenAPI document of every method in the table.
+pub fn document() -> OpenApi {
+    let mut schemas = Schemas::new();
+    let error = object::<ErrorResponse>(&mut schemas);
+    let mut paths = Paths::new();
+    let mut tags: Vec<&str> = Vec::new();
+    for method in methods() {
+        if !tags.contains(&method.family) {
+            tags.push(method.family);
+        }
+        let item = PathItem::new(HttpMethod::Post, operation(&method, &mut schemas, &error));
+        paths.paths.insert(format!("/api_v1/{}", method.name), item);
+    }
+    let mut components = Components::new();
+    components.schemas.extend(schemas);
+    components.add_security_scheme(
+        API_KEY_SCHEME,
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+    );
+    OpenApiBuilder::new()
+        .info(info())
+        .paths(paths)
+        .components(Some(components))
+        .tags(Some(tags.into_iter().map(Tag::new)))
+        .security(Some([SecurityRequirement::new(
+            API_KEY_SCHEME,
+            Vec::<String>::new(),
+        )]))
+        .build()
+}
+
+/// `/docs` (the UI) and [`OPENAPI_PATH`] (the document it shows), as a router to merge.
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, document())
+}
+
+fn info() -> Info {
+    let mut info = Info::new(
+        "Telegram user-account sender (Bot API compatible)",
+        env!("CARGO_PKG_VERSION"),
+    );
+    info.description = Some(
+        "The Telegram Bot API, answered by a Telegram *user* account. Every method is at \
+         `/api_v1/<method>` with the `x-api-key` header, and at `/bot<X_API_TOKEN>/<method>` \
+         for Bot API client libraries; method names are case-insensitive. GET (parameters in \
+         the query string) and POST (JSON, `application/x-www-form-urlencoded` or \
+         `multipart/form-data`; in forms, objects are JSON strings) both work. Files upload \
+         as multipart parts, `attach://<part>`, HTTP(S) URLs, `file_id`s or base64. Answers \
+         are `{\"ok\":true,\"result\":…}` or the error envelope with the HTTP status equal \
+         to `error_code`."
+            .to_owned(),
+    );
+    info
+}
+
+fn operation(method: &Method, schemas: &mut Schemas, error: &RefOr<Schema>) -> Operation {
+    let mut op = Operation::new();
+    op.operation_id = Some(method.name.to_owned());
+    op.tags = Some(vec![method.family.to_owned()]);
+    op.summary = Some(method.summary.to_owned());
+    op.description = Some(format!(
+        "Also `GET` with the parameters in the query string, and \
+         `/bot<X_API_TOKEN>/{}` without the header.",
+        method.name
+    ));
+    if let Some(params) = method.params {
+        op.request_body = Some(request_body(params(schemas)).into());
+    }
+    let mut responses = utoipa::openapi::Responses::new();
+    if let Some(result) = method.result {
+        let envelope = ObjectBuilder::new()
+            .property("ok", ObjectBuilder::new().schema_type(Type::Boolean))
+            .required("ok")
+            .property("result", result(schemas))
+            .required("result");
+        let ok = ResponseBuilder::new()
+            .description("`{\"ok\":true,\"result\":…}`")
+            .content(JSON, ContentBuilder::new().schema(Some(envelope)).build())
+            .build();
+        responses.responses.insert("200".to_owned(), ok.into());
+    }
+    let failed = ResponseBuilder::new()
+        .description(
+            "The error envelope; HTTP status = `error_code` (401 wrong key, 429 flood wait \
+             with `parameters.retry_after`).",
+        )
+        .content(
+            JSON,
+            ContentBuilder::new().schema(Some(error.clone())).build(),
+        )
+        .build();
+    responses
+        .responses
+        .insert("default".to_owned(), failed.into());
+    op.responses = responses;
+    op
+}
+
+/// The same parameter object in each of the three body encodings.
+fn request_body(schema: RefOr<Schema>) -> RequestBody {
+    let mut body = RequestBody::new();
+    body.required = Some(Required::False);
+    body.description = Some(
+        "JSON, urlencoded or multipart (objects as JSON strings, files as parts); or no body \
+         and the parameters in the query string."
+            .to_owned(),
+    );
+    for content_type in [
+        JSON,
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ] {
+        let content = ContentBuilder::new().schema(Some(schema.clone())).build();
+        body.content.insert(content_type.to_owned(), content.into());
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_is_a_path_and_every_reference_resolves() {
+        let doc = document();
+        let json = serde_json::to_value(&doc).expect("serialize");
+        assert!(json["paths"].as_object().expect("paths").len() >= 40);
+        let text = json.to_string();
+        let schemas = json["components"]["schemas"].as_object().expect("schemas");
+        for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = part.split('"').next().expect("name");
+            assert!(schemas.contains_key(name), "dangling $ref {name}");
+        }
+    }
+}
