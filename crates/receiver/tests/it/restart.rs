@@ -172,15 +172,11 @@ async fn connections_dropped_every_second_under_load_lose_nothing() {
     load_with_drops(&[(ALICE, ALICE), (BOB, GROUP), (BOB, BOB)], 600).await;
 }
 
-/// Known loss, in grammers 0.11 (not here): after a reconnect, getDifference answers
-/// `updateChannelTooLong{pts}` and grammers' message box *overwrites* its channel pts with it
-/// (`grammers-session` `message_box/mod.rs`, `process_updates`, the `ChannelTooLong` arm) before
-/// asking getChannelDifference — so channel messages posted while the connection was down
-/// are skipped, and once later channel updates are handed out the saved position moves past
-/// them too. The fix belongs in `telegram::updates` (detect the pts jump and fetch the skipped
-/// range with getChannelDifference from the last handed-out pts) or upstream.
+/// Supergroup messages posted while connections drop arrive too: after the reconnect,
+/// getDifference announces the channel with `updateChannelTooLong` *without* a pts (grammers
+/// would otherwise adopt that pts as its own position and skip the missed range), and grammers
+/// fetches them with getChannelDifference from the last position it handed out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "grammers 0.11 skips channel updates after updateChannelTooLong; see the docs"]
 async fn supergroup_under_dropped_connections_loses_nothing() {
     assert_eq!(SUPERGROUP, supergroup_id());
     load_with_drops(&[(ALICE, ALICE), (BOB, SUPERGROUP)], 600).await;

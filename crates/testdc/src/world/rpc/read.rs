@@ -34,9 +34,12 @@ impl World {
             .values()
             .filter(|c| c.messages.last_change() >= req.date && c.messages.pts > 0)
             .map(|c| {
+                // `pts` is optional and left out: grammers treats a present one as the
+                // client's new position (message_box `process_updates`), which would skip the
+                // very messages the client must now fetch with getChannelDifference.
                 tl::enums::Update::ChannelTooLong(tl::types::UpdateChannelTooLong {
                     channel_id: c.id,
-                    pts: Some(c.messages.pts),
+                    pts: None,
                 })
             })
             .collect();
