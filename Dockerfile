@@ -23,8 +23,7 @@ COPY . .
 RUN cargo build --release --locked --bin receiver --bin sender --bin testdc
 
 FROM debian:bookworm-slim AS runtime
-# ca-certificates: TLS to webhooks (reqwest/rustls). curl: the sender's compose healthcheck
-# (GET /healthz) until the binaries grow a `healthcheck` subcommand; then curl can go.
+# ca-certificates: TLS to webhooks (reqwest/rustls). curl: the HEALTHCHECKs (GET /healthz).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
@@ -49,4 +48,8 @@ USER 10001:10001
 WORKDIR /app
 # 8000: sender Bot API. 8181: receiver /media and /healthz.
 EXPOSE 8000 8181
+# Whichever binary runs, one of its health endpoints answers: the sender on 8000, the receiver
+# on 8181 (compose sets a precise check per service).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD curl -fsS -o /dev/null http://127.0.0.1:8000/healthz || curl -fsS -o /dev/null http://127.0.0.1:8181/healthz || exit 1
 CMD ["sender"]

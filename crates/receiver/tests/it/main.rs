@@ -15,5 +15,6 @@ mod operations;
 mod private;
 mod resilience;
 mod restart;
+mod secrets;
 mod sink;
 mod two_processes;
