@@ -79,18 +79,25 @@ pub fn line(kind: &str, body: &Value) -> String {
     } else {
         body
     };
-    let chat = object["chat"]["id"]
+    // A callback query names its chat and message through `message` (InaccessibleMessage).
+    let at = if object["message"].is_object() {
+        &object["message"]
+    } else {
+        object
+    };
+    let chat = at["chat"]["id"]
         .as_i64()
-        .or_else(|| object["chat_id"].as_i64())
+        .or_else(|| at["chat_id"].as_i64())
         .unwrap_or_default();
     let mut out = format!("{kind} update_id={} chat={chat}", body["update_id"]);
-    if let Some(id) = object["message_id"].as_i64() {
+    if let Some(id) = at["message_id"].as_i64() {
         out.push_str(&format!(" message_id={id}"));
     }
     if object["media"].is_object() {
         out.push_str(&format!(" {}", summary(&object["media"])));
     }
-    if let Some(text) = object["text"].as_str().or(object["caption"].as_str()) {
+    let text = object["text"].as_str().or(object["caption"].as_str());
+    if let Some(text) = text.or(object["data"].as_str()) {
         out.push_str(&format!(" {text:?}"));
     }
     out
@@ -166,7 +173,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn lines_read_both_formats() {
+    fn lines_read_both_formats_and_callback_queries() {
         let legacy = json!({"update_id": 7, "event": "message",
             "message": {"message_id": 9, "chat": {"id": 5}, "text": "hi", "media": null}});
         assert_eq!(
@@ -178,6 +185,13 @@ mod tests {
         assert_eq!(
             line("edited_message", &bot),
             r#"edited_message update_id=8 chat=5 message_id=9 "c""#
+        );
+        let press = json!({"update_id": 9, "event": "callback_query", "callback_query":
+            {"id": "1", "message": {"chat": {"id": 5}, "message_id": 3, "date": 0},
+             "data": "vote:1"}});
+        assert_eq!(
+            line("callback_query", &press),
+            r#"callback_query update_id=9 chat=5 message_id=3 "vote:1""#
         );
     }
 }

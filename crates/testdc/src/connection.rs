@@ -245,13 +245,17 @@ impl Conn {
     }
 
     fn forward_push(&mut self, push: Result<Push, broadcast::error::RecvError>) {
-        if !self.shared.receives_pushes(self.key_id()) {
-            return;
-        }
         match push {
             Ok(push) if push.origin == self.conn_id => {}
-            Ok(push) => self.send(push.body.to_vec(), false),
-            Err(broadcast::error::RecvError::Lagged(n)) => {
+            Ok(push) if self.shared.receives_pushes(self.key_id(), push.to) => {
+                self.send(push.body.to_vec(), false)
+            }
+            Ok(_) => {}
+            // Only the account's updates are journaled, so only its connections can catch up
+            // after missing some (a bot's callback queries are gone, as on Telegram).
+            Err(broadcast::error::RecvError::Lagged(n))
+                if self.shared.receives_pushes(self.key_id(), None) =>
+            {
                 warn!(
                     conn_id = self.conn_id,
                     missed = n,
@@ -259,7 +263,7 @@ impl Conn {
                 );
                 self.send(tl::enums::Updates::TooLong.to_bytes(), false);
             }
-            Err(broadcast::error::RecvError::Closed) => {}
+            Err(_) => {}
         }
     }
 

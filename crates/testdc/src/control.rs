@@ -221,4 +221,14 @@ impl TestDc {
         self.shared.publish(fx, 0);
         Ok(())
     }
+
+    /// Adds a user to the world (for tests that need many private chats); returns the id.
+    pub fn add_user(&self, first_name: &str) -> i64 {
+        self.shared.world().add_user(first_name)
+    }
+
+    /// Adds a basic group with the account and `members` (user ids); returns its Bot API id.
+    pub fn add_group(&self, title: &str, members: &[i64]) -> i64 {
+        ChatRef::Chat(self.shared.world().add_group(title, members)).bot_api_id()
+    }
 }

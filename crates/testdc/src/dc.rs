@@ -71,10 +71,14 @@ pub enum ControlError {
     Session(#[from] session::SessionError),
 }
 
-/// Serialized `Updates` for the account's connections, except the one that caused them.
+/// Serialized `Updates` for the connections signed in as one user, except the one that caused
+/// them.
 #[derive(Clone, Debug)]
 pub(crate) struct Push {
     pub origin: u64,
+    /// Whose connections get it: `None` for the account's, `Some(id)` for those signed in as
+    /// user `id` (the bot).
+    pub to: Option<i64>,
     pub body: Arc<[u8]>,
 }
 
@@ -123,9 +127,10 @@ impl Shared {
         keys.insert(key.key_id(), key);
     }
 
-    /// Whether connections on auth key `key_id` get the account's updates (signed in as it).
-    pub fn receives_pushes(&self, key_id: KeyId) -> bool {
-        self.world().receives_pushes(key_id)
+    /// Whether connections on auth key `key_id` get a push addressed `to` (see [`Push::to`]):
+    /// whether the key is signed in as that user.
+    pub fn receives_pushes(&self, key_id: KeyId, to: Option<i64>) -> bool {
+        self.world().receives_pushes(key_id, to)
     }
 
     /// Runs one RPC from a client holding auth key `key_id`: injected faults first, then the
@@ -162,9 +167,10 @@ impl Shared {
     }
 
     pub(crate) fn publish(&self, fx: SideEffects, origin: u64) {
-        for updates in fx.pushes {
+        let addressed = fx.addressed.into_iter().map(|(to, u)| (Some(to), u));
+        for (to, updates) in fx.pushes.into_iter().map(|u| (None, u)).chain(addressed) {
             let body: Arc<[u8]> = updates.to_bytes().into();
-            let _ = self.pushes.send(Push { origin, body });
+            let _ = self.pushes.send(Push { origin, to, body });
         }
         for event in fx.events {
             let _ = self.events.send(event);
@@ -271,6 +277,33 @@ impl TestDc {
     ) -> Result<(), ControlError> {
         let store = session::SessionStore::open(path).await?;
         store.seed(&self.session_seed()).await?;
+        Ok(())
+    }
+
+    /// Writes a session at `path` whose auth key (a new one per call) is signed in as the bot
+    /// ([`Fixture::bot`], as after `auth.importBotAuthorization` with [`Fixture::BOT_TOKEN`]),
+    /// with the bot cached as the self user. Its connections get the updates addressed to the
+    /// bot (callback queries from [`TestDc::press_button`]), not the account's; its calls see
+    /// the account's world, except that `inputUserSelf` is the bot.
+    pub async fn write_bot_session(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), ControlError> {
+        let key = ServerAuthKey::new(rand::random());
+        let bot = Fixture::DEFAULT.bot;
+        let access_hash = {
+            let mut world = self.shared.world();
+            world.auth.sign_in(key.key_id(), bot);
+            world.access_hash(bot)
+        };
+        let seed = session::SessionSeed {
+            auth_key: *key.bytes(),
+            self_user: Some((bot, access_hash, true)),
+            ..self.session_seed()
+        };
+        self.shared.register_key(key);
+        let store = session::SessionStore::open(path).await?;
+        store.seed(&seed).await?;
         Ok(())
     }
 

@@ -18,6 +18,9 @@
 //! | `POST /auth/unauthorized_session` `{path}` | write a session whose new auth key must log in first |
 //! | `GET /auth/last_code` | `{code}` last sent by `auth.sendCode` (404 if none yet) |
 //! | `POST /auth/password` `{password}` | turn 2FA on with that password, or off with `null` |
+//! | `POST /auth/bot_session` `{path}` | write a session signed in as the bot |
+//! | `POST /press_button` `{user_id, chat_id, message_id, data}` | a user presses the bot's inline button (`data` as UTF-8); `{query_id}` |
+//! | `GET /callback_answer?query_id=` | how the bot answered (404 until it has) |
 //! | `POST /webhook` | a webhook sink: records the JSON body (for trying the receiver by hand) |
 //! | `GET /webhook` | the last 100 recorded bodies, oldest first |
 
@@ -60,6 +63,9 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .route("/auth/unauthorized_session", post(unauthorized_session))
         .route("/auth/last_code", get(last_code))
         .route("/auth/password", post(set_password))
+        .route("/auth/bot_session", post(bot_session))
+        .route("/press_button", post(press_button))
+        .route("/callback_answer", get(callback_answer))
         .with_state(dc)
         .merge(sink)
 }
@@ -252,6 +258,47 @@ async fn unauthorized_session(
 ) -> Result<impl IntoResponse, ControlError> {
     dc.write_unauthorized_session(&body.path).await?;
     Ok(Json(json!({"ok": true})))
+}
+
+async fn bot_session(
+    State(dc): State<Arc<TestDc>>,
+    Json(body): Json<SessionPath>,
+) -> Result<impl IntoResponse, ControlError> {
+    dc.write_bot_session(&body.path).await?;
+    Ok(Json(json!({"ok": true})))
+}
+
+#[derive(Deserialize)]
+struct PressButton {
+    user_id: i64,
+    chat_id: i64,
+    message_id: i32,
+    data: String,
+}
+
+async fn press_button(
+    State(dc): State<Arc<TestDc>>,
+    Json(p): Json<PressButton>,
+) -> Result<impl IntoResponse, ControlError> {
+    dc.press_button(p.user_id, p.chat_id, p.message_id, p.data.as_bytes())
+        // A string: JSON numbers above 2^53 lose precision in most clients.
+        .map(|query_id| Json(json!({"query_id": query_id.to_string()})))
+}
+
+#[derive(Deserialize)]
+struct AnswerQuery {
+    query_id: i64,
+}
+
+async fn callback_answer(State(dc): State<Arc<TestDc>>, Query(q): Query<AnswerQuery>) -> Response {
+    match dc.callback_answer(q.query_id) {
+        Some(answer) => Json(answer).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "not answered yet"})),
+        )
+            .into_response(),
+    }
 }
 
 async fn last_code(State(dc): State<Arc<TestDc>>) -> Response {

@@ -4,9 +4,11 @@
 //!
 //! Modules: [`crypto`] (server-direction MTProto 2.0 encryption), [`wire`] (MTProto framing
 //! types), [`world`] (state and RPC answers), `connection` (one task pair per TCP connection),
-//! [`dc`] (the running server and its in-process control API), `view` (control API shapes), [`http`] (the same control API
+//! [`dc`] (the running server and its in-process control API), `buttons` (its bot side:
+//! inline-button presses), `view` (control API shapes), [`http`] (the same control API
 //! over HTTP, for the `testdc` binary).
 
+mod buttons;
 mod connection;
 mod control;
 pub mod crypto;
@@ -18,5 +20,6 @@ pub mod world;
 
 pub use dc::{ControlError, TestDc, TestDcConfig};
 pub use view::{MediaView, MessageView, SendMedia, SendText};
+pub use world::bots::CallbackAnswer;
 pub use world::media_kind::{MediaKind, MediaMeta};
 pub use world::{ChatRef, Fixture};

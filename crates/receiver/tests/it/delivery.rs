@@ -16,8 +16,9 @@ const TOTAL: usize = 2_000;
 async fn webhook_outage_loses_nothing_and_keeps_order_per_chat() {
     let mut app = spawn_app(Options::default()).await;
     let f = ids();
-    // Every chat testdc has: three private chats, the group, the supergroup, the channel.
-    let lanes = [
+    // 20 chats: testdc's six (three private chats, the group, the supergroup, the channel) and
+    // seven more private chats and seven more groups added for this test.
+    let mut lanes = vec![
         (Some(f.alice), f.alice),
         (Some(f.bob), f.bob),
         (Some(f.carol), f.carol),
@@ -25,6 +26,15 @@ async fn webhook_outage_loses_nothing_and_keeps_order_per_chat() {
         (Some(f.carol), supergroup_id()),
         (None, channel_id()),
     ];
+    for n in 0..7 {
+        let user = app.dc.add_user(&format!("Extra {n}"));
+        lanes.push((Some(user), user));
+        lanes.push((
+            Some(user),
+            app.dc.add_group(&format!("Extra group {n}"), &[user]),
+        ));
+    }
+    assert_eq!(lanes.len(), 20);
     app.sink_mut().down().await;
     for i in 0..TOTAL {
         let (from, chat) = lanes[i % lanes.len()];

@@ -67,6 +67,35 @@ pub fn probe(dc: &TestDc, text: &str) {
     .expect("probe message");
 }
 
+/// Bob presses an inline button of the bot's with `data` in his private chat with it (the
+/// probe of apps running as the bot).
+pub fn press_probe(dc: &TestDc, data: &str) {
+    let bob = ids().bob;
+    dc.press_button(bob, bob, 1, data.as_bytes())
+        .expect("probe button press");
+}
+
+/// How a start-up proves the update stream is live: what a simulated user does that the app
+/// forwards, and where its payload (legacy or Bot API) carries the probe's text.
+pub struct Probe {
+    /// Sends the probe with this text.
+    pub send: fn(&TestDc, &str),
+    /// The probe's text in a payload.
+    pub text: fn(&serde_json::Value) -> Option<&str>,
+}
+
+/// Probes of an app on the account's session: Bob's private messages.
+pub const MESSAGE_PROBE: Probe = Probe {
+    send: probe,
+    text: |body| body["message"]["text"].as_str(),
+};
+
+/// Probes of an app on the bot's session: Bob's button presses, their `callback_data`.
+pub const BUTTON_PROBE: Probe = Probe {
+    send: press_probe,
+    text: |body| body["callback_query"]["data"].as_str(),
+};
+
 /// Sends probes until the sink receives one (a message recorded before the update stream's
 /// getState is answered is never delivered), then a marker, and drains the sink up to it.
 pub async fn wait_live_via_sink(dc: &TestDc, sink: &mut Sink) {
@@ -180,6 +209,16 @@ pub fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Config {
 /// Starts testdc, the sink (unless disabled) and the app, and waits until the update stream
 /// is live (a probe went through).
 pub async fn spawn_app(options: Options) -> TestApp {
+    spawn_as(options, false).await
+}
+
+/// [`spawn_app`] with the app signed in as the bot (`TestDc::write_bot_session`): it gets
+/// callback queries, not the account's messages, so button presses are its probes.
+pub async fn spawn_bot_app(options: Options) -> TestApp {
+    spawn_as(options, true).await
+}
+
+async fn spawn_as(options: Options, bot: bool) -> TestApp {
     init_tracing();
     let dc = Arc::new(
         TestDc::start(TestDcConfig::default())
@@ -187,26 +226,42 @@ pub async fn spawn_app(options: Options) -> TestApp {
             .expect("testdc"),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    dc.write_session(config(dir.path(), None).session_path())
-        .await
-        .expect("session");
+    let session = config(dir.path(), None).session_path();
+    let (written, probe) = if bot {
+        (dc.write_bot_session(session).await, &BUTTON_PROBE)
+    } else {
+        (dc.write_session(session).await, &MESSAGE_PROBE)
+    };
+    written.expect("session");
     let sink = if options.webhook {
         Some(Sink::start().await)
     } else {
         None
     };
     let path = dir.path().to_owned();
-    start_app(dc, sink, path, Some(dir), &options).await
+    start_app_probing(dc, sink, path, Some(dir), &options, probe).await
 }
 
 /// Starts the app on an existing test DC, sink and directory (a restart), and waits until
 /// the update stream is live.
 pub async fn start_app(
     dc: Arc<TestDc>,
+    sink: Option<Sink>,
+    path: PathBuf,
+    dir: Option<tempfile::TempDir>,
+    options: &Options,
+) -> TestApp {
+    start_app_probing(dc, sink, path, dir, options, &MESSAGE_PROBE).await
+}
+
+/// [`start_app`], proving the update stream live with `probe`.
+pub async fn start_app_probing(
+    dc: Arc<TestDc>,
     mut sink: Option<Sink>,
     path: PathBuf,
     dir: Option<tempfile::TempDir>,
     options: &Options,
+    probe: &Probe,
 ) -> TestApp {
     let mut config = config(&path, sink.as_ref().map(|s| s.url.clone()));
     // Bound first, so the public media URLs can name the port.
@@ -232,9 +287,12 @@ pub async fn start_app(
         let _ = stop_rx.await;
     }));
     tokio::time::timeout(WAIT, ready).await.expect("app ready");
-    wait_live_via_handled(&dc, &mut handled).await;
+    wait_live_via_handled(&dc, &mut handled, probe).await;
     let skipped = match sink.as_mut() {
-        Some(sink) => sink.skip_until("probe done").await,
+        Some(sink) => {
+            sink.skip_until_where(|body| (probe.text)(body) == Some("probe done"))
+                .await
+        }
         None => Vec::new(),
     };
     TestApp {
@@ -257,15 +315,19 @@ pub fn handled_text(h: &Handled) -> Option<&str> {
     h.body["message"]["text"].as_str()
 }
 
-async fn wait_live_via_handled(dc: &TestDc, handled: &mut broadcast::Receiver<Handled>) {
-    let done = |p: &Handled| handled_text(p) == Some("probe done");
+async fn wait_live_via_handled(
+    dc: &TestDc,
+    handled: &mut broadcast::Receiver<Handled>,
+    probe: &Probe,
+) {
+    let done = |p: &Handled| (probe.text)(&p.body) == Some("probe done");
     for i in 0..100 {
-        probe(dc, &format!("probe {i}"));
+        (probe.send)(dc, &format!("probe {i}"));
         if tokio::time::timeout(Duration::from_millis(250), handled.recv())
             .await
             .is_ok()
         {
-            probe(dc, "probe done");
+            (probe.send)(dc, "probe done");
             loop {
                 let p = tokio::time::timeout(WAIT, handled.recv())
                     .await

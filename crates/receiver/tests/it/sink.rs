@@ -184,10 +184,17 @@ impl Sink {
     /// Skips requests until the one whose text is `text` (within [`WAIT`] each); returns the
     /// skipped ones.
     pub async fn skip_until(&mut self, text: &str) -> Vec<Received> {
+        self.skip_until_where(|body| body["message"]["text"].as_str() == Some(text))
+            .await
+    }
+
+    /// Skips requests until the one whose JSON body satisfies `found` (within [`WAIT`] each);
+    /// returns the skipped ones.
+    pub async fn skip_until_where(&mut self, found: impl Fn(&Value) -> bool) -> Vec<Received> {
         let mut skipped = Vec::new();
         loop {
             let got = self.next().await;
-            if got.text() == Some(text) {
+            if found(&got.body) {
                 return skipped;
             }
             skipped.push(got);

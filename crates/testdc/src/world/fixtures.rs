@@ -145,6 +145,7 @@ impl World {
             random_ids: Default::default(),
             media: Default::default(),
             auth: Default::default(),
+            bots: Default::default(),
         };
         world.seed_history(date);
         world

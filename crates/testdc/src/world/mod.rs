@@ -7,11 +7,13 @@
 //! box of its own with its own ids and pts.
 
 pub(crate) mod auth;
+pub mod bots;
 mod boxes;
 mod fixtures;
 pub mod media;
 pub mod media_kind;
 mod peer_actions;
+mod population;
 mod resolve;
 pub mod rpc;
 pub mod tl_build;
@@ -227,6 +229,8 @@ pub struct World {
     pub media: media::MediaStore,
     /// Which auth keys are signed in as whom, login codes, the 2FA password.
     pub(crate) auth: auth::Auth,
+    /// Callback queries sent to bots and their answers; inline keyboards of sent messages.
+    pub(crate) bots: bots::Bots,
 }
 
 /// Current unix time in seconds.
@@ -264,7 +268,13 @@ impl World {
             Some(media::MediaRef::Inline(media)) => Some((**media).clone()),
             None => None,
         };
-        tl_build::message(m, media)
+        let mut message = tl_build::message(m, media);
+        if let (tl::enums::Message::Message(raw), Some(markup)) =
+            (&mut message, self.reply_markup(m.chat, m.id))
+        {
+            raw.reply_markup = Some(markup.clone());
+        }
+        message
     }
 
     /// The TL chat object (basic group or channel) for a non-user chat.

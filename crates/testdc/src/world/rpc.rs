@@ -7,6 +7,7 @@ use grammers_tl_types::{self as tl, Deserializable, Identifiable, Serializable};
 use super::{ChatRef, RpcError, StoredMessage, World, WorldEvent, now};
 
 mod auth;
+mod bots;
 mod dialogs;
 mod extra;
 mod media;
@@ -16,11 +17,13 @@ mod write;
 pub use read::peer_ref;
 
 /// What an RPC produced besides its result: updates to push to the account's *other*
-/// connections and events for the control API.
+/// connections (or to a bot's), and events for the control API.
 #[derive(Default)]
 pub struct SideEffects {
     /// Pushed to every connection except the caller's, as Telegram does for other sessions.
     pub pushes: Vec<tl::enums::Updates>,
+    /// Pushed to the connections signed in as another user of this DC (the bot), by user id.
+    pub addressed: Vec<(i64, tl::enums::Updates)>,
     /// Observed by tests (`wait_outgoing`).
     pub events: Vec<WorldEvent>,
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod bots;
 mod control;
 mod extra;
 mod faults;

@@ -6,7 +6,7 @@
 //! to the world's phone numbers and by SMS to well-formed unknown ones; `auth.signUp` always
 //! refuses with `403 SIGN_UP_NOT_ALLOWED` (testdc's name: third-party apps may not register
 //! accounts); a key signed in as the bot sees the account's world except that `inputUserSelf`
-//! is the bot.
+//! is the bot, and gets the bot's updates (callback queries) instead of the account's.
 
 use grammers_tl_types::{self as tl, Identifiable, functions as f};
 
@@ -84,14 +84,16 @@ impl World {
                 Some(user) if user != self.self_id && id == f::users::GetUsers::CONSTRUCTOR_ID => {
                     ok(self.get_users_as(user, &decode(body)?))
                 }
+                Some(user) if self.answers_bot(user, id) => self.invoke_bot(user, id, body, fx),
                 Some(_) => self.invoke(body, dc, fx),
             },
         }
     }
 
-    /// Whether `key`'s connections get the account's updates pushed (only the account's own).
-    pub(crate) fn receives_pushes(&self, key: KeyId) -> bool {
-        self.auth.signed_in_as(key) == Some(self.self_id)
+    /// Whether `key`'s connections get a push addressed `to` (`None`: the account's updates):
+    /// only those of the user the key is signed in as.
+    pub(crate) fn receives_pushes(&self, key: KeyId, to: Option<i64>) -> bool {
+        self.auth.signed_in_as(key) == Some(to.unwrap_or(self.self_id))
     }
 
     fn not_signed_in(&self, key: KeyId) -> RpcError {
