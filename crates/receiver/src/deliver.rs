@@ -72,7 +72,21 @@ pub struct Deliverer {
     pub wake: Arc<Notify>,
 }
 
+/// When the pending gauge was last refreshed, unix ms (the gauge itself is process-wide).
+static GAUGE_REFRESHED_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
 impl Deliverer {
+    /// Whether a second has passed since the pending gauge was last refreshed.
+    fn gauge_due(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = crate::outbox::now_ms();
+        let last = GAUGE_REFRESHED_MS.load(Ordering::Relaxed);
+        now - last >= 1000
+            && GAUGE_REFRESHED_MS
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
     /// Runs until `stop` turns true, then waits for the attempts in flight (the caller bounds
     /// that with its drain deadline); rows not attempted stay in the outbox.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
@@ -145,7 +159,11 @@ impl Deliverer {
                 chat
             });
         }
-        if let Ok(stats) = self.outbox.stats().await {
+        // The gauge is refreshed at most once a second, not on every pass: counting the
+        // backlog on each delivery made a deep backlog quadratic.
+        if self.gauge_due()
+            && let Ok(stats) = self.outbox.stats().await
+        {
             metrics::gauge!(ops::metrics::DELIVERY_PENDING).set(stats.pending as f64);
         }
         debug!(
