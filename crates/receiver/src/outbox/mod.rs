@@ -104,8 +104,10 @@ pub fn now_ms() -> i64 {
 
 impl Outbox {
     /// Opens (creating with mode 0600 when missing) the outbox at `path`, switches it to WAL
-    /// with `synchronous=FULL` (a stored update survives a power cut), checks its integrity
-    /// and migrates the schema.
+    /// with `synchronous=NORMAL` (a stored update survives a crash or kill of the process; a
+    /// power cut may lose the last commits, which Telegram then replays through
+    /// getDifference from the older saved position), checks its integrity and migrates the
+    /// schema.
     ///
     /// Errors: the file cannot be created or read, is not an SQLite database, fails
     /// `PRAGMA quick_check`, or has a newer schema. A damaged outbox is never replaced by an

@@ -78,7 +78,7 @@ pub(super) async fn prepare_file(path: &Path) -> Result<(), OutboxError> {
     }
 }
 
-/// WAL, a busy timeout and `synchronous=FULL`.
+/// WAL, a busy timeout and `synchronous=NORMAL` (no fsync per commit; see `Outbox::open`).
 pub(super) async fn configure(conn: &Connection) -> Result<(), OutboxError> {
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(sql("configure"))?;
