@@ -216,7 +216,11 @@ async fn drain_outbox(env: &Env<'_>) {
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
     while std::time::Instant::now() < deadline {
         let pending = match http.get(&url).send().await {
-            Ok(r) => r.json::<serde_json::Value>().await.ok().and_then(|v| v["pending"].as_u64()),
+            Ok(r) => r
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v["pending"].as_u64()),
             Err(_) => None,
         };
         if pending == Some(0) {
