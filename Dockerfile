@@ -51,5 +51,5 @@ EXPOSE 8000 8181
 # Whichever binary runs, one of its health endpoints answers: the sender on 8000, the receiver
 # on 8181 (compose sets a precise check per service).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD curl -fsS -o /dev/null http://127.0.0.1:8000/healthz || curl -fsS -o /dev/null http://127.0.0.1:8181/healthz || exit 1
+    CMD ["sh", "-c", "curl -fsS -o /dev/null http://127.0.0.1:8000/healthz || curl -fsS -o /dev/null http://127.0.0.1:8181/healthz"]
 CMD ["sender"]
