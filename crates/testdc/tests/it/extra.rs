@@ -1,19 +1,11 @@
 //! Forwarding, pinning, reactions, search, typing and metadata-only media, through the real
 //! grammers client.
 
-use grammers_client::session::types::{PeerAuth, PeerId, PeerRef};
+use grammers_client::session::types::PeerRef;
 use grammers_client::tl;
 use testdc::{Fixture, SendText};
 
-use crate::{harness, rpc_name};
-
-fn user_ref(h: &crate::Harness, id: i64) -> PeerRef {
-    let hash = h.dc.with_world(|w| w.access_hash(id));
-    PeerRef {
-        id: PeerId::user(id).unwrap(),
-        auth: PeerAuth::from_hash(hash),
-    }
-}
+use crate::{harness, rpc_name, user_ref};
 
 fn send_media(
     peer: PeerRef,

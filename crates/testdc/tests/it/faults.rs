@@ -100,13 +100,9 @@ async fn wait_outgoing_sees_sends_before_and_after_the_call() {
             .await,
         Err(testdc::ControlError::Timeout(_))
     ));
-    let hash = h.dc.with_world(|w| w.access_hash(alice));
+    let peer = crate::user_ref(&h, alice);
     let client = h.client.clone();
     let sent = tokio::spawn(async move {
-        let peer = grammers_client::session::types::PeerRef {
-            id: grammers_client::session::types::PeerId::user(alice).unwrap(),
-            auth: grammers_client::session::types::PeerAuth::from_hash(hash),
-        };
         client.send_message(peer, "from the account").await.unwrap();
     });
     let seen = h.dc.wait_outgoing(alice, 0, WAIT).await.unwrap();

@@ -59,3 +59,33 @@ pub fn rpc_name<T: std::fmt::Debug>(r: Result<T, grammers_client::InvocationErro
         other => panic!("expected an RPC error, got {other:?}"),
     }
 }
+
+/// The account's reference to user `id` (its access hash as testdc hands it out).
+pub fn user_ref(h: &Harness, id: i64) -> grammers_client::session::types::PeerRef {
+    use grammers_client::session::types::{PeerAuth, PeerId, PeerRef};
+    let hash = h.dc.with_world(|w| w.access_hash(id));
+    PeerRef {
+        id: PeerId::user(id).unwrap(),
+        auth: PeerAuth::from_hash(hash),
+    }
+}
+
+/// `updates.getDifference` from a state (pts, date, qts).
+pub async fn difference(
+    h: &Harness,
+    pts: i32,
+    date: i32,
+    qts: i32,
+) -> grammers_client::tl::enums::updates::Difference {
+    h.client
+        .invoke(&grammers_client::tl::functions::updates::GetDifference {
+            pts,
+            pts_limit: None,
+            pts_total_limit: None,
+            date,
+            qts,
+            qts_limit: None,
+        })
+        .await
+        .unwrap()
+}

@@ -57,18 +57,7 @@ async fn edits_deletes_and_reactions_reach_the_difference() {
     h.dc.edit_text(supergroup, post.message_id, "sg edited")
         .unwrap();
 
-    let diff = h
-        .client
-        .invoke(&tl::functions::updates::GetDifference {
-            pts: state.pts,
-            pts_limit: None,
-            pts_total_limit: None,
-            date: state.date,
-            qts: state.qts,
-            qts_limit: None,
-        })
-        .await
-        .unwrap();
+    let diff = crate::difference(&h, state.pts, state.date, state.qts).await;
     let tl::enums::updates::Difference::Difference(diff) = diff else {
         panic!("difference")
     };

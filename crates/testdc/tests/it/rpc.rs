@@ -6,11 +6,7 @@ use testdc::{Fixture, SendText};
 use crate::{harness, rpc_name};
 
 fn input_user(h: &crate::Harness, id: i64) -> tl::enums::InputPeer {
-    let hash = h.dc.with_world(|w| w.access_hash(id));
-    tl::enums::InputPeer::User(tl::types::InputPeerUser {
-        user_id: id,
-        access_hash: hash,
-    })
+    (&crate::user_ref(h, id)).into()
 }
 
 fn send(
@@ -283,18 +279,7 @@ async fn get_difference_replays_what_happened_since_a_state() {
         reply_to_message_id: None,
     })
     .unwrap();
-    let diff = h
-        .client
-        .invoke(&tl::functions::updates::GetDifference {
-            pts: state.pts,
-            pts_limit: None,
-            pts_total_limit: None,
-            date: state.date,
-            qts: state.qts,
-            qts_limit: None,
-        })
-        .await
-        .unwrap();
+    let diff = crate::difference(&h, state.pts, state.date, state.qts).await;
     let tl::enums::updates::Difference::Difference(diff) = diff else {
         panic!("expected a full difference, got {diff:?}");
     };
@@ -313,17 +298,6 @@ async fn get_difference_replays_what_happened_since_a_state() {
     assert!(diff.other_updates.iter().any(
         |u| matches!(u, tl::enums::Update::ChannelTooLong(c) if c.channel_id == f.supergroup)
     ));
-    let empty = h
-        .client
-        .invoke(&tl::functions::updates::GetDifference {
-            pts: after.pts,
-            pts_limit: None,
-            pts_total_limit: None,
-            date: after.date + 1,
-            qts: 0,
-            qts_limit: None,
-        })
-        .await
-        .unwrap();
+    let empty = crate::difference(&h, after.pts, after.date + 1, 0).await;
     assert!(matches!(empty, tl::enums::updates::Difference::Empty(_)));
 }
