@@ -151,7 +151,9 @@ pub async fn sender(env: &Env<'_>, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::
     Ok(())
 }
 
-/// Receive load: 1,000/s and 5,000/s sustained, then as fast as the injectors go.
+/// Receive load over [`CHATS`] private chats: 1,000/s and 5,000/s sustained, then as fast as
+/// the injectors go; and as fast as they go into one chat (whose updates are delivered one
+/// after another, so that row is the per-chat ceiling).
 pub async fn receiver(
     env: &Env<'_>,
     plan: &Plan,
@@ -159,16 +161,20 @@ pub async fn receiver(
     run: &mut u64,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
+    let many = users(env, CHATS).await?;
+    let one: Arc<[i64]> = Arc::new([env.dc.bob]);
     let points = [
-        (Some(1000.0), 8, plan.sustain),
-        (Some(5000.0), 32, plan.sustain),
-        (None, 64, plan.duration),
+        (Some(1000.0), 8, plan.sustain, many.clone()),
+        (Some(5000.0), 32, plan.sustain, many.clone()),
+        (None, 64, plan.duration, many),
+        (None, 64, plan.duration, one),
     ];
-    for (rate_per_s, injectors, duration) in points {
+    for (rate_per_s, injectors, duration, users) in points {
         *run += 1;
+        let chats = users.len();
         let inj = Injection {
             control: env.dc.control.clone(),
-            user_id: env.dc.bob,
+            users,
             rate: rate_per_s,
             injectors,
             duration,
@@ -182,8 +188,12 @@ pub async fn receiver(
             Some(r) => format!("{} /s offered", rate(r)),
             None => format!("max ({injectors} injectors)"),
         };
+        let chats = match chats {
+            1 => "1 chat".to_owned(),
+            n => format!("{n} chats"),
+        };
         let mut row = Row::new(
-            format!("receiver{label} {offered}, {}", secs(duration)),
+            format!("receiver{label} {offered}, {chats}, {}", secs(duration)),
             format!(
                 "{} upd/s delivered ({} /s injected), RSS {}",
                 rate(o.delivered_per_s),
@@ -207,6 +217,31 @@ pub async fn receiver(
         drain_outbox(env).await;
     }
     Ok(())
+}
+
+/// How many private chats the receive load is spread over: a busy account hears from many
+/// chats at once, and the receiver delivers each chat in order but chats in parallel.
+const CHATS: usize = 100;
+
+/// Adds `n` users to testdc (`POST /users`); their ids.
+async fn users(env: &Env<'_>, n: usize) -> anyhow::Result<Arc<[i64]>> {
+    let http = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let reply: serde_json::Value = http
+            .post(format!("{}/users", env.dc.control))
+            .json(&serde_json::json!({"first_name": format!("Bench {i}")}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id = reply["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow::anyhow!("testdc /users answered {reply}"))?;
+        ids.push(id);
+    }
+    Ok(ids.into())
 }
 
 /// Waits (up to 5 minutes) until the receiver's `/status` reports nothing pending.

@@ -1,6 +1,6 @@
-//! Receive-side load: concurrent injectors post `POST /send` to testdc's control API (a user
-//! writes to the account), paced to a rate or as fast as possible; the sink times each payload
-//! from injection to arrival.
+//! Receive-side load: concurrent injectors post `POST /send` to testdc's control API (users
+//! write to the account, each in their private chat, round-robin), paced to a rate or as fast
+//! as possible; the sink times each payload from injection to arrival.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,8 +20,8 @@ const MAX_DRAIN: Duration = Duration::from_secs(60);
 pub struct Injection {
     /// testdc's control API base, e.g. `http://127.0.0.1:9445`.
     pub control: String,
-    /// The simulated user (and private chat) the messages come from.
-    pub user_id: i64,
+    /// The simulated users (each their own private chat) the messages come from, in turn.
+    pub users: Arc<[i64]>,
     /// Updates per second to offer; `None` for as fast as the injectors go.
     pub rate: Option<f64>,
     /// Concurrent injectors.
@@ -61,7 +61,7 @@ pub async fn run(sink: &Sink, inj: &Injection) -> Outcome {
     for i in 0..inj.injectors {
         let (http, sent, errors) = (http.clone(), sent.clone(), errors.clone());
         let url = format!("{}/send", inj.control);
-        let (user, run, rate, k) = (inj.user_id, inj.run, inj.rate, inj.injectors);
+        let (users, run, rate, k) = (inj.users.clone(), inj.run, inj.rate, inj.injectors);
         tasks.push(tokio::spawn(async move {
             for j in 0u64.. {
                 if let Some(rate) = rate {
@@ -74,6 +74,7 @@ pub async fn run(sink: &Sink, inj: &Injection) -> Outcome {
                 } else if Instant::now() >= end {
                     break;
                 }
+                let user = users[(j as usize * k + i) % users.len()];
                 let text = format!("bench {run} {}", now_micros());
                 let body = json!({"from": user, "chat_id": user, "text": text});
                 match http.post(&url).json(&body).send().await {

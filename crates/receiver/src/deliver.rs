@@ -1,25 +1,33 @@
-//! The delivery scheduler: reads every chat's oldest open outbox row and POSTs the ready ones,
-//! at most `WEBHOOK_MAX_CONNECTIONS` at a time and one per chat (so a chat's later update
-//! waits for its earlier one while other chats go on). A failed attempt is retried with
-//! exponential backoff and jitter, computed from the stored attempt count so it survives
-//! restarts, and never sooner than the webhook's `Retry-After`; past `WEBHOOK_MAX_AGE` the
-//! row becomes a dead letter and its chat moves on.
+//! The delivery scheduler. Each chat is a lane: a lane task takes the chat's oldest open
+//! rows in `update_id` order and POSTs them one after another (so a chat's later update waits
+//! for its earlier one, as the Bot API keeps per-chat order), while up to
+//! `WEBHOOK_MAX_CONNECTIONS` lanes run at once and other chats go on. The scheduler starts a
+//! lane when a row of an idle chat becomes ready ([`DeliveryWake::chat_ready`]) and looks at
+//! every chat's head only at start, when a retry falls due, after a replay, and every few
+//! seconds as a safety net — not once per update: with a deep backlog that full look was what
+//! bounded throughput.
+//!
+//! A failed attempt is retried with exponential backoff and jitter, computed from the stored
+//! attempt count so it survives restarts, and never sooner than the webhook's `Retry-After`;
+//! past `WEBHOOK_MAX_AGE` the row becomes a dead letter and its chat moves on.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, warn};
 
-use crate::outbox::{Due, Outbox, Outcome, now_ms};
+use crate::outbox::{Due, LANE_ROWS, Outbox, Outcome, now_ms};
 use crate::webhook::WebhookClient;
 
-/// Longest wait between two looks at the outbox (a safety net; changes notify at once).
+/// Longest wait between two full looks at the outbox (a safety net; changes notify at once).
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
 /// How long after delivery a row is kept for de-duplicating replays.
 const KEEP_DELIVERED: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Pause before the next full look after the outbox could not be read or written.
+const ERROR_PAUSE: Duration = Duration::from_secs(1);
 
 /// How patiently updates are retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +68,54 @@ impl RetryPolicy {
     }
 }
 
+/// What wakes the scheduler: chats whose rows just became ready, or a request to look at
+/// every chat (after a replay). Shared by the update loop, the media jobs and `/status`.
+#[derive(Debug, Default)]
+pub struct DeliveryWake {
+    /// Signalled chats in first-signalled order (so chats are served in arrival order).
+    chats: Mutex<Signalled>,
+    rescan: std::sync::atomic::AtomicBool,
+    notify: Notify,
+}
+
+impl DeliveryWake {
+    /// A row of `chat_id` is ready to deliver. Never waits; many calls for one chat before the
+    /// scheduler looks cost one entry.
+    pub fn chat_ready(&self, chat_id: i64) {
+        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
+        if chats.set.insert(chat_id) {
+            chats.order.push(chat_id);
+        }
+        drop(chats);
+        self.notify.notify_one();
+    }
+
+    /// Any chat may have ready rows (e.g. dead letters were replayed): look at all of them.
+    pub fn rescan(&self) {
+        self.rescan
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.notify.notify_one();
+    }
+
+    /// The chats signalled since the last call (first-signalled first), and whether a full
+    /// look was requested.
+    fn take(&self) -> (Vec<i64>, bool) {
+        let chats = std::mem::take(&mut *self.chats.lock().unwrap_or_else(|p| p.into_inner()));
+        let chats = chats.order;
+        let rescan = self
+            .rescan
+            .swap(false, std::sync::atomic::Ordering::Relaxed);
+        (chats, rescan)
+    }
+}
+
+/// A set that remembers insertion order.
+#[derive(Debug, Default)]
+struct Signalled {
+    set: HashSet<i64>,
+    order: Vec<i64>,
+}
+
 /// Everything the scheduler needs.
 pub struct Deliverer {
     /// The outbox.
@@ -68,8 +124,44 @@ pub struct Deliverer {
     pub client: WebhookClient,
     /// Retry settings.
     pub policy: RetryPolicy,
-    /// Rung whenever a row becomes ready.
-    pub wake: Arc<Notify>,
+    /// Rung whenever rows become ready.
+    pub wake: Arc<DeliveryWake>,
+}
+
+/// Why a lane stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LaneEnd {
+    /// The chat has no open row left (as far as the lane read).
+    Idle,
+    /// The lane delivered a full batch; the chat may have more.
+    More,
+    /// The head still waits for its media (its completion signals the chat again).
+    Media,
+    /// The head's next attempt is due at this time, unix ms.
+    RetryAt(i64),
+    /// The outbox failed; look again after [`ERROR_PAUSE`].
+    Failed,
+}
+
+/// The scheduler's view of the lanes.
+#[derive(Default)]
+struct Lanes {
+    /// Running lanes; `true` when the chat was signalled while its lane ran.
+    running: HashMap<i64, bool>,
+    /// Chats with ready rows waiting for a connection, first come first served.
+    queue: VecDeque<i64>,
+    queued: HashSet<i64>,
+}
+
+impl Lanes {
+    /// Queues `chat` unless it runs (then it is looked at again when its lane ends).
+    fn want(&mut self, chat: i64) {
+        if let Some(signalled) = self.running.get_mut(&chat) {
+            *signalled = true;
+        } else if self.queued.insert(chat) {
+            self.queue.push_back(chat);
+        }
+    }
 }
 
 /// When the pending gauge was last refreshed, unix ms (the gauge itself is process-wide).
@@ -87,15 +179,30 @@ impl Deliverer {
                 .is_ok()
     }
 
-    /// Runs until `stop` turns true, then waits for the attempts in flight (the caller bounds
-    /// that with its drain deadline); rows not attempted stay in the outbox.
+    /// Runs until `stop` turns true, then finishes the lanes in flight and attempts the rows
+    /// signalled ready until then (the caller bounds the wait with its drain deadline); rows
+    /// not attempted stay in the outbox.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let this = Arc::new(self);
-        let mut in_flight: HashSet<i64> = HashSet::new();
-        let mut attempts: JoinSet<i64> = JoinSet::new();
+        let mut lanes = Lanes::default();
+        let mut tasks: JoinSet<LaneEnd> = JoinSet::new();
+        let mut task_chats: HashMap<tokio::task::Id, i64> = HashMap::new();
+        let mut next_scan = now_ms();
         let mut next_prune = now_ms();
         while !*stop.borrow() {
-            let wait = this.start_due(&mut in_flight, &mut attempts).await;
+            let (signalled, rescan) = this.wake.take();
+            signalled.into_iter().for_each(|chat| lanes.want(chat));
+            if rescan || now_ms() >= next_scan {
+                next_scan = this.scan(&mut lanes).await;
+            }
+            this.start_lanes(&mut lanes, &mut tasks, &mut task_chats);
+            if this.gauge_due()
+                && let Ok(stats) = this.outbox.stats().await
+            {
+                // At most once a second: counting the backlog on every pass made a deep
+                // backlog quadratic.
+                metrics::gauge!(ops::metrics::DELIVERY_PENDING).set(stats.pending as f64);
+            }
             if now_ms() >= next_prune {
                 next_prune = now_ms() + 3_600_000;
                 let before = now_ms() - KEEP_DELIVERED.as_millis() as i64;
@@ -103,84 +210,124 @@ impl Deliverer {
                     warn!(error = %e, "could not prune delivered updates");
                 }
             }
+            let wait = Duration::from_millis((next_scan - now_ms()).max(0) as u64);
             tokio::select! {
-                () = this.wake.notified() => {}
+                () = this.wake.notify.notified() => {}
                 () = tokio::time::sleep(wait) => {}
-                Some(done) = attempts.join_next() => match done {
-                    Ok(chat) => { in_flight.remove(&chat); }
-                    Err(e) => error!(error = %e, "delivery attempt task failed"),
-                },
+                Some(done) = tasks.join_next_with_id() => {
+                    next_scan = next_scan.min(lane_ended(&mut lanes, &mut task_chats, done));
+                }
                 _ = stop.wait_for(|s| *s) => {}
             }
-            // Collect every finished attempt before looking at the outbox again.
-            while let Some(done) = attempts.try_join_next() {
-                if let Ok(chat) = done {
-                    in_flight.remove(&chat);
-                }
+            // Collect every finished lane before deciding what to start next.
+            while let Some(done) = tasks.try_join_next_with_id() {
+                next_scan = next_scan.min(lane_ended(&mut lanes, &mut task_chats, done));
             }
         }
-        while attempts.join_next().await.is_some() {}
+        // Rows that became ready while the update loop and the media jobs drained (they
+        // stop before this scheduler does) still get their attempt; the caller's drain
+        // deadline bounds the wait.
+        this.wake
+            .take()
+            .0
+            .into_iter()
+            .for_each(|chat| lanes.want(chat));
+        this.start_lanes(&mut lanes, &mut tasks, &mut task_chats);
+        while tasks.join_next().await.is_some() {}
     }
 
-    /// Starts an attempt for every due head whose chat is idle, within the connection limit.
-    /// Returns how long to sleep before the next retry is due.
-    async fn start_due(
+    /// Starts queued lanes while connections are free.
+    fn start_lanes(
         self: &Arc<Self>,
-        in_flight: &mut HashSet<i64>,
-        attempts: &mut JoinSet<i64>,
-    ) -> Duration {
+        lanes: &mut Lanes,
+        tasks: &mut JoinSet<LaneEnd>,
+        task_chats: &mut HashMap<tokio::task::Id, i64>,
+    ) {
+        while lanes.running.len() < self.policy.max_connections {
+            let Some(chat) = lanes.queue.pop_front() else {
+                break;
+            };
+            lanes.queued.remove(&chat);
+            lanes.running.insert(chat, false);
+            let this = self.clone();
+            let task = tasks.spawn(async move { this.lane(chat).await });
+            task_chats.insert(task.id(), chat);
+        }
+    }
+
+    /// Looks at every chat's head: queues the ready ones, and returns when to look again
+    /// (the earliest retry, at most [`IDLE_RECHECK`] from now).
+    async fn scan(&self, lanes: &mut Lanes) -> i64 {
         let heads = match self.outbox.heads().await {
             Ok(heads) => heads,
             Err(e) => {
                 error!(error = %e, "cannot read the outbox");
-                return Duration::from_secs(1);
+                return now_ms() + ERROR_PAUSE.as_millis() as i64;
             }
         };
         let now = now_ms();
-        let mut wait = IDLE_RECHECK;
-        let pending = heads.len();
-        for due in heads {
-            if !due.ready || in_flight.contains(&due.chat_id) {
+        let mut next = now + IDLE_RECHECK.as_millis() as i64;
+        for due in &heads {
+            if !due.ready || lanes.running.contains_key(&due.chat_id) {
                 continue;
             }
             if due.next_attempt_at > now {
-                let until = Duration::from_millis((due.next_attempt_at - now) as u64);
-                wait = wait.min(until);
-                continue;
+                next = next.min(due.next_attempt_at);
+            } else {
+                lanes.want(due.chat_id);
             }
-            if in_flight.len() >= self.policy.max_connections {
-                break;
-            }
-            in_flight.insert(due.chat_id);
-            let this = self.clone();
-            attempts.spawn(async move {
-                let chat = due.chat_id;
-                this.attempt(due).await;
-                chat
-            });
-        }
-        // The gauge is refreshed at most once a second, not on every pass: counting the
-        // backlog on each delivery made a deep backlog quadratic.
-        if self.gauge_due()
-            && let Ok(stats) = self.outbox.stats().await
-        {
-            metrics::gauge!(ops::metrics::DELIVERY_PENDING).set(stats.pending as f64);
         }
         debug!(
-            heads = pending,
-            in_flight = in_flight.len(),
-            "delivery pass"
+            heads = heads.len(),
+            running = lanes.running.len(),
+            queued = lanes.queue.len(),
+            "delivery scan"
         );
-        wait
+        next
     }
 
-    /// One attempt and its bookkeeping.
-    async fn attempt(&self, due: Due) {
+    /// Delivers chat `chat_id`'s ready rows in order, one batch at most (so a lane running
+    /// at shutdown ends within [`LANE_ROWS`] attempts).
+    async fn lane(&self, chat_id: i64) -> LaneEnd {
+        let rows = match self.outbox.lane(chat_id).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                error!(chat_id, error = %e, "cannot read the outbox");
+                return LaneEnd::Failed;
+            }
+        };
+        // After a full batch the lane goes to the back of the queue, so a busy chat cannot
+        // keep a connection from the chats waiting for one.
+        let full = rows.len() == LANE_ROWS;
+        for due in rows {
+            if !due.ready {
+                return LaneEnd::Media;
+            }
+            if due.next_attempt_at > now_ms() {
+                return LaneEnd::RetryAt(due.next_attempt_at);
+            }
+            let id = due.id;
+            let outcome = self.attempt(due).await;
+            if let Err(e) = self.outbox.record(id, &outcome).await {
+                // The row stays as it was: it is attempted again (at least once), and the
+                // chat's later rows wait for it.
+                error!(update_id = id, error = %e, "cannot record a delivery outcome");
+                return LaneEnd::Failed;
+            }
+            if let Outcome::Retry { retry_at, .. } = outcome {
+                return LaneEnd::RetryAt(retry_at);
+            }
+        }
+        if full { LaneEnd::More } else { LaneEnd::Idle }
+    }
+
+    /// One attempt: POSTs the row and says what to record.
+    async fn attempt(&self, due: Due) -> Outcome {
         let started = std::time::Instant::now();
         let result = self.client.attempt(&due.webhook_id, due.body).await;
         let latency_ms = started.elapsed().as_millis() as u64;
         let now = now_ms();
-        let outcome = match &result {
+        match &result {
             Ok(()) => {
                 metrics::counter!(ops::metrics::DELIVERIES, "outcome" => "ok").increment(1);
                 let age = (now - due.received_at).max(0) as f64 / 1000.0;
@@ -213,11 +360,46 @@ impl Deliverer {
                     retry_at: now + delay.as_millis() as i64,
                 }
             }
-        };
-        if let Err(e) = self.outbox.record(due.id, &outcome).await {
-            // The row stays as it was: it is attempted again (at least once).
-            error!(update_id = due.id, error = %e, "cannot record a delivery outcome");
         }
+    }
+}
+
+/// Books a finished lane; returns when the scheduler must look at every chat again
+/// (`i64::MAX` when this lane does not need it).
+fn lane_ended(
+    lanes: &mut Lanes,
+    task_chats: &mut HashMap<tokio::task::Id, i64>,
+    done: Result<(tokio::task::Id, LaneEnd), tokio::task::JoinError>,
+) -> i64 {
+    let id = match &done {
+        Ok((id, _)) => *id,
+        Err(e) => e.id(),
+    };
+    let Some(chat) = task_chats.remove(&id) else {
+        return i64::MAX;
+    };
+    let signalled = lanes.running.remove(&chat).unwrap_or(false);
+    let end = match done {
+        Ok((_, end)) => end,
+        Err(e) => {
+            // The chat's rows stay in the outbox; the next full look finds its head again.
+            error!(chat_id = chat, error = %e, "delivery lane task failed");
+            LaneEnd::Failed
+        }
+    };
+    match end {
+        LaneEnd::More => {
+            lanes.want(chat);
+            i64::MAX
+        }
+        LaneEnd::Idle | LaneEnd::Media => {
+            if signalled {
+                lanes.want(chat);
+            }
+            i64::MAX
+        }
+        LaneEnd::RetryAt(at) => at,
+        LaneEnd::Failed => now_ms() + ERROR_PAUSE.as_millis() as i64,
     }
 }
 

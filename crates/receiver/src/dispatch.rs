@@ -15,6 +15,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
 use tracing::{error, warn};
 
+use crate::deliver::DeliveryWake;
 use crate::media::MediaService;
 use crate::media::object::summary;
 use crate::outbox::{Outbox, PendingMedia};
@@ -43,22 +44,24 @@ pub(crate) struct Announcer {
 #[derive(Clone, Default)]
 pub(crate) struct Wakes {
     /// The delivery scheduler.
-    pub deliver: Arc<Notify>,
+    pub deliver: Arc<DeliveryWake>,
     /// The archiver.
     pub archive: Arc<Notify>,
 }
 
 impl Wakes {
-    /// Wakes both (a wake-up while one is busy is kept for its next wait).
-    pub fn ring(&self) {
-        self.deliver.notify_one();
+    /// Wakes both for a ready row of `chat_id` (a wake-up while one is busy is kept for its
+    /// next wait).
+    pub fn ring(&self, chat_id: i64) {
+        self.deliver.chat_ready(chat_id);
         self.archive.notify_one();
     }
 }
 
 impl Announcer {
-    /// Prints, broadcasts and wakes; never waits.
-    pub fn ready(&self, update_id: i64, kind: &str, body: Value) {
+    /// Prints, broadcasts and wakes (row `update_id` of chat `chat_id` is ready); never
+    /// waits.
+    pub fn ready(&self, update_id: i64, chat_id: i64, kind: &str, body: Value) {
         // A closed stdout (e.g. a broken pipe) must not stop the receiver: ignore write errors.
         let _ = writeln!(std::io::stdout().lock(), "{}", line(kind, &body));
         let _ = self.handled.send(Handled {
@@ -66,7 +69,7 @@ impl Announcer {
             kind: kind.to_owned(),
             body,
         });
-        self.wakes.ring();
+        self.wakes.ring(chat_id);
     }
 }
 
@@ -131,7 +134,7 @@ impl MediaJobs {
             let mut body = pending.body;
             media.complete(&mut body, &pending.downloads).await;
             match outbox.media_done(pending.id, &body).await {
-                Ok(()) => announcer.ready(pending.id, &pending.kind, body),
+                Ok(()) => announcer.ready(pending.id, pending.chat_id, &pending.kind, body),
                 // The row stays waiting; the next start downloads again.
                 Err(e) => error!(update_id = pending.id, error = %e, "cannot store finished media"),
             }

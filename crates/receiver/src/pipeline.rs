@@ -107,7 +107,7 @@ impl Pipeline {
             debug!("update filtered out");
             return true;
         };
-        let kind = row.kind;
+        let (kind, chat_id) = (row.kind, row.chat_id);
         let (body, downloads) = (row.body.clone(), row.downloads.clone());
         let mut backoff = MIN_ERROR_BACKOFF;
         let inserted = loop {
@@ -134,11 +134,12 @@ impl Pipeline {
             self.jobs.spawn(PendingMedia {
                 id: inserted.id,
                 kind: kind.to_owned(),
+                chat_id,
                 body,
                 downloads,
             });
         } else {
-            self.announcer.ready(inserted.id, kind, body);
+            self.announcer.ready(inserted.id, chat_id, kind, body);
         }
         true
     }

@@ -17,8 +17,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::Notify;
 
+use crate::deliver::DeliveryWake;
 use crate::outbox::{Outbox, now_ms};
 use crate::pipeline::Health;
 
@@ -34,7 +34,7 @@ pub struct StatusState {
     /// Guards the dead-letter routes.
     pub api_key: Option<SecretString>,
     /// Wakes the scheduler after a replay.
-    pub wake: Arc<Notify>,
+    pub wake: Arc<DeliveryWake>,
     /// The Prometheus recorder.
     pub metrics: PrometheusHandle,
 }
@@ -147,7 +147,7 @@ async fn replay(s: &StatusState, headers: &HeaderMap, id: Option<i64>) -> Respon
     }
     match s.outbox.replay(id).await {
         Ok(count) => {
-            s.wake.notify_one();
+            s.wake.rescan();
             Json(json!({"replayed": count})).into_response()
         }
         Err(e) => internal(e),

@@ -4,6 +4,7 @@
 //! | route | does |
 //! |---|---|
 //! | `GET /world` | fixture ids, users, chats, channels |
+//! | `POST /users` `{first_name}` | adds a user (a new private chat with the account); `{id}` |
 //! | `POST /send` `{from?, chat_id, text, reply_to_message_id?}` | a simulated user sends text |
 //! | `POST /send_media` `{from?, chat_id, kind, path, caption?, file_name?, mime_type?, duration?, width?, height?, title?, performer?}` | a simulated user sends a local file (`kind`: photo, voice, audio, video, video_note, animation, document, sticker) |
 //! | `POST /edit` `{chat_id, message_id, text}` | the author edits a message |
@@ -49,6 +50,7 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .with_state(Sink::default());
     Router::new()
         .route("/world", get(world))
+        .route("/users", post(add_user))
         .route("/send", post(send))
         .route("/send_media", post(send_media))
         .route("/edit", post(edit))
@@ -115,6 +117,15 @@ async fn world(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
             })).collect::<Vec<_>>(),
         }))
     })
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    first_name: String,
+}
+
+async fn add_user(State(dc): State<Arc<TestDc>>, Json(body): Json<NewUser>) -> impl IntoResponse {
+    Json(json!({"id": dc.add_user(&body.first_name)}))
 }
 
 async fn send(

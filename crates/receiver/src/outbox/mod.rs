@@ -16,6 +16,7 @@
 //!
 //! SQLite comes from libsql, the copy grammers links (rusqlite would not link beside it).
 
+mod db;
 mod queries;
 mod rows;
 mod schema;
@@ -25,9 +26,11 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use libsql::Connection;
 use tokio::sync::Mutex;
 
+use db::Db;
+
+pub use queries::LANE_ROWS;
 pub use rows::{DeadLetter, Download, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
 
 /// Where a row is in its life.
@@ -74,7 +77,7 @@ pub enum OutboxError {
 pub struct Outbox {
     path: PathBuf,
     _db: libsql::Database,
-    conn: Mutex<Connection>,
+    conn: Mutex<Db>,
     mode: Mode,
 }
 
@@ -127,7 +130,7 @@ impl Outbox {
         Ok(Self {
             path,
             _db: db,
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Db::new(conn)),
             mode: Mode::default(),
         })
     }
@@ -158,9 +161,9 @@ impl Outbox {
 
     /// Whether a write transaction can be taken right now (for `/readyz`).
     pub async fn writable(&self) -> bool {
-        let conn = self.conn.lock().await;
-        let ok = conn.execute("BEGIN IMMEDIATE", ()).await.is_ok();
-        let _ = conn.execute("ROLLBACK", ()).await;
+        let mut db = self.conn.lock().await;
+        let ok = db.execute("writable", "BEGIN IMMEDIATE", ()).await.is_ok();
+        let _ = db.execute("writable", "ROLLBACK", ()).await;
         ok
     }
 }

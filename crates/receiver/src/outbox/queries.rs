@@ -1,89 +1,32 @@
-//! The outbox's statements. Every write is one short transaction on the one connection.
+//! The outbox's statements. Every write is one short transaction on the one connection, and
+//! every statement is a literal prepared once (see `db`).
 
-use libsql::{Connection, Row, Value};
 use serde_json::json;
 use telegram::Position;
 
+use super::db::{Db, Result, int, opt_int, opt_text, text};
 use super::rows::{DeadLetter, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
 use super::{Outbox, OutboxError, Status, now_ms};
 
-type Result<T> = std::result::Result<T, OutboxError>;
-
-fn sql(op: &'static str) -> impl FnOnce(libsql::Error) -> OutboxError {
-    move |source| OutboxError::Sql { op, source }
+/// The columns [`due`] reads, prefixed `u.` (a macro so statements stay `'static` literals).
+macro_rules! due_columns {
+    () => {
+        "u.id, u.webhook_id, u.chat_id, u.kind, u.status, u.body, u.attempts, u.received_at, \
+         u.next_attempt_at"
+    };
 }
 
-fn int(row: &Row, i: i32) -> Result<i64> {
-    match row.get_value(i).map_err(sql("read"))? {
-        Value::Integer(v) => Ok(v),
-        other => Err(OutboxError::Corrupt(format!(
-            "column {i} holds {other:?}, expected an integer"
-        ))),
-    }
+/// [`LANE_ROWS`] as a literal, for the statement text.
+macro_rules! lane_rows {
+    () => {
+        32
+    };
 }
 
-fn opt_int(row: &Row, i: i32) -> Result<Option<i64>> {
-    match row.get_value(i).map_err(sql("read"))? {
-        Value::Null => Ok(None),
-        Value::Integer(v) => Ok(Some(v)),
-        other => Err(OutboxError::Corrupt(format!(
-            "column {i} holds {other:?}, expected an integer"
-        ))),
-    }
-}
+/// How many rows [`Outbox::lane`] reads at once.
+pub const LANE_ROWS: usize = lane_rows!();
 
-fn opt_text(row: &Row, i: i32) -> Result<Option<String>> {
-    match row.get_value(i).map_err(sql("read"))? {
-        Value::Null => Ok(None),
-        Value::Text(v) => Ok(Some(v)),
-        other => Err(OutboxError::Corrupt(format!(
-            "column {i} holds {other:?}, expected text"
-        ))),
-    }
-}
-
-fn text(row: &Row, i: i32) -> Result<String> {
-    opt_text(row, i)?.ok_or_else(|| OutboxError::Corrupt(format!("column {i} is null")))
-}
-
-async fn all<T>(
-    conn: &Connection,
-    op: &'static str,
-    statement: &str,
-    params: impl libsql::params::IntoParams,
-    mut map: impl FnMut(&Row) -> Result<T>,
-) -> Result<Vec<T>> {
-    let mut rows = conn.query(statement, params).await.map_err(sql(op))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().await.map_err(sql(op))? {
-        out.push(map(&row)?);
-    }
-    Ok(out)
-}
-
-/// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on error.
-async fn transaction<T>(
-    conn: &Connection,
-    op: &'static str,
-    body: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    conn.execute("BEGIN IMMEDIATE", ()).await.map_err(sql(op))?;
-    match body.await {
-        Ok(value) => {
-            conn.execute("COMMIT", ()).await.map_err(sql(op))?;
-            Ok(value)
-        }
-        Err(e) => {
-            let _ = conn.execute("ROLLBACK", ()).await;
-            Err(e)
-        }
-    }
-}
-
-const DUE_COLUMNS: &str = "u.id, u.webhook_id, u.chat_id, u.kind, u.status, u.body, u.attempts, \
-                           u.received_at, u.next_attempt_at";
-
-fn due(row: &Row) -> Result<Due> {
+fn due(row: &libsql::Row) -> Result<Due> {
     Ok(Due {
         id: int(row, 0)?,
         webhook_id: text(row, 1)?,
@@ -102,17 +45,16 @@ impl Outbox {
     /// natural key is already stored, returns that row untouched. A row without downloads is
     /// stored ready (delivered at once when there is no webhook).
     pub async fn insert(&self, update: NewUpdate) -> Result<Inserted> {
-        let conn = self.conn.lock().await;
-        let conn = &*conn;
-        transaction(conn, "insert", async {
-            let existing = all(
-                conn,
-                "insert",
-                "SELECT id, status FROM updates WHERE natural_key = ?1",
-                [update.natural_key.as_str()],
-                |r| Ok((int(r, 0)?, int(r, 1)?)),
-            )
-            .await?;
+        let mut db = self.conn.lock().await;
+        db.transaction("insert", async |db: &mut Db| {
+            let existing = db
+                .all(
+                    "insert",
+                    "SELECT id, status FROM updates WHERE natural_key = ?1",
+                    [update.natural_key.as_str()],
+                    |r| Ok((int(r, 0)?, int(r, 1)?)),
+                )
+                .await?;
             if let Some((id, status)) = existing.first() {
                 return Ok(Inserted {
                     id: *id,
@@ -120,17 +62,17 @@ impl Outbox {
                     media: *status == Status::Media as i64,
                 });
             }
-            let id = all(
-                conn,
-                "insert",
-                "SELECT value FROM meta WHERE key = 'next_update_id'",
-                (),
-                |r| int(r, 0),
-            )
-            .await?
-            .first()
-            .copied()
-            .ok_or_else(|| OutboxError::Corrupt("next_update_id is missing".into()))?;
+            let id = db
+                .all(
+                    "insert",
+                    "SELECT value FROM meta WHERE key = 'next_update_id'",
+                    (),
+                    |r| int(r, 0),
+                )
+                .await?
+                .first()
+                .copied()
+                .ok_or_else(|| OutboxError::Corrupt("next_update_id is missing".into()))?;
             let mut body = update.body;
             body["update_id"] = id.into();
             let media = !update.downloads.is_empty();
@@ -141,7 +83,9 @@ impl Outbox {
             };
             let downloads =
                 media.then(|| serde_json::to_string(&update.downloads).unwrap_or_default());
-            conn.execute(
+            let now = now_ms();
+            db.execute(
+                "insert",
                 "INSERT INTO updates (id, webhook_id, natural_key, kind, chat_id, status, body,
                                       downloads, received_at, archived, done_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -154,19 +98,18 @@ impl Outbox {
                     status as i64,
                     body.to_string(),
                     downloads,
-                    now_ms(),
+                    now,
                     i64::from(!self.mode.archive),
-                    (status == Status::Delivered).then(now_ms),
+                    (status == Status::Delivered).then_some(now),
                 ],
             )
-            .await
-            .map_err(sql("insert"))?;
-            conn.execute(
+            .await?;
+            db.execute(
+                "insert",
                 "UPDATE meta SET value = ?1 WHERE key = 'next_update_id'",
                 [id + 1],
             )
-            .await
-            .map_err(sql("insert"))?;
+            .await?;
             Ok(Inserted {
                 id,
                 fresh: true,
@@ -178,11 +121,10 @@ impl Outbox {
 
     /// Rows still waiting for their media (after a restart: every one not finished).
     pub async fn pending_media(&self) -> Result<Vec<PendingMedia>> {
-        let conn = self.conn.lock().await;
-        all(
-            &conn,
+        let mut db = self.conn.lock().await;
+        db.all(
             "pending_media",
-            "SELECT id, body, downloads, kind FROM updates WHERE status = 0 ORDER BY id",
+            "SELECT id, body, downloads, kind, chat_id FROM updates WHERE status = 0 ORDER BY id",
             (),
             |r| {
                 let corrupt = |e: serde_json::Error| OutboxError::Corrupt(e.to_string());
@@ -190,6 +132,7 @@ impl Outbox {
                 Ok(PendingMedia {
                     id: int(r, 0)?,
                     kind: text(r, 3)?,
+                    chat_id: int(r, 4)?,
                     body: serde_json::from_str(&text(r, 1)?).map_err(corrupt)?,
                     downloads: serde_json::from_str(&downloads).map_err(corrupt)?,
                 })
@@ -200,84 +143,112 @@ impl Outbox {
 
     /// The media of row `id` is done: `body` is final and the row is ready.
     pub async fn media_done(&self, id: i64, body: &serde_json::Value) -> Result<()> {
-        let conn = self.conn.lock().await;
-        conn.execute(
+        let mut db = self.conn.lock().await;
+        db.execute(
+            "media_done",
             "UPDATE updates SET body = ?1, downloads = NULL, status = ?2,
                  done_at = CASE WHEN ?2 = 2 THEN ?4 END WHERE id = ?3 AND status = 0",
             libsql::params![body.to_string(), self.ready_status() as i64, id, now_ms()],
         )
-        .await
-        .map_err(sql("media_done"))?;
+        .await?;
         Ok(())
     }
 
     /// Every chat's oldest open row (media or ready), oldest chats first.
     pub async fn heads(&self) -> Result<Vec<Due>> {
-        let conn = self.conn.lock().await;
-        let statement = format!(
+        let mut db = self.conn.lock().await;
+        db.all(
+            "heads",
             // Walks the open lanes with index seeks (O(lanes · log n)): a GROUP BY over every
             // open row made each scheduling round linear in the backlog, which with tens of
             // thousands of pending rows took the whole CPU.
-            "WITH RECURSIVE lanes(chat_id) AS (
-                 SELECT MIN(chat_id) FROM updates WHERE status IN (0, 1)
-                 UNION ALL
-                 SELECT (SELECT MIN(chat_id) FROM updates
-                         WHERE status IN (0, 1) AND chat_id > lanes.chat_id)
-                 FROM lanes WHERE lanes.chat_id IS NOT NULL
-             )
-             SELECT {DUE_COLUMNS} FROM lanes JOIN updates u ON u.id = (
-                 SELECT MIN(id) FROM updates WHERE status IN (0, 1) AND chat_id = lanes.chat_id
-             )
-             ORDER BY u.id"
-        );
-        all(&conn, "heads", &statement, (), due).await
+            concat!(
+                "WITH RECURSIVE lanes(chat_id) AS (
+                     SELECT MIN(chat_id) FROM updates WHERE status IN (0, 1)
+                     UNION ALL
+                     SELECT (SELECT MIN(chat_id) FROM updates
+                             WHERE status IN (0, 1) AND chat_id > lanes.chat_id)
+                     FROM lanes WHERE lanes.chat_id IS NOT NULL
+                 )
+                 SELECT ",
+                due_columns!(),
+                " FROM lanes JOIN updates u ON u.id = (
+                     SELECT MIN(id) FROM updates WHERE status IN (0, 1) AND chat_id = lanes.chat_id
+                 )
+                 ORDER BY u.id"
+            ),
+            (),
+            due,
+        )
+        .await
+    }
+
+    /// Up to [`LANE_ROWS`] of chat `chat_id`'s open rows (media or ready), oldest first: the
+    /// rows a lane delivers in order without going back to the scheduler.
+    pub async fn lane(&self, chat_id: i64) -> Result<Vec<Due>> {
+        let mut db = self.conn.lock().await;
+        db.all(
+            "lane",
+            // The limit is a literal: SQLite (built with STAT4, as libsql is) re-prepares a
+            // statement whenever a parameter it planned with, such as a LIMIT, is bound again.
+            concat!(
+                "SELECT ",
+                due_columns!(),
+                " FROM updates u WHERE u.chat_id = ?1 AND u.status IN (0, 1)
+                  ORDER BY u.id LIMIT ",
+                lane_rows!()
+            ),
+            [chat_id],
+            due,
+        )
+        .await
     }
 
     /// Records the outcome of an attempt on row `id`.
     pub async fn record(&self, id: i64, outcome: &Outcome) -> Result<()> {
-        let conn = self.conn.lock().await;
+        let mut db = self.conn.lock().await;
         let now = now_ms();
         let (status, error, retry_at, done_at) = match outcome {
             Outcome::Delivered => (Status::Delivered, None, 0, Some(now)),
             Outcome::Retry { error, retry_at } => (Status::Ready, Some(error), *retry_at, None),
             Outcome::Dead { error } => (Status::Dead, Some(error), 0, Some(now)),
         };
-        conn.execute(
+        db.execute(
+            "record",
             "UPDATE updates SET status = ?1, attempts = attempts + 1, last_attempt_at = ?2,
                  last_error = COALESCE(?3, last_error), next_attempt_at = ?4, done_at = ?5
              WHERE id = ?6",
             libsql::params![status as i64, now, error.cloned(), retry_at, done_at, id],
         )
-        .await
-        .map_err(sql("record"))?;
+        .await?;
         Ok(())
     }
 
     /// Pending count, oldest pending time, dead letters, last error.
     pub async fn stats(&self) -> Result<Stats> {
-        let conn = self.conn.lock().await;
-        let counts = all(
-            &conn,
-            "stats",
-            // Ids grow with arrival, so the oldest open row is the smallest open id: an index
-            // seek instead of a scan over every pending body.
-            "SELECT (SELECT COUNT(*) FROM updates WHERE status IN (0, 1)),
+        let mut db = self.conn.lock().await;
+        let counts = db
+            .all(
+                "stats",
+                // Ids grow with arrival, so the oldest open row is the smallest open id: an index
+                // seek instead of a scan over every pending body.
+                "SELECT (SELECT COUNT(*) FROM updates WHERE status IN (0, 1)),
                     (SELECT received_at FROM updates WHERE id =
                         (SELECT MIN(id) FROM updates WHERE status IN (0, 1))),
                     (SELECT COUNT(*) FROM updates WHERE status = 3)",
-            (),
-            |r| Ok((int(r, 0)?, opt_int(r, 1)?, int(r, 2)?)),
-        )
-        .await?;
-        let last = all(
-            &conn,
-            "stats",
-            "SELECT last_error, last_attempt_at FROM updates WHERE last_error IS NOT NULL
+                (),
+                |r| Ok((int(r, 0)?, opt_int(r, 1)?, int(r, 2)?)),
+            )
+            .await?;
+        let last = db
+            .all(
+                "stats",
+                "SELECT last_error, last_attempt_at FROM updates WHERE last_error IS NOT NULL
              ORDER BY last_attempt_at DESC LIMIT 1",
-            (),
-            |r| Ok((opt_text(r, 0)?, opt_int(r, 1)?)),
-        )
-        .await?;
+                (),
+                |r| Ok((opt_text(r, 0)?, opt_int(r, 1)?)),
+            )
+            .await?;
         let (pending, oldest, dead) = counts.first().copied().unwrap_or_default();
         let (last_error, last_error_at) = last.into_iter().next().unwrap_or_default();
         Ok(Stats {
@@ -291,9 +262,8 @@ impl Outbox {
 
     /// Up to `limit` dead letters, oldest first.
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
-        let conn = self.conn.lock().await;
-        all(
-            &conn,
+        let mut db = self.conn.lock().await;
+        db.all(
             "dead_letters",
             "SELECT update_id, webhook_id, kind, chat_id, attempts, last_error, received_at,
                     died_at FROM dead_letter ORDER BY update_id LIMIT ?1",
@@ -317,21 +287,20 @@ impl Outbox {
     /// Makes dead letters deliverable again (all, or the one with `update_id`), with a fresh
     /// age and attempt count; same `update_id` and `webhook-id`. Returns how many.
     pub async fn replay(&self, update_id: Option<i64>) -> Result<u64> {
-        let conn = self.conn.lock().await;
-        conn.execute(
+        let mut db = self.conn.lock().await;
+        db.execute(
+            "replay",
             "UPDATE updates SET status = 1, attempts = 0, next_attempt_at = 0, received_at = ?1,
                  done_at = NULL WHERE status = 3 AND (?2 IS NULL OR id = ?2)",
             libsql::params![now_ms(), update_id],
         )
         .await
-        .map_err(sql("replay"))
     }
 
     /// Up to `limit` final rows not yet written to `ARCHIVE_DIR`: `(id, received_at, body)`.
     pub async fn unarchived(&self, limit: u32) -> Result<Vec<(i64, i64, String)>> {
-        let conn = self.conn.lock().await;
-        all(
-            &conn,
+        let mut db = self.conn.lock().await;
+        db.all(
             "unarchived",
             "SELECT id, received_at, body FROM updates WHERE archived = 0 AND status != 0
              ORDER BY id LIMIT ?1",
@@ -343,10 +312,13 @@ impl Outbox {
 
     /// Row `id` is in the archive.
     pub async fn mark_archived(&self, id: i64) -> Result<()> {
-        let conn = self.conn.lock().await;
-        conn.execute("UPDATE updates SET archived = 1 WHERE id = ?1", [id])
-            .await
-            .map_err(sql("mark_archived"))?;
+        let mut db = self.conn.lock().await;
+        db.execute(
+            "mark_archived",
+            "UPDATE updates SET archived = 1 WHERE id = ?1",
+            [id],
+        )
+        .await?;
         Ok(())
     }
 
@@ -357,28 +329,28 @@ impl Outbox {
             "qts": position.qts,
             "channels": position.channels.iter().map(|(id, pts)| [*id, i64::from(*pts)]).collect::<Vec<_>>(),
         });
-        let conn = self.conn.lock().await;
-        conn.execute(
+        let mut db = self.conn.lock().await;
+        db.execute(
+            "save_position",
             "INSERT INTO kv (key, value) VALUES ('position', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [value.to_string()],
         )
-        .await
-        .map_err(sql("save_position"))?;
+        .await?;
         Ok(())
     }
 
     /// The saved update position, if any.
     pub async fn load_position(&self) -> Result<Option<Position>> {
-        let conn = self.conn.lock().await;
-        let rows = all(
-            &conn,
-            "load_position",
-            "SELECT value FROM kv WHERE key = 'position'",
-            (),
-            |r| text(r, 0),
-        )
-        .await?;
+        let mut db = self.conn.lock().await;
+        let rows = db
+            .all(
+                "load_position",
+                "SELECT value FROM kv WHERE key = 'position'",
+                (),
+                |r| text(r, 0),
+            )
+            .await?;
         let Some(text) = rows.first() else {
             return Ok(None);
         };
@@ -400,12 +372,12 @@ impl Outbox {
     /// Deletes delivered rows finished before `before` (unix ms); returns how many. Their
     /// natural keys stop de-duplicating replays then, long after the position moved on.
     pub async fn prune_delivered(&self, before: i64) -> Result<u64> {
-        let conn = self.conn.lock().await;
-        conn.execute(
+        let mut db = self.conn.lock().await;
+        db.execute(
+            "prune",
             "DELETE FROM updates WHERE status = 2 AND archived = 1 AND done_at < ?1",
             [before],
         )
         .await
-        .map_err(sql("prune"))
     }
 }

@@ -53,13 +53,15 @@ pub struct PendingMedia {
     pub id: i64,
     /// The update kind.
     pub kind: String,
+    /// The ordering lane (Bot API chat id), announced when the row becomes ready.
+    pub chat_id: i64,
     /// The body with holes.
     pub body: serde_json::Value,
     /// The files.
     pub downloads: Vec<Download>,
 }
 
-/// A chat's oldest open row.
+/// An open row as the scheduler sees it (a chat's head, or one of a lane's rows).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Due {
     /// `update_id`.

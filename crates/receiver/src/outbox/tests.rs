@@ -80,6 +80,40 @@ async fn each_chat_has_one_head_and_a_delivered_head_frees_the_next() {
 }
 
 #[tokio::test]
+async fn a_lane_reads_its_chats_open_rows_in_order_up_to_lane_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir).await;
+    let mut chat1 = Vec::new();
+    for i in 0..5 {
+        let row = outbox.insert(update(&format!("a{i}"), 1)).await;
+        chat1.push(row.expect("insert").id);
+        outbox
+            .insert(update(&format!("b{i}"), 2))
+            .await
+            .expect("insert");
+    }
+    outbox
+        .record(chat1[0], &Outcome::Delivered)
+        .await
+        .expect("record");
+    let rows = outbox.lane(1).await.expect("lane");
+    let lane: Vec<i64> = rows.iter().map(|d| d.id).collect();
+    assert_eq!(lane, chat1[1..], "delivered rows leave; oldest first");
+    assert!(rows.iter().all(|d| d.chat_id == 1 && d.ready), "{rows:?}");
+    assert!(outbox.lane(3).await.expect("lane").is_empty());
+    // Each statement is prepared once and reused: the same query twice gives the same rows.
+    assert_eq!(outbox.lane(1).await.expect("lane"), rows);
+    for i in 0..LANE_ROWS {
+        outbox
+            .insert(update(&format!("c{i}"), 1))
+            .await
+            .expect("insert");
+    }
+    let rows = outbox.lane(1).await.expect("lane");
+    assert_eq!(rows.len(), LANE_ROWS, "at most LANE_ROWS");
+}
+
+#[tokio::test]
 async fn dead_letters_are_listed_and_replayed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let outbox = open(&dir).await;

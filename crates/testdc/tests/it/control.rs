@@ -55,6 +55,20 @@ async fn send_history_and_faults_over_http() {
     let (_, history) = call(&app, "GET", &format!("/history?chat_id={group}"), None).await;
     assert_eq!(history[0]["text"], "hi group");
 
+    // A new user can write to the account at once: the private chat is theirs.
+    let (status, user) = call(&app, "POST", "/users", Some(json!({"first_name": "Dora"}))).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let dora = user["id"].as_i64().expect("id");
+    assert!(![f.alice, f.bob, f.carol].contains(&dora));
+    let (status, sent) = call(
+        &app,
+        "POST",
+        "/send",
+        Some(json!({"from": dora, "chat_id": dora, "text": "hi, I am new"})),
+    )
+    .await;
+    assert_eq!((status, &sent["from_id"]), (StatusCode::OK, &json!(dora)));
+
     let (status, _) = call(&app, "GET", "/history?chat_id=42", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = call(
