@@ -186,6 +186,7 @@ mod tests {
             session_path: path,
             flood_sleep_threshold: Duration::from_secs(5),
             updates_capacity: 10,
+            upload_concurrency: telegram::DEFAULT_UPLOAD_CONCURRENCY,
         };
         (dc, config, dir)
     }

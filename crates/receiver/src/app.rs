@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
-use telegram::{Account, Telegram, TelegramConfig, UpdateStream};
+use telegram::{Account, DEFAULT_UPLOAD_CONCURRENCY, Telegram, TelegramConfig, UpdateStream};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
@@ -126,6 +126,7 @@ impl App {
             session_path: session_path.clone(),
             flood_sleep_threshold: FLOOD_SLEEP_THRESHOLD,
             updates_capacity: UPDATES_CAPACITY,
+            upload_concurrency: DEFAULT_UPLOAD_CONCURRENCY,
         })
         .await
         .with_context(|| {

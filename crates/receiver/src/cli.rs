@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use botapi::ids::ChatIdParam;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
-use telegram::{OutgoingText, Telegram, TelegramConfig, TelegramError};
+use telegram::{DEFAULT_UPLOAD_CONCURRENCY, OutgoingText, Telegram, TelegramConfig, TelegramError};
 
 use crate::outbox::Outbox;
 use crate::{App, Config, FLOOD_SLEEP_THRESHOLD};
@@ -90,6 +90,7 @@ fn telegram_config(config: &Config) -> TelegramConfig {
         session_path: config.session_path(),
         flood_sleep_threshold: FLOOD_SLEEP_THRESHOLD,
         updates_capacity: 1,
+        upload_concurrency: DEFAULT_UPLOAD_CONCURRENCY,
     }
 }
 

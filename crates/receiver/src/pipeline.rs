@@ -1,6 +1,7 @@
-//! The update loop: take the next update from the stream, store it in the outbox (the step
-//! that makes it "received"), start its media downloads, and only then save the stream's
-//! position (in the outbox too, at batch boundaries). A store that fails is retried with the same update — never skipped — so a
+//! The update loop: take the next update from the stream (with the rest of its burst, up to
+//! [`MAX_BATCH`]), store them in the outbox in one transaction (the step that makes them
+//! "received"), start their media downloads, and only then save the stream's position (in
+//! the outbox too, at batch boundaries). A store that fails is retried with the same update — never skipped — so a
 //! restart always resumes at or before the first update not stored.
 
 use std::future::Future;
@@ -15,7 +16,10 @@ use tracing::{debug, error, warn};
 
 use crate::dispatch::{Announcer, MediaJobs};
 use crate::normalize::Normalizer;
-use crate::outbox::{Outbox, PendingMedia};
+use crate::outbox::{NewUpdate, Outbox, PendingMedia};
+
+/// Most updates stored in one transaction (a burst beyond it takes several).
+pub const MAX_BATCH: usize = 256;
 
 /// First pause after a failing `next()` or store; it doubles up to [`MAX_ERROR_BACKOFF`].
 pub const MIN_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -76,7 +80,21 @@ pub(crate) async fn run(
             Ok(event) => {
                 backoff = MIN_ERROR_BACKOFF;
                 p.health.set_telegram(true);
-                if !p.store(&event, &mut shutdown).await {
+                // The rest of a burst grammers already holds is stored in the same
+                // transaction: one commit per burst instead of one per update.
+                let mut events = vec![event];
+                let mut failed = None;
+                while events.len() < MAX_BATCH {
+                    match p.stream.try_next_event().await {
+                        Some(Ok(event)) => events.push(event),
+                        Some(Err(e)) => {
+                            failed = Some(e);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                if !p.store(&events, &mut shutdown).await {
                     return p.jobs;
                 }
                 if let Some(position) = p.stream.checkpoint()
@@ -85,6 +103,10 @@ pub(crate) async fn run(
                     // The next checkpoint writes a later position; a restart before it only
                     // replays updates the outbox already holds (de-duplicated).
                     warn!(error = %e, "could not persist the update position");
+                }
+                if let Some(e) = failed {
+                    p.health.set_telegram(false);
+                    log_stream_error(&e, backoff);
                 }
             }
             Err(e) => {
@@ -101,20 +123,26 @@ pub(crate) async fn run(
 }
 
 impl Pipeline {
-    /// Stores the event (retrying while the outbox fails); `false` when shutdown came first.
-    async fn store(&mut self, event: &Event, shutdown: &mut watch::Receiver<bool>) -> bool {
-        let Some(row) = self.normalizer.row(event) else {
-            debug!("update filtered out");
+    /// Stores the events in one transaction (retrying while the outbox fails), then starts
+    /// their media jobs or announces them; `false` when shutdown came first.
+    async fn store(&mut self, events: &[Event], shutdown: &mut watch::Receiver<bool>) -> bool {
+        let rows: Vec<NewUpdate> = events
+            .iter()
+            .filter_map(|event| self.normalizer.row(event))
+            .collect();
+        if rows.len() < events.len() {
+            debug!(filtered = events.len() - rows.len(), "updates filtered out");
+        }
+        if rows.is_empty() {
             return true;
-        };
-        let (kind, chat_id) = (row.kind, row.chat_id);
-        let (body, downloads) = (row.body.clone(), row.downloads.clone());
+        }
         let mut backoff = MIN_ERROR_BACKOFF;
         let inserted = loop {
-            match self.outbox.insert(row.clone()).await {
+            match self.outbox.insert_all(rows.clone()).await {
                 Ok(inserted) => break inserted,
                 Err(e) => {
-                    error!(error = %e, "cannot store an update in the outbox; retrying");
+                    error!(error = %e, updates = rows.len(),
+                           "cannot store updates in the outbox; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.wait_for(|stop| *stop) => return false,
@@ -123,23 +151,26 @@ impl Pipeline {
                 }
             }
         };
-        if !inserted.fresh {
-            debug!(update_id = inserted.id, "replayed update already stored");
-            return true;
-        }
-        metrics::counter!(ops::metrics::UPDATES_RECEIVED, "kind" => kind).increment(1);
-        let mut body = body;
-        body["update_id"] = inserted.id.into();
-        if inserted.media {
-            self.jobs.spawn(PendingMedia {
-                id: inserted.id,
-                kind: kind.to_owned(),
-                chat_id,
-                body,
-                downloads,
-            });
-        } else {
-            self.announcer.ready(inserted.id, chat_id, kind, body);
+        for (row, inserted) in rows.into_iter().zip(inserted) {
+            if !inserted.fresh {
+                debug!(update_id = inserted.id, "replayed update already stored");
+                continue;
+            }
+            let kind = row.kind;
+            metrics::counter!(ops::metrics::UPDATES_RECEIVED, "kind" => kind).increment(1);
+            let mut body = row.body;
+            body["update_id"] = inserted.id.into();
+            if inserted.media {
+                self.jobs.spawn(PendingMedia {
+                    id: inserted.id,
+                    kind: kind.to_owned(),
+                    chat_id: row.chat_id,
+                    body,
+                    downloads: row.downloads,
+                });
+            } else {
+                self.announcer.ready(inserted.id, row.chat_id, kind, body);
+            }
         }
         true
     }

@@ -131,6 +131,16 @@ pub struct Config {
         default_value_t = 60
     )]
     pub rate_limit_burst: u32,
+    /// File parts, each up to 512 KiB, uploaded to Telegram at once over all requests
+    /// (`UPLOAD_CONCURRENCY`, default 8; 0 counts as 1). Further uploads wait their turn; a file
+    /// above 10 MB takes 4 at once, a smaller one 1. Bounds the memory uploads hold.
+    #[arg(
+        long = "upload-concurrency",
+        env = "UPLOAD_CONCURRENCY",
+        value_name = "UPLOAD_CONCURRENCY",
+        default_value_t = telegram::DEFAULT_UPLOAD_CONCURRENCY
+    )]
+    pub upload_concurrency: usize,
     /// Browser origins allowed to call the API, comma-separated (`CORS_ALLOWED_ORIGINS`, e.g.
     /// `https://app.example.com`; `*` for any). Empty (default): no CORS headers, so browsers
     /// refuse cross-origin calls.
@@ -264,6 +274,7 @@ mod tests {
             (config.rate_limit_per_second, config.rate_limit_burst),
             (30, 60)
         );
+        assert_eq!(config.upload_concurrency, 8);
         assert_eq!(config.cors_origins(), Ok(vec![]));
         assert!(config.validate().is_ok());
     }

@@ -65,6 +65,7 @@ impl App {
             flood_sleep_threshold: config.flood_sleep(),
             // The sender reads no updates; grammers drops them when the channel is full.
             updates_capacity: 1,
+            upload_concurrency: config.upload_concurrency,
         };
         let template = Template {
             api_token: api_token.clone(),

@@ -12,12 +12,16 @@ use grammers_client::session::updates::UpdatesLike;
 use grammers_mtsender::{AutoSleep, ConnectionParams, SenderPool};
 use grammers_tl_types as tl;
 use session::SessionStore;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::TelegramError;
 use crate::peers::user_from_tl;
+
+/// Default for [`TelegramConfig::upload_concurrency`]: 8 parts of up to 512 KiB, about 4 MiB of
+/// file data (held a few times over while serialized and encrypted) in flight at once.
+pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 8;
 
 /// How to connect.
 #[derive(Clone, Debug)]
@@ -32,6 +36,13 @@ pub struct TelegramConfig {
     /// Capacity of grammers' update channel. It silently drops updates when full, so the
     /// receiver asks for a large one and drains it promptly; the sender needs none.
     pub updates_capacity: usize,
+    /// How many file parts, each up to 512 KiB, are uploaded to Telegram at once across all
+    /// requests; further uploads wait their turn. A file above 10 MB takes 4 (grammers uploads
+    /// it with 4 workers), a smaller one 1; 0 is treated as 1. Below 4, a big file takes every
+    /// permit but grammers still sends 4 of its parts at once. Bounds the memory uploads hold,
+    /// since each part is copied several times on its way out (serialized, encrypted).
+    /// [`DEFAULT_UPLOAD_CONCURRENCY`] unless the process has a reason to differ.
+    pub upload_concurrency: usize,
 }
 
 /// The signed-in account.
@@ -51,6 +62,10 @@ pub struct Telegram {
     account: Account,
     updates: Mutex<Option<mpsc::Receiver<UpdatesLike>>>,
     runner: JoinHandle<()>,
+    /// Permits for file parts in flight, [`Telegram::upload_limit`] of them.
+    pub(crate) upload_permits: Arc<Semaphore>,
+    /// [`TelegramConfig::upload_concurrency`], at least 1.
+    pub(crate) upload_limit: u32,
     pub(crate) last_dialog_refresh: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
@@ -85,6 +100,9 @@ impl Telegram {
             app_version: env!("CARGO_PKG_VERSION").into(),
             ..ConnectionParams::default()
         };
+        let upload_limit = u32::try_from(config.upload_concurrency)
+            .unwrap_or(u32::MAX)
+            .clamp(1, u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX));
         let pool = SenderPool::with_configuration(session.clone(), config.api_id, params);
         let runner = tokio::spawn(pool.runner.run());
         let client = Client::new(pool.handle);
@@ -113,6 +131,8 @@ impl Telegram {
             account,
             updates: Mutex::new(Some(pool.updates)),
             runner,
+            upload_permits: Arc::new(Semaphore::new(upload_limit as usize)),
+            upload_limit,
             last_dialog_refresh: tokio::sync::Mutex::new(None),
         })
     }

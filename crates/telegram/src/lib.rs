@@ -2,8 +2,9 @@
 //! Bot API chat ids to MTProto peers, sending/editing/deleting messages, streaming updates,
 //! and converting MTProto objects into `botapi` types.
 //!
-//! Modules: `client` ([`Telegram`], [`TelegramConfig`], [`Account`]), `resolve`
-//! (`chat_id` → peer), `messages` (send/edit/get/delete), `updates` ([`UpdateStream`]),
+//! Modules: `client` ([`Telegram`], [`TelegramConfig`], [`Account`],
+//! [`DEFAULT_UPLOAD_CONCURRENCY`]), `resolve` (`chat_id` → peer), `messages`
+//! (send/edit/get/delete), `updates` ([`UpdateStream`]),
 //! `convert` and `peers` (MTProto → Bot API), `entities` (Bot API ↔ MTProto formatting),
 //! [`login`] (phone code, 2FA, bot token, log out), [`media`] (media kinds, `file_id`,
 //! Bot API media objects, uploads and downloads),
@@ -29,7 +30,7 @@ mod results;
 mod updates;
 
 pub use actions::Forward;
-pub use client::{Account, Telegram, TelegramConfig};
+pub use client::{Account, DEFAULT_UPLOAD_CONCURRENCY, Telegram, TelegramConfig};
 pub use content::{InlineMedia, OutgoingPoll, RichText, SendOptions};
 pub use error::TelegramError;
 pub use events::{CallbackQueryEvent, DeletedMessages, Event, ReactionCounts};

@@ -198,6 +198,30 @@ impl UpdateStream {
         }
     }
 
+    /// The next event if grammers already holds its update (the rest of a batch it is
+    /// handing out), else `None` at once: never waits for Telegram to send something new
+    /// (converting the update may still call Telegram, e.g. for a replied-to message). Lets
+    /// the caller store a burst of updates together. Updates of kinds not forwarded are
+    /// skipped as in [`UpdateStream::next_event`].
+    ///
+    /// Errors as [`UpdateStream::next_event`].
+    pub async fn try_next_event(&mut self) -> Option<Result<Event, TelegramError>> {
+        loop {
+            if self.at_batch_boundary() {
+                return None;
+            }
+            let (raw, state, peers) = match self.next_raw().await {
+                Ok(raw) => raw,
+                Err(e) => return Some(Err(e)),
+            };
+            self.seen.merge(&state);
+            let telegram = self.telegram.clone();
+            if let Some(event) = convert_update(&telegram, raw, state, peers).await {
+                return Some(Ok(event));
+            }
+        }
+    }
+
     async fn next_raw(&mut self) -> Result<Raw, TelegramError> {
         if let Some(peeked) = self.peeked.take() {
             return peeked.map_err(TelegramError::from);

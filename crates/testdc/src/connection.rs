@@ -213,6 +213,8 @@ impl Conn {
     fn on_rpc(&mut self, message: Message) {
         let body = peel(&message.body);
         let method = crate::world::rpc::method_name(body);
+        // In flight until the reply is queued, injected latency included.
+        let call = self.shared.in_flight.start(method);
         let (result, latency) = self.shared.call(body, self.conn_id, self.key_id());
         let bytes = match result {
             // Like Telegram, file parts are sent as they are: they rarely compress.
@@ -232,6 +234,7 @@ impl Conn {
         let reply = wire::rpc_result(message.msg_id, &bytes);
         if latency.is_zero() {
             self.send(reply, true);
+            drop(call);
         } else {
             let out = self.out.clone();
             tokio::spawn(async move {
@@ -240,6 +243,7 @@ impl Conn {
                     body: reply,
                     response: true,
                 });
+                drop(call);
             });
         }
     }

@@ -161,6 +161,14 @@ impl TestDc {
         self.shared.faults().latency = latency;
     }
 
+    /// The most calls of `method` (schema name such as `upload.saveFilePart`, case-insensitive)
+    /// this DC was handling at once so far, from receipt until the reply is queued (injected
+    /// latency included); 0 if it was never called. Lets tests check a client's concurrency
+    /// limits without timing: set a latency so calls overlap, then read the peak.
+    pub fn peak_in_flight(&self, method: &str) -> u32 {
+        self.shared.in_flight.peak(method)
+    }
+
     /// Runs `f` with read access to the world (for assertions and the HTTP control API).
     pub fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
         f(&self.shared.world())

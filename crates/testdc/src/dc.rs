@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info};
 
 use crate::crypto::ServerAuthKey;
+use crate::in_flight::InFlight;
 use crate::world::auth::KeyId;
 use crate::world::rpc::{DcAddress, SideEffects, method_name};
 use crate::world::{Fixture, RpcError, World, WorldEvent};
@@ -102,6 +103,8 @@ pub(crate) struct Shared {
     faults: Mutex<Faults>,
     pub drops: watch::Sender<u64>,
     calls: AtomicU64,
+    /// Calls being handled per method, for [`TestDc::peak_in_flight`].
+    pub in_flight: Arc<InFlight>,
 }
 
 impl Shared {
@@ -220,6 +223,7 @@ impl TestDc {
             faults: Mutex::new(Faults::default()),
             drops: watch::channel(0).0,
             calls: AtomicU64::new(0),
+            in_flight: Arc::default(),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         info!(%addr, "testdc listening");

@@ -4,9 +4,9 @@
 //!
 //! Modules: [`crypto`] (server-direction MTProto 2.0 encryption), [`wire`] (MTProto framing
 //! types), [`world`] (state and RPC answers), `connection` (one task pair per TCP connection),
-//! [`dc`] (the running server and its in-process control API), `buttons` (its bot side:
-//! inline-button presses), `view` (control API shapes), [`http`] (the same control API
-//! over HTTP, for the `testdc` binary).
+//! [`dc`] (the running server and its in-process control API), `in_flight` (calls handled at
+//! once, per method), `buttons` (its bot side: inline-button presses), `view` (control API
+//! shapes), [`http`] (the same control API over HTTP, for the `testdc` binary).
 
 mod buttons;
 mod connection;
@@ -14,6 +14,7 @@ mod control;
 pub mod crypto;
 pub mod dc;
 pub mod http;
+mod in_flight;
 mod view;
 pub mod wire;
 pub mod world;

@@ -45,24 +45,18 @@ impl Outbox {
     /// natural key is already stored, returns that row untouched. A row without downloads is
     /// stored ready (delivered at once when there is no webhook).
     pub async fn insert(&self, update: NewUpdate) -> Result<Inserted> {
+        let mut inserted = self.insert_all(vec![update]).await?;
+        inserted
+            .pop()
+            .ok_or_else(|| OutboxError::Corrupt("an insert returned no row".into()))
+    }
+
+    /// [`Outbox::insert`] for several updates in one transaction (one commit for a burst):
+    /// all are stored, in order, or none. One [`Inserted`] per update, in the same order.
+    pub async fn insert_all(&self, updates: Vec<NewUpdate>) -> Result<Vec<Inserted>> {
         let mut db = self.conn.lock().await;
         db.transaction("insert", async |db: &mut Db| {
-            let existing = db
-                .all(
-                    "insert",
-                    "SELECT id, status FROM updates WHERE natural_key = ?1",
-                    [update.natural_key.as_str()],
-                    |r| Ok((int(r, 0)?, int(r, 1)?)),
-                )
-                .await?;
-            if let Some((id, status)) = existing.first() {
-                return Ok(Inserted {
-                    id: *id,
-                    fresh: false,
-                    media: *status == Status::Media as i64,
-                });
-            }
-            let id = db
+            let mut next_id = db
                 .all(
                     "insert",
                     "SELECT value FROM meta WHERE key = 'next_update_id'",
@@ -73,48 +67,73 @@ impl Outbox {
                 .first()
                 .copied()
                 .ok_or_else(|| OutboxError::Corrupt("next_update_id is missing".into()))?;
-            let mut body = update.body;
-            body["update_id"] = id.into();
-            let media = !update.downloads.is_empty();
-            let status = if media {
-                Status::Media
-            } else {
-                self.ready_status()
-            };
-            let downloads =
-                media.then(|| serde_json::to_string(&update.downloads).unwrap_or_default());
-            let now = now_ms();
-            db.execute(
-                "insert",
-                "INSERT INTO updates (id, webhook_id, natural_key, kind, chat_id, status, body,
-                                      downloads, received_at, archived, done_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                libsql::params![
+            let first_id = next_id;
+            let mut out = Vec::with_capacity(updates.len());
+            for update in updates {
+                let existing = db
+                    .all(
+                        "insert",
+                        "SELECT id, status FROM updates WHERE natural_key = ?1",
+                        [update.natural_key.as_str()],
+                        |r| Ok((int(r, 0)?, int(r, 1)?)),
+                    )
+                    .await?;
+                if let Some((id, status)) = existing.first() {
+                    out.push(Inserted {
+                        id: *id,
+                        fresh: false,
+                        media: *status == Status::Media as i64,
+                    });
+                    continue;
+                }
+                let id = next_id;
+                next_id += 1;
+                let mut body = update.body;
+                body["update_id"] = id.into();
+                let media = !update.downloads.is_empty();
+                let status = if media {
+                    Status::Media
+                } else {
+                    self.ready_status()
+                };
+                let downloads =
+                    media.then(|| serde_json::to_string(&update.downloads).unwrap_or_default());
+                let now = now_ms();
+                db.execute(
+                    "insert",
+                    "INSERT INTO updates (id, webhook_id, natural_key, kind, chat_id, status, body,
+                                          downloads, received_at, archived, done_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    libsql::params![
+                        id,
+                        self.webhook_id(id),
+                        update.natural_key,
+                        update.kind,
+                        update.chat_id,
+                        status as i64,
+                        body.to_string(),
+                        downloads,
+                        now,
+                        i64::from(!self.mode.archive),
+                        (status == Status::Delivered).then_some(now),
+                    ],
+                )
+                .await?;
+                out.push(Inserted {
                     id,
-                    self.webhook_id(id),
-                    update.natural_key,
-                    update.kind,
-                    update.chat_id,
-                    status as i64,
-                    body.to_string(),
-                    downloads,
-                    now,
-                    i64::from(!self.mode.archive),
-                    (status == Status::Delivered).then_some(now),
-                ],
-            )
-            .await?;
-            db.execute(
-                "insert",
-                "UPDATE meta SET value = ?1 WHERE key = 'next_update_id'",
-                [id + 1],
-            )
-            .await?;
-            Ok(Inserted {
-                id,
-                fresh: true,
-                media,
-            })
+                    fresh: true,
+                    media,
+                });
+            }
+            if next_id != first_id {
+                db.execute(
+                    "insert",
+                    "UPDATE meta SET value = ?1 WHERE key = 'next_update_id'",
+                    [next_id],
+                )
+                .await?;
+            }
+            Ok(out)
         })
         .await
     }

@@ -50,6 +50,35 @@ async fn a_replayed_update_keeps_its_row_and_id() {
 }
 
 #[tokio::test]
+async fn a_burst_is_stored_in_order_with_replays_recognised_inside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir).await;
+    let before = outbox.insert(update("new:1:1", 1)).await.expect("insert");
+    let burst = ["new:1:2", "new:1:1", "new:2:1", "new:1:2"].map(|k| update(k, 1));
+    let got = outbox.insert_all(burst.to_vec()).await.expect("insert_all");
+    let seen: Vec<(i64, bool)> = got.iter().map(|i| (i.id, i.fresh)).collect();
+    let first = before.id + 1;
+    assert_eq!(
+        seen,
+        [
+            (first, true),
+            (before.id, false),
+            (first + 1, true),
+            (first, false)
+        ]
+    );
+    let next = outbox.insert(update("new:3:1", 3)).await.expect("insert");
+    assert_eq!(next.id, first + 2, "ids go on after the burst");
+    assert!(
+        outbox
+            .insert_all(Vec::new())
+            .await
+            .expect("empty")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn each_chat_has_one_head_and_a_delivered_head_frees_the_next() {
     let dir = tempfile::tempdir().expect("tempdir");
     let outbox = open(&dir).await;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use telegram::{OutgoingText, Telegram, TelegramConfig};
+use telegram::{DEFAULT_UPLOAD_CONCURRENCY, OutgoingText, Telegram, TelegramConfig};
 use testdc::Fixture;
 
 use crate::helpers::{API_KEY, Options, WAIT, ids, iso, spawn_app};
@@ -75,6 +75,7 @@ async fn outgoing_messages_from_another_session_are_not_forwarded() {
         session_path: app.session_path.clone(),
         flood_sleep_threshold: Duration::from_secs(5),
         updates_capacity: 100,
+        upload_concurrency: DEFAULT_UPLOAD_CONCURRENCY,
     })
     .await
     .unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use botapi::ids::ChatIdParam;
 use grammers_session::Session as _;
 use grammers_session::types::{PeerId, PeerInfo};
-use telegram::{OutgoingText, Telegram, TelegramConfig};
+use telegram::{DEFAULT_UPLOAD_CONCURRENCY, OutgoingText, Telegram, TelegramConfig};
 use testdc::{SendText, TestDc, TestDcConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -100,6 +100,7 @@ async fn receiver_process_and_sender_share_one_session_file_under_load() {
             session_path: session_path.clone(),
             flood_sleep_threshold: Duration::from_secs(5),
             updates_capacity: 100,
+            upload_concurrency: DEFAULT_UPLOAD_CONCURRENCY,
         })
         .await
         .unwrap(),

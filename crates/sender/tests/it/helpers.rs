@@ -97,6 +97,7 @@ pub fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         // Off: tests fire requests faster than any real client; `limits` turns it on.
         rate_limit_per_second: 0,
         rate_limit_burst: 60,
+        upload_concurrency: telegram::DEFAULT_UPLOAD_CONCURRENCY,
         cors_allowed_origins: Vec::new(),
     }
 }

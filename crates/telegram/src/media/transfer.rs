@@ -1,6 +1,6 @@
 //! Moving files: streamed downloads that are complete on disk before they return, uploads
-//! streamed from disk, sending media by upload or by `file_id`, and refreshing expired file
-//! references.
+//! streamed from disk (a bounded number of parts at once over all requests), sending media by
+//! upload or by `file_id`, and refreshing expired file references.
 //!
 //! grammers' `download_media` can return before the file is on disk (its tokio `File` is never
 //! flushed), so downloads here write chunks themselves, flush, fsync and rename into place.
@@ -13,12 +13,18 @@ use grammers_client::InvocationError;
 use grammers_session::types::PeerRef;
 use grammers_tl_types as tl;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::SemaphorePermit;
 
 use super::{FileId, MediaKind, received};
 use crate::{Telegram, TelegramError};
 
 /// Download chunk: the largest `upload.getFile` limit (512 KiB divides 1 MiB).
 const CHUNK: i32 = 512 * 1024;
+
+/// Above this size grammers uploads a file as a big file, with [`BIG_FILE_WORKERS`] parts in
+/// flight (its `BIG_FILE_SIZE` and `WORKER_COUNT`); smaller files go one part at a time.
+const BIG_FILE_SIZE: u64 = 10 * 1024 * 1024;
+const BIG_FILE_WORKERS: u32 = 4;
 
 /// Attributes Telegram shows for sent media. Read them from the file itself (the sender does,
 /// with lofty/mp4/imagesize); `None` means unknown, never a guessed 0.
@@ -283,12 +289,16 @@ impl Telegram {
         attributes: &MediaAttributes,
     ) -> Result<tl::enums::InputMedia, TelegramError> {
         let mut file = tokio::fs::File::open(path).await?;
-        let size = file.metadata().await?.len() as usize;
-        let uploaded = self
-            .client
-            .upload_stream(&mut file, size, file_name.to_owned())
-            .await
-            .map_err(upload_error)?;
+        let size = file.metadata().await?.len();
+        let uploaded = {
+            // Held for the parts only, not for the send that follows: the parts are what
+            // occupy memory (see `TelegramConfig::upload_concurrency`).
+            let _permits = self.upload_permits(size).await?;
+            self.client
+                .upload_stream(&mut file, size as usize, file_name.to_owned())
+                .await
+                .map_err(upload_error)?
+        };
         Ok(if kind == MediaKind::Photo {
             tl::enums::InputMedia::UploadedPhoto(tl::types::InputMediaUploadedPhoto {
                 spoiler: false,
@@ -313,6 +323,20 @@ impl Telegram {
                 ttl_seconds: None,
             })
         })
+    }
+
+    /// Waits for as many upload permits as grammers will have parts of a `size`-byte file in
+    /// flight, capped at the total so a big file can still go when the limit is below 4.
+    async fn upload_permits(&self, size: u64) -> Result<SemaphorePermit<'_>, TelegramError> {
+        let weight = if size > BIG_FILE_SIZE {
+            BIG_FILE_WORKERS
+        } else {
+            1
+        };
+        self.upload_permits
+            .acquire_many(weight.min(self.upload_limit))
+            .await
+            .map_err(|_| TelegramError::Unexpected("upload permits closed".into()))
     }
 
     async fn invoke_send_media(

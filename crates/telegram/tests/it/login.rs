@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use telegram::login::{Login, LoginStep};
-use telegram::{Telegram, TelegramConfig};
+use telegram::{DEFAULT_UPLOAD_CONCURRENCY, Telegram, TelegramConfig};
 use testdc::{Fixture, TestDc, TestDcConfig};
 
 fn secret(s: &str) -> SecretString {
@@ -21,6 +21,7 @@ async fn unauthorized() -> (TestDc, TelegramConfig, tempfile::TempDir) {
         session_path: path,
         flood_sleep_threshold: Duration::from_secs(5),
         updates_capacity: 10,
+        upload_concurrency: DEFAULT_UPLOAD_CONCURRENCY,
     };
     (dc, config, dir)
 }

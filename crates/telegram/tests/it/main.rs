@@ -1,6 +1,7 @@
 //! End-to-end tests of the Telegram layer: the real grammers client against testdc.
 #![allow(clippy::unwrap_used)]
 
+mod bursts;
 mod login;
 mod media;
 
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botapi::ids::ChatIdParam;
-use telegram::{OutgoingText, Telegram, TelegramConfig, TelegramError};
+use telegram::{DEFAULT_UPLOAD_CONCURRENCY, OutgoingText, Telegram, TelegramConfig, TelegramError};
 use testdc::{Fixture, SendText, TestDc, TestDcConfig};
 
 /// Longest single wait in these tests.
@@ -25,6 +26,11 @@ pub struct Harness {
 
 /// Starts testdc and connects a client through a seeded session.
 pub async fn harness() -> Harness {
+    harness_with(DEFAULT_UPLOAD_CONCURRENCY).await
+}
+
+/// [`harness`] with a client uploading at most `upload_concurrency` file parts at once.
+pub async fn harness_with(upload_concurrency: usize) -> Harness {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter("info")
@@ -33,18 +39,33 @@ pub async fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test.session");
     dc.write_session(&path).await.unwrap();
-    let tg = Telegram::connect(TelegramConfig {
-        api_id: 1,
-        session_path: path,
-        flood_sleep_threshold: Duration::from_secs(5),
-        updates_capacity: 1000,
-    })
-    .await
-    .unwrap();
+    let tg = Telegram::connect(config(path, upload_concurrency))
+        .await
+        .unwrap();
     Harness {
         dc,
         tg: Arc::new(tg),
         _dir: dir,
+    }
+}
+
+/// The client settings of these tests.
+pub fn config(session_path: std::path::PathBuf, upload_concurrency: usize) -> TelegramConfig {
+    TelegramConfig {
+        api_id: 1,
+        session_path,
+        flood_sleep_threshold: Duration::from_secs(5),
+        updates_capacity: 1000,
+        upload_concurrency,
+    }
+}
+
+impl Harness {
+    /// A second client on the same session file (after the first disconnected).
+    pub async fn reconnect(&self) -> Arc<Telegram> {
+        let path = self._dir.path().join("test.session");
+        let config = config(path, DEFAULT_UPLOAD_CONCURRENCY);
+        Arc::new(Telegram::connect(config).await.unwrap())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Media both ways through testdc: uploads, `file_id` resends, downloads complete on disk,
-//! expired file references refreshed transparently.
+//! expired file references refreshed transparently, the bound on file parts in flight.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use botapi::ids::ChatIdParam;
 use telegram::media::{FileId, MediaAttributes, MediaKind, MediaSource, OutgoingMedia};
 use testdc::{Fixture, MediaKind as DcKind, MediaMeta, SendMedia};
 
-use crate::{WAIT, harness, live_stream};
+use crate::{WAIT, harness, harness_with, live_stream};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -186,4 +186,84 @@ async fn received_media_of_every_kind_is_classified_and_downloadable() {
             .unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), bytes, "{name}");
     }
+}
+
+#[tokio::test]
+async fn concurrent_uploads_keep_to_the_upload_concurrency() {
+    let h = harness_with(2).await;
+    let peer =
+        h.tg.resolve_chat(&ChatIdParam::Id(Fixture::DEFAULT.alice))
+            .await
+            .unwrap();
+    // Replies are held back, so parts sent together are in flight together at the DC.
+    h.dc.set_latency(Duration::from_millis(100));
+    let dir = tempfile::tempdir().unwrap();
+    let uploads: Vec<_> = (0..6u8)
+        .map(|i| {
+            let path = dir.path().join(format!("file{i}.bin"));
+            std::fs::write(&path, vec![i; 100 * 1024]).unwrap();
+            let media = OutgoingMedia {
+                kind: MediaKind::Document,
+                source: MediaSource::Upload {
+                    path,
+                    file_name: format!("file{i}.bin"),
+                    mime_type: "application/octet-stream".into(),
+                },
+                attributes: MediaAttributes::default(),
+                caption: String::new(),
+                entities: Vec::new(),
+                reply_to: None,
+                silent: false,
+                noforwards: false,
+            };
+            let tg = h.tg.clone();
+            tokio::spawn(async move { tg.send_media(peer, media).await })
+        })
+        .collect();
+    for upload in uploads {
+        let sent = tokio::time::timeout(WAIT, upload)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(sent.document.unwrap().file_size, Some(100 * 1024));
+    }
+    // Two uploads start at once and each part's reply takes 100 ms, so both permits are used
+    // together; a third part never joins them.
+    assert_eq!(h.dc.peak_in_flight("upload.saveFilePart"), 2);
+}
+
+#[tokio::test]
+async fn big_file_upload_fits_a_limit_below_grammers_workers() {
+    // A file above 10 MB wants 4 permits; with 2 it takes both rather than waiting forever
+    // (grammers still sends its 4 parts at once: the limit cannot go below its worker count).
+    let h = harness_with(2).await;
+    let peer =
+        h.tg.resolve_chat(&ChatIdParam::Id(Fixture::DEFAULT.alice))
+            .await
+            .unwrap();
+    h.dc.set_latency(Duration::from_millis(50));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    let size = 10 * 1024 * 1024 + 1;
+    std::fs::write(&path, vec![7u8; size]).unwrap();
+    let media = OutgoingMedia {
+        kind: MediaKind::Document,
+        source: MediaSource::Upload {
+            path,
+            file_name: "big.bin".into(),
+            mime_type: "application/octet-stream".into(),
+        },
+        attributes: MediaAttributes::default(),
+        caption: String::new(),
+        entities: Vec::new(),
+        reply_to: None,
+        silent: false,
+        noforwards: false,
+    };
+    let sent = tokio::time::timeout(WAIT, h.tg.send_media(peer, media))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.document.unwrap().file_size, Some(size as u64));
 }
