@@ -30,8 +30,10 @@ use crate::pipeline::Health;
 use crate::webhook::{WebhookClient, WebhookSettings};
 
 /// Capacity of grammers' update channel (it drops updates silently when full; a dropped
-/// update is a gap that getDifference fills, but a large channel avoids the round trip).
-pub const UPDATES_CAPACITY: usize = 10_000;
+/// update is a gap that getDifference fills, so a full channel costs a round trip, never an
+/// update). Each queued update holds its users and chats: in the bench's overload probe a
+/// 10,000 channel took the receiver to 219 MiB, 1,000 to about 90 MiB (BENCHMARKS.md).
+pub const UPDATES_CAPACITY: usize = 1_000;
 /// FLOOD_WAITs up to this long are slept through inside the Telegram layer.
 pub const FLOOD_SLEEP_THRESHOLD: Duration = Duration::from_secs(60);
 /// How long shutdown waits for media downloads and attempts in flight together (Docker's
@@ -136,14 +138,18 @@ impl App {
             )
         })?;
         let telegram = Arc::new(telegram);
-        let position = outbox
-            .load_position()
-            .await
-            .context("failed to read the saved update position from the outbox")?;
-        let stream = telegram
-            .updates_from(position)
-            .await
-            .context("failed to open the update stream")?;
+        let stream = if outbox.in_memory() {
+            // Nothing was saved: start from now rather than replaying from whatever old state
+            // the session holds (updates sent while the receiver was down are not delivered).
+            telegram.updates(false).await
+        } else {
+            let position = outbox
+                .load_position()
+                .await
+                .context("failed to read the saved update position from the outbox")?;
+            telegram.updates_from(position).await
+        }
+        .context("failed to open the update stream")?;
         let account_phone = config
             .phone_number
             .clone()

@@ -137,6 +137,8 @@ pub struct Config {
     pub media_download_concurrency: u16,
 
     /// The outbox file (SQLite); default `<TG_SESSION_NAME>.outbox`, next to the session.
+    /// `:memory:` keeps it in memory: nothing undelivered survives a restart, which starts
+    /// from now.
     #[arg(long, env = "OUTBOX_PATH", value_name = "OUTBOX_PATH")]
     pub outbox_path: Option<PathBuf>,
 

@@ -98,6 +98,10 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
+/// The `OUTBOX_PATH` that keeps the outbox in memory (SQLite's name for it); see
+/// [`Outbox::open`].
+pub const IN_MEMORY: &str = ":memory:";
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -115,9 +119,16 @@ impl Outbox {
     /// Errors: the file cannot be created or read, is not an SQLite database, fails
     /// `PRAGMA quick_check`, or has a newer schema. A damaged outbox is never replaced by an
     /// empty one: the receiver refuses to start instead.
+    ///
+    /// [`IN_MEMORY`] (`:memory:`) keeps the outbox in memory instead: the same ordering,
+    /// retries and de-duplication while the process runs, but nothing survives a restart —
+    /// neither undelivered updates nor the update position (the receiver then starts from
+    /// now).
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, OutboxError> {
         let path = path.as_ref().to_path_buf();
-        schema::prepare_file(&path).await?;
+        if path.as_os_str() != IN_MEMORY {
+            schema::prepare_file(&path).await?;
+        }
         let sql = |op| move |source| OutboxError::Sql { op, source };
         let db = libsql::Builder::new_local(&path)
             .build()
@@ -152,6 +163,11 @@ impl Outbox {
         } else {
             Status::Delivered
         }
+    }
+
+    /// Whether the outbox lives in memory ([`IN_MEMORY`]): nothing survives a restart.
+    pub fn in_memory(&self) -> bool {
+        self.path.as_os_str() == IN_MEMORY
     }
 
     /// The file.

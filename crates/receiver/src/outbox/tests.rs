@@ -213,3 +213,29 @@ async fn a_file_that_is_not_an_outbox_is_refused() {
         "left untouched"
     );
 }
+
+#[tokio::test]
+async fn an_in_memory_outbox_works_and_writes_no_file() {
+    let outbox = Outbox::open(IN_MEMORY)
+        .await
+        .expect("open")
+        .with_mode(Mode {
+            deliver: true,
+            archive: false,
+            id_prefix: "m_".into(),
+        });
+    let a = outbox.insert(update("new:1:1", 1)).await.expect("insert");
+    assert!(
+        !outbox
+            .insert(update("new:1:1", 1))
+            .await
+            .expect("again")
+            .fresh
+    );
+    assert_eq!(outbox.lane(1).await.expect("lane")[0].id, a.id);
+    assert!(outbox.writable().await);
+    assert!(
+        !std::path::Path::new(IN_MEMORY).exists(),
+        "no file named :memory:"
+    );
+}

@@ -178,3 +178,26 @@ async fn bot_api_format_posts_updates_with_increasing_ids() {
     assert_eq!(b, a + 1);
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_in_memory_outbox_delivers_in_order_and_leaves_no_file() {
+    let mut app = spawn_app(Options {
+        configure: |c| c.outbox_path = Some(receiver::outbox::IN_MEMORY.into()),
+        ..Options::default()
+    })
+    .await;
+    let f = ids();
+    for text in ["first", "second", "third"] {
+        app.send(Some(f.alice), f.alice, text, None);
+    }
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(app.next_payload().await.text().map(str::to_owned));
+    }
+    assert_eq!(
+        got,
+        ["first", "second", "third"].map(|t| Some(t.to_owned()))
+    );
+    assert!(!std::path::Path::new(receiver::outbox::IN_MEMORY).exists());
+    app.stop().await.unwrap();
+}
