@@ -99,7 +99,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         )
         .fallback(unknown_path)
         .with_state(state)
-        .merge(crate::openapi::swagger_ui())
+        .merge(crate::openapi::router())
         .merge(ops::metrics::route(telemetry::metrics_handle()))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
