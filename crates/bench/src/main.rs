@@ -133,16 +133,15 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let warnings = receiver.proc.warnings() + sender.proc.warnings();
-    let sender_proc = sender.proc;
     phases::stop(receiver.proc).await;
     if wants(Phase::Receiver) {
         outbox_run(
-            &args, &bins, &plan, &dc, &sink, &hook, &http, &mut run, &mut rows,
+            &args, &bins, &plan, &dc, &sender, &sink, &hook, &http, &mut run, &mut rows,
         )
         .await?;
     }
     sampler.abort();
-    phases::stop(sender_proc).await;
+    phases::stop(sender.proc).await;
     phases::stop(dc.proc).await;
 
     let machine = report::machine();
@@ -171,6 +170,7 @@ async fn outbox_run(
     bins: &std::path::Path,
     plan: &Plan,
     dc: &stack::Dc,
+    sender: &stack::Started,
     sink: &sink::Sink,
     hook: &str,
     http: &reqwest::Client,
@@ -181,13 +181,12 @@ async fn outbox_run(
     extra.extend(args.compare_env.iter().cloned());
     let max = 50 << 20;
     let receiver = stack::start_receiver(bins, dc, http, hook, max, &extra).await?;
-    // The sender is not running in this run; `Env` needs one, so reuse the receiver's slot.
     let rss = rss::RssSampler::default();
     let sampler = rss.start(vec![receiver.proc.pid]);
     let env = Env {
         dc,
         receiver: &receiver,
-        sender: &receiver,
+        sender,
         sink,
         rss: &rss,
     };

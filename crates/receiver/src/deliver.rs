@@ -24,8 +24,14 @@ use crate::webhook::WebhookClient;
 
 /// Longest wait between two full looks at the outbox (a safety net; changes notify at once).
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
-/// How long after delivery a row is kept for de-duplicating replays.
+/// How long after delivery a row is kept for de-duplicating replays, and how often such rows
+/// are pruned.
 const KEEP_DELIVERED: Duration = Duration::from_secs(7 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// The same for an in-memory outbox, where kept rows are RSS: long enough for the replays of a
+/// reconnect's getDifference, short enough that memory follows the backlog, not the history.
+const KEEP_DELIVERED_IN_MEMORY: Duration = Duration::from_secs(60);
+const PRUNE_EVERY_IN_MEMORY: Duration = Duration::from_secs(10);
 /// Pause before the next full look after the outbox could not be read or written.
 const ERROR_PAUSE: Duration = Duration::from_secs(1);
 
@@ -128,6 +134,29 @@ pub struct Deliverer {
     pub wake: Arc<DeliveryWake>,
 }
 
+/// Deletes delivered rows once they are too old to de-duplicate anything (see
+/// [`KEEP_DELIVERED`]; in memory [`KEEP_DELIVERED_IN_MEMORY`]), until `stop` turns true. Runs
+/// whether or not a webhook is configured: without one, rows are stored delivered.
+pub async fn prune(outbox: Arc<Outbox>, mut stop: watch::Receiver<bool>) {
+    let (keep, every) = if outbox.in_memory() {
+        (KEEP_DELIVERED_IN_MEMORY, PRUNE_EVERY_IN_MEMORY)
+    } else {
+        (KEEP_DELIVERED, PRUNE_EVERY)
+    };
+    while !*stop.borrow() {
+        let before = now_ms() - keep.as_millis() as i64;
+        match outbox.prune_delivered(before).await {
+            Ok(0) => {}
+            Ok(rows) => debug!(rows, "pruned delivered updates"),
+            Err(e) => warn!(error = %e, "could not prune delivered updates"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+}
+
 /// Why a lane stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LaneEnd {
@@ -188,7 +217,6 @@ impl Deliverer {
         let mut tasks: JoinSet<LaneEnd> = JoinSet::new();
         let mut task_chats: HashMap<tokio::task::Id, i64> = HashMap::new();
         let mut next_scan = now_ms();
-        let mut next_prune = now_ms();
         while !*stop.borrow() {
             let (signalled, rescan) = this.wake.take();
             signalled.into_iter().for_each(|chat| lanes.want(chat));
@@ -202,13 +230,6 @@ impl Deliverer {
                 // At most once a second: counting the backlog on every pass made a deep
                 // backlog quadratic.
                 metrics::gauge!(ops::metrics::DELIVERY_PENDING).set(stats.pending as f64);
-            }
-            if now_ms() >= next_prune {
-                next_prune = now_ms() + 3_600_000;
-                let before = now_ms() - KEEP_DELIVERED.as_millis() as i64;
-                if let Err(e) = this.outbox.prune_delivered(before).await {
-                    warn!(error = %e, "could not prune delivered updates");
-                }
             }
             let wait = Duration::from_millis((next_scan - now_ms()).max(0) as u64);
             tokio::select! {

@@ -54,6 +54,10 @@ impl App {
             }
             None => info!("WEBHOOK_URL is not set: printing updates only"),
         }
+        workers.spawn(crate::deliver::prune(
+            self.outbox.clone(),
+            workers_stop_rx.clone(),
+        ));
         if let Some(dir) = self.archive_dir.clone() {
             workers.spawn(archive::run(
                 self.outbox.clone(),

@@ -239,3 +239,41 @@ async fn an_in_memory_outbox_works_and_writes_no_file() {
         "no file named :memory:"
     );
 }
+
+#[tokio::test]
+async fn pruning_deletes_only_delivered_rows_finished_before_the_cutoff() {
+    let outbox = Outbox::open(IN_MEMORY)
+        .await
+        .expect("open")
+        .with_mode(Mode {
+            deliver: true,
+            archive: false,
+            id_prefix: "p_".into(),
+        });
+    let delivered = outbox.insert(update("new:1:1", 1)).await.expect("insert");
+    let pending = outbox.insert(update("new:2:1", 2)).await.expect("insert");
+    outbox
+        .record(delivered.id, &Outcome::Delivered)
+        .await
+        .expect("record");
+    assert_eq!(
+        outbox
+            .prune_delivered(now_ms() - 60_000)
+            .await
+            .expect("prune"),
+        0
+    );
+    assert_eq!(
+        outbox.prune_delivered(now_ms() + 1).await.expect("prune"),
+        1
+    );
+    // The pruned row's natural key no longer de-duplicates; the open row is untouched.
+    assert!(
+        outbox
+            .insert(update("new:1:1", 1))
+            .await
+            .expect("insert")
+            .fresh
+    );
+    assert_eq!(outbox.lane(2).await.expect("lane")[0].id, pending.id);
+}
