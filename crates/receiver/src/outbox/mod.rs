@@ -1,6 +1,7 @@
 //! The durable outbox: every forwarded update is a row in an SQLite file of its own
 //! (`OUTBOX_PATH`) before the update position moves past it, and stays there until the
-//! webhook answered 2xx (then it is kept a while longer for de-duplication) or it grew too
+//! webhook answered 2xx (then its natural key is kept a while longer for de-duplication, its
+//! body only until archived) or it grew too
 //! old (then it is a dead letter that can be listed and replayed).
 //!
 //! Rows, one per update (`updates` table):

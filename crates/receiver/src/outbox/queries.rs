@@ -111,7 +111,13 @@ impl Outbox {
                         update.kind,
                         update.chat_id,
                         status as i64,
-                        body.to_string(),
+                        // Stored delivered (no webhook) and not archived: only the natural
+                        // key is needed from now on.
+                        if status == Status::Delivered && !self.mode.archive {
+                            String::new()
+                        } else {
+                            body.to_string()
+                        },
                         downloads,
                         now,
                         i64::from(!self.mode.archive),
@@ -160,12 +166,14 @@ impl Outbox {
         .await
     }
 
-    /// The media of row `id` is done: `body` is final and the row is ready.
+    /// The media of row `id` is done: `body` is final and the row is ready (or delivered, and
+    /// then kept without its body unless the archive needs it).
     pub async fn media_done(&self, id: i64, body: &serde_json::Value) -> Result<()> {
         let mut db = self.conn.lock().await;
         db.execute(
             "media_done",
-            "UPDATE updates SET body = ?1, downloads = NULL, status = ?2,
+            "UPDATE updates SET downloads = NULL, status = ?2,
+                 body = CASE WHEN ?2 = 2 AND archived = 1 THEN '' ELSE ?1 END,
                  done_at = CASE WHEN ?2 = 2 THEN ?4 END WHERE id = ?3 AND status = 0",
             libsql::params![body.to_string(), self.ready_status() as i64, id, now_ms()],
         )
@@ -234,8 +242,12 @@ impl Outbox {
         };
         db.execute(
             "record",
+            // A delivered row keeps its natural key (de-duplication) but not its body, unless
+            // the archive still needs it: kept bodies made the file grow by every update of
+            // the last KEEP_DELIVERED.
             "UPDATE updates SET status = ?1, attempts = attempts + 1, last_attempt_at = ?2,
-                 last_error = COALESCE(?3, last_error), next_attempt_at = ?4, done_at = ?5
+                 last_error = COALESCE(?3, last_error), next_attempt_at = ?4, done_at = ?5,
+                 body = CASE WHEN ?1 = 2 AND archived = 1 THEN '' ELSE body END
              WHERE id = ?6",
             libsql::params![status as i64, now, error.cloned(), retry_at, done_at, id],
         )
@@ -334,7 +346,8 @@ impl Outbox {
         let mut db = self.conn.lock().await;
         db.execute(
             "mark_archived",
-            "UPDATE updates SET archived = 1 WHERE id = ?1",
+            "UPDATE updates SET archived = 1,
+                 body = CASE WHEN status = 2 THEN '' ELSE body END WHERE id = ?1",
             [id],
         )
         .await?;

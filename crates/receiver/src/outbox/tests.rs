@@ -277,3 +277,70 @@ async fn pruning_deletes_only_delivered_rows_finished_before_the_cutoff() {
     );
     assert_eq!(outbox.lane(2).await.expect("lane")[0].id, pending.id);
 }
+
+/// The stored body of row `id`.
+async fn stored_body(outbox: &Outbox, id: i64) -> String {
+    let mut db = outbox.conn.lock().await;
+    db.all(
+        "test",
+        "SELECT body FROM updates WHERE id = ?1",
+        [id],
+        |r| super::db::text(r, 0),
+    )
+    .await
+    .expect("select")
+    .pop()
+    .expect("row")
+}
+
+#[tokio::test]
+async fn a_delivered_row_keeps_its_key_but_not_its_body_once_archived() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archiving = Outbox::open(dir.path().join("a.outbox"))
+        .await
+        .expect("open")
+        .with_mode(Mode {
+            deliver: true,
+            archive: true,
+            id_prefix: "a_".into(),
+        });
+    let row = archiving
+        .insert(update("new:1:1", 1))
+        .await
+        .expect("insert");
+    archiving
+        .record(row.id, &Outcome::Delivered)
+        .await
+        .expect("record");
+    assert!(
+        stored_body(&archiving, row.id).await.contains("new:1:1"),
+        "the archive needs it"
+    );
+    archiving.mark_archived(row.id).await.expect("archived");
+    assert_eq!(stored_body(&archiving, row.id).await, "");
+    assert!(
+        !archiving
+            .insert(update("new:1:1", 1))
+            .await
+            .expect("again")
+            .fresh
+    );
+
+    let plain = open(&dir).await;
+    let row = plain.insert(update("new:2:1", 2)).await.expect("insert");
+    plain
+        .record(row.id, &Outcome::Delivered)
+        .await
+        .expect("record");
+    assert_eq!(stored_body(&plain, row.id).await, "");
+    let failing = plain.insert(update("new:2:2", 2)).await.expect("insert");
+    let retry = Outcome::Retry {
+        error: "503".into(),
+        retry_at: 0,
+    };
+    plain.record(failing.id, &retry).await.expect("record");
+    assert!(
+        stored_body(&plain, failing.id).await.contains("new:2:2"),
+        "still to deliver"
+    );
+}
