@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bursts;
+mod downloads;
 mod login;
 mod media;
 
