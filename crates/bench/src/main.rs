@@ -133,6 +133,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let warnings = receiver.proc.warnings() + sender.proc.warnings();
+    for (name, line) in [&receiver.proc, &sender.proc]
+        .into_iter()
+        .flat_map(|p| p.first_warnings().into_iter().map(move |l| (p.name, l)))
+    {
+        eprintln!("bench: {name} logged: {line}");
+    }
     phases::stop(receiver.proc).await;
     if wants(Phase::Receiver) {
         outbox_run(

@@ -64,7 +64,12 @@ struct LogState {
     connected: Option<Instant>,
     last: VecDeque<String>,
     warnings: u64,
+    /// The first [`KEEP_WARNINGS`] WARN/ERROR lines, to show with the count.
+    first_warnings: Vec<String>,
 }
+
+/// How many WARN/ERROR lines a process keeps for the report.
+const KEEP_WARNINGS: usize = 5;
 
 impl Proc {
     /// Spawns `bin` in `cwd` (so no stray `.env` is read) with `args` and `env`. Its log is
@@ -118,6 +123,11 @@ impl Proc {
     /// WARN and ERROR lines logged so far.
     pub fn warnings(&self) -> u64 {
         self.lock().warnings
+    }
+
+    /// The first few WARN/ERROR lines (at most 5).
+    pub fn first_warnings(&self) -> Vec<String> {
+        self.lock().first_warnings.clone()
     }
 
     /// The last log lines, for error messages.
@@ -189,6 +199,9 @@ fn watch_lines(
             }
             if line.contains(" WARN ") || line.contains(" ERROR ") {
                 state.warnings += 1;
+                if state.first_warnings.len() < KEEP_WARNINGS {
+                    state.first_warnings.push(line.clone());
+                }
             }
             if state.last.len() == KEEP_LINES {
                 state.last.pop_front();
