@@ -7,6 +7,7 @@
 //! note, other audio an audio file, anything else a document.
 
 mod album;
+mod download;
 mod file_id;
 mod transfer;
 
