@@ -31,7 +31,7 @@ use tokio::sync::Mutex;
 
 use db::Db;
 
-pub use queries::LANE_ROWS;
+pub use queries::{LANE_ROWS, PRUNE_BATCH};
 pub use rows::{DeadLetter, Download, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
 
 /// Where a row is in its life.

@@ -23,6 +23,16 @@ macro_rules! lane_rows {
     };
 }
 
+/// [`PRUNE_BATCH`] as a literal, for the statement text.
+macro_rules! prune_batch {
+    () => {
+        1000
+    };
+}
+
+/// Rows [`Outbox::prune_delivered`] deletes per statement.
+pub const PRUNE_BATCH: u64 = prune_batch!();
+
 /// How many rows [`Outbox::lane`] reads at once.
 pub const LANE_ROWS: usize = lane_rows!();
 
@@ -403,13 +413,34 @@ impl Outbox {
 
     /// Deletes delivered rows finished before `before` (unix ms); returns how many. Their
     /// natural keys stop de-duplicating replays then, long after the position moved on.
+    ///
+    /// Works in batches of [`PRUNE_BATCH`] rows, oldest ids first, taking the connection for
+    /// one batch at a time: one statement over a week of rows would hold up storing and
+    /// delivering for as long as it scans.
     pub async fn prune_delivered(&self, before: i64) -> Result<u64> {
-        let mut db = self.conn.lock().await;
-        db.execute(
-            "prune",
-            "DELETE FROM updates WHERE status = 2 AND archived = 1 AND done_at < ?1",
-            [before],
-        )
-        .await
+        let mut total = 0;
+        loop {
+            let deleted = {
+                let mut db = self.conn.lock().await;
+                db.execute(
+                    "prune",
+                    concat!(
+                        "DELETE FROM updates WHERE id IN (
+                             SELECT id FROM updates
+                             WHERE status = 2 AND archived = 1 AND done_at < ?1
+                             ORDER BY id LIMIT ",
+                        prune_batch!(),
+                        ")"
+                    ),
+                    [before],
+                )
+                .await?
+            };
+            total += deleted;
+            if deleted < PRUNE_BATCH {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }

@@ -344,3 +344,25 @@ async fn a_delivered_row_keeps_its_key_but_not_its_body_once_archived() {
         "still to deliver"
     );
 }
+
+#[tokio::test]
+async fn pruning_goes_on_past_one_batch() {
+    let outbox = Outbox::open(IN_MEMORY)
+        .await
+        .expect("open")
+        .with_mode(Mode {
+            deliver: false,
+            archive: false,
+            id_prefix: "b_".into(),
+        });
+    let rows: Vec<NewUpdate> = (0..PRUNE_BATCH + 5)
+        .map(|i| update(&format!("new:1:{i}"), 1))
+        .collect();
+    outbox.insert_all(rows).await.expect("insert");
+    let pruned = outbox.prune_delivered(now_ms() + 1).await.expect("prune");
+    assert_eq!(
+        pruned,
+        PRUNE_BATCH + 5,
+        "stored delivered (no webhook), all pruned"
+    );
+}
