@@ -29,11 +29,14 @@ use crate::outbox::{Mode, Outbox};
 use crate::pipeline::Health;
 use crate::webhook::{WebhookClient, WebhookSettings};
 
-/// Capacity of grammers' update channel (it drops updates silently when full; a dropped
-/// update is a gap that getDifference fills, so a full channel costs a round trip, never an
-/// update). Each queued update holds its users and chats: in the bench's overload probe a
-/// 10,000 channel took the receiver to 219 MiB, 1,000 to about 90 MiB (BENCHMARKS.md).
-pub const UPDATES_CAPACITY: usize = 1_000;
+/// Capacity of grammers' update channel. grammers drops updates when it is full; a dropped
+/// update is a gap that getDifference fills when the next update shows it — but a burst whose
+/// tail was dropped waits for the next update or grammers' 15-minute no-updates timeout (the
+/// outbox loses nothing, delivery is late). So the channel is large: a burst of 2,000 (the
+/// delivery test) overflowed 1,000 and stalled. The cost is memory under overload: each queued
+/// update holds its users and chats, and the bench's overload probe (three times the
+/// sustainable rate) peaked at ~220 MiB with 10,000 against ~95 MiB with 1,000.
+pub const UPDATES_CAPACITY: usize = 10_000;
 /// FLOOD_WAITs up to this long are slept through inside the Telegram layer.
 pub const FLOOD_SLEEP_THRESHOLD: Duration = Duration::from_secs(60);
 /// How long shutdown waits for media downloads and attempts in flight together (Docker's
