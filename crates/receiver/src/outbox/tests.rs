@@ -15,6 +15,18 @@ fn update(key: &str, chat_id: i64) -> NewUpdate {
     }
 }
 
+/// An in-memory outbox that delivers to a webhook (`deliver`) or stores rows delivered.
+async fn in_memory(deliver: bool) -> Outbox {
+    Outbox::open(IN_MEMORY)
+        .await
+        .expect("open")
+        .with_mode(Mode {
+            deliver,
+            archive: false,
+            id_prefix: "m_".into(),
+        })
+}
+
 async fn open(dir: &tempfile::TempDir) -> Outbox {
     Outbox::open(dir.path().join("x.outbox"))
         .await
@@ -216,14 +228,7 @@ async fn a_file_that_is_not_an_outbox_is_refused() {
 
 #[tokio::test]
 async fn an_in_memory_outbox_works_and_writes_no_file() {
-    let outbox = Outbox::open(IN_MEMORY)
-        .await
-        .expect("open")
-        .with_mode(Mode {
-            deliver: true,
-            archive: false,
-            id_prefix: "m_".into(),
-        });
+    let outbox = in_memory(true).await;
     let a = outbox.insert(update("new:1:1", 1)).await.expect("insert");
     assert!(
         !outbox
@@ -242,14 +247,7 @@ async fn an_in_memory_outbox_works_and_writes_no_file() {
 
 #[tokio::test]
 async fn pruning_deletes_only_delivered_rows_finished_before_the_cutoff() {
-    let outbox = Outbox::open(IN_MEMORY)
-        .await
-        .expect("open")
-        .with_mode(Mode {
-            deliver: true,
-            archive: false,
-            id_prefix: "p_".into(),
-        });
+    let outbox = in_memory(true).await;
     let delivered = outbox.insert(update("new:1:1", 1)).await.expect("insert");
     let pending = outbox.insert(update("new:2:1", 2)).await.expect("insert");
     outbox
@@ -347,14 +345,7 @@ async fn a_delivered_row_keeps_its_key_but_not_its_body_once_archived() {
 
 #[tokio::test]
 async fn pruning_goes_on_past_one_batch() {
-    let outbox = Outbox::open(IN_MEMORY)
-        .await
-        .expect("open")
-        .with_mode(Mode {
-            deliver: false,
-            archive: false,
-            id_prefix: "b_".into(),
-        });
+    let outbox = in_memory(false).await;
     let rows: Vec<NewUpdate> = (0..PRUNE_BATCH + 5)
         .map(|i| update(&format!("new:1:{i}"), 1))
         .collect();

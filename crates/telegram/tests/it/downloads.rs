@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use botapi::ids::ChatIdParam;
-use telegram::media::{FileId, MediaAttributes, MediaKind, MediaSource, OutgoingMedia};
+use telegram::media::FileId;
 use testdc::Fixture;
 
+use crate::media::document_upload;
 use crate::{Harness, WAIT, harness};
 
 /// `upload.getFile` chunk size the client uses.
@@ -23,20 +24,7 @@ async fn uploaded(h: &Harness, dir: &Path, bytes: &[u8]) -> FileId {
         h.tg.resolve_chat(&ChatIdParam::Id(Fixture::DEFAULT.alice))
             .await
             .unwrap();
-    let media = OutgoingMedia {
-        kind: MediaKind::Document,
-        source: MediaSource::Upload {
-            path,
-            file_name: "upload.bin".into(),
-            mime_type: "application/octet-stream".into(),
-        },
-        attributes: MediaAttributes::default(),
-        caption: String::new(),
-        entities: Vec::new(),
-        reply_to: None,
-        silent: false,
-        noforwards: false,
-    };
+    let media = document_upload(path, "upload.bin");
     let sent = tokio::time::timeout(WAIT, h.tg.send_media(peer, media))
         .await
         .unwrap()

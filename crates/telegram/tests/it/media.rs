@@ -33,6 +33,24 @@ fn upload(kind: MediaKind, name: &str, mime: &str, attributes: MediaAttributes) 
     }
 }
 
+/// A document upload of the file at `path`, named `name`, without a caption.
+pub fn document_upload(path: std::path::PathBuf, name: &str) -> OutgoingMedia {
+    OutgoingMedia {
+        kind: MediaKind::Document,
+        source: MediaSource::Upload {
+            path,
+            file_name: name.into(),
+            mime_type: "application/octet-stream".into(),
+        },
+        attributes: MediaAttributes::default(),
+        caption: String::new(),
+        entities: Vec::new(),
+        reply_to: None,
+        silent: false,
+        noforwards: false,
+    }
+}
+
 #[tokio::test]
 async fn uploaded_voice_and_photo_come_back_byte_identical() {
     let h = harness().await;
@@ -247,20 +265,7 @@ async fn big_file_upload_fits_a_limit_below_grammers_workers() {
     let path = dir.path().join("big.bin");
     let size = 10 * 1024 * 1024 + 1;
     std::fs::write(&path, vec![7u8; size]).unwrap();
-    let media = OutgoingMedia {
-        kind: MediaKind::Document,
-        source: MediaSource::Upload {
-            path,
-            file_name: "big.bin".into(),
-            mime_type: "application/octet-stream".into(),
-        },
-        attributes: MediaAttributes::default(),
-        caption: String::new(),
-        entities: Vec::new(),
-        reply_to: None,
-        silent: false,
-        noforwards: false,
-    };
+    let media = document_upload(path, "big.bin");
     let sent = tokio::time::timeout(WAIT, h.tg.send_media(peer, media))
         .await
         .unwrap()
