@@ -12,9 +12,11 @@
 //! past `WEBHOOK_MAX_AGE` the row becomes a dead letter and its chat moves on.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use indexmap::IndexSet;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, warn};
@@ -80,8 +82,8 @@ impl RetryPolicy {
 #[derive(Debug, Default)]
 pub struct DeliveryWake {
     /// Signalled chats in first-signalled order (so chats are served in arrival order).
-    chats: Mutex<Signalled>,
-    rescan: std::sync::atomic::AtomicBool,
+    chats: Mutex<IndexSet<i64>>,
+    rescan: AtomicBool,
     notify: Notify,
 }
 
@@ -89,38 +91,25 @@ impl DeliveryWake {
     /// A row of `chat_id` is ready to deliver. Never waits; many calls for one chat before the
     /// scheduler looks cost one entry.
     pub fn chat_ready(&self, chat_id: i64) {
-        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
-        if chats.set.insert(chat_id) {
-            chats.order.push(chat_id);
-        }
-        drop(chats);
+        self.chats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(chat_id);
         self.notify.notify_one();
     }
 
     /// Any chat may have ready rows (e.g. dead letters were replayed): look at all of them.
     pub fn rescan(&self) {
-        self.rescan
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.rescan.store(true, Ordering::Relaxed);
         self.notify.notify_one();
     }
 
     /// The chats signalled since the last call (first-signalled first), and whether a full
     /// look was requested.
-    fn take(&self) -> (Vec<i64>, bool) {
+    fn take(&self) -> (IndexSet<i64>, bool) {
         let chats = std::mem::take(&mut *self.chats.lock().unwrap_or_else(|p| p.into_inner()));
-        let chats = chats.order;
-        let rescan = self
-            .rescan
-            .swap(false, std::sync::atomic::Ordering::Relaxed);
-        (chats, rescan)
+        (chats, self.rescan.swap(false, Ordering::Relaxed))
     }
-}
-
-/// A set that remembers insertion order.
-#[derive(Debug, Default)]
-struct Signalled {
-    set: HashSet<i64>,
-    order: Vec<i64>,
 }
 
 /// Everything the scheduler needs.
@@ -194,21 +183,7 @@ impl Lanes {
     }
 }
 
-/// When the pending gauge was last refreshed, unix ms (the gauge itself is process-wide).
-static GAUGE_REFRESHED_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
 impl Deliverer {
-    /// Whether a second has passed since the pending gauge was last refreshed.
-    fn gauge_due(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        let now = crate::outbox::now_ms();
-        let last = GAUGE_REFRESHED_MS.load(Ordering::Relaxed);
-        now - last >= 1000
-            && GAUGE_REFRESHED_MS
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
-
     /// Runs until `stop` turns true, then finishes the lanes in flight and attempts the rows
     /// signalled ready until then (the caller bounds the wait with its drain deadline); rows
     /// not attempted stay in the outbox.
@@ -218,6 +193,7 @@ impl Deliverer {
         let mut tasks: JoinSet<LaneEnd> = JoinSet::new();
         let mut task_chats: HashMap<tokio::task::Id, i64> = HashMap::new();
         let mut next_scan = now_ms();
+        let mut next_gauge = now_ms();
         while !*stop.borrow() {
             let (signalled, rescan) = this.wake.take();
             signalled.into_iter().for_each(|chat| lanes.want(chat));
@@ -225,12 +201,13 @@ impl Deliverer {
                 next_scan = this.scan(&mut lanes).await;
             }
             this.start_lanes(&mut lanes, &mut tasks, &mut task_chats);
-            if this.gauge_due()
-                && let Ok(stats) = this.outbox.stats().await
-            {
-                // At most once a second: counting the backlog on every pass made a deep
-                // backlog quadratic.
-                metrics::gauge!(ops::metrics::DELIVERY_PENDING).set(stats.pending as f64);
+            // At most once a second: counting the backlog on every pass made a deep backlog
+            // quadratic.
+            if now_ms() >= next_gauge {
+                next_gauge = now_ms() + 1000;
+                if let Ok(stats) = this.outbox.stats().await {
+                    metrics::gauge!(ops::metrics::DELIVERY_PENDING).set(stats.pending as f64);
+                }
             }
             let wait = Duration::from_millis((next_scan - now_ms()).max(0) as u64);
             tokio::select! {
@@ -439,5 +416,59 @@ mod tests {
         }
         let d = policy.delay(1, Some(Duration::from_secs(120)));
         assert_eq!(d, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn wakes_keep_first_signalled_order_once_per_chat_and_carry_a_rescan() {
+        let wake = DeliveryWake::default();
+        for chat in [5, 3, 5, 9, 3] {
+            wake.chat_ready(chat);
+        }
+        let (chats, rescan) = wake.take();
+        assert_eq!(chats.into_iter().collect::<Vec<_>>(), [5, 3, 9]);
+        assert!(!rescan);
+        wake.rescan();
+        let (chats, rescan) = wake.take();
+        assert!(chats.is_empty() && rescan);
+        assert!(!wake.take().1, "a rescan is taken once");
+    }
+
+    #[tokio::test]
+    async fn a_chat_signalled_while_its_lane_runs_is_queued_again_unless_it_waits_for_a_retry() {
+        let mut lanes = Lanes::default();
+        let mut tasks = JoinSet::new();
+        let mut task_chats = HashMap::new();
+        for (chat, end) in [
+            (1, LaneEnd::Idle),
+            (2, LaneEnd::RetryAt(42)),
+            (3, LaneEnd::Idle),
+        ] {
+            lanes.running.insert(chat, false);
+            task_chats.insert(tasks.spawn(async move { end }).id(), chat);
+        }
+        lanes.want(1);
+        lanes.want(2);
+        lanes.want(4);
+        assert_eq!(
+            lanes.queue,
+            [4],
+            "running chats are marked, not queued twice"
+        );
+        let mut next_scans = Vec::new();
+        while let Some(done) = tasks.join_next_with_id().await {
+            next_scans.push(lane_ended(&mut lanes, &mut task_chats, done));
+        }
+        assert!(lanes.running.is_empty() && task_chats.is_empty());
+        let mut queued: Vec<i64> = lanes.queue.iter().copied().collect();
+        queued.sort_unstable();
+        assert_eq!(
+            queued,
+            [1, 4],
+            "1 was signalled while running; 2 waits; 3 is idle"
+        );
+        assert!(
+            next_scans.contains(&42),
+            "a retry asks for a look at its time"
+        );
     }
 }

@@ -76,7 +76,7 @@ pub(crate) async fn run(
             result = next => result,
             _ = shutdown.wait_for(|stop| *stop) => return p.jobs,
         };
-        match result {
+        let failed = match result {
             Ok(event) => {
                 backoff = MIN_ERROR_BACKOFF;
                 p.health.set_telegram(true);
@@ -84,13 +84,10 @@ pub(crate) async fn run(
                 // transaction: one commit per burst instead of one per update.
                 let mut events = vec![event];
                 let mut failed = None;
-                while events.len() < MAX_BATCH {
+                while failed.is_none() && events.len() < MAX_BATCH {
                     match p.stream.try_next_event().await {
                         Some(Ok(event)) => events.push(event),
-                        Some(Err(e)) => {
-                            failed = Some(e);
-                            break;
-                        }
+                        Some(Err(e)) => failed = Some(e),
                         None => break,
                     }
                 }
@@ -104,20 +101,18 @@ pub(crate) async fn run(
                     // replays updates the outbox already holds (de-duplicated).
                     warn!(error = %e, "could not persist the update position");
                 }
-                if let Some(e) = failed {
-                    p.health.set_telegram(false);
-                    log_stream_error(&e, backoff);
-                }
+                failed
             }
-            Err(e) => {
-                p.health.set_telegram(false);
-                log_stream_error(&e, backoff);
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.wait_for(|stop| *stop) => return p.jobs,
-                }
-                backoff = (backoff * 2).min(MAX_ERROR_BACKOFF);
+            Err(e) => Some(e),
+        };
+        if let Some(e) = failed {
+            p.health.set_telegram(false);
+            log_stream_error(&e, backoff);
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return p.jobs,
             }
+            backoff = (backoff * 2).min(MAX_ERROR_BACKOFF);
         }
     }
 }
@@ -138,7 +133,7 @@ impl Pipeline {
         }
         let mut backoff = MIN_ERROR_BACKOFF;
         let inserted = loop {
-            match self.outbox.insert_all(rows.clone()).await {
+            match self.outbox.insert_all(&rows).await {
                 Ok(inserted) => break inserted,
                 Err(e) => {
                     error!(error = %e, updates = rows.len(),

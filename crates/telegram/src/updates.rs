@@ -189,10 +189,7 @@ impl UpdateStream {
     /// dropped connections: a gap triggers getDifference).
     pub async fn next_event(&mut self) -> Result<Event, TelegramError> {
         loop {
-            let (raw, state, peers) = self.next_raw().await?;
-            self.seen.merge(&state);
-            let telegram = self.telegram.clone();
-            if let Some(event) = convert_update(&telegram, raw, state, peers).await {
+            if let Some(event) = self.next_converted().await? {
                 return Ok(event);
             }
         }
@@ -210,16 +207,21 @@ impl UpdateStream {
             if self.at_batch_boundary() {
                 return None;
             }
-            let (raw, state, peers) = match self.next_raw().await {
-                Ok(raw) => raw,
+            match self.next_converted().await {
+                Ok(Some(event)) => return Some(Ok(event)),
+                Ok(None) => {}
                 Err(e) => return Some(Err(e)),
-            };
-            self.seen.merge(&state);
-            let telegram = self.telegram.clone();
-            if let Some(event) = convert_update(&telegram, raw, state, peers).await {
-                return Some(Ok(event));
             }
         }
+    }
+
+    /// The next raw update as an [`Event`] (`None` for a kind not forwarded), its position
+    /// counted as seen either way.
+    async fn next_converted(&mut self) -> Result<Option<Event>, TelegramError> {
+        let (raw, state, peers) = self.next_raw().await?;
+        self.seen.merge(&state);
+        let telegram = self.telegram.clone();
+        Ok(convert_update(&telegram, raw, state, peers).await)
     }
 
     async fn next_raw(&mut self) -> Result<Raw, TelegramError> {

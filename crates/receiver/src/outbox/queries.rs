@@ -55,7 +55,7 @@ impl Outbox {
     /// natural key is already stored, returns that row untouched. A row without downloads is
     /// stored ready (delivered at once when there is no webhook).
     pub async fn insert(&self, update: NewUpdate) -> Result<Inserted> {
-        let mut inserted = self.insert_all(vec![update]).await?;
+        let mut inserted = self.insert_all(std::slice::from_ref(&update)).await?;
         inserted
             .pop()
             .ok_or_else(|| OutboxError::Corrupt("an insert returned no row".into()))
@@ -63,7 +63,7 @@ impl Outbox {
 
     /// [`Outbox::insert`] for several updates in one transaction (one commit for a burst):
     /// all are stored, in order, or none. One [`Inserted`] per update, in the same order.
-    pub async fn insert_all(&self, updates: Vec<NewUpdate>) -> Result<Vec<Inserted>> {
+    pub async fn insert_all(&self, updates: &[NewUpdate]) -> Result<Vec<Inserted>> {
         let mut db = self.conn.lock().await;
         db.transaction("insert", async |db: &mut Db| {
             let mut next_id = db
@@ -98,7 +98,7 @@ impl Outbox {
                 }
                 let id = next_id;
                 next_id += 1;
-                let mut body = update.body;
+                let mut body = update.body.clone();
                 body["update_id"] = id.into();
                 let media = !update.downloads.is_empty();
                 let status = if media {
@@ -117,7 +117,7 @@ impl Outbox {
                     libsql::params![
                         id,
                         self.webhook_id(id),
-                        update.natural_key,
+                        update.natural_key.as_str(),
                         update.kind,
                         update.chat_id,
                         status as i64,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use libsql::{Connection, Value};
 
 use super::OutboxError;
+use super::db::sql;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -50,10 +51,6 @@ CREATE VIEW IF NOT EXISTS dead_letter AS
            last_error, last_attempt_at, done_at AS died_at
     FROM updates WHERE status = 3;
 ";
-
-fn sql(op: &'static str) -> impl FnOnce(libsql::Error) -> OutboxError {
-    move |source| OutboxError::Sql { op, source }
-}
 
 /// Creates the parent directory and, when missing, the file with mode 0600 (it holds
 /// customers' messages).

@@ -27,6 +27,12 @@ async fn in_memory(deliver: bool) -> Outbox {
         })
 }
 
+/// The ids of every chat's head, oldest first.
+async fn head_ids(outbox: &Outbox) -> Vec<i64> {
+    let heads = outbox.heads().await.expect("heads");
+    heads.iter().map(|d| d.id).collect()
+}
+
 async fn open(dir: &tempfile::TempDir) -> Outbox {
     Outbox::open(dir.path().join("x.outbox"))
         .await
@@ -67,7 +73,7 @@ async fn a_burst_is_stored_in_order_with_replays_recognised_inside_it() {
     let outbox = open(&dir).await;
     let before = outbox.insert(update("new:1:1", 1)).await.expect("insert");
     let burst = ["new:1:2", "new:1:1", "new:2:1", "new:1:2"].map(|k| update(k, 1));
-    let got = outbox.insert_all(burst.to_vec()).await.expect("insert_all");
+    let got = outbox.insert_all(&burst).await.expect("insert_all");
     let seen: Vec<(i64, bool)> = got.iter().map(|i| (i.id, i.fresh)).collect();
     let first = before.id + 1;
     assert_eq!(
@@ -81,13 +87,7 @@ async fn a_burst_is_stored_in_order_with_replays_recognised_inside_it() {
     );
     let next = outbox.insert(update("new:3:1", 3)).await.expect("insert");
     assert_eq!(next.id, first + 2, "ids go on after the burst");
-    assert!(
-        outbox
-            .insert_all(Vec::new())
-            .await
-            .expect("empty")
-            .is_empty()
-    );
+    assert!(outbox.insert_all(&[]).await.expect("empty").is_empty());
 }
 
 #[tokio::test]
@@ -97,26 +97,12 @@ async fn each_chat_has_one_head_and_a_delivered_head_frees_the_next() {
     let a1 = outbox.insert(update("a1", 1)).await.expect("insert");
     let b1 = outbox.insert(update("b1", 2)).await.expect("insert");
     let a2 = outbox.insert(update("a2", 1)).await.expect("insert");
-    let ids: Vec<i64> = outbox
-        .heads()
-        .await
-        .expect("heads")
-        .iter()
-        .map(|d| d.id)
-        .collect();
-    assert_eq!(ids, vec![a1.id, b1.id]);
+    assert_eq!(head_ids(&outbox).await, [a1.id, b1.id]);
     outbox
         .record(a1.id, &Outcome::Delivered)
         .await
         .expect("record");
-    let ids: Vec<i64> = outbox
-        .heads()
-        .await
-        .expect("heads")
-        .iter()
-        .map(|d| d.id)
-        .collect();
-    assert_eq!(ids, vec![b1.id, a2.id]);
+    assert_eq!(head_ids(&outbox).await, [b1.id, a2.id]);
     assert_eq!(outbox.stats().await.expect("stats").pending, 2);
 }
 
@@ -349,7 +335,7 @@ async fn pruning_goes_on_past_one_batch() {
     let rows: Vec<NewUpdate> = (0..PRUNE_BATCH + 5)
         .map(|i| update(&format!("new:1:{i}"), 1))
         .collect();
-    outbox.insert_all(rows).await.expect("insert");
+    outbox.insert_all(&rows).await.expect("insert");
     let pruned = outbox.prune_delivered(now_ms() + 1).await.expect("prune");
     assert_eq!(
         pruned,
