@@ -5,7 +5,8 @@
 //! default" — clap alone would reject it (`a value is required for '--logs-dir'`) or hand the
 //! empty string to a value parser. [`parse`] and [`matches`] drop every environment binding
 //! whose value is empty or only whitespace before clap reads it, for the command and all its
-//! subcommands; flags given on the command line are untouched.
+//! subcommands; flags given on the command line are untouched. A refused value of a secret
+//! setting is never repeated in the error (see `without_secret_value`).
 
 use std::ffi::OsString;
 
@@ -25,13 +26,58 @@ pub fn matches<P: CommandFactory>() -> ArgMatches {
     let mut command = without_empty_env(P::command(), &|name| std::env::var_os(name));
     command
         .try_get_matches_from_mut(std::env::args_os())
-        .unwrap_or_else(|e| e.exit())
+        .unwrap_or_else(|e| without_secret_value(e, &mut command).exit())
 }
 
 /// Builds `P` from matches returned by [`matches`]; exits with clap's message when a required
 /// value is missing or a value does not parse.
 pub fn from_matches<P: CommandFactory + FromArgMatches>(matches: &ArgMatches) -> P {
     P::from_arg_matches(matches).unwrap_or_else(|e| e.format(&mut P::command()).exit())
+}
+
+/// clap's "invalid value '<VALUE>' for '<ARG>': <reason>" names the value. For a secret
+/// argument (one whose environment value clap hides, `hide_env_values`) or a value holding
+/// credentials (`scheme://user:password@host`), the error is rebuilt without it: the variable
+/// and the rule are named, the value never (it would land in `docker logs`).
+fn without_secret_value(error: clap::Error, command: &mut Command) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
+        error.get(ContextKind::InvalidArg),
+        error.get(ContextKind::InvalidValue),
+    ) else {
+        return error;
+    };
+    let Some(refused) = command.get_arguments().find(|a| a.to_string() == *arg) else {
+        return error;
+    };
+    if !refused.is_hide_env_values_set() && !has_credentials(value) {
+        return error;
+    }
+    let variable = match refused.get_env().and_then(|n| n.to_str()) {
+        Some(name) if !arg.contains(name) => format!(" ({name})"),
+        _ => String::new(),
+    };
+    let reason = std::error::Error::source(&error)
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default();
+    let reason = if has_credentials(&reason) {
+        String::new()
+    } else {
+        reason
+    };
+    clap::Error::raw(
+        error.kind(),
+        format!("invalid value (not shown: it may be secret) for '{arg}'{variable}{reason}\n"),
+    )
+    .format(command)
+}
+
+/// Whether `value` looks like a URL with a user or password (`scheme://user:pass@host`).
+fn has_credentials(value: &str) -> bool {
+    value.split_once("://").is_some_and(|(_, rest)| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        authority.contains('@')
+    })
 }
 
 /// Removes the environment binding of every argument whose variable is empty (or whitespace)
@@ -106,6 +152,45 @@ mod tests {
         };
         let command = without_empty_env(Settings::command(), &env);
         assert_eq!(bound(&command), ["OPS_CFG_TEST_NAME"]);
+    }
+
+    #[derive(Parser, Debug)]
+    struct WithSecret {
+        #[arg(long, env = "OPS_CFG_TEST_KEY", hide_env_values = true, value_parser = short)]
+        key: Option<String>,
+        #[arg(long, env = "OPS_CFG_TEST_URL", value_parser = short)]
+        url: Option<String>,
+    }
+
+    fn short(value: &str) -> Result<String, String> {
+        if value.len() < 40 {
+            return Err("must be at least 40 characters".into());
+        }
+        Ok(value.to_owned())
+    }
+
+    fn rendered(args: &[&str]) -> String {
+        let mut command = WithSecret::command();
+        let error = command
+            .try_get_matches_from_mut(args)
+            .expect_err("the value is refused");
+        without_secret_value(error, &mut command).to_string()
+    }
+
+    #[test]
+    fn refused_secret_values_and_credentials_are_not_shown() {
+        let said = rendered(&["t", "--key", "hunter2-distinctive"]);
+        assert!(!said.contains("hunter2"), "{said}");
+        assert!(
+            said.contains("OPS_CFG_TEST_KEY") && said.contains("at least 40"),
+            "{said}"
+        );
+        let said = rendered(&["t", "--url", "ftp://u:PASSWORD9@h/x"]);
+        assert!(!said.contains("PASSWORD9"), "{said}");
+        assert!(said.contains("OPS_CFG_TEST_URL"), "{said}");
+        // Anything else keeps clap's message with the value: it helps and is no secret.
+        let said = rendered(&["t", "--url", "plain"]);
+        assert!(said.contains("'plain'"), "{said}");
     }
 
     #[test]

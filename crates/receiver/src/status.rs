@@ -1,9 +1,14 @@
 //! Operations routes on the receiver's HTTP port (beside `/media`): `GET /healthz` (the
 //! process is up), `GET /readyz` (Telegram connected and the outbox writable), `GET /status`
-//! (webhook, pending count, oldest pending age, last error, dead letters), `GET /metrics`
-//! (Prometheus), and the dead letters: `GET /dead-letters`, `POST /dead-letters/replay`,
-//! `POST /dead-letters/{update_id}/replay` — these need `x-api-key: WEBHOOK_API_KEY` when
-//! that is set.
+//! (pending count, oldest pending age, dead letters; with the key also the webhook URL and the
+//! last error), `GET /metrics` (Prometheus), and the dead letters: `GET /dead-letters`,
+//! `POST /dead-letters/replay`, `POST /dead-letters/{update_id}/replay`.
+//!
+//! The port is published for `/media`, so anything that reveals or changes delivery needs
+//! `x-api-key: WEBHOOK_API_KEY` (the key the webhook consumer already holds; compared in
+//! constant time). Without a configured `WEBHOOK_API_KEY` the dead-letter routes answer 403
+//! and `/status` shows counts only; `receiver dead-letters` on the host works either way.
+//! `/healthz`, `/readyz` and `/metrics` stay open (probes and scrapers send no key).
 
 use std::sync::Arc;
 
@@ -17,6 +22,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
+use subtle::ConstantTimeEq as _;
 
 use crate::deliver::DeliveryWake;
 use crate::outbox::{Outbox, now_ms};
@@ -66,18 +72,23 @@ async fn readyz(State(s): State<StatusState>) -> Response {
         .into_response()
 }
 
-async fn status(State(s): State<StatusState>) -> Response {
+async fn status(State(s): State<StatusState>, headers: HeaderMap) -> Response {
+    let details = refusal(&s, &headers).is_none();
     match s.outbox.stats().await {
-        Ok(stats) => Json(json!({
-            "webhook_url": s.webhook_url,
-            "pending": stats.pending,
-            "oldest_pending_age_seconds": stats.oldest_pending_at
-                .map(|at| (now_ms() - at).max(0) as f64 / 1000.0),
-            "last_error": stats.last_error,
-            "last_error_at": stats.last_error_at.and_then(iso),
-            "dead_letters": stats.dead_letters,
-        }))
-        .into_response(),
+        Ok(stats) => {
+            let mut body = json!({
+                "pending": stats.pending,
+                "oldest_pending_age_seconds": stats.oldest_pending_at
+                    .map(|at| (now_ms() - at).max(0) as f64 / 1000.0),
+                "dead_letters": stats.dead_letters,
+            });
+            if details {
+                body["webhook_url"] = json!(s.webhook_url);
+                body["last_error"] = json!(stats.last_error);
+                body["last_error_at"] = json!(stats.last_error_at.and_then(iso));
+            }
+            Json(body).into_response()
+        }
         Err(e) => internal(e),
     }
 }
@@ -94,28 +105,36 @@ fn internal(e: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// `x-api-key` must equal `WEBHOOK_API_KEY` when one is configured (constant-time compare).
-fn authorized(s: &StatusState, headers: &HeaderMap) -> bool {
-    let Some(key) = &s.api_key else { return true };
+/// `x-api-key` must equal `WEBHOOK_API_KEY` (constant-time compare); with no key configured
+/// the routes are off. `Some` is the refusal to send.
+fn refusal(s: &StatusState, headers: &HeaderMap) -> Option<Response> {
+    let Some(key) = &s.api_key else {
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                Json(
+                    json!({"error": "WEBHOOK_API_KEY is not set: the dead-letter routes are off \
+                (use `receiver dead-letters` on the host, or set the key)"}),
+                ),
+            )
+                .into_response(),
+        );
+    };
     let given = headers
         .get(crate::webhook::API_KEY_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    let expected = key.expose_secret().as_bytes();
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-}
-
-fn forbidden() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({"error": "x-api-key missing or wrong"})),
-    )
-        .into_response()
+    if bool::from(given.ct_eq(key.expose_secret().as_bytes())) {
+        None
+    } else {
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "x-api-key missing or wrong"})),
+            )
+                .into_response(),
+        )
+    }
 }
 
 #[derive(Deserialize)]
@@ -128,8 +147,8 @@ async fn dead_letters(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    if !authorized(&s, &headers) {
-        return forbidden();
+    if let Some(refused) = refusal(&s, &headers) {
+        return refused;
     }
     match s
         .outbox
@@ -142,8 +161,8 @@ async fn dead_letters(
 }
 
 async fn replay(s: &StatusState, headers: &HeaderMap, id: Option<i64>) -> Response {
-    if !authorized(s, headers) {
-        return forbidden();
+    if let Some(refused) = refusal(s, headers) {
+        return refused;
     }
     match s.outbox.replay(id).await {
         Ok(count) => {

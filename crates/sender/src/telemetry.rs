@@ -70,20 +70,44 @@ fn method_label(name: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// The path with a `/bot<token>` or `/file/bot<token>` segment shown as `bot***`.
+/// The path as it may be logged: every segment that could carry the API token is `***`.
+///
+/// Clients put the token in more places than `/bot<token>/…`: a base URL with a trailing
+/// slash gives `//bot<token>/…` or `/bot/<token>/…`, some libraries spell it `/BOT<token>` or
+/// `/Bot<token>`, and `/file//bot<token>/…` follows. So, in any position and any case (after
+/// percent-decoding): a segment starting with `bot` keeps only that prefix (`bot***`), the
+/// segment after a bare `bot` is hidden, and any segment shaped like a token
+/// (`<digits>:<rest>`) is hidden.
 pub fn masked(path: &str) -> String {
-    let mut segments: Vec<&str> = path.split('/').collect();
-    let index = if segments.get(1) == Some(&"file") {
-        2
-    } else {
-        1
-    };
-    if let Some(segment) = segments.get_mut(index)
-        && segment.starts_with("bot")
-    {
-        *segment = "bot***";
-    }
-    segments.join("/")
+    let mut after_bare_bot = false;
+    path.split('/')
+        .map(|segment| {
+            let decoded = form_urlencoded::parse(format!("s={segment}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let lower = decoded.to_ascii_lowercase();
+            let hide_whole = std::mem::take(&mut after_bare_bot) || looks_like_token(&decoded);
+            if lower == "bot" {
+                after_bare_bot = true;
+                segment.to_owned()
+            } else if hide_whole {
+                "***".to_owned()
+            } else if lower.starts_with("bot") {
+                format!("{}***", segment.get(..3).unwrap_or("bot"))
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `<digits>:<anything>`: the shape of a Bot API token (and of the recommended `X_API_TOKEN`).
+fn looks_like_token(segment: &str) -> bool {
+    segment.split_once(':').is_some_and(|(id, rest)| {
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
+    })
 }
 
 /// Middleware (outermost but CORS): counts the request by label and status, records its
@@ -140,11 +164,27 @@ mod tests {
 
     #[test]
     fn tokens_in_paths_are_masked_in_logs() {
-        assert_eq!(masked("/bot1:secret/sendMessage"), "/bot***/sendMessage");
-        assert_eq!(
-            masked("/file/bot1:secret/photos/x.jpg"),
-            "/file/bot***/photos/x.jpg"
-        );
-        assert_eq!(masked("/api_v1/sendMessage"), "/api_v1/sendMessage");
+        for (path, expected) in [
+            ("/bot1:secret/sendMessage", "/bot***/sendMessage"),
+            (
+                "/file/bot1:secret/photos/x.jpg",
+                "/file/bot***/photos/x.jpg",
+            ),
+            ("/api_v1/sendMessage", "/api_v1/sendMessage"),
+            ("//bot1:secret/getMe", "//bot***/getMe"),
+            ("/bot/1:secret/getMe", "/bot/***/getMe"),
+            ("/bot/secret-without-colon/getMe", "/bot/***/getMe"),
+            ("/BOT1:secret/getMe", "/BOT***/getMe"),
+            ("/Bot1:secret/getMe", "/Bot***/getMe"),
+            ("/file//bot1:secret/x.jpg", "/file//bot***/x.jpg"),
+            ("/x/y/bot1:secret", "/x/y/bot***"),
+            ("/%62ot1:secret/getMe", "/%62***/getMe"),
+            ("/api_v1/1:secret/getMe", "/api_v1/***/getMe"),
+            ("/bot1%3Asecret/getMe", "/bot***/getMe"),
+        ] {
+            let got = masked(path);
+            assert_eq!(got, expected, "{path}");
+            assert!(!got.contains("secret"), "{path} -> {got}");
+        }
     }
 }

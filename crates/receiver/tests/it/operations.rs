@@ -29,6 +29,17 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// `get` with `x-api-key`.
+async fn get_with_key(addr: std::net::SocketAddr, path: &str, key: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}{path}"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 #[tokio::test]
 async fn status_readyz_metrics_and_archive_report_the_pipeline() {
     let mut app = spawn_app(Options {
@@ -46,10 +57,17 @@ async fn status_readyz_metrics_and_archive_report_the_pipeline() {
     app.send(Some(alice), alice, "stuck for now", None);
     let first = app.next_payload().await;
     let status: Value = eventually(|| async {
-        let status: Value = serde_json::from_str(&get(addr, "/status").await.1).unwrap();
+        let status = get_with_key(addr, "/status", API_KEY).await.1;
         status["last_error"].is_string().then_some(status)
     })
     .await;
+    // Without the key: counts only, no webhook URL and no error text.
+    let open: Value = serde_json::from_str(&get(addr, "/status").await.1).unwrap();
+    assert_eq!(open["pending"], 1);
+    assert!(
+        open.get("webhook_url").is_none() && open.get("last_error").is_none(),
+        "{open}"
+    );
     assert_eq!(status["pending"], 1);
     assert!(status["oldest_pending_age_seconds"].as_f64().unwrap() >= 0.0);
     assert!(status["last_error"].as_str().unwrap().contains("502"));
@@ -137,5 +155,37 @@ async fn too_old_updates_become_dead_letters_that_can_be_replayed() {
     };
     assert_eq!(got.webhook_id(), first.webhook_id());
     assert_eq!(got.text(), Some("given up"));
+    app.stop().await.unwrap();
+}
+
+/// Without `WEBHOOK_API_KEY` (the default) nothing on the published port reveals or changes
+/// delivery: the dead-letter routes answer 403 and `/status` shows counts only; the probes and
+/// `/metrics` stay open.
+#[tokio::test]
+async fn without_a_webhook_key_the_operations_routes_are_off() {
+    let app = spawn_app(Options {
+        configure: |c| c.webhook_api_key = None,
+        ..Options::default()
+    })
+    .await;
+    let addr = app.media_addr;
+    assert_eq!(get(addr, "/dead-letters").await.0, 403);
+    assert_eq!(get_with_key(addr, "/dead-letters", "anything").await.0, 403);
+    let client = reqwest::Client::new();
+    for path in ["/dead-letters/replay", "/dead-letters/1/replay"] {
+        let response = client
+            .post(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{path}");
+    }
+    let (code, status) = get(addr, "/status").await;
+    assert_eq!(code, 200);
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert!(status.get("webhook_url").is_none(), "{status}");
+    for open in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(get(addr, open).await.0, 200, "{open}");
+    }
     app.stop().await.unwrap();
 }

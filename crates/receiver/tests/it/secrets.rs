@@ -138,3 +138,56 @@ async fn no_secret_in_any_log_at_debug_level() {
         assert!(!files.contains(secret), "{secret:?} in LOGS_DIR");
     }
 }
+
+/// A refused setting is named with its rule, never with its value: secrets (quoted, not
+/// base64, too short) and credentials inside a URL stay out of stderr (`docker logs`).
+#[tokio::test]
+async fn refused_settings_never_print_the_secret_value() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (variable, value, secret) in [
+        (
+            "WEBHOOK_SIGNING_SECRET",
+            "\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+            "MfKQ9r8GKYqrTwjU",
+        ),
+        (
+            "WEBHOOK_SIGNING_SECRET",
+            "whsec_n0t*base64*Zq9sEcr3t",
+            "Zq9sEcr3t",
+        ),
+        (
+            "WEBHOOK_SIGNING_SECRET",
+            "whsec_c2hvcnRrZXk=",
+            "c2hvcnRrZXk",
+        ),
+        ("WEBHOOK_URL", "ftp://u:PASSWORD7x@h/x", "PASSWORD7x"),
+        ("WEBHOOK_URL", "http://user:PASSWORD7y@/x", "PASSWORD7y"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_receiver"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("TG_API_ID", "1")
+            .env("TG_SESSION_NAME", dir.path().join("tg_userbot"))
+            .env("MEDIA_BIND", "127.0.0.1:0")
+            .env(variable, value)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("receiver runs");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{variable}={value} refused: {said}"
+        );
+        assert!(said.contains(variable), "names {variable}: {said}");
+        assert!(
+            !said.contains(secret),
+            "{variable}: the value leaked: {said}"
+        );
+    }
+}

@@ -173,6 +173,31 @@ async fn no_key_code_password_or_auth_key_in_any_log_at_debug_level() {
             .0,
         200
     );
+    // Near misses of the token URL: a base URL with a trailing slash, another case, a stray
+    // or missing segment, percent-encoding. Whatever they answer, the token is not logged.
+    let encoded = API_KEY.replace(':', "%3A");
+    let near_misses = [
+        format!("//bot{API_KEY}/getMe"),
+        format!("/bot/{API_KEY}/getMe"),
+        format!("/BOT{API_KEY}/getMe"),
+        format!("/Bot{API_KEY}/getMe"),
+        format!("/file//bot{API_KEY}/x.jpg"),
+        format!("/x/bot{API_KEY}/getMe"),
+        format!("/bot{encoded}/getMe"),
+        format!("/%62ot{API_KEY}/getMe"),
+        format!("/api_v1/{API_KEY}/getMe"),
+        format!("/{API_KEY}/getMe"),
+        format!("/bot{API_KEY}"),
+    ];
+    for path in &near_misses {
+        for request in [
+            client.get(url(path)),
+            client.post(url(path)).json(&json!({})),
+        ] {
+            let status = request.send().await.unwrap().status();
+            assert!(status.as_u16() < 500, "{path}: {status}");
+        }
+    }
     assert_eq!(
         call("/api_v1/auth/logOut".into(), Some(API_KEY), json!({}))
             .await
@@ -217,6 +242,13 @@ async fn no_key_code_password_or_auth_key_in_any_log_at_debug_level() {
         assert!(
             json_line,
             "no {method} {status} line in the JSON files:\n{files}"
+        );
+    }
+
+    for masked in ["/BOT***/getMe", "/bot/***/getMe", "//bot***/getMe"] {
+        assert!(
+            stdout_and_stderr.contains(masked),
+            "the near miss {masked} was not logged at all:\n{stdout_and_stderr}"
         );
     }
 
