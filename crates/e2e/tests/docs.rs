@@ -1,20 +1,251 @@
-//! The README documents every setting `.env.example` lists, so a newcomer never meets an
-//! undocumented variable.
+//! The README's configuration table and `.env.example` say what the binaries read: every
+//! environment variable of the receiver and the sender (taken from their clap definitions)
+//! is in both with the binaries' own default, and neither lists a variable no binary reads,
+//! except the few the table marks `compose` (docker-compose.yml only) and `RUST_LOG`.
+//!
+//! The table lives under `## Configuration` in README.md, one row per variable:
+//! `` | `NAME` | read by | default | meaning | `` where "read by" is `receiver`, `sender`, `both`
+//! or `compose`, and default is `required`, `empty` or the value in backticks. `.env.example`
+//! lists `NAME=default` (empty when required or without default), or `# NAME=default` where a
+//! line must stay commented out (Docker sets those paths in the image).
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::CommandFactory;
+
+/// What a row says a variable defaults to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum DefaultValue {
+    /// Must be set.
+    Required,
+    /// No default (or the empty string).
+    Empty,
+    /// This value.
+    Value(String),
+}
+
+impl DefaultValue {
+    /// `.env.example` cannot say "required": both it and "no default" are an empty value there.
+    fn as_env_value(&self) -> &str {
+        match self {
+            DefaultValue::Required | DefaultValue::Empty => "",
+            DefaultValue::Value(v) => v,
+        }
+    }
+}
+
+/// A variable as the binaries define it.
+#[derive(Debug)]
+struct Setting {
+    /// `receiver`, `sender`, `both` or `compose`.
+    read_by: String,
+    default: DefaultValue,
+}
+
+/// Variables no clap argument defines: `(name, read by, default)`.
+const NOT_CLAP: &[(&str, &str, &str)] = &[
+    // tracing's EnvFilter in ops::logging, "info" when unset.
+    ("RUST_LOG", "both", "info"),
+    // Interpolated by docker-compose.yml only (`${DEMO_WEBHOOK_URL:-}`, ...).
+    ("DEMO_WEBHOOK_URL", "compose", ""),
+    ("DEMO_WEBHOOK_API_KEY", "compose", ""),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(root().join(name)).unwrap()
+}
+
+/// Every `env = "..."` argument of `command` and its subcommands, with its default.
+fn env_args(command: &clap::Command, out: &mut BTreeMap<String, DefaultValue>) {
+    for arg in command.get_arguments() {
+        let Some(env) = arg.get_env() else { continue };
+        let values: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        let default = if arg.is_required_set() {
+            DefaultValue::Required
+        } else if values.concat().is_empty() {
+            DefaultValue::Empty
+        } else {
+            DefaultValue::Value(values.join(","))
+        };
+        out.insert(env.to_string_lossy().into_owned(), default);
+    }
+    for sub in command.get_subcommands() {
+        env_args(sub, out);
+    }
+}
+
+/// What the binaries read (plus [`NOT_CLAP`]); a variable both read must default alike.
+fn known() -> BTreeMap<String, Setting> {
+    let (mut receiver, mut sender) = (BTreeMap::new(), BTreeMap::new());
+    env_args(&receiver::cli::Cli::command(), &mut receiver);
+    env_args(&sender::Config::command(), &mut sender);
+    let mut known = BTreeMap::new();
+    for (name, default) in &receiver {
+        let read_by = match sender.get(name) {
+            Some(other) => {
+                assert_eq!(
+                    default, other,
+                    "{name} defaults differently in the receiver and the sender"
+                );
+                "both"
+            }
+            None => "receiver",
+        };
+        let default = default.clone();
+        let read_by = read_by.to_owned();
+        known.insert(name.clone(), Setting { read_by, default });
+    }
+    for (name, default) in sender {
+        known.entry(name).or_insert(Setting {
+            read_by: "sender".to_owned(),
+            default,
+        });
+    }
+    for (name, read_by, default) in NOT_CLAP {
+        let default = match *default {
+            "" => DefaultValue::Empty,
+            v => DefaultValue::Value(v.to_owned()),
+        };
+        let read_by = (*read_by).to_owned();
+        known.insert((*name).to_owned(), Setting { read_by, default });
+    }
+    known
+}
+
+/// The rows of the table under `## Configuration`: name -> (read by, default).
+fn readme_table() -> BTreeMap<String, (String, DefaultValue)> {
+    let readme = read("README.md");
+    let section = readme.split("\n## Configuration\n").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let mut rows = BTreeMap::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split(" | ").map(str::trim).collect();
+        assert!(cells.len() >= 4, "not a 4-column row: {line}");
+        let name = cells[0]
+            .trim_start_matches("| ")
+            .trim_matches('`')
+            .to_owned();
+        let default = match cells[2] {
+            "required" => DefaultValue::Required,
+            "empty" => DefaultValue::Empty,
+            v if v.len() > 2 && v.starts_with('`') && v.ends_with('`') => {
+                DefaultValue::Value(v[1..v.len() - 1].to_owned())
+            }
+            v => panic!("{name}: default {v:?} is not `required`, `empty` or a `value`"),
+        };
+        let previous = rows.insert(name.clone(), (cells[1].to_owned(), default));
+        assert!(previous.is_none(), "{name} is in the table twice");
+    }
+    assert!(!rows.is_empty(), "no table under ## Configuration");
+    rows
+}
+
+/// `.env.example`'s `NAME=value` and `# NAME=value` lines: name -> value.
+fn env_example() -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    for line in read(".env.example").lines() {
+        let line = line.strip_prefix("# ").unwrap_or(line);
+        let Some((name, value)) = line.split_once('=') else {
+            continue;
+        };
+        let is_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if is_name {
+            let previous = vars.insert(name.to_owned(), value.to_owned());
+            assert!(previous.is_none(), "{name} is in .env.example twice");
+        }
+    }
+    vars
+}
+
 #[test]
-fn every_setting_in_env_example_is_documented_in_the_readme() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let example = std::fs::read_to_string(root.join(".env.example")).unwrap();
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let missing: Vec<&str> = example
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('=').map(|(name, _)| name.trim()))
-        .filter(|name| !name.is_empty() && !readme.contains(&format!("`{name}`")))
+fn readme_table_lists_every_setting_with_the_binaries_default() {
+    let table = readme_table();
+    let mut wrong = Vec::new();
+    for (name, setting) in known() {
+        match table.get(&name) {
+            None => wrong.push(format!("{name}: missing")),
+            Some((read_by, default)) => {
+                if *read_by != setting.read_by {
+                    wrong.push(format!(
+                        "{name}: read by {read_by:?}, not {:?}",
+                        setting.read_by
+                    ));
+                }
+                if *default != setting.default {
+                    wrong.push(format!(
+                        "{name}: default {default:?}, not {:?}",
+                        setting.default
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "README.md ## Configuration:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn env_example_lists_every_setting_with_the_binaries_default() {
+    let example = env_example();
+    let mut wrong = Vec::new();
+    for (name, setting) in known() {
+        match example.get(&name) {
+            None => wrong.push(format!("{name}: missing")),
+            Some(value) if value != setting.default.as_env_value() => wrong.push(format!(
+                "{name}={value}, but the default is {:?}",
+                setting.default.as_env_value()
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(wrong.is_empty(), ".env.example:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn readme_table_and_env_example_name_no_variable_the_binaries_do_not_read() {
+    let known = known();
+    let unknown: Vec<String> = readme_table()
+        .into_keys()
+        .map(|name| format!("README.md: {name}"))
+        .chain(
+            env_example()
+                .into_keys()
+                .map(|n| format!(".env.example: {n}")),
+        )
+        .filter(|entry| !known.contains_key(entry.rsplit(' ').next().unwrap()))
         .collect();
     assert!(
-        missing.is_empty(),
-        "README.md does not document: {missing:?}"
+        unknown.is_empty(),
+        "read by neither binary (a compose-only variable goes into NOT_CLAP): {unknown:?}"
     );
+}
+
+#[test]
+fn compose_only_defaults_match_docker_compose_yml() {
+    let compose = read("docker-compose.yml");
+    for (name, read_by, default) in NOT_CLAP {
+        if *read_by == "compose" {
+            let interpolation = format!("${{{name}:-{default}}}");
+            assert!(
+                compose.contains(&interpolation),
+                "docker-compose.yml does not use {interpolation}"
+            );
+        }
+    }
 }

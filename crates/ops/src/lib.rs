@@ -2,8 +2,12 @@
 //! rolling files), interactive login, Prometheus metrics (`/metrics`) with an HTTP middleware that records every
 //! request, and the metric names both binaries use.
 //!
-//! Modules: [`logging`], [`metrics`], [`login`] (interactive sign-in for the binaries).
+//! Modules: [`config`] (the empty-means-unset rule for settings), [`health`] (the
+//! `healthcheck` subcommand), [`logging`], [`metrics`], [`login`] (interactive sign-in for the
+//! binaries).
 
+pub mod config;
+pub mod health;
 pub mod logging;
 pub mod login;
 pub mod metrics;

@@ -39,8 +39,9 @@ use crate::webhook::{WebhookClient, WebhookSettings};
 pub const UPDATES_CAPACITY: usize = 10_000;
 /// FLOOD_WAITs up to this long are slept through inside the Telegram layer.
 pub const FLOOD_SLEEP_THRESHOLD: Duration = Duration::from_secs(60);
-/// How long shutdown waits for media downloads and attempts in flight together (Docker's
-/// grace period is 10 s). Whatever is left stays in the outbox for the next start.
+/// The default of `SHUTDOWN_DRAIN_TIMEOUT`: how long shutdown waits for media downloads and
+/// attempts in flight together, counted from the signal (Docker's default grace period is
+/// 10 s). Whatever is left stays in the outbox for the next start.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(8);
 
 /// A connected receiver, ready to run.
@@ -186,7 +187,7 @@ impl App {
             handled: broadcast::channel(4096).0,
             health: Arc::new(Health::default()),
             metrics: metrics_handle(),
-            drain_deadline: DRAIN_DEADLINE,
+            drain_deadline: config.shutdown_drain_timeout,
         })
     }
 
@@ -227,8 +228,8 @@ impl App {
         self.handled.subscribe()
     }
 
-    /// Sets how long shutdown waits for downloads and attempts in flight (default
-    /// [`DRAIN_DEADLINE`]).
+    /// Sets how long shutdown waits for downloads and attempts in flight, counted from the
+    /// stop signal (default `SHUTDOWN_DRAIN_TIMEOUT`).
     pub fn with_drain_deadline(mut self, deadline: Duration) -> Self {
         self.drain_deadline = deadline;
         self

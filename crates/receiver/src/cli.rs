@@ -3,7 +3,8 @@
 //! test message.
 //!
 //! Starting without a signed-in session asks for the login when a terminal is attached (as in
-//! `docker compose run --rm receiver`), and otherwise stops with the command to run.
+//! `docker compose run --rm receiver`), and otherwise waits for it, logging the command to run
+//! ([`crate::signin_wait`]).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use secrecy::SecretString;
 use telegram::{DEFAULT_UPLOAD_CONCURRENCY, OutgoingText, Telegram, TelegramConfig, TelegramError};
 
 use crate::outbox::Outbox;
+use crate::signin_wait;
 use crate::{App, Config, FLOOD_SLEEP_THRESHOLD};
 
 /// `receiver [COMMAND]`: with no command, streams updates to the webhook.
@@ -22,7 +24,9 @@ use crate::{App, Config, FLOOD_SLEEP_THRESHOLD};
 #[command(
     name = "receiver",
     version,
-    about = "Streams Telegram updates to a webhook"
+    about = "Streams Telegram updates to a webhook",
+    // `healthcheck` needs no TG_API_ID: it only reads MEDIA_BIND.
+    subcommand_negates_reqs = true
 )]
 pub struct Cli {
     /// An operator command; none runs the receiver.
@@ -40,6 +44,9 @@ pub enum Command {
     Login,
     /// Print the account the session belongs to.
     Whoami,
+    /// Exit 0 when the running receiver answers `GET /readyz` with 200 on MEDIA_BIND, else 1
+    /// (the container HEALTHCHECK; needs no secret).
+    Healthcheck,
     /// Write a consistent copy of the session file to PATH (to move servers). Keep it secret:
     /// it holds the account's auth key.
     ExportSession {
@@ -123,23 +130,36 @@ pub async fn login(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the app, first signing in when there is no signed-in session and a terminal is
-/// attached. Without a terminal, fails with the command to run.
+/// Builds the app. Without a signed-in session: with a terminal attached, signs in first
+/// (asking on it); without one (`docker compose up -d`), logs the command to run and waits,
+/// healthy but not ready, until the session file is signed in ([`crate::signin_wait`]).
 pub async fn build_signed_in(config: Config) -> anyhow::Result<App> {
-    let interactive = std::io::stdin().is_terminal();
     let path = config.session_path();
-    if !path.exists() {
-        if !interactive {
-            bail!(not_signed_in(&path));
+    if !std::io::stdin().is_terminal() {
+        if !path.exists() {
+            return signin_wait::build_when_signed_in(
+                config,
+                &not_signed_in(&path),
+                is_unauthorized,
+            )
+            .await;
         }
+        return match App::build(config.clone()).await {
+            Err(e) if is_unauthorized(&e) => {
+                signin_wait::build_when_signed_in(config, &not_signed_in(&path), is_unauthorized)
+                    .await
+            }
+            other => other,
+        };
+    }
+    if !path.exists() {
         login(&config).await?;
     }
     match App::build(config.clone()).await {
-        Err(e) if is_unauthorized(&e) && interactive => {
+        Err(e) if is_unauthorized(&e) => {
             login(&config).await?;
             App::build(config).await
         }
-        Err(e) if is_unauthorized(&e) => Err(e.context(not_signed_in(&path))),
         other => other,
     }
 }
@@ -148,6 +168,9 @@ pub async fn build_signed_in(config: Config) -> anyhow::Result<App> {
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Login => login(&config).await,
+        Command::Healthcheck => ops::health::probe_ready(config.media_bind)
+            .await
+            .map_err(anyhow::Error::msg),
         Command::Whoami => {
             let tg = connect(&config).await?;
             let account = tg.account();

@@ -210,6 +210,14 @@ pub struct Config {
     )]
     pub allowed_updates: Vec<UpdateKind>,
 
+    /// How long a shutdown (SIGTERM, Ctrl-C) waits for media downloads and webhook attempts
+    /// in flight, in seconds, counted from the signal. What is unfinished then stays in the
+    /// outbox and resumes at the next start. Keep it under the container engine's grace
+    /// period (`stop_grace_period` in docker-compose.yml, 30 s; Docker's default is 10 s).
+    #[arg(long, env = "SHUTDOWN_DRAIN_TIMEOUT", value_name = "SHUTDOWN_DRAIN_TIMEOUT",
+          default_value = "8", value_parser = parse_seconds)]
+    pub shutdown_drain_timeout: Duration,
+
     /// Also write every forwarded update as JSON under this directory
     /// (`context_date=YYYY-MM-DD/<timestamp>_<update_id>.json`).
     #[arg(long, env = "ARCHIVE_DIR", value_name = "ARCHIVE_DIR")]

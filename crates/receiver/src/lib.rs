@@ -20,6 +20,7 @@
 //! - [`archive`]: `ARCHIVE_DIR` JSON files.
 //! - [`status`]: `/readyz`, `/status`, `/metrics`, `/dead-letters`.
 //! - [`media`]: the media directory, downloads under limits, the `media` object, `/media`.
+//! - [`signin_wait`]: no session and no terminal: healthy, not ready, waiting for the login.
 //! - [`payload`]: `IncomingMessage` → the legacy payload, and its stdout line.
 //!
 //! Deliberately absent: exactly-once delivery (a consumer de-duplicates by `webhook-id`), and
@@ -36,6 +37,7 @@ pub mod normalize;
 pub mod outbox;
 pub mod payload;
 mod pipeline;
+pub mod signin_wait;
 pub mod status;
 pub mod webhook;
 

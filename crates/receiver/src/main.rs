@@ -1,17 +1,28 @@
 //! The `receiver` binary: configuration, tracing, then [`receiver::App`].
 
+use std::process::ExitCode;
+
 use anyhow::Context as _;
-use clap::Parser as _;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     // A missing .env is normal; a malformed one is reported.
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
         return Err(e).context("failed to read .env");
     }
-    let cli = receiver::cli::Cli::parse();
+    // An empty variable (compose passes `KEY=` lines of .env as "") means "not set".
+    let matches = ops::config::matches::<receiver::cli::Cli>();
+    if matches.subcommand_name() == Some("healthcheck") {
+        // Before logging and without the rest of the configuration: no secret is needed.
+        let bind = matches
+            .get_one::<std::net::SocketAddr>("media_bind")
+            .copied()
+            .context("MEDIA_BIND has no value")?;
+        return Ok(ops::health::healthcheck(bind).await);
+    }
+    let cli: receiver::cli::Cli = ops::config::from_matches(&matches);
     let _log_guard = ops::logging::init(&ops::logging::LogConfig {
         binary: "receiver",
         logs_dir: cli.config.logs_dir.clone(),
@@ -20,7 +31,8 @@ async fn main() -> anyhow::Result<()> {
     })
     .context("failed to start logging (LOGS_DIR)")?;
     if let Some(command) = cli.command {
-        return receiver::cli::run(command, cli.config).await;
+        receiver::cli::run(command, cli.config).await?;
+        return Ok(ExitCode::SUCCESS);
     }
     let app = receiver::cli::build_signed_in(cli.config).await?;
     let account = app.account();
@@ -29,5 +41,6 @@ async fn main() -> anyhow::Result<()> {
         username = ?account.user.username,
         "signed in"
     );
-    app.run_until_stopped().await
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
 }

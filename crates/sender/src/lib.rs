@@ -3,6 +3,7 @@
 //! error texts) that acts as a Telegram *user* account over one persistent MTProto connection.
 //!
 //! Modules:
+//! - [`cli`]: [`cli::Cli`] — the settings plus the `healthcheck` subcommand.
 //! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
 //!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
 //!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`).
@@ -38,6 +39,7 @@
 //! `reply_markup`, forum topics, inline messages, and every method beyond the above.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod error;

@@ -1,18 +1,30 @@
 //! The sender binary: reads the config, sets up logging and runs [`sender::App`].
 
+use std::process::ExitCode;
+
 use anyhow::Context;
-use clap::Parser;
 use ops::logging::LogConfig;
-use sender::{App, Config};
+use sender::App;
+use sender::cli::Cli;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
         return Err(e).context("failed to read .env");
     }
-    let config = Config::parse();
+    // An empty variable (compose passes `KEY=` lines of .env as "") means "not set".
+    let matches = ops::config::matches::<Cli>();
+    if matches.subcommand_name() == Some("healthcheck") {
+        // Before logging and without the rest of the configuration: no secret is needed.
+        let bind = matches
+            .get_one::<std::net::SocketAddr>("bind")
+            .copied()
+            .context("SENDER_BIND has no value")?;
+        return Ok(ops::health::healthcheck(bind).await);
+    }
+    let Cli { config, .. }: Cli = ops::config::from_matches(&matches);
     if let Some(dir) = &config.logs_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create LOGS_DIR {}", dir.display()))?;
@@ -42,5 +54,6 @@ async fn main() -> anyhow::Result<()> {
     }
     app.run_until_stopped()
         .await
-        .context("sender stopped with an error")
+        .context("sender stopped with an error")?;
+    Ok(ExitCode::SUCCESS)
 }

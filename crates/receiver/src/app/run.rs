@@ -22,10 +22,10 @@ const SERVER_GRACE: Duration = Duration::from_secs(1);
 
 impl App {
     /// Runs until `stop` resolves, then stops taking updates, lets media downloads and
-    /// attempts in flight finish within the drain deadline, and disconnects. Nothing is lost
+    /// attempts in flight finish within the drain deadline (`SHUTDOWN_DRAIN_TIMEOUT`, counted
+    /// from the moment `stop` resolves), and disconnects. Nothing is lost
     /// at the deadline: unfinished rows stay in the outbox and resume at the next start.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let deadline = Instant::now() + self.drain_deadline;
         let (loop_stop_tx, loop_stop_rx) = watch::channel(false);
         let (workers_stop_tx, workers_stop_rx) = watch::channel(false);
         let (server_stop_tx, server_stop_rx) = watch::channel(false);
@@ -102,6 +102,8 @@ impl App {
             () = stop => { info!("shutdown requested"); None }
             ended = &mut update_loop => { warn!("update loop ended unexpectedly"); Some(ended) }
         };
+        // Counted from the signal (or the loop's end), not from the start of the run.
+        let deadline = Instant::now() + self.drain_deadline;
         loop_stop_tx.send_replace(true);
         let jobs = match ended {
             Some(ended) => ended,

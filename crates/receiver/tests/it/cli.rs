@@ -1,5 +1,5 @@
-//! The `receiver` binary's operator commands and its refusal to start without a session,
-//! run as real processes against testdc.
+//! The `receiver` binary's operator commands, run as real processes against testdc (waiting
+//! for a login without a session: `first_run`).
 
 use std::io::Write;
 use std::path::Path;
@@ -39,22 +39,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-#[tokio::test]
-async fn without_a_session_and_a_terminal_it_says_how_to_log_in() {
-    let dir = tempfile::tempdir().expect("dir");
-    let session = dir.path().join("none.session");
-    let out = tokio::task::spawn_blocking(move || receiver(&session, &[], ""))
-        .await
-        .expect("join");
-    assert!(!out.status.success());
-    let said = text(&out);
-    assert!(said.contains("receiver login"), "{said}");
-    assert!(
-        !dir.path().join("none.session").exists(),
-        "no file is created"
-    );
 }
 
 #[tokio::test]

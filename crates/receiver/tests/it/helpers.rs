@@ -203,6 +203,7 @@ pub fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Config {
         ignored_chat_ids: Vec::new(),
         allowed_updates: Vec::new(),
         archive_dir: None,
+        shutdown_drain_timeout: receiver::DRAIN_DEADLINE,
     }
 }
 

@@ -6,6 +6,7 @@ mod callbacks;
 mod chats;
 mod cli;
 mod delivery;
+mod first_run;
 mod helpers;
 mod kinds;
 mod media;

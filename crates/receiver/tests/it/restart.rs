@@ -216,3 +216,36 @@ async fn a_damaged_outbox_refuses_to_start_and_is_left_alone() {
     let err = receiver::App::build(config).await.err().expect("refused");
     assert!(format!("{err:#}").contains("OUTBOX_PATH"));
 }
+
+/// The drain deadline counts from the stop signal: a receiver that has run longer than its
+/// `SHUTDOWN_DRAIN_TIMEOUT` still lets a webhook POST in flight at SIGTERM finish, and the
+/// update counts as delivered (it is not sent again at the next start).
+#[tokio::test]
+async fn a_webhook_post_in_flight_at_shutdown_completes_after_a_long_uptime() {
+    init_tracing();
+    let app = spawn_app(Options {
+        configure: |c| c.shutdown_drain_timeout = Duration::from_secs(2),
+        ..Options::default()
+    })
+    .await;
+    // The case this guards: uptime longer than the drain timeout. A deadline taken when the
+    // app started would already be over at the signal and cut the attempt off.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let mut app = app;
+    app.sink_mut().hold_next(Duration::from_millis(1_000));
+    let f = ids();
+    send(&app.dc, f.alice, f.alice, "in flight at shutdown");
+    // Returns as soon as the sink has the request, while it still holds the answer.
+    app.sink_mut().skip_until("in flight at shutdown").await;
+    let outbox_path = app.dir.join("tg_userbot.outbox");
+    // Keep the directory guard: dropping it deletes the outbox.
+    let (result, _dc, _sink, _path, _guard) = app.stop_keep().await;
+    result.expect("clean stop");
+    assert!(outbox_path.exists(), "the outbox file is still there");
+    let outbox = receiver::Outbox::open(&outbox_path).await.expect("outbox");
+    let stats = outbox.stats().await.expect("stats");
+    assert_eq!(
+        stats.pending, 0,
+        "the held POST was cut off by the drain deadline"
+    );
+}

@@ -1,5 +1,5 @@
 //! The webhook sink: an axum server on 127.0.0.1 that records every request with the status it
-//! answered; scripted answers (500s, 429 with Retry-After), and can go down (connection
+//! answered; scripted answers (500s, 429 with Retry-After), a held answer, and can go down (connection
 //! refused) and come back on the same port.
 
 use std::collections::VecDeque;
@@ -67,6 +67,8 @@ pub struct Reply {
 struct SinkState {
     tx: mpsc::UnboundedSender<Received>,
     replies: Arc<Mutex<VecDeque<Reply>>>,
+    /// How long the next request is held (after it is recorded) before it is answered.
+    hold_next: Arc<Mutex<Option<Duration>>>,
 }
 
 /// A webhook sink on 127.0.0.1 that records every request and answers 200, or the scripted
@@ -115,6 +117,7 @@ impl Sink {
         let state = SinkState {
             tx,
             replies: Arc::default(),
+            hold_next: Arc::default(),
         };
         let (addr, stop, task) = serve(SocketAddr::from(([127, 0, 0, 1], 0)), state.clone()).await;
         Sink {
@@ -158,6 +161,12 @@ impl Sink {
             .lock()
             .expect("replies lock")
             .extend(replies);
+    }
+
+    /// Holds the next request for `hold` after recording it (so [`Sink::next`] returns while
+    /// the receiver still waits for the answer), then answers it as usual.
+    pub fn hold_next(&self, hold: Duration) {
+        *self.state.hold_next.lock().expect("hold lock") = Some(hold);
     }
 
     /// Forgets the scripted replies not used yet (200 from now on).
@@ -213,12 +222,16 @@ async fn hook(State(state): State<SinkState>, headers: HeaderMap, raw: Bytes) ->
             retry_after: None,
         });
     let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let hold = state.hold_next.lock().expect("hold lock").take();
     let _ = state.tx.send(Received {
         headers,
         raw,
         body,
         status: reply.status,
     });
+    if let Some(hold) = hold {
+        tokio::time::sleep(hold).await;
+    }
     let status = StatusCode::from_u16(reply.status).expect("status");
     let mut response = status.into_response();
     if let Some(seconds) = reply.retry_after {

@@ -43,6 +43,12 @@ pub(crate) fn spawn_receiver(dir: &std::path::Path, sink: &Sink) -> (Child, Outp
         .kill_on_drop(true)
         .spawn()
         .expect("spawn the receiver binary");
+    let output = collect_output(&mut child);
+    (child, output)
+}
+
+/// Collects the lines of `child`'s piped stdout and stderr as they come.
+pub(crate) fn collect_output(child: &mut Child) -> Output {
     let output = Output::default();
     let stdout = child.stdout.take().expect("stdout");
     let stderr = child.stderr.take().expect("stderr");
@@ -59,7 +65,7 @@ pub(crate) fn spawn_receiver(dir: &std::path::Path, sink: &Sink) -> (Child, Outp
             }
         });
     }
-    (child, output)
+    output
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

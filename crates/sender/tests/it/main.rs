@@ -15,6 +15,7 @@ mod docs;
 mod encodings;
 mod faults;
 mod files;
+mod first_run;
 mod forwarding;
 mod history;
 mod login;
