@@ -48,9 +48,7 @@ struct Setting {
 const NOT_CLAP: &[(&str, &str, &str)] = &[
     // tracing's EnvFilter in ops::logging, "info" when unset.
     ("RUST_LOG", "both", "info"),
-    // Interpolated by docker-compose.yml only (`${APP_UID:-10001}`, ...).
-    ("APP_UID", "compose", "10001"),
-    ("APP_GID", "compose", "10001"),
+    // Interpolated by docker-compose.yml only (`${DEMO_WEBHOOK_URL:-}`, ...).
     ("DEMO_WEBHOOK_URL", "compose", ""),
     ("DEMO_WEBHOOK_API_KEY", "compose", ""),
 ];

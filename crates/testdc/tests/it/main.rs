@@ -1,8 +1,9 @@
 //! testdc answers the real grammers client the way Telegram does: wire behaviour, RPC results
-//! and errors, pts journals, fault injection and the HTTP control API.
+//! and errors, pts journals, fault injection, the HTTP control API and the binary's container hooks.
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod binary;
 mod bots;
 mod control;
 mod extra;
