@@ -4,13 +4,15 @@
 //!
 //! Modules: [`store`] (directory, names, index, sweep), [`fetch`] (limits, concurrency,
 //! retries, extensions), [`object`] (the payload's `media` object), [`server`] (`/media` and
-//! the router the status routes join).
+//! the router the status routes join), [`files`] (the file service behind `/media`: confined
+//! to the directory, `Range` per RFC 9110).
 //!
 //! Deliberately absent: de-duplication. A file seen twice (say, the media of a message that
 //! is replied to again and again) is downloaded again under a new name each time, so every URL
 //! lives its full TTL from its own payload.
 
 pub mod fetch;
+pub mod files;
 pub mod object;
 pub mod server;
 pub mod store;
