@@ -121,9 +121,9 @@ impl Fetcher {
     }
 
     /// Downloads `request` and returns the stored file's name, complete on disk (flushed,
-    /// fsynced, renamed), or why it was not. Transient failures ([`is_transient`]) are retried
-    /// (see [`Fetcher::new`]'s `retry_for`) while `stop` is false; permanent ones skip the file
-    /// at once.
+    /// fsynced, renamed), or why it was not. Transient failures (network, local I/O, Telegram
+    /// 5xx and `FLOOD_WAIT`) are retried for [`Fetcher::new`]'s `retry_for` while `stop` is
+    /// false; permanent ones skip the file at once.
     ///
     /// Errors: [`NotFetched::Skipped`] (too large, no room under the ceiling, failed for good
     /// or past the retry time), [`NotFetched::Stopped`] (`stop` turned true while the download
