@@ -168,6 +168,7 @@ impl App {
             store.clone(),
             config.media_max_bytes,
             usize::from(config.media_download_concurrency),
+            config.webhook_max_age,
         );
         let media = MediaService::new(fetcher, config.public_media_origin());
         Ok(Self {

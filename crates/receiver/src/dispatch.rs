@@ -1,7 +1,9 @@
 //! After an update is stored: its media downloads run as background jobs (bounded by the
-//! fetcher's semaphore), then the row is marked ready; an update without media is ready at
-//! once. Per-chat order is the outbox's business (a chat's row waiting for media holds back
-//! the chat's later rows), so a slow download in one chat never delays another chat.
+//! fetcher's semaphore, transient failures retried up to `WEBHOOK_MAX_AGE`), then the row is
+//! marked ready; an update without media is ready at once. Per-chat order is the outbox's
+//! business (a chat's row waiting for media holds back the chat's later rows), so a slow or
+//! retried download in one chat never delays another chat. At shutdown the retries end and
+//! their rows stay waiting in the outbox, resumed at the next start.
 //!
 //! Announcing a ready update = one line on stdout, the [`crate::App::subscribe`] broadcast
 //! and a wake-up for the delivery scheduler and the archiver.
@@ -11,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinSet;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::deliver::DeliveryWake;
 use crate::media::MediaService;
@@ -112,6 +114,8 @@ pub(crate) struct MediaJobs {
     media: MediaService,
     announcer: Announcer,
     jobs: JoinSet<()>,
+    /// Turns true when the drain starts: downloads stop retrying.
+    stop: watch::Sender<bool>,
 }
 
 impl MediaJobs {
@@ -121,6 +125,7 @@ impl MediaJobs {
             media,
             announcer,
             jobs: JoinSet::new(),
+            stop: watch::channel(false).0,
         }
     }
 
@@ -130,9 +135,17 @@ impl MediaJobs {
         let outbox = self.outbox.clone();
         let media = self.media.clone();
         let announcer = self.announcer.clone();
+        let stop = self.stop.subscribe();
         self.jobs.spawn(async move {
             let mut body = pending.body;
-            media.complete(&mut body, &pending.downloads).await;
+            if media
+                .complete(&mut body, &pending.downloads, &stop)
+                .await
+                .is_err()
+            {
+                info!(update_id = pending.id, "media left for the next start");
+                return;
+            }
             match outbox.media_done(pending.id, &body).await {
                 Ok(()) => announcer.ready(pending.id, pending.chat_id, &pending.kind, body),
                 // The row stays waiting; the next start downloads again.
@@ -150,9 +163,12 @@ impl MediaJobs {
         }
     }
 
-    /// Waits up to `deadline` for the running jobs, then aborts the rest (their rows stay in
-    /// the outbox and are downloaded again at the next start). Returns whether all finished.
+    /// Ends the downloads' retries (a job waiting to retry ends at once, an attempt in flight
+    /// is finished), waits up to `deadline` for the running jobs, then aborts the rest. The
+    /// rows of jobs that did not finish stay in the outbox and are downloaded again at the
+    /// next start. Returns whether all finished.
     pub async fn drain(mut self, deadline: Duration) -> bool {
+        self.stop.send_replace(true);
         let jobs = &mut self.jobs;
         let finished = tokio::time::timeout(deadline, async {
             while jobs.join_next().await.is_some() {}

@@ -1,23 +1,26 @@
-//! The HTTP server on `MEDIA_BIND`: `GET /media/<name>` from the media directory (tower-http
-//! `ServeDir`: Content-Type from the extension, `Range` requests, no directory listing, no
-//! path escape) and `GET /healthz`. Everything else is 404.
+//! The HTTP server on `MEDIA_BIND`: `GET`/`HEAD /media/<name>` from the media directory
+//! ([`super::files`]: tower-http `ServeDir`, Content-Type from the extension, `Range` per
+//! RFC 9110, no directory listing, nothing that resolves outside the directory) and
+//! `GET /healthz`. Everything else is 404.
 
 use std::path::Path;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::routing::get;
-use tower_http::services::ServeDir;
+use axum::routing::{any, get};
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::files;
 
 /// Path prefix of media URLs.
 pub const MEDIA_PREFIX: &str = "/media";
 
 /// The router serving `dir` under [`MEDIA_PREFIX`] and the health check.
 pub fn router(dir: &Path) -> Router {
-    let files = ServeDir::new(dir).append_index_html_on_directories(false);
+    let media = any(files::serve).with_state(files::files(dir));
     Router::new()
-        .nest_service(MEDIA_PREFIX, files)
+        .nest_service(MEDIA_PREFIX, media)
+        .layer(axum::middleware::map_response(files::set_content_length))
         // Defence in depth: nothing served here is ever run as a page or sniffed into one.
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

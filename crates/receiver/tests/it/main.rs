@@ -10,6 +10,7 @@ mod first_run;
 mod helpers;
 mod kinds;
 mod media;
+mod media_faults;
 mod media_limits;
 mod media_order;
 mod media_server;
