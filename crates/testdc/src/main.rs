@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use testdc::{TestDc, TestDcConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A hermetic Telegram data center for trying and testing the gateway without Telegram.
 #[derive(Parser, Debug)]
@@ -43,16 +42,49 @@ enum Command {
     /// Exit 0 if a running testdc's control API answers `GET /stats` with 200, else 1 (for
     /// container healthchecks: the control API is bound only after the session file is written).
     Healthcheck,
+    /// Make a user write a text message, through a running testdc's control API (`POST /send`);
+    /// prints the stored message as JSON. In the compose demo:
+    /// `docker compose exec testdc testdc send --chat-id 200000001 --text Hello`.
+    Send {
+        /// Chat: a user id for a private chat with the account (Alice is 200000001), `-id` for a
+        /// basic group, `-100…` for a supergroup or channel.
+        #[arg(long, allow_hyphen_values = true)]
+        chat_id: i64,
+        /// The text (UTF-8).
+        #[arg(long)]
+        text: String,
+        /// Sender in a group (a user id); ignored in private chats (the other user writes).
+        #[arg(long)]
+        from: Option<i64>,
+    },
 }
 
-/// How long `healthcheck` waits for the whole exchange (a container check has its own timeout).
-const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long `healthcheck` and `send` wait for the whole exchange (a container check has its
+/// own timeout).
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
-    if let Some(Command::Healthcheck) = args.command {
-        return Ok(healthcheck(args.control).await);
+    match args.command {
+        Some(Command::Healthcheck) => return Ok(healthcheck(args.control).await),
+        Some(Command::Send {
+            chat_id,
+            ref text,
+            from,
+        }) => {
+            let body = serde_json::json!({"chat_id": chat_id, "text": text, "from": from});
+            let sent = control_client()?
+                .post(format!("http://{}/send", args.control))
+                .json(&body)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .with_context(|| format!("POST http://{}/send failed", args.control))?;
+            println!("{}", sent.text().await.context("reading the answer")?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -117,44 +149,29 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send> {
 
 /// `GET /stats` on the control API; exit 0 on a 200 answer, 1 on anything else (printed).
 async fn healthcheck(control: SocketAddr) -> ExitCode {
-    match tokio::time::timeout(HEALTHCHECK_TIMEOUT, get_status(control, "/stats")).await {
-        Ok(Ok(200)) => ExitCode::SUCCESS,
-        Ok(Ok(status)) => {
-            eprintln!("unhealthy: GET http://{control}/stats answered {status}");
+    let url = format!("http://{control}/stats");
+    let answer = match control_client() {
+        Ok(client) => client.get(&url).send().await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("unhealthy: GET {url} answered {}", response.status());
             ExitCode::FAILURE
         }
-        Ok(Err(e)) => {
-            eprintln!("unhealthy: GET http://{control}/stats failed: {e:#}");
-            ExitCode::FAILURE
-        }
-        Err(_) => {
-            eprintln!("unhealthy: GET http://{control}/stats timed out");
+        Err(e) => {
+            eprintln!("unhealthy: GET {url} failed: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// The status code of a plain HTTP/1.1 GET. No HTTP client crate: this is one request to our own
-/// loopback server, and the status line is all we read.
-async fn get_status(addr: SocketAddr, path: &str) -> anyhow::Result<u16> {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("failed to connect to {addr}"))?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    // "HTTP/1.1 200 OK": the status code is the second word of the first line.
-    let mut head = [0u8; 64];
-    let mut len = 0;
-    while len < head.len() && !head[..len].contains(&b'\n') {
-        let n = stream.read(&mut head[len..]).await?;
-        if n == 0 {
-            break;
-        }
-        len += n;
-    }
-    let line = String::from_utf8_lossy(&head[..len]);
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .with_context(|| format!("not an HTTP status line: {line:?}"))
+/// An HTTP client for our own loopback control API: no proxy, a short timeout.
+fn control_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(CONTROL_TIMEOUT)
+        .no_proxy()
+        .build()
+        .context("failed to build an HTTP client")
 }

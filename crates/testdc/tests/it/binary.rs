@@ -78,3 +78,35 @@ async fn sigterm_stops_the_binary_promptly() {
         .unwrap();
     assert!(status.success(), "clean exit: {status}");
 }
+
+#[tokio::test]
+async fn send_makes_a_user_write_through_the_control_api() {
+    let dc = Arc::new(TestDc::start(TestDcConfig::default()).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let control = listener.local_addr().unwrap();
+    let server =
+        tokio::spawn(axum::serve(listener, testdc::http::router(dc.clone())).into_future());
+    let alice = testdc::Fixture::DEFAULT.alice;
+    let out = Command::new(env!("CARGO_BIN_EXE_testdc"))
+        .env_clear()
+        .args(["send", "--control", &control.to_string()])
+        .args([
+            "--chat-id",
+            &alice.to_string(),
+            "--text",
+            "written from the CLI",
+        ])
+        .output();
+    let out = tokio::time::timeout(WAIT, out)
+        .await
+        .expect("send finishes")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history = dc.history(alice).unwrap();
+    assert_eq!(history[0].text, "written from the CLI");
+    server.abort();
+}
