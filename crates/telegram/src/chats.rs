@@ -12,7 +12,7 @@ use crate::{Telegram, TelegramError, convert};
 /// Dialogs fetched per `messages.getDialogs` call (Telegram's maximum).
 const DIALOG_PAGE: i32 = 100;
 
-fn chats_of(result: tl::enums::messages::Chats) -> Vec<tl::enums::Chat> {
+pub(crate) fn chats_of(result: tl::enums::messages::Chats) -> Vec<tl::enums::Chat> {
     match result {
         tl::enums::messages::Chats::Chats(c) => c.chats,
         tl::enums::messages::Chats::Slice(c) => c.chats,

@@ -18,6 +18,7 @@ use tracing::info;
 
 use crate::TelegramError;
 use crate::peers::user_from_tl;
+use crate::pool_session::PoolSession;
 
 /// Default for [`TelegramConfig::upload_concurrency`]: 8 parts of up to 512 KiB, about 4 MiB of
 /// file data (held a few times over while serialized and encrypted) in flight at once.
@@ -59,6 +60,8 @@ pub struct Account {
 pub struct Telegram {
     pub(crate) client: Client,
     pub(crate) session: Arc<SessionStore>,
+    /// The same store as grammers sees it (refused channel hashes hidden).
+    pub(crate) pool_session: Arc<PoolSession>,
     account: Account,
     updates: Mutex<Option<mpsc::Receiver<UpdatesLike>>>,
     runner: JoinHandle<()>,
@@ -103,7 +106,8 @@ impl Telegram {
         let upload_limit = u32::try_from(config.upload_concurrency)
             .unwrap_or(u32::MAX)
             .clamp(1, u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX));
-        let pool = SenderPool::with_configuration(session.clone(), config.api_id, params);
+        let pool_session = Arc::new(PoolSession::new(session.clone()));
+        let pool = SenderPool::with_configuration(pool_session.clone(), config.api_id, params);
         let runner = tokio::spawn(pool.runner.run());
         let client = Client::new(pool.handle);
         let me = match client.get_me().await {
@@ -128,6 +132,7 @@ impl Telegram {
         Ok(Self {
             client,
             session,
+            pool_session,
             account,
             updates: Mutex::new(Some(pool.updates)),
             runner,

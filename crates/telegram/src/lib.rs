@@ -5,7 +5,9 @@
 //! Modules: `client` ([`Telegram`], [`TelegramConfig`], [`Account`],
 //! [`DEFAULT_UPLOAD_CONCURRENCY`]), `resolve` (`chat_id` → peer), `messages`
 //! (send/edit/get/delete), `updates` ([`UpdateStream`]),
-//! `convert` and `peers` (MTProto → Bot API), `entities` (Bot API ↔ MTProto formatting),
+//! `position` ([`Position`]: how far the update stream got), `stale` (channels Telegram no
+//! longer answers for leave the update state), `pool_session` (the session as grammers sees
+//! it), `convert` and `peers` (MTProto → Bot API), `entities` (Bot API ↔ MTProto formatting),
 //! [`login`] (phone code, 2FA, bot token, log out), [`media`] (media kinds, `file_id`,
 //! Bot API media objects, uploads and downloads),
 //! `actions` (forward/copy, pins, reactions, chat actions, bulk delete), `content` (location,
@@ -25,8 +27,11 @@ pub mod login;
 pub mod media;
 mod messages;
 pub mod peers;
+mod pool_session;
+mod position;
 mod resolve;
 mod results;
+mod stale;
 mod updates;
 
 pub use actions::Forward;
@@ -37,4 +42,5 @@ pub use events::{CallbackQueryEvent, DeletedMessages, Event, ReactionCounts};
 /// The MTProto peer reference `resolve_chat` returns and the send calls take.
 pub use grammers_session::types::PeerRef;
 pub use messages::OutgoingText;
-pub use updates::{IncomingMessage, Position, UpdateStream};
+pub use position::Position;
+pub use updates::{IncomingMessage, UpdateStream};

@@ -16,7 +16,6 @@
 //! for a future that only this stream polls. [`Telegram::updates_from`] writes the position
 //! into the session before the stream starts.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,14 +26,14 @@ use grammers_client::peer::{Peer, PeerMap};
 use grammers_client::update::Update;
 use grammers_mtsender::UpdatesConfiguration;
 use grammers_session::Session as _;
-use grammers_session::types::{ChannelState, UpdateState, UpdatesState};
-use grammers_session::updates::{MessageBox, State};
+use grammers_session::types::UpdateState;
+use grammers_session::updates::State;
 use grammers_tl_types as tl;
 
 pub use crate::events::IncomingMessage;
 use crate::events::{self, Event};
 use crate::peers::PeerLookup;
-use crate::{Telegram, TelegramError, convert};
+use crate::{Position, Telegram, TelegramError, convert, stale};
 
 type Raw = (tl::enums::Update, State, PeerMap);
 type Inner = grammers_client::client::UpdateStream;
@@ -49,59 +48,12 @@ enum Slot {
     Lost,
 }
 
-/// The update position of everything handed out so far (pts/qts/date/seq, channel pts).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Position {
-    /// Common box pts with the date and seq that came with it.
-    pub common: Option<(i32, i32, i32)>,
-    /// Secondary box (bot) qts.
-    pub qts: Option<i32>,
-    /// Channel pts by bare channel id.
-    pub channels: HashMap<i64, i32>,
-}
-
-impl Position {
-    /// Folds in the state of one handed-out update (pts only ever move forward).
-    pub fn merge(&mut self, state: &State) {
-        match state.message_box {
-            Some(MessageBox::Common { pts })
-                if self.common.is_none_or(|(old, _, _)| pts >= old) =>
-            {
-                self.common = Some((pts, state.date, state.seq));
-            }
-            Some(MessageBox::Secondary { qts }) => {
-                self.qts = Some(self.qts.map_or(qts, |old| old.max(qts)));
-            }
-            Some(MessageBox::Channel { channel_id, pts }) => {
-                let entry = self.channels.entry(channel_id).or_insert(pts);
-                *entry = (*entry).max(pts);
-            }
-            _ => {}
-        }
-    }
-
-    /// As grammers' session state (0 for what is unknown, which grammers reads as "none").
-    pub fn to_state(&self) -> UpdatesState {
-        let (pts, date, seq) = self.common.unwrap_or_default();
-        UpdatesState {
-            pts,
-            qts: self.qts.unwrap_or_default(),
-            date,
-            seq,
-            channels: self
-                .channels
-                .iter()
-                .map(|(&id, &pts)| ChannelState { id, pts })
-                .collect(),
-        }
-    }
-}
-
 /// Stream of [`Event`]s. Create with [`Telegram::updates`].
 pub struct UpdateStream {
     telegram: Arc<Telegram>,
     slot: Slot,
-    /// An update fetched by [`UpdateStream::save_position`]'s look-ahead, handed out next.
+    /// An update fetched by the batch-boundary look-ahead ([`UpdateStream::checkpoint`],
+    /// [`UpdateStream::try_next_event`]), handed out next.
     peeked: Option<Result<Raw, InvocationError>>,
     seen: Position,
     saved: Position,
@@ -151,19 +103,36 @@ impl Telegram {
     /// written into the session first, then the stream catches up from it (getDifference,
     /// getChannelDifference for each of its channels). `None` catches up from whatever the
     /// session holds (nothing on a first start: the stream starts from now).
+    ///
+    /// Channels Telegram no longer answers for are dropped from the restored position first,
+    /// with one WARN line each (one `channels.getChannels` call per 100 channels; see
+    /// `stale`): grammers would otherwise retry `getChannelDifference` for one of them forever
+    /// and hand out nothing else. The first checkpoint then persists the position without them.
+    ///
+    /// Errors: the session cannot be read or written ([`TelegramError::Session`]), or the
+    /// stream cannot be started.
     pub async fn updates_from(
         self: &Arc<Self>,
         position: Option<Position>,
     ) -> Result<UpdateStream, TelegramError> {
-        if let Some(position) = &position {
+        let restored = match position {
+            Some(position) => Some(position),
+            // A position an earlier run wrote into the session (the outbox was reset) gets the
+            // same check.
+            None => Some(Position::from_state(&self.session.updates_state().await?))
+                .filter(|position| *position != Position::default()),
+        };
+        let mut checked = restored.clone();
+        if let Some(position) = &mut checked {
+            self.drop_stale_channels(position).await;
             self.session
                 .set_update_state(UpdateState::All(position.to_state()))
                 .await?;
         }
         let mut stream = self.updates(true).await?;
-        if let Some(position) = position {
-            stream.saved = position.clone();
-            stream.seen = position;
+        if let (Some(restored), Some(checked)) = (restored, checked) {
+            stream.saved = restored;
+            stream.seen = checked;
         }
         Ok(stream)
     }
@@ -224,13 +193,31 @@ impl UpdateStream {
         Ok(convert_update(&telegram, raw, state, peers).await)
     }
 
+    /// The next raw update. A `CHANNEL_INVALID` grammers surfaces (it does not give up on
+    /// that channel by itself) drops the stale channels from the position and from grammers'
+    /// view of the session, and the stream goes on; it is returned only when no channel of the
+    /// position turns out stale.
     async fn next_raw(&mut self) -> Result<Raw, TelegramError> {
-        if let Some(peeked) = self.peeked.take() {
-            return peeked.map_err(TelegramError::from);
+        loop {
+            let result = match self.peeked.take() {
+                Some(peeked) => peeked,
+                None => {
+                    let (inner, result) = self.busy()?.await;
+                    self.slot = Slot::Idle(Box::new(inner));
+                    result
+                }
+            };
+            // Nothing is parked here (the call above finished), so the check's session reads
+            // cannot wait on this stream.
+            match result {
+                Err(e) if stale::is_refusal(&e) => {
+                    if self.telegram.drop_stale_channels(&mut self.seen).await == 0 {
+                        return Err(e.into());
+                    }
+                }
+                result => return result.map_err(TelegramError::from),
+            }
         }
-        let (inner, result) = self.busy()?.await;
-        self.slot = Slot::Idle(Box::new(inner));
-        result.map_err(TelegramError::from)
     }
 
     /// The running `next_raw`, started from the idle stream if needed.
@@ -356,38 +343,5 @@ async fn reply_of(
             tracing::warn!(error = %e, "could not fetch the replied-to message");
             None
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn state(message_box: Option<MessageBox>) -> State {
-        State {
-            date: 100,
-            seq: 1,
-            message_box,
-        }
-    }
-
-    #[test]
-    fn position_only_moves_forward_and_converts_to_session_state() {
-        let mut seen = Position::default();
-        seen.merge(&state(Some(MessageBox::Common { pts: 5 })));
-        seen.merge(&state(Some(MessageBox::Common { pts: 3 })));
-        seen.merge(&state(Some(MessageBox::Channel {
-            channel_id: 7,
-            pts: 9,
-        })));
-        seen.merge(&state(None));
-        assert_eq!(seen.common, Some((5, 100, 1)));
-        assert_eq!(seen.channels.get(&7), Some(&9));
-        let state = seen.to_state();
-        assert_eq!(
-            (state.pts, state.qts, state.date, state.seq),
-            (5, 0, 100, 1)
-        );
-        assert_eq!(state.channels.len(), 1);
     }
 }

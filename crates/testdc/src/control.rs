@@ -169,6 +169,13 @@ impl TestDc {
         self.shared.in_flight.peak(method)
     }
 
+    /// How many calls of `method` (schema name, case-insensitive) this DC answered with the
+    /// RPC error `message` (e.g. `CHANNEL_INVALID`) so far, injected faults included. Lets
+    /// tests prove a client does not retry a refused call forever by counting, not timing.
+    pub fn errors_answered(&self, method: &str, message: &str) -> u64 {
+        self.shared.errors_answered(method, message)
+    }
+
     /// Runs `f` with read access to the world (for assertions and the HTTP control API).
     pub fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
         f(&self.shared.world())

@@ -103,6 +103,9 @@ pub(crate) struct Shared {
     faults: Mutex<Faults>,
     pub drops: watch::Sender<u64>,
     calls: AtomicU64,
+    /// RPC errors answered so far (injected ones included), by `(method, error message)`, for
+    /// [`TestDc::errors_answered`].
+    errors: Mutex<std::collections::HashMap<(&'static str, String), u64>>,
     /// Calls being handled per method, for [`TestDc::peak_in_flight`].
     pub in_flight: Arc<InFlight>,
 }
@@ -161,12 +164,31 @@ impl Shared {
         };
         if let Some(error) = fault {
             debug!(method, error = %error.message, "injected rpc error");
+            self.count_error(method, &error);
             return (Err(error), latency);
         }
         let mut fx = SideEffects::default();
         let result = self.world().invoke_as(key_id, body, &self.dc, &mut fx);
         self.publish(fx, origin);
+        if let Err(error) = &result {
+            self.count_error(method, error);
+        }
         (result, latency)
+    }
+
+    fn count_error(&self, method: &'static str, error: &RpcError) {
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        *errors.entry((method, error.message.clone())).or_default() += 1;
+    }
+
+    /// How many calls of `method` were answered with the RPC error `message` so far.
+    pub(crate) fn errors_answered(&self, method: &str, message: &str) -> u64 {
+        let errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        errors
+            .iter()
+            .filter(|((m, e), _)| m.eq_ignore_ascii_case(method) && e == message)
+            .map(|(_, count)| count)
+            .sum()
     }
 
     pub(crate) fn publish(&self, fx: SideEffects, origin: u64) {
@@ -223,6 +245,7 @@ impl TestDc {
             faults: Mutex::new(Faults::default()),
             drops: watch::channel(0).0,
             calls: AtomicU64::new(0),
+            errors: Mutex::default(),
             in_flight: Arc::default(),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));

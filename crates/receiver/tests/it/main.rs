@@ -20,4 +20,5 @@ mod resilience;
 mod restart;
 mod secrets;
 mod sink;
+mod stale_state;
 mod two_processes;
