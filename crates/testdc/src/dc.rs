@@ -37,6 +37,13 @@ pub struct TestDcConfig {
     /// log in through `auth.sendCode`/`auth.signIn` first, as with
     /// [`TestDc::write_unauthorized_session`].
     pub signed_in: bool,
+    /// Start the world's pts, qts and message-id counters from the clock
+    /// ([`crate::world::clock_start`]) instead of 0. Telegram's counters never go back; a
+    /// client that keeps its update state and outbox across a restart of testdc (the compose
+    /// demo run twice on the same `./sessions`) would otherwise skip the new world's updates
+    /// until its pts passes the old one, and take new message ids for replays of old ones.
+    /// Off by default: tests start from a fresh state and read small ids.
+    pub counters_from_clock: bool,
 }
 
 impl Default for TestDcConfig {
@@ -45,6 +52,7 @@ impl Default for TestDcConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             auth_key: None,
             signed_in: true,
+            counters_from_clock: false,
         }
     }
 }
@@ -227,7 +235,12 @@ impl TestDc {
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let key = ServerAuthKey::new(config.auth_key.unwrap_or_else(rand::random));
-        let mut world = World::new(rand::random());
+        let start = if config.counters_from_clock {
+            crate::world::clock_start()
+        } else {
+            0
+        };
+        let mut world = World::with_counters_from(rand::random(), start);
         if config.signed_in {
             world.auth.sign_in(key.key_id(), world.self_id);
         }

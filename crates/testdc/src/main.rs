@@ -104,6 +104,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let dc = Arc::new(
         TestDc::start(TestDcConfig {
             bind: args.bind,
+            // The binary serves clients that keep their state across its restarts (the compose
+            // demo on the same ./sessions): its counters never go back.
+            counters_from_clock: true,
             ..TestDcConfig::default()
         })
         .await

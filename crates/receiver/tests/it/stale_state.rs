@@ -210,3 +210,72 @@ async fn a_channel_refused_after_an_unchecked_start_is_dropped_on_the_first_refu
         "{lines:#?}"
     );
 }
+
+/// The compose demo run twice on the same `./sessions`: the testdc binary's world is new, but
+/// its counters start from the clock (`counters_from_clock`), so the saved common pts and the
+/// outbox's message ids of the earlier run are behind it — new messages are neither skipped as
+/// already seen nor taken for replays of old ones. (With counters from 0, every message Alice
+/// wrote while the receiver was down is lost.)
+#[tokio::test]
+async fn a_testdc_restarted_with_clock_counters_is_ahead_of_the_saved_state() {
+    init_tracing();
+    let mut app = crate::helpers::spawn_app(Options::default()).await;
+    let alice = ids().alice;
+    for n in 0..5 {
+        app.send(Some(alice), alice, &format!("earlier run {n}"), None);
+        assert_eq!(
+            app.next_payload().await.text(),
+            Some(format!("earlier run {n}").as_str())
+        );
+    }
+    let (result, old_dc, sink, dir, guard) = app.stop_keep().await;
+    result.unwrap();
+    drop(old_dc);
+
+    let dc = Arc::new(
+        TestDc::start(TestDcConfig {
+            counters_from_clock: true,
+            ..TestDcConfig::default()
+        })
+        .await
+        .unwrap(),
+    );
+    dc.write_session(config(&dir, None).session_path())
+        .await
+        .unwrap();
+    // Alice writes while the receiver is down; it catches up at start. With counters from 0
+    // these messages take the ids the earlier run already stored for her chat (and a pts the
+    // saved state has passed), and the receiver drops them as replays.
+    let texts: Vec<String> = (0..8).map(|n| format!("while down {n}")).collect();
+    for text in &texts {
+        dc.send_text(SendText {
+            from: Some(alice),
+            chat_id: alice,
+            text: text.clone(),
+            reply_to_message_id: None,
+        })
+        .unwrap();
+    }
+    let mut app = start_app(dc, sink, dir, guard, &Options::default()).await;
+    let mut seen: Vec<String> = app
+        .skipped
+        .iter()
+        .filter_map(|r| r.text().map(str::to_owned))
+        .collect();
+    app.send(Some(alice), alice, "second run", None);
+    loop {
+        let got = app.next_payload().await;
+        let text = got.text().unwrap_or_default().to_owned();
+        seen.push(text.clone());
+        if text == "second run" {
+            break;
+        }
+    }
+    for text in &texts {
+        assert!(
+            seen.contains(text),
+            "{text:?} was never delivered; got {seen:?}"
+        );
+    }
+    app.stop().await.unwrap();
+}

@@ -66,9 +66,28 @@ fn user(id: i64, first: &str, last: Option<&str>, username: Option<&str>, lang: 
     }
 }
 
+/// A counter start that grows with the clock: 4 per second since 2023-11-14 (unix
+/// 1,700,000,000), so a testdc started later hands out pts and ids above those of any earlier
+/// run that made fewer than 4 changes per second on average. Fits an `i32` until about 2040.
+pub fn clock_start() -> i32 {
+    let seconds = i64::from(now()) - 1_700_000_000;
+    i32::try_from(seconds.max(0) * 4).unwrap_or(i32::MAX / 2)
+}
+
 impl World {
     /// Builds the default world with `hash_salt` mixed into access hashes.
     pub fn new(hash_salt: i64) -> Self {
+        Self::with_counters_from(hash_salt, 0)
+    }
+
+    /// [`World::new`] with every pts, the qts and every message-id counter starting at
+    /// `start` (the common box and each channel's box), as if that many changes had happened.
+    pub fn with_counters_from(hash_salt: i64, start: i32) -> Self {
+        let started = MessageBox {
+            pts: start,
+            last_id: start,
+            ..MessageBox::default()
+        };
         let f = Fixture::DEFAULT;
         let date = now() - 86_400;
         let mut me = user(
@@ -110,7 +129,7 @@ impl World {
             members,
             creator: false,
             date,
-            messages: MessageBox::default(),
+            messages: started.clone(),
         };
         let channels = BTreeMap::from([
             (
@@ -139,8 +158,8 @@ impl World {
             users,
             chats,
             channels,
-            common: MessageBox::default(),
-            qts: 0,
+            common: started.clone(),
+            qts: start,
             hash_salt,
             random_ids: Default::default(),
             media: Default::default(),

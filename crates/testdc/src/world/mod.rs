@@ -24,7 +24,7 @@ use grammers_tl_types as tl;
 use serde::Serialize;
 
 pub use boxes::{JournalEntry, MessageBox};
-pub use fixtures::Fixture;
+pub use fixtures::{Fixture, clock_start};
 
 /// A chat from the account's point of view, by MTProto bare id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
