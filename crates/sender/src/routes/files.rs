@@ -98,11 +98,15 @@ pub async fn download_with_key(
 
 /// `GET /file/{bot<token>}/{*file_path}`: the file's bytes; the token is `X_API_TOKEN`
 /// (401 otherwise), as the Bot API puts the bot token in download URLs.
-/// Checked before the session state, so a wrong token learns nothing about it.
+/// Checked before the session state, so a wrong token learns nothing about it. A second
+/// segment without `bot` in front makes no API route: 404 "Not Found".
 pub async fn download_with_token(
     State(state): State<ServerState>,
     Path((bot_token, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    if !bot_token.starts_with("bot") {
+        return Err(ApiError::not_found());
+    }
     if !crate::auth::bot_segment_matches(&state.api_token, &bot_token) {
         return Err(botapi::ApiError::unauthorized().into());
     }

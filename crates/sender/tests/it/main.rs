@@ -13,6 +13,7 @@ mod config;
 mod content;
 mod docs;
 mod encodings;
+mod envelope;
 mod faults;
 mod files;
 mod first_run;
