@@ -133,3 +133,15 @@ async fn oversized_multipart_file_is_413() {
     let error = RawParams::read(request, 1024).await.expect_err("too big");
     assert_eq!(error, ApiError::too_large());
 }
+
+#[test]
+fn null_strings_are_absent_objects_but_text_stays_text() {
+    let probe: Probe =
+        parse(br#"{"chat_id":1,"text":"null","reply_parameters":"null"}"#).expect("parsed");
+    assert_eq!(probe.text, "null");
+    assert!(probe.reply_parameters.is_none());
+    assert_eq!(
+        error_of(r#"{"chat_id":1,"text":"a","message_id":"null"}"#),
+        r#"Bad Request: field "message_id": invalid type: string "null", expected i32"#
+    );
+}
