@@ -36,8 +36,9 @@ pub const MAX_FIELD_BYTES: usize = 1024 * 1024;
 /// request with any or no Content-Type has the query parameters only. In form, multipart and
 /// query parameters, scalars are strings (`"123"`, `"true"`/`"True"`) and objects
 /// (`reply_parameters`, `entities`, …) JSON strings; [`Lenient`] turns them into `T`'s types.
-/// Empty form values count as absent, and so does `null` for an object or array
-/// (`reply_parameters=null`, `"entities": null`); a string parameter keeps the text `null`.
+/// Empty form values count as absent, and so does `null` for anything but a string
+/// (`reply_parameters=null`, `entities=null`, `disable_notification=null`, as JSON `null`
+/// does); a string parameter keeps the text `null`.
 /// Unknown fields are ignored (telegraf adds `method`).
 ///
 /// Multipart parts with a file name, or a Content-Type other than `text/*` or
@@ -214,10 +215,11 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 
 /// Merged parameters deserialized into `T` ([`Lenient`] coercions), errors naming the field.
 ///
-/// A top-level string `"null"` (how forms and query strings say null) where `T` wants an
-/// object or array means the field is absent, as JSON `null` does: the field is dropped and
-/// `T` deserialized again. Only the type knows whether `"null"` is text (`caption=null`) or
-/// JSON, hence the retry; it costs a clone only when such a string is present.
+/// A top-level string `"null"` (how forms and query strings say null) where `T` wants no
+/// string (an object, an array, a number, a boolean) means the field is absent, as JSON `null`
+/// does: the field is dropped and `T` deserialized again. Only the type knows whether `"null"`
+/// is text (`caption=null`), hence the retry; it costs a clone only when such a string is
+/// present.
 pub fn deserialize<T: DeserializeOwned>(fields: Value) -> Result<T, ApiError> {
     let mut fields = fields;
     loop {
@@ -229,7 +231,7 @@ pub fn deserialize<T: DeserializeOwned>(fields: Value) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let error = error.into_inner();
         match retry {
-            Some(mut again) if is_null_error(&error) => {
+            Some(mut again) if is_type_error(&error) => {
                 if !remove_null_string(&mut again, &path) {
                     return Err(describe(&path, error));
                 }
@@ -250,12 +252,14 @@ fn has_null_string(fields: &Value) -> bool {
         .is_some_and(|map| map.values().any(is_null_string))
 }
 
-/// serde's error for `null` where a value is required (here: the JSON inside a string).
-fn is_null_error(error: &serde_json::Error) -> bool {
-    error.to_string().starts_with("invalid type: null")
+/// serde's error for a value of the wrong type: `null` (the JSON inside the string) or the
+/// string itself where a number or boolean is wanted.
+fn is_type_error(error: &serde_json::Error) -> bool {
+    error.to_string().starts_with("invalid type: ")
 }
 
-/// Removes the top-level field `name` if it is the string `"null"`; whether it was.
+/// Removes the top-level field `name` if it is the string `"null"`; whether it was (a nested
+/// path never names a top-level field, so errors inside objects are kept).
 fn remove_null_string(fields: &mut Value, name: &str) -> bool {
     let Some(map) = fields.as_object_mut() else {
         return false;

@@ -131,6 +131,8 @@ async fn null_object_parameters_mean_absent_in_every_encoding() {
         ("entities", "null"),
         ("link_preview_options", "null"),
         ("reply_markup", "null"),
+        ("disable_notification", "null"),
+        ("message_thread_id", "null"),
     ];
     let mut form = Form::new()
         .text("chat_id", alice.to_string())
