@@ -43,10 +43,21 @@ async fn get_with_query_parameters_works_for_every_method() {
         )))
         .header("x-api-key", API_KEY);
     assert_eq!(app.send(request).await.result(), &json!(true));
-    let request = app.client.put(app.url(&format!("/bot{API_KEY}/getMe")));
-    app.send(request)
-        .await
-        .assert_error(405, "Method Not Allowed: use GET or POST");
+    // Any other HTTP method is 405, also for the methods only bots may call.
+    for method in ["getMe", "answerCallbackQuery", "close"] {
+        for http in [
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+            reqwest::Method::TRACE,
+        ] {
+            let request = app
+                .client
+                .request(http.clone(), app.url(&format!("/bot{API_KEY}/{method}")));
+            app.send(request)
+                .await
+                .assert_error(405, "Method Not Allowed: use GET or POST");
+        }
+    }
 }
 
 #[tokio::test]
