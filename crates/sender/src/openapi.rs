@@ -48,7 +48,7 @@ const API_KEY_SCHEME: &str = "api_key";
 pub struct ErrorResponse {
     /// Always `false`.
     ok: bool,
-    /// Equals the HTTP status: 400, 401, 403, 404, 405, 413, 429 or 500.
+    /// Equals the HTTP status: 400, 401, 403, 404, 405, 413, 414, 429, 431, 500 or 503.
     error_code: u16,
     /// Telegram's wording, e.g. `Bad Request: chat not found`,
     /// `Too Many Requests: retry after 30`.
@@ -198,8 +198,9 @@ fn get_operation(
 }
 
 /// One query parameter per field of the parameter object `params` (a reference into `schemas`).
-/// Scalars keep their schema without `null` (a query string cannot say null: a field is
-/// absent); objects and arrays are JSON strings, declared as `application/json` content.
+/// Scalars keep their schema, inlined and without `null` (a query string cannot say null: a
+/// field is absent); objects and arrays are JSON strings, declared as `application/json`
+/// content.
 fn query_parameters(params: &RefOr<Schema>, schemas: &Schemas) -> Vec<RefOr<Parameter>> {
     let Some(Schema::Object(object)) = resolve(params, schemas) else {
         return Vec::new();
@@ -216,17 +217,32 @@ fn query_parameters(params: &RefOr<Schema>, schemas: &Schemas) -> Vec<RefOr<Para
             let builder = ParameterBuilder::new()
                 .name(name)
                 .parameter_in(ParameterIn::Query)
+                .description(description_of(field))
                 .required(required);
             match json_value(field, schemas) {
                 Some(schema) => {
                     builder.content(JSON, ContentBuilder::new().schema(Some(schema)).build())
                 }
-                None => builder.schema(Some(without_null(field.clone()))),
+                None => builder.schema(Some(scalar(field, schemas))),
             }
             .build()
             .into()
         })
         .collect()
+}
+
+/// A field's documentation, on its `$ref`, its `oneOf` or its schema.
+fn description_of(field: &RefOr<Schema>) -> Option<String> {
+    match field {
+        RefOr::Ref(reference) => Some(reference.description.clone()).filter(|d| !d.is_empty()),
+        RefOr::T(Schema::Object(object)) => object.description.clone(),
+        RefOr::T(Schema::Array(array)) => array.description.clone(),
+        RefOr::T(Schema::OneOf(one_of)) => one_of
+            .description
+            .clone()
+            .or_else(|| one_of.items.iter().find_map(description_of)),
+        RefOr::T(_) => None,
+    }
 }
 
 /// The schema a `$ref` points to (or the schema itself).
@@ -267,10 +283,31 @@ fn has_type(schema_type: &SchemaType, wanted: Type) -> bool {
     }
 }
 
-/// A scalar schema with `null` taken out of its types (`["integer","null"]` → `integer`).
-fn without_null(field: RefOr<Schema>) -> RefOr<Schema> {
+/// A scalar field's schema for a query parameter: references inlined (schemathesis 4.32 cannot
+/// resolve them in parameter schemas when checking its dictionaries) and `null` taken out
+/// (`["integer","null"]` → `integer`; a `oneOf` loses its `null` alternative).
+fn scalar(field: &RefOr<Schema>, schemas: &Schemas) -> RefOr<Schema> {
     match field {
-        RefOr::T(Schema::Object(mut object)) => {
+        RefOr::Ref(_) => match resolve(field, schemas) {
+            Some(schema) => scalar(&RefOr::T(schema.clone()), schemas),
+            None => field.clone(),
+        },
+        RefOr::T(Schema::OneOf(one_of)) => {
+            let mut items: Vec<RefOr<Schema>> = one_of
+                .items
+                .iter()
+                .filter(|item| !is_null(item))
+                .map(|item| scalar(item, schemas))
+                .collect();
+            if items.len() == 1 {
+                return items.remove(0);
+            }
+            let mut one_of = one_of.clone();
+            one_of.items = items;
+            RefOr::T(Schema::OneOf(one_of))
+        }
+        RefOr::T(Schema::Object(object)) => {
+            let mut object = object.clone();
             if let SchemaType::Array(types) = &object.schema_type {
                 let mut types: Vec<Type> = types
                     .iter()
@@ -284,8 +321,13 @@ fn without_null(field: RefOr<Schema>) -> RefOr<Schema> {
             }
             RefOr::T(Schema::Object(object))
         }
-        other => other,
+        RefOr::T(other) => RefOr::T(other.clone()),
     }
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(object))
+        if object.schema_type == SchemaType::Type(Type::Null))
 }
 
 /// The same parameter object in each of the three body encodings.

@@ -113,6 +113,18 @@ async fn openapi_declares_get_with_query_parameters_beside_post() {
     assert_eq!(param("chat_id")["required"], true);
     assert_eq!(param("text")["required"], true);
     assert_ne!(param("disable_notification")["required"], true);
+    // A query string cannot say null; scalars are inlined (schemathesis cannot follow a $ref
+    // in a parameter schema) and keep the field's own documentation.
+    assert_eq!(param("disable_notification")["schema"]["type"], "boolean");
+    let chat_id = param("chat_id");
+    assert!(chat_id["schema"]["oneOf"].is_array(), "{chat_id}");
+    assert!(
+        chat_id["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Target chat"),
+        "{chat_id}"
+    );
     // Objects travel as JSON strings in a query string, as in forms.
     let reply = param("reply_parameters");
     assert_eq!(
