@@ -25,5 +25,6 @@ mod media;
 mod media_kinds;
 mod messages;
 mod observability;
+mod schemathesis;
 mod secrets;
 mod validation;
