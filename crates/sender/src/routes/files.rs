@@ -115,6 +115,16 @@ pub async fn download_with_token(
     stream_file(&connected.state, &path).await
 }
 
+/// Any other HTTP method on `/file/{segment}/…`: 405 for a download URL (`bot…`), 404 "Not
+/// Found" for a path that is no API route (as [`download_with_token`] answers its GET).
+pub async fn download_other_method(Path((bot_token, _)): Path<(String, String)>) -> ApiError {
+    if bot_token.starts_with("bot") {
+        ApiError::with_status(405, "Method Not Allowed")
+    } else {
+        ApiError::not_found()
+    }
+}
+
 /// Downloads the file to a temporary file and streams it as `application/octet-stream`
 /// with its `Content-Length`; the temporary file is deleted when the stream ends or drops.
 ///

@@ -100,7 +100,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         // Checks its token itself (the path's second segment), then the rate limit.
         .route(
             "/file/{bot_token}/{*file_path}",
-            get(files::download_with_token),
+            get(files::download_with_token).fallback(files::download_other_method),
         )
         .fallback(unknown_path)
         .with_state(state)

@@ -161,6 +161,12 @@ async fn wrong_http_methods_and_rejections_are_envelopes() {
             405,
             "Method Not Allowed",
         ),
+        (
+            app.client
+                .post(app.url(&format!("/file/bot{API_KEY}/photos/x.jpg"))),
+            405,
+            "Method Not Allowed",
+        ),
         // Not UTF-8 once percent-decoded: axum's path extractor refuses it.
         (
             app.client
@@ -203,6 +209,7 @@ async fn paths_that_are_no_api_route_are_404_without_auth() {
         "/favicon.ico".to_owned(),
         // The token without `bot` in front: no Bot API route either.
         format!("/{API_KEY}/getMe"),
+        format!("/file/{API_KEY}/photos/x.jpg"),
     ] {
         for request in [
             app.client.get(app.url(&path)),
