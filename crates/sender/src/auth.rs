@@ -35,10 +35,12 @@ pub async fn require_api_key(
     }
 }
 
-/// Middleware for `/bot<token>/<method>`: lets the request through only when the first path
+/// Middleware for `/{segment}/<method>`: lets the request through only when the first path
 /// segment is `bot` followed by `X_API_TOKEN` (constant-time, as [`require_api_key`]);
-/// otherwise 401 "Unauthorized", before the body is read. Clients put the token in the URL
-/// unescaped; a percent-escaped one (`%3A` for `:`) is decoded first.
+/// otherwise 401 "Unauthorized", before the body is read — unless the segment does not start
+/// with `bot`: such a path (`/wp-admin/x.php`) is no Bot API route, 404 "Not Found" like any
+/// unknown path. Clients put the token in the URL unescaped; a percent-escaped one (`%3A` for
+/// `:`) is decoded first.
 pub async fn require_bot_token(
     State(state): State<ServerState>,
     request: Request,
@@ -51,7 +53,9 @@ pub async fn require_bot_token(
         .split('/')
         .next()
         .unwrap_or_default();
-    if bot_segment_matches(&state.api_token, segment) {
+    if !segment.starts_with("bot") {
+        ApiError::not_found().into_response()
+    } else if bot_segment_matches(&state.api_token, segment) {
         next.run(request).await
     } else {
         unauthorized()

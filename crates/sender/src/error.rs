@@ -66,6 +66,12 @@ impl ApiError {
         Self::with_status(413, "Request Entity Too Large")
     }
 
+    /// 404 "Not Found": a path that is no API route. Never for a missing chat or message
+    /// (400 there): python-telegram-bot reads a 404 as a wrong token.
+    pub fn not_found() -> Self {
+        Self::with_status(404, "Not Found")
+    }
+
     /// An error with a status this crate needs that botapi has no constructor for
     /// (413 for oversized bodies, 405 for wrong HTTP methods).
     pub fn with_status(error_code: u16, description: impl Into<String>) -> Self {

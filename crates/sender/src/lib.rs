@@ -30,6 +30,9 @@
 //! - [`media`]: file parameters (part, `attach://`, URL, `file_id`, `data:`, base64), the URL
 //!   fetcher with its address guard, and metadata probing.
 //! - [`error`]: [`error::ApiError`] and the one `TelegramError` → Bot API error mapping.
+//! - [`envelope`]: the error envelope for answers no handler wrote (axum's 405s, rejections).
+//! - [`listener`]: [`listener::EnvelopeListener`], which gives hyper's own 400/414/431 answers
+//!   to unparsable requests the envelope too.
 //! - [`text`]: `parse_mode`/`entities` handling shared by every method that sends text.
 //! - [`state`]: the router's [`state::ServerState`] and the handlers' [`state::AppState`].
 //! - [`limits`]: the rate limit (`RATE_LIMIT_PER_SECOND`, 429) and CORS.
@@ -42,9 +45,11 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connection;
+pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod listener;
 pub mod media;
 pub mod openapi;
 pub mod routes;

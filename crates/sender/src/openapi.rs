@@ -2,9 +2,12 @@
 //! both public: they describe the API and hold no secrets.
 //!
 //! Built from the method table ([`crate::routes::table::methods`]): one path per method with
-//! its parameter object (the request struct's `utoipa::ToSchema`, field docs included), its
-//! `result` type (botapi's types with the `utoipa` feature) and the error envelope. The Swagger
-//! UI is compiled in (`utoipa-swagger-ui`'s `vendored` feature): no CDN, no internet.
+//! two operations, as the server answers both: `POST` with its parameter object (the request
+//! struct's `utoipa::ToSchema`, field docs included) as a JSON, urlencoded or multipart body,
+//! and `GET` with the same fields as query parameters (objects and arrays as JSON strings);
+//! each with its `result` type (botapi's types with the `utoipa` feature) and the error
+//! envelope. The Swagger UI is compiled in (`utoipa-swagger-ui`'s `vendored` feature): no CDN,
+//! no internet.
 
 use std::sync::OnceLock;
 
@@ -14,10 +17,12 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::ToSchema;
-use utoipa::openapi::path::{HttpMethod, Operation, PathItem};
+use utoipa::openapi::path::{
+    HttpMethod, Operation, Parameter, ParameterBuilder, ParameterIn, PathItem,
+};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     Components, ContentBuilder, Info, OpenApi, OpenApiBuilder, Paths, RefOr, Required, Tag,
@@ -43,7 +48,7 @@ const API_KEY_SCHEME: &str = "api_key";
 pub struct ErrorResponse {
     /// Always `false`.
     ok: bool,
-    /// Equals the HTTP status: 400, 401, 403, 404, 405, 413, 429 or 500.
+    /// Equals the HTTP status: 400, 401, 403, 404, 405, 413, 414, 429, 431, 500 or 503.
     error_code: u16,
     /// Telegram's wording, e.g. `Bad Request: chat not found`,
     /// `Too Many Requests: retry after 30`.
@@ -62,7 +67,10 @@ pub fn document() -> OpenApi {
         if !tags.contains(&method.family) {
             tags.push(method.family);
         }
-        let item = PathItem::new(HttpMethod::Post, operation(&method, &mut schemas, &error));
+        let params = method.params.map(|params| params(&mut schemas));
+        let post = operation(&method, params.as_ref(), &mut schemas, &error);
+        let mut item = PathItem::new(HttpMethod::Post, post.clone());
+        item.get = Some(get_operation(post, &method, params.as_ref(), &schemas));
         paths.paths.insert(format!("/api_v1/{}", method.name), item);
     }
     let mut components = Components::new();
@@ -123,7 +131,12 @@ fn info() -> Info {
     info
 }
 
-fn operation(method: &Method, schemas: &mut Schemas, error: &RefOr<Schema>) -> Operation {
+fn operation(
+    method: &Method,
+    params: Option<&RefOr<Schema>>,
+    schemas: &mut Schemas,
+    error: &RefOr<Schema>,
+) -> Operation {
     let mut op = Operation::new();
     op.operation_id = Some(method.name.to_owned());
     op.tags = Some(vec![method.family.to_owned()]);
@@ -133,8 +146,8 @@ fn operation(method: &Method, schemas: &mut Schemas, error: &RefOr<Schema>) -> O
          `/bot<X_API_TOKEN>/{}` without the header.",
         method.name
     ));
-    if let Some(params) = method.params {
-        op.request_body = Some(request_body(params(schemas)).into());
+    if let Some(params) = params {
+        op.request_body = Some(request_body(params.clone()).into());
     }
     let mut responses = utoipa::openapi::Responses::new();
     if let Some(result) = method.result {
@@ -164,6 +177,157 @@ fn operation(method: &Method, schemas: &mut Schemas, error: &RefOr<Schema>) -> O
         .insert("default".to_owned(), failed.into());
     op.responses = responses;
     op
+}
+
+/// `post` as a GET: no body, the parameter object's fields as query parameters.
+fn get_operation(
+    mut post: Operation,
+    method: &Method,
+    params: Option<&RefOr<Schema>>,
+    schemas: &Schemas,
+) -> Operation {
+    post.operation_id = Some(format!("{}ViaGet", method.name));
+    post.description = Some(format!(
+        "The parameters in the query string (objects and arrays as JSON strings); also \
+         `/bot<X_API_TOKEN>/{}` without the header.",
+        method.name
+    ));
+    post.request_body = None;
+    post.parameters = params.map(|params| query_parameters(params, schemas));
+    post
+}
+
+/// One query parameter per field of the parameter object `params` (a reference into `schemas`).
+/// Scalars keep their schema, inlined and without `null` (a query string cannot say null: a
+/// field is absent); objects and arrays are JSON strings, declared as `application/json`
+/// content.
+fn query_parameters(params: &RefOr<Schema>, schemas: &Schemas) -> Vec<RefOr<Parameter>> {
+    let Some(Schema::Object(object)) = resolve(params, schemas) else {
+        return Vec::new();
+    };
+    object
+        .properties
+        .iter()
+        .map(|(name, field)| {
+            let required = if object.required.contains(name) {
+                Required::True
+            } else {
+                Required::False
+            };
+            let builder = ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .description(description_of(field))
+                .required(required);
+            match json_value(field, schemas) {
+                Some(schema) => {
+                    builder.content(JSON, ContentBuilder::new().schema(Some(schema)).build())
+                }
+                None => builder.schema(Some(scalar(field, schemas))),
+            }
+            .build()
+            .into()
+        })
+        .collect()
+}
+
+/// A field's documentation, on its `$ref`, its `oneOf` or its schema.
+fn description_of(field: &RefOr<Schema>) -> Option<String> {
+    match field {
+        RefOr::Ref(reference) => Some(reference.description.clone()).filter(|d| !d.is_empty()),
+        RefOr::T(Schema::Object(object)) => object.description.clone(),
+        RefOr::T(Schema::Array(array)) => array.description.clone(),
+        RefOr::T(Schema::OneOf(one_of)) => one_of
+            .description
+            .clone()
+            .or_else(|| one_of.items.iter().find_map(description_of)),
+        RefOr::T(_) => None,
+    }
+}
+
+/// The schema a `$ref` points to (or the schema itself).
+fn resolve<'a>(schema: &'a RefOr<Schema>, schemas: &'a Schemas) -> Option<&'a Schema> {
+    match schema {
+        RefOr::T(schema) => Some(schema),
+        RefOr::Ref(reference) => {
+            let name = reference.ref_location.rsplit('/').next()?;
+            match schemas.iter().find(|(n, _)| n == name)?.1 {
+                RefOr::T(ref schema) => Some(schema),
+                RefOr::Ref(_) => None,
+            }
+        }
+    }
+}
+
+/// For a field whose value is an object or an array (possibly nullable), the schema of that
+/// value; `None` for scalars (including `ChatIdParam`, an integer or a string).
+fn json_value(field: &RefOr<Schema>, schemas: &Schemas) -> Option<RefOr<Schema>> {
+    match resolve(field, schemas)? {
+        Schema::Array(_) => Some(field.clone()),
+        Schema::Object(object) if has_type(&object.schema_type, Type::Object) => {
+            Some(field.clone())
+        }
+        Schema::OneOf(one_of) => one_of
+            .items
+            .iter()
+            .find_map(|item| json_value(item, schemas)),
+        _ => None,
+    }
+}
+
+fn has_type(schema_type: &SchemaType, wanted: Type) -> bool {
+    match schema_type {
+        SchemaType::Type(t) => *t == wanted,
+        SchemaType::Array(types) => types.contains(&wanted),
+        SchemaType::AnyValue => false,
+    }
+}
+
+/// A scalar field's schema for a query parameter: references inlined (schemathesis 4.32 cannot
+/// resolve them in parameter schemas when checking its dictionaries) and `null` taken out
+/// (`["integer","null"]` → `integer`; a `oneOf` loses its `null` alternative).
+fn scalar(field: &RefOr<Schema>, schemas: &Schemas) -> RefOr<Schema> {
+    match field {
+        RefOr::Ref(_) => match resolve(field, schemas) {
+            Some(schema) => scalar(&RefOr::T(schema.clone()), schemas),
+            None => field.clone(),
+        },
+        RefOr::T(Schema::OneOf(one_of)) => {
+            let mut items: Vec<RefOr<Schema>> = one_of
+                .items
+                .iter()
+                .filter(|item| !is_null(item))
+                .map(|item| scalar(item, schemas))
+                .collect();
+            if items.len() == 1 {
+                return items.remove(0);
+            }
+            let mut one_of = one_of.clone();
+            one_of.items = items;
+            RefOr::T(Schema::OneOf(one_of))
+        }
+        RefOr::T(Schema::Object(object)) => {
+            let mut object = object.clone();
+            if let SchemaType::Array(types) = &object.schema_type {
+                let mut types: Vec<Type> = types
+                    .iter()
+                    .filter(|t| **t != Type::Null)
+                    .cloned()
+                    .collect();
+                object.schema_type = match types.len() {
+                    1 => SchemaType::Type(types.remove(0)),
+                    _ => SchemaType::Array(types),
+                };
+            }
+            RefOr::T(Schema::Object(object))
+        }
+        RefOr::T(other) => RefOr::T(other.clone()),
+    }
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(object))
+        if object.schema_type == SchemaType::Type(Type::Null))
 }
 
 /// The same parameter object in each of the three body encodings.

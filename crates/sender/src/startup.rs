@@ -124,7 +124,8 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let connection = self.state.connection.clone();
-        let served = axum::serve(self.listener, router(self.state, self.cors))
+        let listener = crate::listener::EnvelopeListener(self.listener);
+        let served = axum::serve(listener, router(self.state, self.cors))
             .with_graceful_shutdown(shutdown)
             .await
             .context("the HTTP server failed");

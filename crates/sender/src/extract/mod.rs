@@ -36,7 +36,10 @@ pub const MAX_FIELD_BYTES: usize = 1024 * 1024;
 /// request with any or no Content-Type has the query parameters only. In form, multipart and
 /// query parameters, scalars are strings (`"123"`, `"true"`/`"True"`) and objects
 /// (`reply_parameters`, `entities`, …) JSON strings; [`Lenient`] turns them into `T`'s types.
-/// Empty form values count as absent. Unknown fields are ignored (telegraf adds `method`).
+/// Empty form values count as absent, and so does `null` for anything but a string
+/// (`reply_parameters=null`, `entities=null`, `disable_notification=null`, as JSON `null`
+/// does); a string parameter keeps the text `null`.
+/// Unknown fields are ignored (telegraf adds `method`).
 ///
 /// Multipart parts with a file name, or a Content-Type other than `text/*` or
 /// `application/json`, are files: streamed to temporary files ([`crate::upload`]) as they
@@ -211,11 +214,62 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Merged parameters deserialized into `T` ([`Lenient`] coercions), errors naming the field.
+///
+/// A top-level string `"null"` (how forms and query strings say null) where `T` wants no
+/// string (an object, an array, a number, a boolean) means the field is absent, as JSON `null`
+/// does: the field is dropped and `T` deserialized again. Only the type knows whether `"null"`
+/// is text (`caption=null`), hence the retry; it costs a clone only when such a string is
+/// present.
 pub fn deserialize<T: DeserializeOwned>(fields: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(Lenient(fields)).map_err(|e| {
-        let path = e.path().to_string();
-        describe(&path, e.into_inner())
-    })
+    let mut fields = fields;
+    loop {
+        let retry = has_null_string(&fields).then(|| fields.clone());
+        let error = match serde_path_to_error::deserialize(Lenient(fields)) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let path = error.path().to_string();
+        let error = error.into_inner();
+        match retry {
+            Some(mut again) if is_type_error(&error) => {
+                if !remove_null_string(&mut again, &path) {
+                    return Err(describe(&path, error));
+                }
+                fields = again;
+            }
+            _ => return Err(describe(&path, error)),
+        }
+    }
+}
+
+fn is_null_string(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| s.trim() == "null")
+}
+
+fn has_null_string(fields: &Value) -> bool {
+    fields
+        .as_object()
+        .is_some_and(|map| map.values().any(is_null_string))
+}
+
+/// serde's error for a value of the wrong type: `null` (the JSON inside the string) or the
+/// string itself where a number or boolean is wanted.
+fn is_type_error(error: &serde_json::Error) -> bool {
+    error.to_string().starts_with("invalid type: ")
+}
+
+/// Removes the top-level field `name` if it is the string `"null"`; whether it was (a nested
+/// path never names a top-level field, so errors inside objects are kept).
+fn remove_null_string(fields: &mut Value, name: &str) -> bool {
+    let Some(map) = fields.as_object_mut() else {
+        return false;
+    };
+    if map.get(name).is_some_and(is_null_string) {
+        map.remove(name);
+        true
+    } else {
+        false
+    }
 }
 
 fn describe(path: &str, error: serde_json::Error) -> ApiError {

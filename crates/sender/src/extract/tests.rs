@@ -133,3 +133,26 @@ async fn oversized_multipart_file_is_413() {
     let error = RawParams::read(request, 1024).await.expect_err("too big");
     assert_eq!(error, ApiError::too_large());
 }
+
+#[test]
+fn null_strings_are_absent_unless_a_string_is_wanted() {
+    let probe: Probe =
+        parse(br#"{"chat_id":1,"text":"null","reply_parameters":"null","message_id":" null"}"#)
+            .expect("parsed");
+    assert_eq!(probe.text, "null");
+    assert!(probe.reply_parameters.is_none() && probe.message_id.is_none());
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Required {
+        message_id: i32,
+    }
+    let error = parse::<Required>(br#"{"message_id":"null"}"#).expect_err("required");
+    assert_eq!(
+        error.0.description,
+        r#"Bad Request: parameter "message_id" is required"#
+    );
+    assert_eq!(
+        error_of(r#"{"chat_id":1,"text":"a","reply_parameters":{"message_id":"null"}}"#),
+        r#"Bad Request: field "reply_parameters.message_id": invalid type: string "null", expected i32"#
+    );
+}

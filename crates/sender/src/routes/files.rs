@@ -98,17 +98,31 @@ pub async fn download_with_key(
 
 /// `GET /file/{bot<token>}/{*file_path}`: the file's bytes; the token is `X_API_TOKEN`
 /// (401 otherwise), as the Bot API puts the bot token in download URLs.
-/// Checked before the session state, so a wrong token learns nothing about it.
+/// Checked before the session state, so a wrong token learns nothing about it. A second
+/// segment without `bot` in front makes no API route: 404 "Not Found".
 pub async fn download_with_token(
     State(state): State<ServerState>,
     Path((bot_token, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    if !bot_token.starts_with("bot") {
+        return Err(ApiError::not_found());
+    }
     if !crate::auth::bot_segment_matches(&state.api_token, &bot_token) {
         return Err(botapi::ApiError::unauthorized().into());
     }
     crate::limits::admit(&state)?;
     let connected = state.connection.signed_in()?;
     stream_file(&connected.state, &path).await
+}
+
+/// Any other HTTP method on `/file/{segment}/…`: 405 for a download URL (`bot…`), 404 "Not
+/// Found" for a path that is no API route (as [`download_with_token`] answers its GET).
+pub async fn download_other_method(Path((bot_token, _)): Path<(String, String)>) -> ApiError {
+    if bot_token.starts_with("bot") {
+        ApiError::with_status(405, "Method Not Allowed")
+    } else {
+        ApiError::not_found()
+    }
 }
 
 /// Downloads the file to a temporary file and streams it as `application/octet-stream`

@@ -22,7 +22,7 @@ pub mod table;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -31,6 +31,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::auth::{
     API_KEY_HEADER, bot_segment_matches, require_api_key, require_bot_token, token_matches,
 };
+use crate::envelope;
 use crate::error::ApiError;
 use crate::limits::rate_limit;
 use crate::state::ServerState;
@@ -56,12 +57,16 @@ pub use crate::extract::MAX_BODY_BYTES;
 /// Methods (see [`table::methods`]: messages, media, albums, content, forwarding, managing,
 /// account, files, history, and the bot-only refusals) are looked up case-insensitively in one
 /// [`table::MethodTable`], so both URL families serve the same set. Each answers GET
-/// (parameters in the query string; long URIs are fine) and POST; other HTTP methods get 405.
+/// (parameters in the query string, URIs up to 65,534 bytes) and POST; other HTTP methods get
+/// 405.
 /// A wrong or missing key/token is 401 `Unauthorized` (always the same body) before the body
 /// is read; then the rate limit (429 with `retry_after`, [`crate::limits`]); then, while the
 /// session is not signed in, 503 ([`crate::connection::NOT_SIGNED_IN`]); an unknown method is
-/// 404 "Not Found: method not found" after auth; other unknown paths 404 without auth; all with
-/// the error envelope. Sizes: a whole request is cut at `MAX_UPLOAD_BYTES` +
+/// 404 "Not Found: method not found" after auth (Telegram's answer); a path that is no API
+/// route at all — neither under `/api_v1/` nor starting with `/bot` or `/file/bot` — is 404
+/// "Not Found" without auth. Every error answer is the error envelope, also those no handler
+/// writes: axum's 405s and rejections ([`envelope::errors`]) and hyper's 400/414/431 for
+/// unparsable requests ([`crate::listener`]). Sizes: a whole request is cut at `MAX_UPLOAD_BYTES` +
 /// [`MAX_BODY_BYTES`], bodies kept in memory at [`MAX_BODY_BYTES`], each file at
 /// `MAX_UPLOAD_BYTES` (413 "Request Entity Too Large"). Every request is counted, timed and
 /// logged once ([`telemetry::track`]); CORS headers only with `CORS_ALLOWED_ORIGINS`.
@@ -95,7 +100,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         // Checks its token itself (the path's second segment), then the rate limit.
         .route(
             "/file/{bot_token}/{*file_path}",
-            get(files::download_with_token),
+            get(files::download_with_token).fallback(files::download_other_method),
         )
         .fallback(unknown_path)
         .with_state(state)
@@ -103,7 +108,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         .merge(ops::metrics::route(telemetry::metrics_handle()))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(middleware::map_response(envelope_for_too_large))
+        .layer(middleware::map_response(envelope::errors))
         .layer(middleware::from_fn(telemetry::track));
     match cors {
         Some(cors) => app.layer(cors),
@@ -121,16 +126,6 @@ async fn dispatch(State(state): State<ServerState>, request: Request<Body>) -> R
     let path = request.uri().path().to_owned();
     let name = path.rsplit('/').next().unwrap_or_default();
     connected.table.call(name, request).await
-}
-
-/// `RequestBodyLimitLayer` answers an oversized `Content-Length` itself, in plain text; give it
-/// the error envelope like every other answer.
-async fn envelope_for_too_large(response: Response) -> Response {
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::too_large().into_response()
-    } else {
-        response
-    }
 }
 
 /// Paths no route matched. Under `/api_v1/` and `/bot<token>/`: 401 without the right
@@ -151,7 +146,7 @@ async fn unknown_path(State(state): State<ServerState>, request: Request<Body>) 
     } else if first.starts_with("bot") {
         bot_segment_matches(&state.api_token, first)
     } else {
-        return ApiError::with_status(404, "Not Found");
+        return ApiError::not_found();
     };
     if authorized {
         botapi::ApiError::not_found_method().into()

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::handler::Handler;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any, get};
+use axum::routing::{MethodRouter, get};
 use botapi::types::{ChatFullInfo, ChatListItem, File, Message, MessageId, User};
 use tower::ServiceExt;
 use utoipa::ToSchema;
@@ -42,7 +42,7 @@ pub struct Method {
     pub params: Option<SchemaFn>,
     /// Schema of `result` in `{"ok":true,"result":…}`; `None` when it always fails.
     pub result: Option<SchemaFn>,
-    /// GET and POST (anything else: 405), or any HTTP method for the refusals.
+    /// GET and POST; anything else is 405.
     pub handler: MethodRouter<AppState>,
 }
 
@@ -183,13 +183,8 @@ pub fn methods() -> Vec<Method> {
         M::new("getChats", "history", "User-account extra: the account's dialogs, most recent first.", history::get_chats)
             .params(object::<history::GetChats>).returns(array::<ChatListItem>),
     ]);
-    list.extend(account::BOT_ONLY_METHODS.iter().map(|name| Method {
-        name,
-        family: "bot-only",
-        summary: "Bots only: always 400 \"Bad Request: method is available only for bots\".",
-        params: None,
-        result: None,
-        handler: any(account::bot_only),
+    list.extend(account::BOT_ONLY_METHODS.iter().map(|&name| {
+        M::new(name, "bot-only", "Bots only: always 400 \"Bad Request: method is available only for bots\".", account::bot_only)
     }));
     list
 }

@@ -43,10 +43,21 @@ async fn get_with_query_parameters_works_for_every_method() {
         )))
         .header("x-api-key", API_KEY);
     assert_eq!(app.send(request).await.result(), &json!(true));
-    let request = app.client.put(app.url(&format!("/bot{API_KEY}/getMe")));
-    app.send(request)
-        .await
-        .assert_error(405, "Method Not Allowed: use GET or POST");
+    // Any other HTTP method is 405, also for the methods only bots may call.
+    for method in ["getMe", "answerCallbackQuery", "close"] {
+        for http in [
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+            reqwest::Method::TRACE,
+        ] {
+            let request = app
+                .client
+                .request(http.clone(), app.url(&format!("/bot{API_KEY}/{method}")));
+            app.send(request)
+                .await
+                .assert_error(405, "Method Not Allowed: use GET or POST");
+        }
+    }
 }
 
 #[tokio::test]
@@ -59,7 +70,6 @@ async fn wrong_or_missing_bot_token_is_401_before_anything_else() {
         "/bot/getMe".to_owned(),
         format!("/bot{short}/getMe"),
         format!("/bot{API_KEY}x/sendMessage"),
-        format!("/{API_KEY}/getMe"),
         "/botwrong/noSuchMethod".to_owned(),
     ] {
         let reply = app.get(&path).await;

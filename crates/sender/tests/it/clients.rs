@@ -54,7 +54,7 @@ async fn succeeds(program: &PathBuf, args: &[&str]) -> bool {
 
 /// `true` when the library can run; otherwise skips (prints why) or, with
 /// `REQUIRE_CLIENT_LIBS=1`, fails.
-fn available_or_skip(available: bool, library: &str, install: &str) -> bool {
+pub(crate) fn available_or_skip(available: bool, library: &str, install: &str) -> bool {
     if available {
         return true;
     }

@@ -121,3 +121,72 @@ async fn post_without_body_or_content_type_reads_the_query() {
         .await;
     reply.assert_error(400, r#"Bad Request: parameter "message_id" is required"#);
 }
+
+#[tokio::test]
+async fn null_object_parameters_mean_absent_in_every_encoding() {
+    let app = spawn_app().await;
+    let alice = chats().alice;
+    let nulls = [
+        ("reply_parameters", "null"),
+        ("entities", "null"),
+        ("link_preview_options", "null"),
+        ("reply_markup", "null"),
+        ("disable_notification", "null"),
+        ("message_thread_id", "null"),
+    ];
+    let mut form = Form::new()
+        .text("chat_id", alice.to_string())
+        .text("text", "multipart");
+    for (name, value) in nulls {
+        form = form.text(name, value);
+    }
+    let sent = app
+        .post_multipart("sendMessage", form)
+        .await
+        .result()
+        .clone();
+    assert_eq!(sent["text"], "multipart");
+    assert!(sent.get("reply_to_message").is_none(), "{sent}");
+    let mut body = format!("chat_id={alice}&text=form");
+    for (name, value) in nulls {
+        body.push_str(&format!("&{name}={value}"));
+    }
+    let reply = app
+        .post_raw("sendMessage", "application/x-www-form-urlencoded", &body)
+        .await;
+    assert_eq!(reply.result()["text"], "form");
+    let query = body.replace("text=form", "text=query");
+    assert_eq!(
+        app.post_query("sendMessage", &query).await.result()["text"],
+        "query"
+    );
+    let json = serde_json::json!({
+        "chat_id": alice, "text": "json", "reply_parameters": null, "entities": null,
+        "link_preview_options": null, "reply_markup": null,
+    });
+    assert_eq!(app.post("sendMessage", json).await.result()["text"], "json");
+    // A caption's entities likewise; a string parameter keeps the text "null".
+    let photo = Part::bytes(fixture("photo.jpg"))
+        .file_name("photo.jpg")
+        .mime_str("image/jpeg")
+        .unwrap();
+    let form = Form::new()
+        .text("chat_id", alice.to_string())
+        .text("caption", "null")
+        .text("caption_entities", "null")
+        .text("reply_parameters", "null")
+        .part("photo", photo);
+    let msg = app.post_multipart("sendPhoto", form).await.result().clone();
+    assert_eq!(msg["caption"], "null");
+    let reply = app
+        .post_raw(
+            "editMessageText",
+            "application/x-www-form-urlencoded",
+            &format!(
+                "chat_id={alice}&message_id={}&text=edited&entities=null&link_preview_options=null",
+                sent["message_id"]
+            ),
+        )
+        .await;
+    assert_eq!(reply.result()["text"], "edited");
+}
