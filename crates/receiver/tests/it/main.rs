@@ -19,4 +19,5 @@ mod resilience;
 mod restart;
 mod secrets;
 mod sink;
+mod slowloris;
 mod two_processes;

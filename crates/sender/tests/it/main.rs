@@ -25,4 +25,5 @@ mod media_kinds;
 mod messages;
 mod observability;
 mod secrets;
+mod slowloris;
 mod validation;
