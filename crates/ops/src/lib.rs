@@ -4,10 +4,11 @@
 //!
 //! Modules: [`config`] (the empty-means-unset rule for settings), [`health`] (the
 //! `healthcheck` subcommand), [`logging`], [`metrics`], [`login`] (interactive sign-in for the
-//! binaries).
+//! binaries), [`serve`] (the HTTP server both run, with connection limits and timeouts).
 
 pub mod config;
 pub mod health;
 pub mod logging;
 pub mod login;
 pub mod metrics;
+pub mod serve;

@@ -31,7 +31,7 @@
 //!   fetcher with its address guard, and metadata probing.
 //! - [`error`]: [`error::ApiError`] and the one `TelegramError` → Bot API error mapping.
 //! - [`envelope`]: the error envelope for answers no handler wrote (axum's 405s, rejections).
-//! - [`listener`]: [`listener::EnvelopeListener`], which gives hyper's own 400/414/431 answers
+//! - [`listener`]: [`listener::EnvelopeIo`], which gives hyper's own 400/414/431 answers
 //!   to unparsable requests the envelope too.
 //! - [`text`]: `parse_mode`/`entities` handling shared by every method that sends text.
 //! - [`state`]: the router's [`state::ServerState`] and the handlers' [`state::AppState`].

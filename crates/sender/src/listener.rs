@@ -1,5 +1,5 @@
-//! [`EnvelopeListener`]: the TCP listener the server accepts on, whose connections turn
-//! hyper's own error answers into the Bot API error envelope.
+//! [`EnvelopeIo`]: the wrapper `ops::serve::serve_with` puts around every accepted connection,
+//! turning hyper's own error answers into the Bot API error envelope.
 //!
 //! hyper answers a request it cannot parse before any service sees it, with an empty body:
 //! 400 (a malformed request line or header), 414 (a request-target over 65,534 bytes, the
@@ -11,33 +11,13 @@
 //! ([`crate::envelope::errors`]) — and hyper closes the connection after them.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use axum::http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::envelope::for_status;
-
-/// A [`TcpListener`] for `axum::serve` whose connections are [`EnvelopeIo`]s.
-#[derive(Debug)]
-pub struct EnvelopeListener(pub TcpListener);
-
-impl axum::serve::Listener for EnvelopeListener {
-    type Io = EnvelopeIo<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, addr) = axum::serve::Listener::accept(&mut self.0).await;
-        (EnvelopeIo::new(stream), addr)
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
-    }
-}
 
 /// A connection whose hyper-made error heads go out as envelopes (see the module docs).
 #[derive(Debug)]

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ops::serve::ServeLimits;
 use telegram::TelegramConfig;
 use telegram::login::AccountSummary;
 use tokio::net::TcpListener;
@@ -16,6 +17,16 @@ use crate::limits::{RateLimit, cors};
 use crate::media::fetch::{FetchConfig, UrlFetcher};
 use crate::routes::router;
 use crate::state::ServerState;
+
+/// Connection limits of the HTTP server: [`ServeLimits::DEFAULT`]'s timeouts, 512 connections.
+/// Twice the receiver's: the sender is the API other services call. Still half of the common
+/// 1024 open-file limit, as a request in flight may hold more descriptors (a temp file per
+/// uploaded part, a connection fetching a file URL) beside the MTProto connections and the
+/// session database.
+const HTTP_LIMITS: ServeLimits = ServeLimits {
+    max_connections: 512,
+    ..ServeLimits::DEFAULT
+};
 
 /// A sender with its listener bound and its session opened, not yet serving.
 pub struct App {
@@ -124,11 +135,17 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let connection = self.state.connection.clone();
-        let listener = crate::listener::EnvelopeListener(self.listener);
-        let served = axum::serve(listener, router(self.state, self.cors))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed");
+        let app = router(self.state, self.cors);
+        // Each connection's hyper-made error heads become Bot API envelopes (`listener`).
+        let served = ops::serve::serve_with(
+            self.listener,
+            app,
+            shutdown,
+            HTTP_LIMITS,
+            crate::listener::EnvelopeIo::new,
+        )
+        .await
+        .context("the HTTP server failed");
         tracing::info!("HTTP server stopped; disconnecting from Telegram");
         connection.disconnect();
         served

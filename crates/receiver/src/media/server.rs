@@ -33,15 +33,16 @@ pub fn router(dir: &Path) -> Router {
         .route("/healthz", get(|| async { "ok" }))
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true.
+/// Serves `router` on `listener` until `shutdown` turns true, within
+/// [`ops::serve::ServeLimits::DEFAULT`] (256 connections: a `/media` download holds a file
+/// open too, and the webhook client, downloads and the outbox need descriptors as well).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
+    let stop = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    ops::serve::serve(listener, router, stop, ops::serve::ServeLimits::DEFAULT).await
 }

@@ -20,5 +20,6 @@ mod resilience;
 mod restart;
 mod secrets;
 mod sink;
+mod slowloris;
 mod stale_state;
 mod two_processes;

@@ -27,4 +27,5 @@ mod messages;
 mod observability;
 mod schemathesis;
 mod secrets;
+mod slowloris;
 mod validation;
