@@ -9,8 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use testdc::{SendText, TestDc, TestDcConfig};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use testkit::stalled::{closed_by_server, forward, logged, stall, stalled_count};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
@@ -24,50 +23,8 @@ const CHILD_NOFILE: u64 = 1_024;
 const OWN_FDS: u64 = 256;
 /// How long an answer may take while the stalled connections are held.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
-/// The request head every stalled connection sends: the final blank line never comes.
-const STALLED_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n";
 /// The servers' header-read timeout is 10 s (`ops::serve::ServeLimits::DEFAULT`).
 const HEAD_CLOSED_WITHIN: Duration = Duration::from_secs(15);
-
-/// The soft and hard limits on open files of this process (`/proc/self/limits`).
-fn nofile() -> (u64, u64) {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .unwrap();
-    let mut values = line["Max open files".len()..]
-        .split_whitespace()
-        .map(|v| v.parse::<u64>().unwrap_or(u64::MAX));
-    (values.next().unwrap(), values.next().unwrap())
-}
-
-/// How many stalled connections this process can hold: [`STALLED`] after raising its soft fd
-/// limit (`prlimit` on our own pid, never above the hard limit; `unsafe` is forbidden), or
-/// fewer — but still more than [`CHILD_NOFILE`] — when the hard limit is too low.
-fn stalled_count() -> usize {
-    let want = STALLED as u64 + OWN_FDS;
-    let (soft, hard) = nofile();
-    if soft < want {
-        let status = std::process::Command::new("prlimit")
-            .arg(format!("--pid={}", std::process::id()))
-            .arg(format!("--nofile={}:", want.min(hard)))
-            .status()
-            .expect("prlimit runs");
-        assert!(status.success(), "prlimit failed");
-    }
-    let soft = nofile().0;
-    let count = STALLED.min(usize::try_from(soft.saturating_sub(OWN_FDS)).unwrap());
-    assert!(
-        count as u64 > CHILD_NOFILE,
-        "the hard fd limit ({soft}) leaves room for {count} connections, not more than the \
-         child's {CHILD_NOFILE}"
-    );
-    if count < STALLED {
-        eprintln!("fd hard limit {soft}: opening {count} stalled connections, not {STALLED}");
-    }
-    count
-}
 
 /// The receiver binary under `ulimit -n` [`CHILD_NOFILE`] on `dir/tg_userbot.session`.
 fn spawn_receiver(dir: &Path, sink: &Sink) -> Child {
@@ -93,64 +50,9 @@ fn spawn_receiver(dir: &Path, sink: &Sink) -> Child {
         .expect("spawn the receiver binary")
 }
 
-/// Forwards every line of `stream` to `lines` (drained continuously: the child never blocks).
-fn forward(stream: impl AsyncRead + Unpin + Send + 'static, lines: mpsc::UnboundedSender<String>) {
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            let _ = lines.send(line);
-        }
-    });
-}
-
-/// Waits for a line of the child's output that contains `needle`.
-async fn logged(lines: &mut mpsc::UnboundedReceiver<String>, needle: &str) {
-    let found = tokio::time::timeout(ANSWER_WITHIN, async {
-        while let Some(line) = lines.recv().await {
-            if line.contains(needle) {
-                return;
-            }
-        }
-        panic!("the output ended without {needle:?}");
-    });
-    found
-        .await
-        .unwrap_or_else(|_| panic!("{needle:?} was not logged"));
-}
-
-/// How long the server takes to close `stream` (end of stream or reset), at most
-/// [`HEAD_CLOSED_WITHIN`].
-async fn closed_by_server(stream: &mut TcpStream) -> Duration {
-    let started = Instant::now();
-    let closed = tokio::time::timeout(HEAD_CLOSED_WITHIN, async {
-        let mut buf = [0u8; 512];
-        while let Ok(1..) = stream.read(&mut buf).await {}
-    });
-    closed
-        .await
-        .expect("a stalled connection was closed by the header-read timeout");
-    started.elapsed()
-}
-
-/// Opens `count` connections to `addr` that each send [`STALLED_HEAD`] and stall; returns them
-/// (held open by the caller) and how long opening them took.
-async fn stall(addr: SocketAddr, count: usize) -> (Vec<TcpStream>, Duration) {
-    let started = Instant::now();
-    let mut held = Vec::with_capacity(count);
-    for i in 0..count {
-        let mut stream = tokio::time::timeout(ANSWER_WITHIN, TcpStream::connect(addr))
-            .await
-            .unwrap_or_else(|_| panic!("connection {i} was not even queued"))
-            .unwrap();
-        stream.write_all(STALLED_HEAD).await.unwrap();
-        held.push(stream);
-    }
-    (held, started.elapsed())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_and_updates_reach_the_webhook_while_1100_stalled_connections_are_open() {
-    let count = stalled_count();
+    let count = stalled_count(STALLED, OWN_FDS, CHILD_NOFILE);
     let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let session_path =
@@ -179,7 +81,7 @@ async fn healthz_answers_and_updates_reach_the_webhook_while_1100_stalled_connec
     .unwrap_or_else(|_| panic!("no address logged:\n{}", output.join("\n")));
     wait_live_via_sink(&dc, &mut sink).await;
 
-    let (mut held, opening) = stall(addr, count).await;
+    let (mut held, opening) = stall(addr, count, ANSWER_WITHIN).await;
     let started = Instant::now();
     let health = reqwest::Client::new()
         .get(format!("http://{addr}/healthz"))
@@ -191,7 +93,7 @@ async fn healthz_answers_and_updates_reach_the_webhook_while_1100_stalled_connec
         });
     assert_eq!(health.status(), 200);
     let healthz = started.elapsed();
-    logged(&mut lines, "HTTP connection limit reached").await;
+    logged(&mut lines, "HTTP connection limit reached", ANSWER_WITHIN).await;
 
     let started = Instant::now();
     let alice = ids().alice;
@@ -206,7 +108,7 @@ async fn healthz_answers_and_updates_reach_the_webhook_while_1100_stalled_connec
     sink.skip_until("through the stall").await;
     let delivered = started.elapsed();
     // The newest stalled connection was not shed: the header-read timeout closes it.
-    let timed_out = closed_by_server(held.last_mut().unwrap()).await;
+    let timed_out = closed_by_server(held.last_mut().unwrap(), HEAD_CLOSED_WITHIN).await;
     eprintln!(
         "{count} stalled connections opened in {opening:?}; /healthz answered in {healthz:?}; \
          the message reached the webhook in {delivered:?}; the newest stalled one closed \

@@ -1,0 +1,7 @@
+//! Test support shared by the receiver's and the sender's integration tests: attacks and
+//! process plumbing that are about HTTP and the OS, not about Telegram (that is `testdc`).
+//!
+//! Modules: [`stalled`] (slowloris connections, the open-file limit, a child's output lines).
+//! Only ever a dev-dependency.
+
+pub mod stalled;
