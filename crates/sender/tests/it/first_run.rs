@@ -58,6 +58,18 @@ async fn healthcheck(env: &[(String, String)]) -> ExitStatus {
         .expect("sender healthcheck runs")
 }
 
+/// Starts the sender binary in `dir` (no stray `.env`) and waits until it serves HTTP.
+async fn start(env: &[(String, String)], dir: &Path, port: u16) -> tokio::process::Child {
+    let child = sender(env, &[])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the sender binary");
+    wait_serving(port).await;
+    child
+}
+
 /// Polls `GET /healthz` until the sender serves HTTP.
 async fn wait_serving(port: u16) {
     let up = tokio::time::timeout(Duration::from_secs(30), async {
@@ -93,24 +105,12 @@ async fn the_env_example_with_the_readme_values_starts_the_sender() {
     dc.write_unauthorized_session(&session)
         .await
         .expect("session");
-    let mut child = sender(&env, &[])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the sender binary");
-    wait_serving(port).await;
+    let mut child = start(&env, dir.path(), port).await;
     assert!(!healthcheck(&env).await.success(), "not ready signed out");
     child.kill().await.expect("kill");
 
     dc.write_session(&session).await.expect("session");
-    let mut child = sender(&env, &[])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the sender binary");
-    wait_serving(port).await;
+    let mut child = start(&env, dir.path(), port).await;
     assert!(healthcheck(&env).await.success(), "ready when signed in");
     let me: Value = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/api_v1/getMe"))
