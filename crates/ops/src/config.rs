@@ -3,7 +3,7 @@
 //! Docker Compose passes every `KEY=` line of an `env_file` to the container as an empty
 //! string, and `.env.example` leaves optional values empty, so "empty" has to mean "take the
 //! default" — clap alone would reject it (`a value is required for '--logs-dir'`) or hand the
-//! empty string to a value parser. [`parse`] and [`matches`] drop every environment binding
+//! empty string to a value parser. [`parse`] and [`matches()`] drop every environment binding
 //! whose value is empty or only whitespace before clap reads it, for the command and all its
 //! subcommands; flags given on the command line are untouched. A refused value of a secret
 //! setting is never repeated in the error (see `without_secret_value`).
@@ -29,7 +29,7 @@ pub fn matches<P: CommandFactory>() -> ArgMatches {
         .unwrap_or_else(|e| without_secret_value(e, &mut command).exit())
 }
 
-/// Builds `P` from matches returned by [`matches`]; exits with clap's message when a required
+/// Builds `P` from matches returned by [`matches()`]; exits with clap's message when a required
 /// value is missing or a value does not parse.
 pub fn from_matches<P: CommandFactory + FromArgMatches>(matches: &ArgMatches) -> P {
     P::from_arg_matches(matches).unwrap_or_else(|e| e.format(&mut P::command()).exit())

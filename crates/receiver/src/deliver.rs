@@ -124,8 +124,8 @@ pub struct Deliverer {
     pub wake: Arc<DeliveryWake>,
 }
 
-/// Deletes delivered rows once they are too old to de-duplicate anything (see
-/// [`KEEP_DELIVERED`]; in memory [`KEEP_DELIVERED_IN_MEMORY`]), until `stop` turns true. Runs
+/// Deletes delivered rows once they are too old to de-duplicate anything (7 days; 10 s in an
+/// in-memory outbox, where kept rows are RSS), until `stop` turns true. Runs
 /// whether or not a webhook is configured: without one, rows are stored delivered.
 pub async fn prune(outbox: Arc<Outbox>, mut stop: watch::Receiver<bool>) {
     let (keep, every) = if outbox.in_memory() {

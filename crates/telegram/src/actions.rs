@@ -171,7 +171,7 @@ impl Telegram {
     }
 
     /// The id of the newest pinned message of the chat, if any: asks search for pins first,
-    /// then scans the newest [`PINNED_SCAN_LIMIT`] messages for the `pinned` flag.
+    /// then scans the newest 300 (`PINNED_SCAN_LIMIT`) messages for the `pinned` flag.
     pub async fn latest_pinned(&self, peer: PeerRef) -> Result<Option<i32>, TelegramError> {
         let pinned = tl::enums::MessagesFilter::InputMessagesFilterPinned;
         if let Ok(found) = self.raw_search(peer, "", None, pinned, 0, 1).await

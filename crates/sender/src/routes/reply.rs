@@ -1,5 +1,5 @@
 //! The reply parameters every send method shares: `reply_parameters`, or the legacy
-//! `reply_to_message_id` + `allow_sending_without_reply`, and [`send_request!`], which adds them
+//! `reply_to_message_id` + `allow_sending_without_reply`, and `send_request!`, which adds them
 //! (with `disable_notification`, `protect_content`, `message_thread_id`) to a parameter struct.
 
 use botapi::RpcContext;
