@@ -119,3 +119,38 @@ pub async fn stall(addr: SocketAddr, count: usize, within: Duration) -> (Vec<Tcp
     }
     (held, started.elapsed())
 }
+
+/// Collects `child`'s stdout and stderr lines (see [`forward`]) and waits up to `within` for the
+/// line containing `marker`, returning the `addr=<socket address>` it carries (how both binaries
+/// log where they listen). Panics with everything printed so far when none comes.
+pub async fn listening_addr(
+    child: &mut tokio::process::Child,
+    marker: &str,
+    within: Duration,
+) -> (SocketAddr, mpsc::UnboundedReceiver<String>) {
+    let (tx, mut lines) = mpsc::unbounded_channel();
+    forward(child.stdout.take().expect("piped stdout"), tx.clone());
+    forward(child.stderr.take().expect("piped stderr"), tx);
+    let mut output = Vec::new();
+    let addr = tokio::time::timeout(within, async {
+        while let Some(line) = lines.recv().await {
+            output.push(line.clone());
+            if line.contains(marker)
+                && let Some(at) = line
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("addr="))
+            {
+                return at.parse::<SocketAddr>().ok();
+            }
+        }
+        None
+    })
+    .await;
+    match addr {
+        Ok(Some(addr)) => (addr, lines),
+        _ => panic!(
+            "no {marker:?} line with addr= within {within:?}:\n{}",
+            output.join("\n")
+        ),
+    }
+}

@@ -3,15 +3,13 @@
 //! answer, a message must still reach the webhook (whose client needs file descriptors too),
 //! and SIGTERM must still stop it.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use testdc::{SendText, TestDc, TestDcConfig};
-use testkit::stalled::{closed_by_server, forward, logged, stall, stalled_count};
+use testkit::stalled::{closed_by_server, listening_addr, logged, stall, stalled_count};
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
 
 use crate::helpers::{API_KEY, Sink, ids, wait_live_via_sink};
 
@@ -60,25 +58,8 @@ async fn healthz_answers_and_updates_reach_the_webhook_while_1100_stalled_connec
     dc.write_session(&session_path).await.unwrap();
     let mut sink = Sink::start().await;
     let mut child = spawn_receiver(dir.path(), &sink);
-    let (tx, mut lines) = mpsc::unbounded_channel();
-    forward(child.stdout.take().unwrap(), tx.clone());
-    forward(child.stderr.take().unwrap(), tx);
-    let mut output = Vec::new();
-    let addr: SocketAddr = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let line = lines.recv().await.expect("the receiver logged its address");
-            output.push(line.clone());
-            if line.contains("receiver running")
-                && let Some(at) = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("addr="))
-            {
-                return at.parse().unwrap();
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no address logged:\n{}", output.join("\n")));
+    let (addr, mut lines) =
+        listening_addr(&mut child, "receiver running", Duration::from_secs(30)).await;
     wait_live_via_sink(&dc, &mut sink).await;
 
     let (mut held, opening) = stall(addr, count, ANSWER_WITHIN).await;

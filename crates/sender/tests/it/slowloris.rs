@@ -2,14 +2,12 @@
 //! that each send an incomplete request head and stall. An authorized request and `/healthz`
 //! must still be answered within seconds, and SIGTERM must still stop it.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use testkit::stalled::{closed_by_server, forward, logged, stall, stalled_count};
+use testkit::stalled::{closed_by_server, listening_addr, logged, stall, stalled_count};
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
 
 use crate::helpers::API_KEY;
 
@@ -57,25 +55,8 @@ async fn answers_under_stalled_connections(child_nofile: u64, overload: &str) {
         session::SessionStore::path_for_name(&dir.path().join("tg_userbot").display().to_string());
     dc.write_session(&session_path).await.unwrap();
     let mut child = spawn_sender(dir.path(), child_nofile);
-    let (tx, mut lines) = mpsc::unbounded_channel();
-    forward(child.stdout.take().unwrap(), tx.clone());
-    forward(child.stderr.take().unwrap(), tx);
-    let mut output = Vec::new();
-    let addr: SocketAddr = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let line = lines.recv().await.expect("the sender logged its address");
-            output.push(line.clone());
-            if line.contains("sender listening")
-                && let Some(at) = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("addr="))
-            {
-                return at.parse().unwrap();
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no address logged:\n{}", output.join("\n")));
+    let (addr, mut lines) =
+        listening_addr(&mut child, "sender listening", Duration::from_secs(30)).await;
 
     let get_me = || async move {
         let started = Instant::now();
