@@ -187,7 +187,7 @@ impl App {
             ready: watch::channel(false),
             handled: broadcast::channel(4096).0,
             health: Arc::new(Health::default()),
-            metrics: metrics_handle(),
+            metrics: ops::metrics::install(),
             drain_deadline: config.shutdown_drain_timeout,
         })
     }
@@ -238,30 +238,7 @@ impl App {
 
     /// Runs until SIGTERM or Ctrl-C, then drains.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let stop = shutdown_signal()?;
+        let stop = ops::shutdown::signal().context("failed to install the SIGTERM handler")?;
         self.run_until(stop).await
     }
-}
-
-/// The process-wide Prometheus recorder, installed by the first app (several apps in one
-/// process, as in tests, share it).
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
-    HANDLE.get_or_init(ops::metrics::install).clone()
-}
-
-/// Resolves on SIGTERM (Unix) or Ctrl-C. Errors when the signal handlers cannot be installed.
-fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send> {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("failed to install the SIGTERM handler")?;
-    Ok(async move {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }

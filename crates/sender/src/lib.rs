@@ -8,8 +8,10 @@
 //!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
 //!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`).
 //! - [`startup`]: [`App`] — bind, connect (or start signed out), serve, graceful shutdown.
-//! - [`connection`]: the session slot — signed in (the connection and its method table) or
-//!   not (a login in progress) — swapped by the headless login without a restart.
+//! - [`connection`]: the session slot — signed in (the connection and the handlers' state
+//!   bound to it) or not (a login in progress) — swapped by the headless login without a
+//!   restart. It knows nothing of routes: the import graph is acyclic, `routes` → `state` →
+//!   `connection`.
 //! - [`routes`]: [`routes::router`], the list of every route, and [`routes::table`], the one
 //!   case-insensitive method table both URL families dispatch through; one module per family
 //!   (`messages`: sendMessage, editMessageText, deleteMessage; `media`: sendPhoto,
