@@ -47,7 +47,7 @@ pub struct PayloadMessage {
 /// consumers may use (`title` is `null` for private chats).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PayloadChat {
-    /// Bot API chat id (see [`crate::ids::bot_api_chat_id`]).
+    /// Bot API chat id (users: the user id; basic groups: `-id`; supergroups and channels: `-100…`).
     pub id: i64,
     /// `"private"`, `"group"`, `"supergroup"` or `"channel"`.
     #[serde(rename = "type")]
