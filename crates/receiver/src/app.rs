@@ -90,12 +90,18 @@ impl App {
     /// media directory cannot be created, `MEDIA_BIND` cannot be bound, the session file cannot
     /// be opened or is not signed in, Telegram cannot be reached, or a webhook header is invalid.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with(config, None).await
+        let listener = TcpListener::bind(config.media_bind)
+            .await
+            .with_context(|| format!("failed to bind MEDIA_BIND {}", config.media_bind))?;
+        Self::build_with_listener(config, listener).await
     }
 
-    /// [`App::build`] with an already bound listener for the HTTP port (instead of binding
-    /// `MEDIA_BIND`); tests bind port 0 first so the public media URLs can name the port.
-    pub async fn build_with(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Self> {
+    /// Like [`App::build`] but serves on an already bound `listener` (`MEDIA_BIND` unused);
+    /// tests bind port 0 first so the public media URLs can name the port.
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let outbox_path = config.outbox_path();
         let outbox = Outbox::open(&outbox_path).await.with_context(|| {
             format!(
@@ -117,12 +123,6 @@ impl App {
                 config.media_dir.display()
             )
         })?;
-        let listener = match listener {
-            Some(listener) => listener,
-            None => TcpListener::bind(config.media_bind)
-                .await
-                .with_context(|| format!("failed to bind MEDIA_BIND {}", config.media_bind))?,
-        };
         let addr = listener
             .local_addr()
             .context("failed to read the HTTP server address")?;
@@ -194,7 +194,7 @@ impl App {
 
     /// Address the HTTP server (`/media`, `/healthz`, `/readyz`, `/status`, `/metrics`,
     /// `/dead-letters`) listens on.
-    pub fn media_addr(&self) -> SocketAddr {
+    pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
