@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::compat::ResponseFormat;
+
 /// Every setting of the sender. Built by clap from flags or environment variables in `main`;
 /// tests construct it literally (port 0, a temporary session file).
 ///
@@ -152,6 +154,19 @@ pub struct Config {
         default_value = ""
     )]
     pub cors_allowed_origins: Vec<String>,
+    /// Shape of successful answers (`RESPONSE_FORMAT`): `bot_api` (default; the Bot API's
+    /// own, as client libraries expect) or `legacy` (the Python service's: ISO 8601 dates,
+    /// `deleteMessage` → `"Message deleted"`, `file_name`/`file_url`/`file_type` on media
+    /// answers; see [`crate::compat`]). A request overrides it with the header
+    /// `x-response-format: legacy|bot_api`.
+    #[arg(
+        long = "response-format",
+        env = "RESPONSE_FORMAT",
+        value_name = "RESPONSE_FORMAT",
+        value_enum,
+        default_value = "bot_api"
+    )]
+    pub response_format: ResponseFormat,
 }
 
 /// A setting that is present but unusable; the message names the variable.
@@ -276,7 +291,21 @@ mod tests {
         );
         assert_eq!(config.upload_concurrency, 8);
         assert_eq!(config.cors_origins(), Ok(vec![]));
+        assert_eq!(config.response_format, ResponseFormat::BotApi);
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn response_format_is_bot_api_or_legacy() {
+        let base = ["--x-api-token", "1:abc", "--tg-api-id", "42"];
+        let args = [&base[..], &["--response-format", "legacy"]].concat();
+        assert_eq!(
+            parse(&args).expect("parse").response_format,
+            ResponseFormat::Legacy
+        );
+        let args = [&base[..], &["--response-format", "python"]].concat();
+        let error = parse(&args).expect_err("unknown format");
+        assert!(error.to_string().contains("RESPONSE_FORMAT"), "{error}");
     }
 
     #[test]

@@ -77,9 +77,11 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
     let api_key = middleware::from_fn_with_state(state.clone(), require_api_key);
     let bot_token = middleware::from_fn_with_state(state.clone(), require_bot_token);
     let limit = middleware::from_fn_with_state(state.clone(), rate_limit);
-    // Layers run bottom-up: the key check first, then the rate limit.
+    let shape = middleware::from_fn_with_state(state.response_format, crate::compat::layer);
+    // Layers run bottom-up: the key check first, then the rate limit, then the answer's shape.
     let keyed = Router::new()
         .route("/api_v1/{method}", any(dispatch))
+        .route_layer(shape.clone())
         .route("/api_v1/file/{*file_path}", get(files::download_with_key))
         .route("/api_v1/auth/sendCode", post(login::send_code))
         .route("/api_v1/auth/signIn", post(login::sign_in))
@@ -90,6 +92,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         .route_layer(api_key);
     let bot = Router::new()
         .route("/{bot_token}/{method}", any(dispatch))
+        .route_layer(shape)
         .route_layer(limit)
         .route_layer(bot_token);
     let app = Router::new()
