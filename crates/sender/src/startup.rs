@@ -108,6 +108,7 @@ impl App {
             connection: Arc::new(connection),
             rate_limit: RateLimit::new(config.rate_limit_per_second, config.rate_limit_burst)
                 .map(Arc::new),
+            response_format: config.response_format,
         };
         Ok(Self {
             listener,

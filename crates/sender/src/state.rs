@@ -37,4 +37,6 @@ pub struct ServerState {
     pub connection: Arc<Connection<AppState>>,
     /// `RATE_LIMIT_PER_SECOND` / `RATE_LIMIT_BURST`; `None` when turned off.
     pub rate_limit: Option<Arc<RateLimit>>,
+    /// `RESPONSE_FORMAT`: the answers' shape unless a request asks otherwise.
+    pub response_format: crate::config::ResponseFormat,
 }

@@ -80,14 +80,16 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
     let api_key = middleware::from_fn_with_state(state.api_token.clone(), require_api_key);
     let bot_token = middleware::from_fn_with_state(state.api_token.clone(), require_bot_token);
     let limit = middleware::from_fn_with_state(state.rate_limit.clone(), rate_limit);
+    let shape = middleware::from_fn_with_state(state.response_format, crate::compat::layer);
     let table = Arc::new(MethodTable::default());
     let dispatch = move |State(state): State<ServerState>, request: Request<Body>| {
         let table = table.clone();
         async move { dispatch(&state, &table, request).await }
     };
-    // Layers run bottom-up: the key check first, then the rate limit.
+    // Layers run bottom-up: the key check first, then the rate limit, then the answer's shape.
     let keyed = Router::new()
         .route("/api_v1/{method}", any(dispatch.clone()))
+        .route_layer(shape.clone())
         .route("/api_v1/file/{*file_path}", get(files::download_with_key))
         .route("/api_v1/auth/sendCode", post(login::send_code))
         .route("/api_v1/auth/signIn", post(login::sign_in))
@@ -98,6 +100,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         .route_layer(api_key);
     let bot = Router::new()
         .route("/{bot_token}/{method}", any(dispatch))
+        .route_layer(shape)
         .route_layer(limit)
         .route_layer(bot_token);
     let app = Router::new()
