@@ -7,6 +7,7 @@ mod chats;
 mod cli;
 mod delivery;
 mod first_run;
+mod handlers;
 mod helpers;
 mod kinds;
 mod media;
