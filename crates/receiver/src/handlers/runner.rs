@@ -203,10 +203,10 @@ fn failed(handler: &str, chat: i64, update_id: i64, e: &anyhow::Error) {
         e.downcast_ref::<ConversationError>(),
         Some(ConversationError::Closed)
     ) {
-        info!(handler, chat, update_id, "handler ended by the shutdown");
+        info!(handler = %handler, chat, update_id, "handler ended by the shutdown");
     } else {
         warn!(
-            handler,
+            handler = %handler,
             chat,
             update_id,
             error = format!("{e:#}"),

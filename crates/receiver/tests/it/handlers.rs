@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::helpers::{
     API_KEY, Sink, WAIT, config, group_id, ids, init_tracing, wait_live_via_sink,
 };
+use crate::stale_state::Warnings;
 use crate::two_processes::collect_output;
 
 /// A receiver with handlers, its test DC and webhook sink.
@@ -252,6 +253,7 @@ async fn panicking_failing_and_hanging_handlers_block_nothing_and_every_message_
         .command("fail", fail)
         .command("hang", hang)
         .command("echo", echo);
+    let warnings = Warnings::capture();
     // The hanging handler is aborted at the drain deadline.
     let mut app = spawn_with(handlers, |c| {
         c.shutdown_drain_timeout = Duration::from_millis(500);
@@ -276,6 +278,26 @@ async fn panicking_failing_and_hanging_handlers_block_nothing_and_every_message_
     );
     let (_dc, mut sink, _dir) = app.stop().await;
     assert!(sink.try_next(Duration::from_millis(200)).await.is_none());
+    // One line per failure, naming the handler and the chat.
+    let lines = warnings.lines();
+    let about = |handler: &str| -> Vec<&String> {
+        lines
+            .iter()
+            .filter(|l| l.contains(&format!("handler={handler} ")))
+            .collect()
+    };
+    let boom = about("/boom");
+    assert_eq!(boom.len(), 1, "{lines:#?}");
+    assert!(boom[0].contains("ERROR") && boom[0].contains(&format!("chat={alice} ")));
+    assert!(boom[0].contains("boom handler"), "{}", boom[0]);
+    let fail = about("/fail");
+    assert_eq!(fail.len(), 1, "{lines:#?}");
+    assert!(fail[0].contains("WARN") && fail[0].contains(&format!("chat={bob} ")));
+    assert!(fail[0].contains("fail handler"), "{}", fail[0]);
+    assert!(
+        about("/echo").is_empty() && about("/hang").is_empty(),
+        "{lines:#?}"
+    );
 }
 
 /// `/quiz MILLIS` asks once, waiting that long, and reports the answer or the error.
