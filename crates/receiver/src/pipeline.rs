@@ -2,7 +2,9 @@
 //! [`MAX_BATCH`]), store them in the outbox in one transaction (the step that makes them
 //! "received"), start their media downloads, and only then save the stream's position (in
 //! the outbox too, at batch boundaries). A store that fails is retried with the same update — never skipped — so a
-//! restart always resumes at or before the first update not stored.
+//! restart always resumes at or before the first update not stored. A freshly stored update
+//! (never a replay) is also offered to the in-process handlers, when there are any; that never
+//! waits.
 
 use std::future::Future;
 use std::pin::pin;

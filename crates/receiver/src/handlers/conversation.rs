@@ -1,6 +1,8 @@
 //! Conversations: a handler claims one sender in one chat, and until it lets go every new
 //! message of that sender there is handed to it (in order, queued while it is busy) instead of
 //! to the handlers. [`Conversation::ask`] sends a question and awaits the next such message.
+//! A message that comes before the handler started its conversation goes to the handlers as
+//! usual, and messages still queued when a conversation ends are not handled again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
