@@ -21,6 +21,7 @@ use tokio::sync::{broadcast, watch};
 use crate::Config;
 use crate::deliver::RetryPolicy;
 use crate::dispatch::Handled;
+use crate::handlers::Handlers;
 use crate::media::MediaService;
 use crate::media::fetch::Fetcher;
 use crate::media::store::MediaStore;
@@ -63,6 +64,7 @@ pub struct App {
     health: Arc<Health>,
     metrics: PrometheusHandle,
     drain_deadline: Duration,
+    handlers: Handlers,
 }
 
 fn webhook_client(config: &Config) -> anyhow::Result<Option<WebhookClient>> {
@@ -189,6 +191,7 @@ impl App {
             health: Arc::new(Health::default()),
             metrics: ops::metrics::install(),
             drain_deadline: config.shutdown_drain_timeout,
+            handlers: Handlers::new(),
         })
     }
 
@@ -233,6 +236,13 @@ impl App {
     /// stop signal (default `SHUTDOWN_DRAIN_TIMEOUT`).
     pub fn with_drain_deadline(mut self, deadline: Duration) -> Self {
         self.drain_deadline = deadline;
+        self
+    }
+
+    /// Runs `handlers` in process for every new message from others it stores (see
+    /// [`crate::handlers`]); replaces earlier ones. Storing and delivery are unchanged.
+    pub fn with_handlers(mut self, handlers: Handlers) -> Self {
+        self.handlers = handlers;
         self
     }
 

@@ -8,6 +8,7 @@ mod cli;
 mod delivery;
 mod first_run;
 mod golden;
+mod handlers;
 mod helpers;
 mod kinds;
 mod media;
