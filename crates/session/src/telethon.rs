@@ -318,6 +318,7 @@ fn telethon(reason: &str) -> SessionError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
