@@ -202,3 +202,32 @@ async fn other_and_corrupted_files_are_refused_untouched() {
     assert!(err.to_string().contains("no auth key"), "{err}");
     assert!(!gateway_path(&signed_out).exists());
 }
+
+/// The receiver and the sender starting at the same moment: one import wins, the other uses
+/// its file (never a half-written one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_starts_import_exactly_once() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let configured = dir.path().join("tg_userbot.session");
+        telethon_file(&configured, &[6; 256]).await;
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let configured = configured.clone();
+                tokio::spawn(async move { resolve(&configured).await.unwrap() })
+            })
+            .collect();
+        let mut imported = 0;
+        for start in starts {
+            let resolved = start.await.unwrap();
+            assert_eq!(resolved.path, gateway_path(&configured));
+            imported += usize::from(matches!(resolved.source, SessionSource::Imported(_)));
+            let store = SessionStore::open(&resolved.path).await.unwrap();
+            assert_eq!(
+                store.dc_option(2).unwrap().unwrap().auth_key,
+                Some([6; 256])
+            );
+        }
+        assert_eq!(imported, 1, "round {round}");
+    }
+}
