@@ -53,10 +53,22 @@ pub enum Command {
         /// Where to write the copy (must not exist).
         path: PathBuf,
     },
-    /// Install a session file exported elsewhere as TG_SESSION_NAME's file.
+    /// Install a session as TG_SESSION_NAME's: a file exported elsewhere (PATH), a Telethon
+    /// session file (--from-telethon) or a Telethon StringSession (--string). When
+    /// TG_SESSION_NAME's file is itself a Telethon session, it is left as it is and the gateway
+    /// file beside it (NAME.gateway.session) is written instead.
+    #[command(group(clap::ArgGroup::new("source").required(true)
+        .args(["path", "from_telethon", "string"])))]
     ImportSession {
-        /// The exported file.
-        path: PathBuf,
+        /// A session file written by `export-session`.
+        path: Option<PathBuf>,
+        /// A Telethon SQLite session file (e.g. `sessions/tg_userbot.session`); read only.
+        #[arg(long, value_name = "FILE")]
+        from_telethon: Option<PathBuf>,
+        /// A Telethon StringSession (`1…`); `-` reads it from stdin, which keeps it out of the
+        /// process list. Never printed.
+        #[arg(long, value_name = "STRING")]
+        string: Option<SecretString>,
         /// Replace an existing session file.
         #[arg(long)]
         force: bool,
@@ -135,8 +147,14 @@ pub async fn login(config: &Config) -> anyhow::Result<()> {
 /// healthy but not ready, until the session file is signed in ([`crate::signin_wait`]).
 pub async fn build_signed_in(config: Config) -> anyhow::Result<App> {
     let path = config.session_path();
+    // Also imports a Telethon session found at `path` (into the gateway file beside it).
+    let present = session::resolve(&path)
+        .await
+        .with_context(|| format!("cannot use the session file {}", path.display()))?
+        .source
+        != session::SessionSource::New;
     if !std::io::stdin().is_terminal() {
-        if !path.exists() {
+        if !present {
             return signin_wait::build_when_signed_in(
                 config,
                 &not_signed_in(&path),
@@ -152,7 +170,7 @@ pub async fn build_signed_in(config: Config) -> anyhow::Result<App> {
             other => other,
         };
     }
-    if !path.exists() {
+    if !present {
         login(&config).await?;
     }
     match App::build(config.clone()).await {
@@ -194,7 +212,11 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ExportSession { path } => {
-            let store = session::SessionStore::open(config.session_path()).await?;
+            let resolved = session::resolve(&config.session_path()).await?;
+            if resolved.source == session::SessionSource::New {
+                bail!("{}", not_signed_in(&config.session_path()));
+            }
+            let store = session::SessionStore::open(&resolved.path).await?;
             store.export(&path).await?;
             println!(
                 "session written to {} (mode 0600; it holds the auth key — keep it secret)",
@@ -202,8 +224,25 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::ImportSession { path, force } => {
-            import_session(&path, &config.session_path(), force)
+        Command::ImportSession {
+            path,
+            from_telethon,
+            string,
+            force,
+        } => {
+            let to = session::import_target(&config.session_path()).await?;
+            match (path, from_telethon, string) {
+                (Some(path), _, _) => import_session(&path, &to, force),
+                (_, Some(file), _) => {
+                    let telethon = session::TelethonSession::from_file(&file).await?;
+                    install_telethon(&telethon, &to, force, &file.display().to_string()).await
+                }
+                (_, _, Some(string)) => {
+                    let telethon = session::TelethonSession::from_string(&read_string(&string)?)?;
+                    install_telethon(&telethon, &to, force, "the StringSession").await
+                }
+                (None, None, None) => bail!("give PATH, --from-telethon FILE or --string STRING"),
+            }
         }
         Command::DeadLetters { replay, id } => dead_letters(&config, replay, id).await,
         Command::SendTest { chat_id, text } => {
@@ -264,6 +303,49 @@ fn import_session(from: &Path, to: &Path, force: bool) -> anyhow::Result<()> {
         std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))?;
     }
     println!("session installed at {}", to.display());
+    Ok(())
+}
+
+/// The StringSession given to `--string`, or read from stdin for `-`.
+fn read_string(given: &SecretString) -> anyhow::Result<String> {
+    use secrecy::ExposeSecret;
+    if given.expose_secret() != "-" {
+        return Ok(given.expose_secret().to_owned());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("failed to read the StringSession from stdin")?;
+    Ok(line)
+}
+
+/// Writes a Telethon session as the gateway's at `to` (`import-session --from-telethon`,
+/// `--string`); `what` names the source in the message (never the string itself).
+async fn install_telethon(
+    telethon: &session::TelethonSession,
+    to: &Path,
+    force: bool,
+    what: &str,
+) -> anyhow::Result<()> {
+    let summary = match session::install(telethon, to, force).await {
+        Err(session::SessionError::AlreadyExists { .. }) => {
+            bail!("{} exists; pass --force to replace it", to.display())
+        }
+        other => other?,
+    };
+    println!(
+        "session imported from {what} into {} (DC {}, {} users, {} groups, {} channels{}); \
+         the Telethon session itself was not changed",
+        to.display(),
+        summary.dc_id,
+        summary.users,
+        summary.chats,
+        summary.channels,
+        summary
+            .pts
+            .map(|pts| format!(", update state pts {pts}"))
+            .unwrap_or_default(),
+    );
     Ok(())
 }
 

@@ -122,17 +122,25 @@ fn clone_listener(listener: &TcpListener) -> anyhow::Result<TcpListener> {
     TcpListener::from_std(std).context("failed to register the MEDIA_BIND socket")
 }
 
-/// What identifies a version of the session: modification time and length of the file and of
-/// its write-ahead log (a login may only have reached the WAL). `None` while there is no file.
+/// What identifies a version of the session: modification time and length of the configured
+/// file, of the gateway file beside it ([`session::gateway_path`], used when the configured one
+/// is a Telethon session) and of their write-ahead logs (a login may only have reached the
+/// WAL). Only metadata is read. `None` while neither file exists.
 fn stamp(path: &Path) -> Option<Vec<(SystemTime, u64)>> {
-    let meta = std::fs::metadata(path).ok()?;
-    let mut wal = PathBuf::from(path);
-    wal.as_mut_os_string().push("-wal");
-    let parts = [Some(meta), std::fs::metadata(&wal).ok()];
+    let gateway = session::gateway_path(path);
+    if !path.exists() && !gateway.exists() {
+        return None;
+    }
+    let files = [path, gateway.as_path()].map(|file| {
+        let mut wal = PathBuf::from(file);
+        wal.as_mut_os_string().push("-wal");
+        [PathBuf::from(file), wal]
+    });
     Some(
-        parts
+        files
             .iter()
             .flatten()
+            .filter_map(|file| std::fs::metadata(file).ok())
             .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
             .collect(),
     )

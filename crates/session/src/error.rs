@@ -50,6 +50,27 @@ pub enum SessionError {
         /// The newest version this crate understands.
         supported: i64,
     },
+    /// A session file is neither the gateway's nor Telethon's (not SQLite, unreadable, or
+    /// another schema); it was not changed.
+    #[error("{path} is not a gateway or Telethon session file: {reason}")]
+    NotASession {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead (never file contents).
+        reason: String,
+    },
+    /// A Telethon session cannot be imported (no login, or a value of the wrong type).
+    #[error("cannot import the Telethon session: {0}")]
+    Telethon(String),
+    /// A Telethon `StringSession` cannot be parsed; the reason never quotes the string.
+    #[error("invalid Telethon StringSession: {0}")]
+    InvalidStringSession(&'static str),
+    /// An import would replace an existing session file.
+    #[error("{path} already exists")]
+    AlreadyExists {
+        /// The existing file.
+        path: PathBuf,
+    },
     /// The in-memory DC cache lock was poisoned by a panicking thread.
     #[error("session cache lock is poisoned")]
     Poisoned,

@@ -9,6 +9,10 @@
 //! Modules:
 //! - `store`: [`SessionStore`], the `Session` impl, file creation (mode 0600) and the DC cache.
 //! - `seed`: [`SessionSeed`], pre-authorising a session against a loopback test DC.
+//! - `resolve`: [`resolve`], which file a configured name opens; a Telethon session found there
+//!   is imported into [`gateway_path`] beside it and never written ([`install`]).
+//! - `inspect`: telling our schema from Telethon's without writing to the file.
+//! - `telethon`: [`TelethonSession`], read from a Telethon SQLite file or `StringSession`.
 //! - `sql`: the statements and row <-> grammers type conversion (never panics on bad rows).
 //! - `schema`: connection pragmas and the schema, versioned by `PRAGMA user_version`.
 //! - `retry`: retrying an operation while SQLite reports `SQLITE_BUSY`/`SQLITE_LOCKED`.
@@ -19,13 +23,20 @@
 //! other process after open.
 
 mod error;
+mod inspect;
+mod resolve;
 mod retry;
 mod schema;
 mod seed;
 mod sql;
 mod store;
+mod telethon;
 
 pub use error::SessionError;
+pub use resolve::{
+    ImportSummary, Resolved, SessionSource, gateway_path, import_target, install, resolve,
+};
 pub use schema::SCHEMA_VERSION;
 pub use seed::SessionSeed;
 pub use store::SessionStore;
+pub use telethon::TelethonSession;

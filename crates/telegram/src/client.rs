@@ -29,7 +29,8 @@ pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 8;
 pub struct TelegramConfig {
     /// The application id from my.telegram.org (`TG_API_ID`).
     pub api_id: i32,
-    /// The session file (from `TG_SESSION_NAME`, with `.session` appended).
+    /// The session file (from `TG_SESSION_NAME`, with `.session` appended). When it is a
+    /// Telethon session, the gateway file beside it is used ([`session::resolve`]).
     pub session_path: PathBuf,
     /// FLOOD_WAITs up to this long are absorbed by sleeping and retrying once; longer ones
     /// surface as [`TelegramError::FloodWait`].
@@ -80,16 +81,20 @@ impl Drop for Telegram {
 
 impl Telegram {
     /// Opens the session, connects and fetches the account (`users.getUsers([inputUserSelf])`).
+    /// The file is chosen by [`session::resolve`]: a Telethon session at
+    /// [`TelegramConfig::session_path`] is imported into the gateway file beside it first.
     ///
-    /// Errors: [`TelegramError::NoSession`] when the file does not exist,
+    /// Errors: [`TelegramError::NoSession`] when neither file exists,
     /// [`TelegramError::Session`] when it cannot be opened,
     /// [`TelegramError::Unauthorized`] when the session is not signed in,
     /// [`TelegramError::Network`] when Telegram cannot be reached.
     pub async fn connect(config: TelegramConfig) -> Result<Self, TelegramError> {
-        if !config.session_path.exists() {
+        // A Telethon file at the configured path is imported beside it, never written.
+        let resolved = session::resolve(&config.session_path).await?;
+        if resolved.source == session::SessionSource::New {
             return Err(TelegramError::NoSession(config.session_path));
         }
-        let session = Arc::new(SessionStore::open(&config.session_path).await?);
+        let session = Arc::new(SessionStore::open(&resolved.path).await?);
         let params = ConnectionParams {
             retry_policy: Box::new(AutoSleep {
                 tries: NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN),

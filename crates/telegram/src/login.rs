@@ -111,11 +111,13 @@ fn sign_in_error(e: SignInError) -> TelegramError {
 impl Login {
     /// Opens (or creates, mode 0600) the session file and connects without requiring it to be
     /// signed in. A new file has no DC address yet, so grammers starts at Telegram's default DC.
+    /// A Telethon session at the path is imported beside it first ([`session::resolve`]).
     pub async fn open(
         config: &TelegramConfig,
         api_hash: SecretString,
     ) -> Result<Self, TelegramError> {
-        let session = Arc::new(SessionStore::open(&config.session_path).await?);
+        let (session, _) = SessionStore::open_configured(&config.session_path).await?;
+        let session = Arc::new(session);
         let params = ConnectionParams {
             retry_policy: Box::new(AutoSleep {
                 tries: NonZeroU32::MIN,

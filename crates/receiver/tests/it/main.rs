@@ -24,4 +24,5 @@ mod secrets;
 mod sink;
 mod slowloris;
 mod stale_state;
+mod telethon;
 mod two_processes;

@@ -6,4 +6,5 @@
 
 mod peers;
 mod round_trip;
+mod telethon;
 mod two_processes;

@@ -209,6 +209,7 @@ impl World {
                 pinned: false,
                 reactions: Vec::new(),
                 grouped_id: None,
+                action: None,
             });
         }
     }

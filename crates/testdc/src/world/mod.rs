@@ -153,6 +153,16 @@ pub struct StoredMessage {
     pub reactions: Vec<(String, i32, bool)>,
     /// Album id shared by the messages of one `messages.sendMultiMedia`.
     pub grouped_id: Option<i64>,
+    /// Set for a service message (`messageService`): what it announces. Its `reply_to` is
+    /// the message the action is about.
+    pub action: Option<ServiceAction>,
+}
+
+/// The `MessageAction` of a service message testdc creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ServiceAction {
+    /// `messageActionPinMessage`: the account pinned the message in `reply_to`.
+    PinMessage,
 }
 
 /// Something that happened in the world, for tests and the control API to await.
@@ -268,6 +278,9 @@ impl World {
             Some(media::MediaRef::Inline(media)) => Some((**media).clone()),
             None => None,
         };
+        if let Some(action) = m.action {
+            return tl_build::service_message(m, action);
+        }
         let mut message = tl_build::message(m, media);
         if let (tl::enums::Message::Message(raw), Some(markup)) =
             (&mut message, self.reply_markup(m.chat, m.id))

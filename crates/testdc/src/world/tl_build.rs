@@ -5,7 +5,7 @@
 
 use grammers_tl_types as tl;
 
-use super::{ChannelRec, ChatRec, ChatRef, StoredMessage, UserRec};
+use super::{ChannelRec, ChatRec, ChatRef, ServiceAction, StoredMessage, UserRec};
 
 /// `user` as the account sees it (`is_self` for the account itself).
 pub fn user(u: &UserRec, is_self: bool, access_hash: i64) -> tl::enums::User {
@@ -224,6 +224,48 @@ pub fn message(m: &StoredMessage, media: Option<tl::enums::MessageMedia>) -> tl:
         schedule_repeat_period: None,
         summary_from_language: None,
         rich_message: None,
+    })
+}
+
+/// A stored service message as the account sees it (`messageService`; `reply_to` names the
+/// message the action is about, as Telegram's pin announcements do).
+pub fn service_message(m: &StoredMessage, action: ServiceAction) -> tl::enums::Message {
+    tl::enums::Message::Service(tl::types::MessageService {
+        out: m.out,
+        mentioned: false,
+        media_unread: false,
+        reactions_are_possible: false,
+        silent: false,
+        post: m.post,
+        legacy: false,
+        id: m.id,
+        from_id: m.from.map(peer),
+        peer_id: peer(m.chat),
+        saved_peer_id: None,
+        reply_to: m.reply_to.map(|id| {
+            tl::enums::MessageReplyHeader::Header(tl::types::MessageReplyHeader {
+                reply_to_scheduled: false,
+                forum_topic: false,
+                quote: false,
+                reply_to_ephemeral: false,
+                reply_to_msg_id: Some(id),
+                reply_to_peer_id: None,
+                reply_from: None,
+                reply_media: None,
+                reply_to_top_id: None,
+                quote_text: None,
+                quote_entities: None,
+                quote_offset: None,
+                todo_item_id: None,
+                poll_option: None,
+            })
+        }),
+        date: m.date,
+        action: match action {
+            ServiceAction::PinMessage => tl::enums::MessageAction::PinMessage,
+        },
+        reactions: None,
+        ttl_period: None,
     })
 }
 

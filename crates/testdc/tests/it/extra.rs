@@ -111,22 +111,31 @@ async fn pins_reactions_search_and_typing() {
         })
         .unwrap();
     h.client.pin_message(alice, sent.message_id).await.unwrap();
-    assert!(h.dc.with_world(|w| w.history(testdc::ChatRef::User(f.alice))[0].pinned));
-    h.client.unpin_all_messages(alice).await.unwrap();
-    assert!(
-        !h.dc
-            .with_world(|w| w.history(testdc::ChatRef::User(f.alice))[0].pinned)
+    let message = |id: i32| {
+        h.dc.with_world(|w| {
+            w.history(testdc::ChatRef::User(f.alice))
+                .into_iter()
+                .find(|m| m.id == id)
+                .expect("message in history")
+        })
+    };
+    assert!(message(sent.message_id).pinned);
+    // Telegram announces a pin in a private chat with a service message replying to it.
+    let newest =
+        h.dc.with_world(|w| w.history(testdc::ChatRef::User(f.alice))[0].clone());
+    assert_eq!(
+        newest.action,
+        Some(testdc::world::ServiceAction::PinMessage)
     );
+    assert_eq!((newest.reply_to, newest.out), (Some(sent.message_id), true));
+    h.client.unpin_all_messages(alice).await.unwrap();
+    assert!(!message(sent.message_id).pinned);
 
     h.client
         .send_reactions(alice, sent.message_id, "👍")
         .await
         .unwrap();
-    let reactions = h.dc.with_world(|w| {
-        w.history(testdc::ChatRef::User(f.alice))[0]
-            .reactions
-            .clone()
-    });
+    let reactions = message(sent.message_id).reactions;
     assert_eq!(reactions, vec![("👍".to_owned(), 1, true)]);
 
     let mut found = h.client.search_messages(alice).query("NEEDLE");

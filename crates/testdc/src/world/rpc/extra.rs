@@ -6,7 +6,7 @@ use grammers_tl_types::{self as tl, functions as f};
 use super::SideEffects;
 use super::write::Outgoing;
 use crate::world::media::MediaRef;
-use crate::world::{ChatRef, RpcError, StoredMessage, World, tl_build};
+use crate::world::{ChatRef, RpcError, ServiceAction, StoredMessage, World, tl_build};
 
 /// Emoji Telegram accepts as dice and the largest value each rolls
 /// (<https://core.telegram.org/api/dice>).
@@ -205,17 +205,54 @@ impl World {
     }
 
     /// `messages.updatePinnedMessage` (pin or unpin one message). Errors: `MESSAGE_ID_INVALID`.
+    ///
+    /// Pinning a message not pinned yet, for both sides, in a private chat with another user or
+    /// a basic group also posts the account's `messageService` with `messageActionPinMessage`
+    /// replying to it, in the same `Updates` (clients such as Telethon's `pin_message` return
+    /// that message). Unpinning, re-pinning, `pm_oneside` and Saved Messages post none, as on
+    /// Telegram. Not done for channels and supergroups yet.
     pub(super) fn update_pinned(
         &mut self,
         req: &f::messages::UpdatePinnedMessage,
         fx: &mut SideEffects,
     ) -> Result<tl::enums::Updates, RpcError> {
         let chat = self.resolve_peer(&req.peer)?;
-        self.find(chat, req.id)
-            .ok_or_else(|| RpcError::bad("MESSAGE_ID_INVALID"))?;
-        let update = self.set_pinned(chat, &[req.id], !req.unpin);
-        fx.pushes.push(self.wrap_updates(vec![update.clone()], &[]));
-        Ok(self.wrap_updates(vec![update], &[]))
+        let was_pinned = self
+            .find(chat, req.id)
+            .ok_or_else(|| RpcError::bad("MESSAGE_ID_INVALID"))?
+            .pinned;
+        let mut updates = vec![self.set_pinned(chat, &[req.id], !req.unpin)];
+        let announced = match chat {
+            ChatRef::User(id) => id != self.self_id,
+            ChatRef::Chat(_) => true,
+            ChatRef::Channel(_) => false,
+        };
+        let mut mentioned = Vec::new();
+        if announced && !req.unpin && !req.pm_oneside && !was_pinned {
+            let (service, update) = self.store_new(StoredMessage {
+                id: 0,
+                chat,
+                from: Some(ChatRef::User(self.self_id)),
+                out: true,
+                date: crate::world::now(),
+                text: String::new(),
+                entities: Vec::new(),
+                reply_to: Some(req.id),
+                edit_date: None,
+                post: false,
+                media: None,
+                fwd_from: None,
+                pinned: false,
+                reactions: Vec::new(),
+                grouped_id: None,
+                action: Some(ServiceAction::PinMessage),
+            });
+            updates.push(update);
+            mentioned.push(service);
+        }
+        fx.pushes
+            .push(self.wrap_updates(updates.clone(), &mentioned));
+        Ok(self.wrap_updates(updates, &mentioned))
     }
 
     /// `messages.unpinAllMessages`: every pinned message of the chat.

@@ -156,6 +156,7 @@ impl World {
                     pinned: false,
                     reactions: Vec::new(),
                     grouped_id: None,
+                    action: None,
                 });
             }
         }

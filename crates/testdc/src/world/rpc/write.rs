@@ -172,6 +172,7 @@ impl World {
             pinned: false,
             reactions: Vec::new(),
             grouped_id: out.grouped_id,
+            action: None,
         });
         let mentioned = std::slice::from_ref(&message);
         fx.pushes
