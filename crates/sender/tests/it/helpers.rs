@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use sender::{App, Config};
 use serde_json::Value;
+use testkit::botapi_spec;
 use testdc::{ChatRef, Fixture, MessageView, TestDc, TestDcConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -224,16 +225,27 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// Sends `request`; a successful Bot API answer (`{"ok":true,"result":…}` from
+    /// `/api_v1/<method>` or `/bot<token>/<method>`) has its `result` checked against the
+    /// spec's return type of that method, so every test is also a conformance test.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = tokio::time::timeout(REQUEST_TIMEOUT, request.send())
+        let request = request.build().unwrap();
+        let method = bot_api_method(request.url());
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, self.client.execute(request))
             .await
             .expect("the sender answered in time")
             .unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
-        let body = serde_json::from_slice(&bytes)
+        let body: Value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes)));
+        if let Some(method) = method
+            && status == 200
+            && body["ok"] == true
+        {
+            botapi_spec::spec().assert_result(&method, &body["result"]);
+        }
         Reply {
             status,
             headers,
@@ -271,6 +283,22 @@ impl TestApp {
             .await
             .expect("stopped in time")
             .unwrap()
+    }
+}
+
+/// The Bot API method a URL calls: `/api_v1/<method>` or `/bot<token>/<method>` (not
+/// `/api_v1/auth/…`, file downloads or the docs).
+pub fn bot_api_method(url: &reqwest::Url) -> Option<String> {
+    let segments: Vec<&str> = url.path_segments()?.collect();
+    match segments.as_slice() {
+        [prefix, method]
+            if (*prefix == "api_v1" || prefix.starts_with("bot"))
+                && !method.is_empty()
+                && *method != "openapi.json" =>
+        {
+            Some((*method).to_owned())
+        }
+        _ => None,
     }
 }
 
