@@ -7,8 +7,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use sender::{App, Config};
 use serde_json::Value;
-use testkit::botapi_spec;
 use testdc::{ChatRef, Fixture, MessageView, TestDc, TestDcConfig};
+use testkit::botapi_spec;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

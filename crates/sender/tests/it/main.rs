@@ -28,4 +28,5 @@ mod observability;
 mod schemathesis;
 mod secrets;
 mod slowloris;
+mod spec;
 mod validation;
