@@ -143,7 +143,10 @@ impl Spec {
             .filter_map(|(name, def)| Some((name.clone(), def.extends.clone()?)))
             .collect();
         for (name, parent) in extended {
-            let inherited = types.get(&parent).map(|p| p.fields.clone()).unwrap_or_default();
+            let inherited = types
+                .get(&parent)
+                .map(|p| p.fields.clone())
+                .unwrap_or_default();
             if let Some(def) = types.get_mut(&name) {
                 def.fields.splice(0..0, inherited);
             }
@@ -398,7 +401,11 @@ mod tests {
         );
         let returns = spec().returns("EDITMESSAGETEXT").unwrap();
         assert_eq!(returns, ["Message", "Boolean"]);
-        assert!(spec().check_result("editMessageText", &json!(true)).is_empty());
+        assert!(
+            spec()
+                .check_result("editMessageText", &json!(true))
+                .is_empty()
+        );
         assert!(spec().check_result("noSuchMethod", &json!(true)).len() == 1);
     }
 
@@ -409,7 +416,9 @@ mod tests {
         let reaction = json!({"type": "custom_emoji"});
         assert_eq!(
             problems("ReactionType", reaction),
-            ["$.custom_emoji_id: matches no subtype of ReactionType; closest: required field of ReactionTypeCustomEmoji missing"]
+            [
+                "$.custom_emoji_id: matches no subtype of ReactionType; closest: required field of ReactionTypeCustomEmoji missing"
+            ]
         );
     }
 

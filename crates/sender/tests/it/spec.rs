@@ -213,7 +213,7 @@ async fn forwarding_and_management(calls: &mut Calls) {
     let body = json!({ "chat_id": c.group, "from_chat_id": c.alice, "message_id": first });
     calls.json("forwardMessage", body).await;
     let body =
-        json!({ "chat_id": c.channel, "from_chat_id": c.alice, "message_ids": [first, second] });
+        json!({ "chat_id": c.group, "from_chat_id": c.alice, "message_ids": [first, second] });
     calls.json("forwardMessages", body).await;
     let body = json!({ "chat_id": c.supergroup, "from_chat_id": c.alice, "message_id": first });
     calls.json("copyMessage", body).await;
