@@ -40,9 +40,15 @@ impl Calls {
 
     /// An incoming message from Alice; its id.
     fn alice_says(&self, text: &str) -> i64 {
+        self.incoming(None, chats().alice, text)
+    }
+
+    /// An incoming message in `chat_id` (from `from`, a user id, where the chat has several
+    /// senders); its id.
+    fn incoming(&self, from: Option<i64>, chat_id: i64, text: &str) -> i64 {
         let sent = self.app.dc.send_text(SendText {
-            from: None,
-            chat_id: chats().alice,
+            from,
+            chat_id,
             text: text.into(),
             reply_to_message_id: None,
         });
@@ -211,6 +217,13 @@ async fn forwarding_and_management(calls: &mut Calls) {
     let first = calls.alice_says("forward me");
     let second = calls.alice_says("and me");
     let body = json!({ "chat_id": c.group, "from_chat_id": c.alice, "message_id": first });
+    calls.json("forwardMessage", body).await;
+    // Forward origins of the other kinds: a channel post, a group member's message.
+    let post = calls.incoming(None, c.channel, "a channel post");
+    let body = json!({ "chat_id": c.group, "from_chat_id": c.channel, "message_id": post });
+    calls.json("forwardMessage", body).await;
+    let said = calls.incoming(Some(c.bob), c.supergroup, "bob in the supergroup");
+    let body = json!({ "chat_id": c.alice, "from_chat_id": c.supergroup, "message_id": said });
     calls.json("forwardMessage", body).await;
     let body =
         json!({ "chat_id": c.group, "from_chat_id": c.alice, "message_ids": [first, second] });
