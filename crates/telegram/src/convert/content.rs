@@ -148,6 +148,13 @@ mod tests {
     use super::*;
     use botapi::types::{Chat, ChatType};
 
+    #[test]
+    fn persistent_ids_are_the_option_bytes_in_hex() {
+        assert_eq!(persistent_id(0, b"0"), "30");
+        assert_eq!(persistent_id(1, &[0xff, 0x01]), "ff01");
+        assert_eq!(persistent_id(2, &[]), "2");
+    }
+
     fn message() -> Message {
         Message::new(1, 0, Chat::new(1, ChatType::Private))
     }
