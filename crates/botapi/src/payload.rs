@@ -1,8 +1,15 @@
 //! The legacy webhook payload: the JSON this gateway POSTs to the account owner's webhook.
 //!
-//! This is not a Bot API type; its shape is fixed by existing consumers. Unlike Bot API
-//! objects every key is always present (`null` when unknown), and dates are ISO 8601 UTC
-//! strings without offset, seconds precision (`2023-01-01T12:00:00`).
+//! This is not a Bot API type; its shape is fixed by existing consumers, those of the Python
+//! service (Telethon + FastAPI) this gateway replaces. Unlike Bot API objects every key is
+//! always present (`null` when unknown), and dates are timezone-aware ISO 8601 strings in UTC,
+//! seconds precision, with an explicit `+00:00` offset (`2023-01-01T12:00:00+00:00`), as
+//! Python's `datetime.isoformat()` writes an aware UTC date and that service sent them.
+//!
+//! The values of shared keys follow that service (issue #14): `reply_to_message.sender_name`
+//! is the sender's first name (a chat's title for chat senders), and `text` is `""` for a
+//! message with media and no caption. Keys it did not send (`chat.type`, `chat.title`,
+//! `media`, …) are extra; consumers that index by key see a superset.
 
 use chrono::DateTime;
 use serde::{Serialize, Serializer};
@@ -26,10 +33,13 @@ pub struct PayloadMessage {
     pub message_id: i32,
     /// The chat the message arrived in.
     pub chat: PayloadChat,
-    /// Send time as unix seconds, serialized as `%Y-%m-%dT%H:%M:%S` UTC.
+    /// Send time as unix seconds, serialized as `%Y-%m-%dT%H:%M:%S+00:00` (UTC, see
+    /// [`format_unix_date`]).
     #[serde(serialize_with = "serialize_unix_date")]
     pub date: i64,
-    /// Text or caption; `null` for media without caption.
+    /// Text or caption; `""` for a message with media (or a location, contact, poll, …) but no
+    /// caption, as the Python service sent Telethon's `message.text`; `null` only for a
+    /// message with neither (a service message).
     pub text: Option<String>,
     /// Media description; its shape is defined by later work (`null` for text messages).
     pub media: Option<serde_json::Value>,
@@ -47,7 +57,7 @@ pub struct PayloadMessage {
 /// consumers may use (`title` is `null` for private chats).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PayloadChat {
-    /// Bot API chat id (see [`crate::ids::bot_api_chat_id`]).
+    /// Bot API chat id (users: the user id; basic groups: `-id`; supergroups and channels: `-100…`).
     pub id: i64,
     /// `"private"`, `"group"`, `"supergroup"` or `"channel"`.
     #[serde(rename = "type")]
@@ -79,7 +89,7 @@ pub struct PayloadSender {
 pub struct PayloadReply {
     /// Id of the replied-to message.
     pub message_id: i32,
-    /// Its text or caption, or `null`.
+    /// Its text or caption: `""` and `null` as in [`PayloadMessage::text`].
     pub text: Option<String>,
     /// URL of its media on the gateway's media server, or `null`.
     pub media_url: Option<String>,
@@ -87,17 +97,21 @@ pub struct PayloadReply {
     pub media_type: Option<String>,
     /// Sender id (user id, or Bot API chat id for chat senders), or `null` if unknown.
     pub sender_id: Option<i64>,
-    /// Sender display name ("First Last", or the chat title), or `null` if unknown.
+    /// The sender's first name (`"Alice"`, not `"Alice Smith"`: the Python service sent
+    /// Telethon's `sender.first_name`), or the chat's title for a chat sender (a channel, an
+    /// anonymous admin), or `null` if unknown.
     pub sender_name: Option<String>,
     /// Its send time as unix seconds, serialized like [`PayloadMessage::date`].
     #[serde(serialize_with = "serialize_unix_date")]
     pub date: i64,
 }
 
-/// Formats unix seconds as `%Y-%m-%dT%H:%M:%S` in UTC; `None` outside chrono's range.
+/// Formats unix seconds as `%Y-%m-%dT%H:%M:%S+00:00`: ISO 8601 in UTC with the offset
+/// written out (`2023-01-01T12:00:00+00:00`), the legacy format's date everywhere (payload
+/// dates, `edit_date`, the sender's legacy answers). `None` outside chrono's range.
 pub fn format_unix_date(unix_seconds: i64) -> Option<String> {
     DateTime::from_timestamp(unix_seconds, 0)
-        .map(|date| date.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string())
+        .map(|date| date.format("%Y-%m-%dT%H:%M:%S+00:00").to_string())
 }
 
 fn serialize_unix_date<S: Serializer>(
@@ -165,7 +179,7 @@ mod tests {
                   "type": "private",
                   "title": null
                 },
-                "date": "2023-01-01T12:00:00",
+                "date": "2023-01-01T12:00:00+00:00",
                 "text": "Hi",
                 "media": null,
                 "media_url": null,
@@ -184,7 +198,7 @@ mod tests {
                   "media_type": null,
                   "sender_id": 1111111,
                   "sender_name": "Other",
-                  "date": "2023-01-01T11:59:00"
+                  "date": "2023-01-01T11:59:00+00:00"
                 }
               }
             }"#]]
@@ -195,12 +209,12 @@ mod tests {
     fn legacy_example_keys_are_a_subset_with_equal_values() {
         let legacy: serde_json::Value = serde_json::from_str(
             r#"{"account_phone_number": "+10000000000",
-             "message": {"message_id": 2345, "chat": {"id": 1111111}, "date": "2023-01-01T12:00:00", "text": "Hi",
+             "message": {"message_id": 2345, "chat": {"id": 1111111}, "date": "2023-01-01T12:00:00+00:00", "text": "Hi",
                "media": null, "media_url": null,
                "from": {"id": 777000, "first_name": "User", "last_name": null, "username": "user",
                         "language_code": "en", "phone_number": null},
                "reply_to_message": {"message_id": 1234, "text": "Original", "media_url": null, "media_type": null,
-                        "sender_id": 1111111, "sender_name": "Other", "date": "2023-01-01T11:59:00"}}}"#,
+                        "sender_id": 1111111, "sender_name": "Other", "date": "2023-01-01T11:59:00+00:00"}}}"#,
         )
         .expect("legacy example");
         let mut ours = serde_json::to_value(sample()).expect("serialize");
@@ -238,11 +252,18 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_utc_seconds_without_offset() {
-        assert_eq!(format_unix_date(0).as_deref(), Some("1970-01-01T00:00:00"));
+    fn dates_are_utc_seconds_with_an_explicit_offset() {
+        assert_eq!(
+            format_unix_date(0).as_deref(),
+            Some("1970-01-01T00:00:00+00:00")
+        );
         assert_eq!(
             format_unix_date(1_672_574_399).as_deref(),
-            Some("2023-01-01T11:59:59")
+            Some("2023-01-01T11:59:59+00:00")
+        );
+        assert_eq!(
+            format_unix_date(-1).as_deref(),
+            Some("1969-12-31T23:59:59+00:00")
         );
         assert_eq!(format_unix_date(i64::MAX), None);
     }

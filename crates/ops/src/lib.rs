@@ -4,7 +4,8 @@
 //!
 //! Modules: [`config`] (the empty-means-unset rule for settings), [`health`] (the
 //! `healthcheck` subcommand), [`logging`], [`metrics`], [`login`] (interactive sign-in for the
-//! binaries), [`serve`] (the HTTP server both run, with connection limits and timeouts).
+//! binaries), [`serve`] (the HTTP server both run, with connection limits and timeouts), [`shutdown`]
+//! (the stop signal).
 
 pub mod config;
 pub mod health;
@@ -12,3 +13,4 @@ pub mod logging;
 pub mod login;
 pub mod metrics;
 pub mod serve;
+pub mod shutdown;

@@ -32,7 +32,8 @@ pub const DELIVERY_PENDING: &str = "webhook_pending";
 /// Histogram: seconds from receiving an update to its successful delivery.
 pub const DELIVERY_LATENCY: &str = "webhook_delivery_latency_seconds";
 
-/// Installs the process-wide Prometheus recorder once and returns its handle; later calls
+/// Installs the process-wide Prometheus recorder once and returns its handle (both binaries
+/// render `/metrics` from it); later calls
 /// (several apps in one process, as in tests) get the same handle, so every `/metrics` renders
 /// the one recorder that is actually installed.
 pub fn install() -> PrometheusHandle {

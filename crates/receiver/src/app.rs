@@ -21,6 +21,7 @@ use tokio::sync::{broadcast, watch};
 use crate::Config;
 use crate::deliver::RetryPolicy;
 use crate::dispatch::Handled;
+use crate::handlers::Handlers;
 use crate::media::MediaService;
 use crate::media::fetch::Fetcher;
 use crate::media::store::MediaStore;
@@ -63,6 +64,7 @@ pub struct App {
     health: Arc<Health>,
     metrics: PrometheusHandle,
     drain_deadline: Duration,
+    handlers: Handlers,
 }
 
 fn webhook_client(config: &Config) -> anyhow::Result<Option<WebhookClient>> {
@@ -90,12 +92,18 @@ impl App {
     /// media directory cannot be created, `MEDIA_BIND` cannot be bound, the session file cannot
     /// be opened or is not signed in, Telegram cannot be reached, or a webhook header is invalid.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with(config, None).await
+        let listener = TcpListener::bind(config.media_bind)
+            .await
+            .with_context(|| format!("failed to bind MEDIA_BIND {}", config.media_bind))?;
+        Self::build_with_listener(config, listener).await
     }
 
-    /// [`App::build`] with an already bound listener for the HTTP port (instead of binding
-    /// `MEDIA_BIND`); tests bind port 0 first so the public media URLs can name the port.
-    pub async fn build_with(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Self> {
+    /// Like [`App::build`] but serves on an already bound `listener` (`MEDIA_BIND` unused);
+    /// tests bind port 0 first so the public media URLs can name the port.
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let outbox_path = config.outbox_path();
         let outbox = Outbox::open(&outbox_path).await.with_context(|| {
             format!(
@@ -117,12 +125,6 @@ impl App {
                 config.media_dir.display()
             )
         })?;
-        let listener = match listener {
-            Some(listener) => listener,
-            None => TcpListener::bind(config.media_bind)
-                .await
-                .with_context(|| format!("failed to bind MEDIA_BIND {}", config.media_bind))?,
-        };
         let addr = listener
             .local_addr()
             .context("failed to read the HTTP server address")?;
@@ -187,14 +189,15 @@ impl App {
             ready: watch::channel(false),
             handled: broadcast::channel(4096).0,
             health: Arc::new(Health::default()),
-            metrics: metrics_handle(),
+            metrics: ops::metrics::install(),
             drain_deadline: config.shutdown_drain_timeout,
+            handlers: Handlers::new(),
         })
     }
 
     /// Address the HTTP server (`/media`, `/healthz`, `/readyz`, `/status`, `/metrics`,
     /// `/dead-letters`) listens on.
-    pub fn media_addr(&self) -> SocketAddr {
+    pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
@@ -236,32 +239,16 @@ impl App {
         self
     }
 
+    /// Runs `handlers` in process for every new message from others it stores (see
+    /// [`crate::handlers`]); replaces earlier ones. Storing and delivery are unchanged.
+    pub fn with_handlers(mut self, handlers: Handlers) -> Self {
+        self.handlers = handlers;
+        self
+    }
+
     /// Runs until SIGTERM or Ctrl-C, then drains.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let stop = shutdown_signal()?;
+        let stop = ops::shutdown::signal().context("failed to install the SIGTERM handler")?;
         self.run_until(stop).await
     }
-}
-
-/// The process-wide Prometheus recorder, installed by the first app (several apps in one
-/// process, as in tests, share it).
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
-    HANDLE.get_or_init(ops::metrics::install).clone()
-}
-
-/// Resolves on SIGTERM (Unix) or Ctrl-C. Errors when the signal handlers cannot be installed.
-fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send> {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("failed to install the SIGTERM handler")?;
-    Ok(async move {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }

@@ -101,7 +101,9 @@ pub fn line(kind: &str, body: &Value) -> String {
     if object["media"].is_object() {
         out.push_str(&format!(" {}", summary(&object["media"])));
     }
-    let text = object["text"].as_str().or(object["caption"].as_str());
+    // The legacy format's `text` is "" for media without caption: nothing to show.
+    let text = object["text"].as_str().filter(|t| !t.is_empty());
+    let text = text.or(object["caption"].as_str());
     if let Some(text) = text.or(object["data"].as_str()) {
         out.push_str(&format!(" {text:?}"));
     }
@@ -198,6 +200,12 @@ mod tests {
         assert_eq!(
             line("message", &legacy),
             r#"message update_id=7 chat=5 message_id=9 "hi""#
+        );
+        let photo = json!({"update_id": 10, "event": "message", "message": {"message_id": 4,
+            "chat": {"id": 5}, "text": "", "media": {"type": "photo"}}});
+        assert_eq!(
+            line("message", &photo),
+            "message update_id=10 chat=5 message_id=4 [photo]"
         );
         let bot = json!({"update_id": 8, "edited_message": {"message_id": 9,
             "chat": {"id": 5}, "caption": "c"}});

@@ -22,6 +22,8 @@
 //! - [`media`]: the media directory, downloads under limits, the `media` object, `/media`.
 //! - [`signin_wait`]: no session and no terminal: healthy, not ready, waiting for the login.
 //! - [`payload`]: `IncomingMessage` → the legacy payload, and its stdout line.
+//! - [`handlers`]: in-process handlers ([`App::with_handlers`]): commands, patterns and
+//!   conversations answered through the receiver's own Telegram connection.
 //!
 //! Deliberately absent: exactly-once delivery (a consumer de-duplicates by `webhook-id`), and
 //! media downloads in the `bot_api` format (its messages carry `file_id`s instead of URLs).
@@ -32,6 +34,7 @@ pub mod cli;
 mod config;
 pub mod deliver;
 mod dispatch;
+pub mod handlers;
 pub mod media;
 pub mod normalize;
 pub mod outbox;

@@ -254,7 +254,8 @@ fn bot_api_body(event: &Event, kind: UpdateKind) -> Value {
     serde_json::to_value(update).unwrap_or(Value::Null)
 }
 
-/// The legacy payload of a message (`message`, with `edit_date` for edits) and its downloads:
+/// The legacy payload of a message (`message`, with `edit_date` for edits, an ISO 8601 date
+/// with `+00:00` like `date`) and its downloads:
 /// the message's own file (URL into `media_url`, the reason for skipping into `media.skipped`)
 /// and its replied-to message's file.
 fn legacy_message(m: &IncomingMessage, phone: Option<&str>) -> (Value, Vec<Download>) {

@@ -35,7 +35,10 @@ fn channel_posts_and_edits_get_their_own_kinds() {
         row.natural_key
             .starts_with("edit:-1001400000002:9:1672574500:")
     );
-    assert_eq!(row.body["message"]["edit_date"], "2023-01-01T12:01:40");
+    assert_eq!(
+        row.body["message"]["edit_date"],
+        "2023-01-01T12:01:40+00:00"
+    );
 }
 
 #[test]
@@ -101,7 +104,27 @@ fn legacy_format_keeps_the_old_keys_and_adds_the_event() {
         .expect("row");
     assert_eq!(row.body["event"], "message");
     assert_eq!(row.body["account_phone_number"], "+10000000000");
-    assert_eq!(row.body["message"]["date"], "2023-01-01T12:00:00");
+    assert_eq!(row.body["message"]["date"], "2023-01-01T12:00:00+00:00");
     assert_eq!(row.body["message"]["from"]["first_name"], "Alice");
     assert!(row.downloads.is_empty());
+}
+
+#[test]
+fn media_without_caption_has_empty_text_only_in_the_legacy_format() {
+    let mut dice = incoming(private(), false);
+    dice.message.text = None;
+    dice.message.dice = Some(botapi::types::Dice {
+        emoji: "🎲".into(),
+        value: 4,
+    });
+    let event = Event::NewMessage(dice);
+    let legacy = Normalizer::default().row(&event).expect("row");
+    assert_eq!(legacy.body["message"]["text"], "");
+    let bot_api = Normalizer {
+        format: WebhookFormat::BotApi,
+        ..Normalizer::default()
+    };
+    let row = bot_api.row(&event).expect("row");
+    assert!(row.body["message"].get("text").is_none(), "{}", row.body);
+    assert_eq!(row.body["message"]["date"], 1_672_574_400);
 }

@@ -1,5 +1,10 @@
 //! `telegram::IncomingMessage` → the legacy webhook payload ([`WebhookPayload`]) and the
 //! one-line human summary printed on stdout.
+//!
+//! The values follow the Python service the legacy format comes from (issue #14): names in the
+//! payload are first names (`from.first_name`, `reply_to_message.sender_name`), a chat's
+//! title for chat senders; `text` is `""` for media without caption ([`legacy_text`]). The
+//! `bot_api` format does not come through here and keeps the Bot API's own values.
 
 use botapi::payload::{PayloadChat, PayloadMessage, PayloadReply, PayloadSender, WebhookPayload};
 use botapi::types::{Chat, ChatType, Message, User};
@@ -9,7 +14,8 @@ use telegram::IncomingMessage;
 ///
 /// `account_phone` becomes `account_phone_number`. The sender is the user in `from`, or — for
 /// channel posts, anonymous group admins and channels writing in groups (`sender_chat` set) —
-/// that chat as a pseudo-sender (`id` = its Bot API id, `first_name` = its title).
+/// that chat as a pseudo-sender (`id` = its Bot API id, `first_name` = its title, or the other
+/// party's first name for a private chat).
 pub fn webhook_payload(incoming: &IncomingMessage, account_phone: Option<&str>) -> WebhookPayload {
     let message = &incoming.message;
     WebhookPayload {
@@ -18,7 +24,7 @@ pub fn webhook_payload(incoming: &IncomingMessage, account_phone: Option<&str>) 
             message_id: message.message_id,
             chat: payload_chat(&message.chat),
             date: message.date,
-            text: text_of(message).map(str::to_owned),
+            text: legacy_text(message),
             media: None,
             media_url: None,
             from: payload_sender(message, incoming.sender_phone.as_deref()),
@@ -30,6 +36,35 @@ pub fn webhook_payload(incoming: &IncomingMessage, account_phone: Option<&str>) 
 /// The text or caption of a message.
 pub fn text_of(message: &Message) -> Option<&str> {
     message.text.as_deref().or(message.caption.as_deref())
+}
+
+/// The legacy payload's `text`: the text or caption; `""` for a message that has content but
+/// neither (a photo, voice note, … without caption, a location, contact, poll, dice), since the
+/// Python service sent Telethon's `message.text`, which is `""` there; `null` for a message
+/// with no content at all (a service message).
+pub fn legacy_text(message: &Message) -> Option<String> {
+    match text_of(message) {
+        Some(text) => Some(text.to_owned()),
+        None if has_content(message) => Some(String::new()),
+        None => None,
+    }
+}
+
+/// Whether a message carries media or another non-text content.
+fn has_content(m: &Message) -> bool {
+    m.photo.is_some()
+        || m.audio.is_some()
+        || m.document.is_some()
+        || m.video.is_some()
+        || m.video_note.is_some()
+        || m.voice.is_some()
+        || m.animation.is_some()
+        || m.sticker.is_some()
+        || m.contact.is_some()
+        || m.dice.is_some()
+        || m.poll.is_some()
+        || m.venue.is_some()
+        || m.location.is_some()
 }
 
 fn payload_chat(chat: &Chat) -> PayloadChat {
@@ -74,7 +109,7 @@ fn user_sender(user: &User, phone: Option<&str>) -> PayloadSender {
 fn chat_sender(chat: &Chat) -> PayloadSender {
     PayloadSender {
         id: chat.id,
-        first_name: chat_name(chat),
+        first_name: chat_first_name(chat),
         last_name: None,
         username: chat.username.clone(),
         language_code: None,
@@ -82,17 +117,19 @@ fn chat_sender(chat: &Chat) -> PayloadSender {
     }
 }
 
+/// The replied-to message, flattened; `sender_name` is the sender's first name (see
+/// [`PayloadReply::sender_name`]), the same name as `from.first_name` of a payload.
 fn payload_reply(reply: &Message) -> PayloadReply {
     let (sender_id, sender_name) = match (speaking_chat(reply), &reply.from) {
-        (None, Some(user)) => (user.id, user_name(user)),
+        (None, Some(user)) => (user.id, user.first_name.clone()),
         (chat, _) => {
             let chat = chat.unwrap_or(&reply.chat);
-            (chat.id, chat_name(chat))
+            (chat.id, chat_first_name(chat))
         }
     };
     PayloadReply {
         message_id: reply.message_id,
-        text: text_of(reply).map(str::to_owned),
+        text: legacy_text(reply),
         media_url: None,
         media_type: None,
         sender_id: Some(sender_id),
@@ -115,6 +152,16 @@ pub fn chat_name(chat: &Chat) -> String {
     }
 }
 
+/// A chat as a sender in the legacy payload: its title, or the other party's first name for a
+/// private chat (a first name, like a user sender's).
+fn chat_first_name(chat: &Chat) -> String {
+    match (&chat.title, &chat.first_name) {
+        (Some(title), _) => title.clone(),
+        (None, Some(first)) => first.clone(),
+        (None, None) => chat.username.clone().unwrap_or_default(),
+    }
+}
+
 fn join_name(first: &str, last: Option<&str>) -> String {
     match last {
         Some(last) if !last.is_empty() => format!("{first} {last}"),
@@ -130,14 +177,18 @@ fn join_name(first: &str, last: Option<&str>) -> String {
 /// `2023-01-01T12:00:00Z chat=200000001 "Alice Smith" from=200000001 "Alice Smith": [voice 2s]`
 pub fn summary_line(payload: &WebhookPayload) -> String {
     let m = &payload.message;
-    let time = botapi::payload::format_unix_date(m.date).unwrap_or_else(|| m.date.to_string());
+    let time = botapi::payload::format_unix_date(m.date)
+        .map(|date| date.trim_end_matches("+00:00").to_owned())
+        .unwrap_or_else(|| m.date.to_string());
     let chat_title = m.chat.title.clone().unwrap_or_else(|| {
         // Private chats have no title: the other party is the sender.
         join_name(&m.from.first_name, m.from.last_name.as_deref())
     });
     let sender = join_name(&m.from.first_name, m.from.last_name.as_deref());
     let media = m.media.as_ref().map(crate::media::object::summary);
-    let body = match (media, &m.text) {
+    // `""` is the legacy payload's text of media without caption: nothing to quote.
+    let text = m.text.as_ref().filter(|text| !text.is_empty());
+    let body = match (media, text) {
         (Some(media), Some(text)) => format!("{media} {text:?}"),
         (Some(media), None) => media,
         (None, Some(text)) => format!("{text:?}"),
@@ -199,14 +250,13 @@ mod tests {
         assert_eq!(value["message"]["chat"]["id"], 200_000_001);
         assert_eq!(value["message"]["chat"]["title"], serde_json::Value::Null);
         assert_eq!(value["message"]["from"]["last_name"], "Smith");
-        assert_eq!(
-            value["message"]["reply_to_message"]["sender_name"],
-            "Alice Smith"
-        );
+        // The first name, as the Python service sent it; `from` keeps both parts.
+        assert_eq!(value["message"]["reply_to_message"]["sender_name"], "Alice");
         assert_eq!(
             value["message"]["reply_to_message"]["date"],
-            "2023-01-01T11:59:00"
+            "2023-01-01T11:59:00+00:00"
         );
+        assert_eq!(value["message"]["date"], "2023-01-01T12:00:00+00:00");
         assert_eq!(
             summary_line(&payload),
             r#"2023-01-01T12:00:00Z chat=200000001 "Alice Smith" from=200000001 "Alice Smith" (reply to 5): "Hi""#
@@ -242,6 +292,44 @@ mod tests {
         assert!(summary_line(&payload).ends_with(r#""Alice Smith": [voice 2s]"#));
         payload.message.text = Some("listen".into());
         assert!(summary_line(&payload).ends_with(r#": [voice 2s] "listen""#));
+    }
+
+    #[test]
+    fn media_without_caption_has_empty_text_and_service_messages_null() {
+        let mut chat = Chat::new(200_000_001, ChatType::Private);
+        chat.first_name = Some("Alice".into());
+        chat.last_name = Some("Smith".into());
+        let mut photo = Message::new(8, 1_672_574_400, chat.clone());
+        photo.from = Some(alice());
+        photo.photo = Some(Vec::new());
+        let mut reply = Message::new(9, 1_672_574_460, chat.clone());
+        reply.from = Some(alice());
+        reply.dice = Some(botapi::types::Dice {
+            emoji: "🎲".into(),
+            value: 3,
+        });
+        reply.reply_to_message = Some(Box::new(photo.clone()));
+        let payload = webhook_payload(&incoming(reply), None);
+        assert_eq!(payload.message.text.as_deref(), Some(""));
+        let replied = payload.message.reply_to_message.as_ref().expect("reply");
+        assert_eq!(replied.text.as_deref(), Some(""));
+        photo.caption = Some("look".into());
+        assert_eq!(legacy_text(&photo).as_deref(), Some("look"));
+        assert_eq!(legacy_text(&Message::new(1, 0, chat)), None);
+    }
+
+    #[test]
+    fn a_private_chat_speaking_for_itself_is_named_by_its_first_name() {
+        let mut chat = Chat::new(200_000_001, ChatType::Private);
+        chat.first_name = Some("Alice".into());
+        chat.last_name = Some("Smith".into());
+        let original = Message::new(5, 0, chat.clone());
+        let mut message = Message::new(6, 0, chat);
+        message.reply_to_message = Some(Box::new(original));
+        let payload = webhook_payload(&incoming(message), None);
+        assert_eq!(payload.message.from.first_name, "Alice");
+        let replied = payload.message.reply_to_message.expect("reply");
+        assert_eq!(replied.sender_name.as_deref(), Some("Alice"));
     }
 
     #[test]

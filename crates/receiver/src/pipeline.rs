@@ -2,7 +2,9 @@
 //! [`MAX_BATCH`]), store them in the outbox in one transaction (the step that makes them
 //! "received"), start their media downloads, and only then save the stream's position (in
 //! the outbox too, at batch boundaries). A store that fails is retried with the same update — never skipped — so a
-//! restart always resumes at or before the first update not stored.
+//! restart always resumes at or before the first update not stored. A freshly stored update
+//! (never a replay) is also offered to the in-process handlers, when there are any; that never
+//! waits.
 
 use std::future::Future;
 use std::pin::pin;
@@ -15,6 +17,7 @@ use tokio::sync::watch;
 use tracing::{debug, error, warn};
 
 use crate::dispatch::{Announcer, MediaJobs};
+use crate::handlers::Feed;
 use crate::normalize::Normalizer;
 use crate::outbox::{NewUpdate, Outbox, PendingMedia};
 
@@ -59,6 +62,8 @@ pub(crate) struct Pipeline {
     pub jobs: MediaJobs,
     pub announcer: Announcer,
     pub health: Arc<Health>,
+    /// Offered every freshly stored update when handlers are registered.
+    pub handlers: Option<Feed>,
 }
 
 /// Runs until `shutdown` turns true, then returns the media jobs (to drain). `ready` turns
@@ -121,10 +126,10 @@ impl Pipeline {
     /// Stores the events in one transaction (retrying while the outbox fails), then starts
     /// their media jobs or announces them; `false` when shutdown came first.
     async fn store(&mut self, events: &[Event], shutdown: &mut watch::Receiver<bool>) -> bool {
-        let rows: Vec<NewUpdate> = events
+        let (rows, sources): (Vec<NewUpdate>, Vec<&Event>) = events
             .iter()
-            .filter_map(|event| self.normalizer.row(event))
-            .collect();
+            .filter_map(|event| Some((self.normalizer.row(event)?, event)))
+            .unzip();
         if rows.len() < events.len() {
             debug!(filtered = events.len() - rows.len(), "updates filtered out");
         }
@@ -146,10 +151,13 @@ impl Pipeline {
                 }
             }
         };
-        for (row, inserted) in rows.into_iter().zip(inserted) {
+        for ((row, inserted), event) in rows.into_iter().zip(inserted).zip(sources) {
             if !inserted.fresh {
                 debug!(update_id = inserted.id, "replayed update already stored");
                 continue;
+            }
+            if let Some(feed) = &self.handlers {
+                feed.offer(inserted.id, event);
             }
             let kind = row.kind;
             metrics::counter!(ops::metrics::UPDATES_RECEIVED, "kind" => kind).increment(1);

@@ -62,7 +62,7 @@ pub async fn build_when_signed_in(
         }
         waiting.stop().await;
         let clone = clone_listener(&listener)?;
-        match App::build_with(config.clone(), Some(clone)).await {
+        match App::build_with_listener(config.clone(), clone).await {
             Ok(app) => return Ok(app),
             Err(e) if is_unauthorized(&e) => {
                 // Our own attempt may have touched the file (DC options): only a change after

@@ -1,6 +1,8 @@
 //! The two credentials, both `X_API_TOKEN`: the `x-api-key` header of `/api_v1/…` routes and
 //! the token in the path of `/bot<token>/…` and `/file/bot<token>/…` routes.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -8,7 +10,6 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::state::ServerState;
 
 /// Name of the header carrying the shared secret (`X_API_TOKEN`).
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -19,7 +20,7 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// token, before the body is read and before anything reaches Telegram — also while the
 /// session is signed out, so a refused request learns nothing about the account.
 pub async fn require_api_key(
-    State(state): State<ServerState>,
+    State(api_token): State<Arc<SecretString>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -28,7 +29,7 @@ pub async fn require_api_key(
         .get(API_KEY_HEADER)
         .map(|value| value.as_bytes())
         .unwrap_or_default();
-    if token_matches(&state.api_token, presented) {
+    if token_matches(&api_token, presented) {
         next.run(request).await
     } else {
         unauthorized()
@@ -42,7 +43,7 @@ pub async fn require_api_key(
 /// unknown path. Clients put the token in the URL unescaped; a percent-escaped one (`%3A` for
 /// `:`) is decoded first.
 pub async fn require_bot_token(
-    State(state): State<ServerState>,
+    State(api_token): State<Arc<SecretString>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -55,7 +56,7 @@ pub async fn require_bot_token(
         .unwrap_or_default();
     if !segment.starts_with("bot") {
         ApiError::not_found().into_response()
-    } else if bot_segment_matches(&state.api_token, segment) {
+    } else if bot_segment_matches(&api_token, segment) {
         next.run(request).await
     } else {
         unauthorized()

@@ -152,6 +152,19 @@ pub struct Config {
         default_value = ""
     )]
     pub cors_allowed_origins: Vec<String>,
+    /// Shape of successful answers (`RESPONSE_FORMAT`): `bot_api` (default; the Bot API's
+    /// own, as client libraries expect) or `legacy` (the Python service's: ISO 8601 dates,
+    /// `deleteMessage` → `"Message deleted"`, `file_name`/`file_url`/`file_type` on media
+    /// answers; see [`crate::compat`]). A request overrides it with the header
+    /// `x-response-format: legacy|bot_api`.
+    #[arg(
+        long = "response-format",
+        env = "RESPONSE_FORMAT",
+        value_name = "RESPONSE_FORMAT",
+        value_enum,
+        default_value = "bot_api"
+    )]
+    pub response_format: ResponseFormat,
 }
 
 /// A setting that is present but unusable; the message names the variable.
@@ -247,6 +260,17 @@ impl Config {
     }
 }
 
+/// The shape of successful answers (`RESPONSE_FORMAT`; the transform is [`crate::compat`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ResponseFormat {
+    /// The Bot API's own: unix dates, `deleteMessage` → `true`, Bot API objects only.
+    #[default]
+    BotApi,
+    /// The Python service's (`crate::compat::legacy_result`).
+    Legacy,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,7 +300,21 @@ mod tests {
         );
         assert_eq!(config.upload_concurrency, 8);
         assert_eq!(config.cors_origins(), Ok(vec![]));
+        assert_eq!(config.response_format, ResponseFormat::BotApi);
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn response_format_is_bot_api_or_legacy() {
+        let base = ["--x-api-token", "1:abc", "--tg-api-id", "42"];
+        let args = [&base[..], &["--response-format", "legacy"]].concat();
+        assert_eq!(
+            parse(&args).expect("parse").response_format,
+            ResponseFormat::Legacy
+        );
+        let args = [&base[..], &["--response-format", "python"]].concat();
+        let error = parse(&args).expect_err("unknown format");
+        assert!(error.to_string().contains("RESPONSE_FORMAT"), "{error}");
     }
 
     #[test]

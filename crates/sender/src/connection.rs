@@ -1,9 +1,9 @@
 //! The Telegram session of a running sender, signed in or not, and the headless login that
 //! moves it between the two without a restart.
 //!
-//! Signed in, a [`Connected`] (the Telegram connection, the handlers' [`AppState`] and the
-//! method table bound to it) sits in an `RwLock<Option<Arc<_>>>` that requests clone out of.
-//! Not signed in, Bot API methods answer 503 and one [`Login`] waits for
+//! Signed in, the Telegram connection and what the caller bound to it (the sender binds its
+//! handlers' state, [`crate::state::AppState`]) sit in an `RwLock<Option<_>>` that requests
+//! clone out of; this module knows nothing of routes or handlers. Not signed in, Bot API methods answer 503 and one [`Login`] waits for
 //! `/api_v1/auth/sendCode` → `signIn` → `checkPassword`; when a step completes the sign-in,
 //! [`Telegram::connect`] builds the connection and swaps it in. `logOut` reverses that.
 //! Every login operation holds one async mutex, so steps never interleave.
@@ -15,15 +15,12 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use botapi::RpcContext;
-use grammers_session::types::PeerId;
 use secrecy::SecretString;
 use telegram::login::{AccountSummary, Login, LoginStep};
 use telegram::{Telegram, TelegramConfig, TelegramError};
 use tokio::sync::Mutex;
 
 use crate::error::{ApiError, TelegramResultExt};
-use crate::routes::table::MethodTable;
-use crate::state::AppState;
 
 /// A successful readiness check is trusted for this long before `/readyz` asks Telegram again.
 pub const READY_CHECK_TTL: Duration = Duration::from_secs(10);
@@ -34,14 +31,6 @@ pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// The description of the 503 every Bot API method answers while not signed in.
 pub const NOT_SIGNED_IN: &str =
     "Service Unavailable: the Telegram session is not signed in; use /api_v1/auth/*";
-
-/// A signed-in session: what the Bot API routes need.
-pub struct Connected {
-    /// The handlers' state, holding the connection.
-    pub state: AppState,
-    /// Every Bot API method, bound to [`Connected::state`].
-    pub table: MethodTable,
-}
 
 /// Where a headless login stands (`step` in `/api_v1/auth/status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,23 +62,33 @@ struct Flow {
     step: Step,
 }
 
-/// What [`AppState`] holds besides the Telegram connection.
-pub struct Template {
-    /// `X_API_TOKEN`.
-    pub api_token: Arc<SecretString>,
-    /// `MAX_UPLOAD_BYTES`.
-    pub max_upload_bytes: u64,
-    /// The URL fetcher.
-    pub fetcher: Arc<crate::media::fetch::UrlFetcher>,
+/// Builds what requests use from a new Telegram connection (called at every sign-in).
+pub type Bind<T> = Box<dyn Fn(Arc<Telegram>) -> T + Send + Sync>;
+
+/// A live connection and what was bound to it.
+struct Live<T> {
+    telegram: Arc<Telegram>,
+    bound: Arc<T>,
 }
 
-/// The session slot plus the login flow; one per server.
-pub struct Connection {
+impl<T> Clone for Live<T> {
+    fn clone(&self) -> Self {
+        Self {
+            telegram: self.telegram.clone(),
+            bound: self.bound.clone(),
+        }
+    }
+}
+
+/// The session slot plus the login flow; one per server. `T` is what requests get from a
+/// signed-in session ([`Connection::signed_in`]), built by the [`Bind`] given to
+/// [`Connection::start`].
+pub struct Connection<T> {
     config: TelegramConfig,
     api_hash: Option<SecretString>,
     default_phone: Option<String>,
-    template: Template,
-    current: RwLock<Option<Arc<Connected>>>,
+    bind: Bind<T>,
+    current: RwLock<Option<Live<T>>>,
     flow: Mutex<Flow>,
     last_ready: std::sync::Mutex<Option<Instant>>,
 }
@@ -98,7 +97,7 @@ fn bad_request(detail: &str) -> ApiError {
     botapi::ApiError::bad_request(detail).into()
 }
 
-impl Connection {
+impl<T> Connection<T> {
     /// Connects with the session in `config`. A session that is missing or not signed in is
     /// not an error: a [`Login`] is opened instead (creating a missing file, mode 0600, without
     /// contacting Telegram yet). Errors: the session cannot be opened, Telegram unreachable.
@@ -106,13 +105,13 @@ impl Connection {
         config: TelegramConfig,
         api_hash: Option<SecretString>,
         default_phone: Option<String>,
-        template: Template,
+        bind: Bind<T>,
     ) -> Result<Self, TelegramError> {
         let this = Self {
             config,
             api_hash,
             default_phone,
-            template,
+            bind,
             current: RwLock::new(None),
             flow: Mutex::new(Flow {
                 login: None,
@@ -135,13 +134,22 @@ impl Connection {
         Ok(this)
     }
 
-    /// The signed-in connection, if any.
-    pub fn current(&self) -> Option<Arc<Connected>> {
+    fn live(&self) -> Option<Live<T>> {
         self.current.read().ok().and_then(|c| c.clone())
     }
 
-    /// The signed-in connection, or the 503 [`NOT_SIGNED_IN`] envelope.
-    pub fn signed_in(&self) -> Result<Arc<Connected>, ApiError> {
+    /// What is bound to the signed-in connection, if any.
+    pub fn current(&self) -> Option<Arc<T>> {
+        self.live().map(|live| live.bound)
+    }
+
+    /// The signed-in account, if any.
+    pub fn account(&self) -> Option<AccountSummary> {
+        self.live().map(|live| live.telegram.account().summary())
+    }
+
+    /// What is bound to the signed-in connection, or the 503 [`NOT_SIGNED_IN`] envelope.
+    pub fn signed_in(&self) -> Result<Arc<T>, ApiError> {
         self.current()
             .ok_or_else(|| ApiError::with_status(503, NOT_SIGNED_IN))
     }
@@ -153,7 +161,7 @@ impl Connection {
     }
 
     fn status_with(&self, step: Step) -> Status {
-        let account = self.current().map(|c| c.state.telegram.account().summary());
+        let account = self.account();
         Status {
             authorized: account.is_some(),
             step: if account.is_some() { Step::None } else { step },
@@ -249,7 +257,7 @@ impl Connection {
             Some(login) => login,
             None => self.open_login().await.or_api(RpcContext::Other)?,
         };
-        if let Some(connected) = self.current() {
+        if let Some(live) = self.live() {
             match login.log_out().await {
                 Ok(()) | Err(TelegramError::Unauthorized) => {}
                 Err(e) => {
@@ -258,7 +266,7 @@ impl Connection {
                 }
             }
             self.set_current(None);
-            connected.state.telegram.disconnect();
+            live.telegram.disconnect();
             tracing::info!("logged out over HTTP");
         }
         flow.login = Some(login);
@@ -270,13 +278,14 @@ impl Connection {
     /// user) within [`READY_CHECK_TTL`]. A session revoked elsewhere is noticed here and
     /// switches the sender to signed out.
     pub async fn ready(&self) -> Result<(), ApiError> {
-        let connected = self.signed_in()?;
+        let live = self
+            .live()
+            .ok_or_else(|| ApiError::with_status(503, NOT_SIGNED_IN))?;
         let checked = self.last_ready.lock().ok().and_then(|at| *at);
         if checked.is_some_and(|at| at.elapsed() < READY_CHECK_TTL) {
             return Ok(());
         }
-        let me = PeerId::self_user().to_ambient_ref();
-        let check = connected.state.telegram.get_chat(me);
+        let check = live.telegram.get_chat(telegram::Peer::me());
         let unavailable =
             || ApiError::with_status(503, "Service Unavailable: Telegram is unreachable");
         match tokio::time::timeout(READY_CHECK_TIMEOUT, check).await {
@@ -289,7 +298,7 @@ impl Connection {
             Ok(Err(TelegramError::Unauthorized)) => {
                 tracing::warn!("the Telegram session was signed out elsewhere");
                 self.set_current(None);
-                connected.state.telegram.disconnect();
+                live.telegram.disconnect();
                 Err(ApiError::with_status(503, NOT_SIGNED_IN))
             }
             Ok(Err(e)) => {
@@ -302,8 +311,8 @@ impl Connection {
 
     /// Closes the Telegram connection, if any (at shutdown).
     pub fn disconnect(&self) {
-        if let Some(connected) = self.current() {
-            connected.state.telegram.disconnect();
+        if let Some(live) = self.live() {
+            live.telegram.disconnect();
         }
     }
 
@@ -326,17 +335,12 @@ impl Connection {
     }
 
     fn swap_in(&self, telegram: Telegram) {
-        let state = AppState {
-            telegram: Arc::new(telegram),
-            api_token: self.template.api_token.clone(),
-            max_upload_bytes: self.template.max_upload_bytes,
-            fetcher: self.template.fetcher.clone(),
-        };
-        let table = MethodTable::new(&state);
-        self.set_current(Some(Arc::new(Connected { state, table })));
+        let telegram = Arc::new(telegram);
+        let bound = Arc::new((self.bind)(telegram.clone()));
+        self.set_current(Some(Live { telegram, bound }));
     }
 
-    fn set_current(&self, connected: Option<Arc<Connected>>) {
+    fn set_current(&self, connected: Option<Live<T>>) {
         if let Ok(mut at) = self.last_ready.lock() {
             *at = None;
         }

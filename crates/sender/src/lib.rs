@@ -6,10 +6,12 @@
 //! - [`cli`]: [`cli::Cli`] — the settings plus the `healthcheck` subcommand.
 //! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
 //!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
-//!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`).
+//!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`, `RESPONSE_FORMAT`).
 //! - [`startup`]: [`App`] — bind, connect (or start signed out), serve, graceful shutdown.
-//! - [`connection`]: the session slot — signed in (the connection and its method table) or
-//!   not (a login in progress) — swapped by the headless login without a restart.
+//! - [`connection`]: the session slot — signed in (the connection and the handlers' state
+//!   bound to it) or not (a login in progress) — swapped by the headless login without a
+//!   restart. It knows nothing of routes: the import graph is acyclic, `routes` → `state` →
+//!   `connection`.
 //! - [`routes`]: [`routes::router`], the list of every route, and [`routes::table`], the one
 //!   case-insensitive method table both URL families dispatch through; one module per family
 //!   (`messages`: sendMessage, editMessageText, deleteMessage; `media`: sendPhoto,
@@ -37,12 +39,15 @@
 //! - [`state`]: the router's [`state::ServerState`] and the handlers' [`state::AppState`].
 //! - [`limits`]: the rate limit (`RATE_LIMIT_PER_SECOND`, 429) and CORS.
 //! - [`telemetry`]: one log line and the Prometheus metrics per request; `/metrics`.
+//! - [`compat`]: the legacy answer shape (`RESPONSE_FORMAT`, `x-response-format`) of the
+//!   Python service this sender replaces, one transform over the method routes.
 //!
 //! Deliberately absent so far: thumbnails, voice waveforms,
 //! `reply_markup`, forum topics, inline messages, and every method beyond the above.
 
 pub mod auth;
 pub mod cli;
+pub mod compat;
 pub mod config;
 pub mod connection;
 pub mod envelope;

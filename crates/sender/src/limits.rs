@@ -8,6 +8,7 @@
 //! body read, nothing sent to Telegram) and a 48-hex-digit key is not guessable.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -19,7 +20,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::API_KEY_HEADER;
 use crate::error::ApiError;
-use crate::state::ServerState;
 
 /// A token bucket (GCRA): `per_second` on average, `burst` at once.
 pub struct RateLimit {
@@ -53,19 +53,19 @@ impl RateLimit {
 /// Middleware (after the key check): 429 "Too Many Requests: retry after N" with
 /// `parameters.retry_after` and a `Retry-After` header when the bucket is empty.
 pub async fn rate_limit(
-    State(state): State<ServerState>,
+    State(limit): State<Option<Arc<RateLimit>>>,
     request: Request,
     next: Next,
 ) -> Response {
-    match admit(&state) {
+    match admit(limit.as_deref()) {
         Ok(()) => next.run(request).await,
         Err(refused) => refused.into_response(),
     }
 }
 
 /// The check of [`rate_limit`], for handlers that authenticate themselves (downloads).
-pub fn admit(state: &ServerState) -> Result<(), ApiError> {
-    match &state.rate_limit {
+pub fn admit(limit: Option<&RateLimit>) -> Result<(), ApiError> {
+    match limit {
         Some(limit) => limit
             .check()
             .map_err(|seconds| botapi::ApiError::too_many_requests(seconds).into()),

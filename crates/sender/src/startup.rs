@@ -12,11 +12,11 @@ use telegram::login::AccountSummary;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::connection::{Connection, Template};
+use crate::connection::Connection;
 use crate::limits::{RateLimit, cors};
 use crate::media::fetch::{FetchConfig, UrlFetcher};
 use crate::routes::router;
-use crate::state::ServerState;
+use crate::state::{AppState, ServerState};
 
 /// Connection limits of the HTTP server: [`ServeLimits::DEFAULT`]'s timeouts, 512 connections.
 /// Twice the receiver's: the sender is the API other services call. Still half of the common
@@ -78,16 +78,22 @@ impl App {
             updates_capacity: 1,
             upload_concurrency: config.upload_concurrency,
         };
-        let template = Template {
-            api_token: api_token.clone(),
-            max_upload_bytes: config.max_upload_bytes,
-            fetcher: Arc::new(fetcher),
-        };
+        let (token, max_upload_bytes, fetcher) = (
+            api_token.clone(),
+            config.max_upload_bytes,
+            Arc::new(fetcher),
+        );
+        let bind = Box::new(move |telegram| AppState {
+            telegram,
+            api_token: token.clone(),
+            max_upload_bytes,
+            fetcher: fetcher.clone(),
+        });
         let connection = Connection::start(
             telegram,
             config.api_hash.clone(),
             config.phone_number.clone(),
-            template,
+            bind,
         )
         .await
         .with_context(|| {
@@ -102,6 +108,7 @@ impl App {
             connection: Arc::new(connection),
             rate_limit: RateLimit::new(config.rate_limit_per_second, config.rate_limit_burst)
                 .map(Arc::new),
+            response_format: config.response_format,
         };
         Ok(Self {
             listener,
@@ -118,14 +125,14 @@ impl App {
 
     /// The signed-in account requests act as; `None` until the session is signed in.
     pub fn account(&self) -> Option<AccountSummary> {
-        let connected = self.state.connection.current()?;
-        Some(connected.state.telegram.account().summary())
+        self.state.connection.account()
     }
 
     /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish
     /// and closes the Telegram connection.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(shutdown_signal()).await
+        let stop = ops::shutdown::signal().context("failed to install the SIGTERM handler")?;
+        self.run_until(stop).await
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests as
@@ -149,35 +156,5 @@ impl App {
         tracing::info!("HTTP server stopped; disconnecting from Telegram");
         connection.disconnect();
         served
-    }
-}
-
-/// Completes on Ctrl-C or (on Unix) SIGTERM. If a handler cannot be installed, that signal is
-/// never awaited rather than stopping the server at once.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
     }
 }

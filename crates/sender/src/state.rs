@@ -1,6 +1,7 @@
 //! What requests share: [`ServerState`] (the router's state: the API key, the rate limit and
 //! the [`Connection`] that may or may not be signed in) and [`AppState`] (what the Bot API
-//! handlers see once it is: the Telegram connection, the upload limit and the URL fetcher).
+//! handlers see once it is — the connection binds one to each sign-in: the Telegram
+//! connection, the upload limit and the URL fetcher).
 
 use std::sync::Arc;
 
@@ -33,7 +34,9 @@ pub struct ServerState {
     /// `MAX_UPLOAD_BYTES`, for the whole-request size limit.
     pub max_upload_bytes: u64,
     /// The Telegram session: signed in (with its [`AppState`]) or being signed in.
-    pub connection: Arc<Connection>,
+    pub connection: Arc<Connection<AppState>>,
     /// `RATE_LIMIT_PER_SECOND` / `RATE_LIMIT_BURST`; `None` when turned off.
     pub rate_limit: Option<Arc<RateLimit>>,
+    /// `RESPONSE_FORMAT`: the answers' shape unless a request asks otherwise.
+    pub response_format: crate::config::ResponseFormat,
 }

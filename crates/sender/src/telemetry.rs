@@ -14,24 +14,16 @@
 //! (as for `/healthz` and `/readyz`) if even request volumes should stay unseen.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tracing::Instrument;
 
 use crate::routes::table::methods;
-
-/// The process's Prometheus handle: the recorder is installed on first use and every app in
-/// the process (tests build many) renders the same one.
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(ops::metrics::install).clone()
-}
 
 /// Lowercase method name → the Bot API spelling.
 static METHOD_NAMES: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {

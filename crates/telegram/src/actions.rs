@@ -2,10 +2,10 @@
 //! actions ("typing…") and deleting several messages.
 
 use botapi::types::{ChatAction, Message, ReactionType};
-use grammers_session::types::{PeerKind, PeerRef};
+use grammers_session::types::PeerKind;
 use grammers_tl_types as tl;
 
-use crate::{Telegram, TelegramError};
+use crate::{Peer, SendOptions, Telegram, TelegramError};
 
 /// How many messages [`Telegram::latest_pinned`] scans when search cannot find pins.
 const PINNED_SCAN_LIMIT: i32 = 300;
@@ -14,19 +14,18 @@ const PINNED_SCAN_LIMIT: i32 = 300;
 #[derive(Clone, Debug)]
 pub struct Forward {
     /// Chat the messages are in.
-    pub from: PeerRef,
+    pub from: Peer,
     /// Chat to send them to.
-    pub to: PeerRef,
+    pub to: Peer,
     /// Message ids in `from`, increasing.
     pub ids: Vec<i32>,
     /// Copy without the forward header (Bot API `copyMessage(s)`).
     pub drop_author: bool,
     /// With `drop_author`: leave media captions out (`remove_caption`).
     pub drop_captions: bool,
-    /// Send without notification sound.
-    pub silent: bool,
-    /// Forbid forwarding and saving the result.
-    pub noforwards: bool,
+    /// Silence and protection of the result (`reply_to` is not used: forwards are not
+    /// replies).
+    pub options: SendOptions,
 }
 
 fn rpc_400(name: &str) -> TelegramError {
@@ -92,12 +91,12 @@ impl Telegram {
         let updates = self
             .client
             .invoke(&tl::functions::messages::ForwardMessages {
-                silent: f.silent,
+                silent: f.options.silent,
                 background: false,
                 with_my_score: false,
                 drop_author: f.drop_author,
                 drop_media_captions: f.drop_author && f.drop_captions,
-                noforwards: f.noforwards,
+                noforwards: f.options.noforwards,
                 allow_paid_floodskip: false,
                 from_ephemeral: false,
                 from_peer: (&f.from).into(),
@@ -122,7 +121,7 @@ impl Telegram {
     /// Shows `action` in the chat for a few seconds (`messages.setTyping`).
     pub async fn send_chat_action(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         action: ChatAction,
         top_msg_id: Option<i32>,
     ) -> Result<(), TelegramError> {
@@ -141,7 +140,7 @@ impl Telegram {
     /// Errors: `MESSAGE_ID_INVALID`, `CHAT_ADMIN_REQUIRED`, … as RPC errors.
     pub async fn set_pinned(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         message_id: i32,
         pin: bool,
         silent: bool,
@@ -159,7 +158,7 @@ impl Telegram {
     }
 
     /// Unpins every pinned message of the chat (`messages.unpinAllMessages`).
-    pub async fn unpin_all(&self, peer: PeerRef) -> Result<(), TelegramError> {
+    pub async fn unpin_all(&self, peer: Peer) -> Result<(), TelegramError> {
         self.client
             .invoke(&tl::functions::messages::UnpinAllMessages {
                 peer: (&peer).into(),
@@ -172,7 +171,7 @@ impl Telegram {
 
     /// The id of the newest pinned message of the chat, if any: asks search for pins first,
     /// then scans the newest 300 (`PINNED_SCAN_LIMIT`) messages for the `pinned` flag.
-    pub async fn latest_pinned(&self, peer: PeerRef) -> Result<Option<i32>, TelegramError> {
+    pub async fn latest_pinned(&self, peer: Peer) -> Result<Option<i32>, TelegramError> {
         let pinned = tl::enums::MessagesFilter::InputMessagesFilterPinned;
         if let Ok(found) = self.raw_search(peer, "", None, pinned, 0, 1).await
             && let Some(id) = found.messages.iter().find_map(pinned_id)
@@ -201,7 +200,7 @@ impl Telegram {
     /// Errors: `MESSAGE_ID_INVALID`, `REACTION_INVALID`, `REACTIONS_TOO_MANY`, … as RPC errors.
     pub async fn set_reaction(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         message_id: i32,
         reactions: &[ReactionType],
         big: bool,
@@ -227,11 +226,7 @@ impl Telegram {
     /// space, so they are checked first).
     ///
     /// Errors: `MESSAGE_DELETE_FORBIDDEN`, `CHAT_ADMIN_REQUIRED`, … as RPC errors.
-    pub async fn delete_messages(
-        &self,
-        peer: PeerRef,
-        ids: &[i32],
-    ) -> Result<usize, TelegramError> {
+    pub async fn delete_messages(&self, peer: Peer, ids: &[i32]) -> Result<usize, TelegramError> {
         let existing: Vec<i32> = self
             .raw_messages_by_id(peer, ids)
             .await?
@@ -243,7 +238,7 @@ impl Telegram {
             return Ok(0);
         }
         let tl::enums::messages::AffectedMessages::Messages(affected) =
-            if peer.id.kind() == PeerKind::Channel {
+            if peer.id().kind() == PeerKind::Channel {
                 self.client
                     .invoke(&tl::functions::channels::DeleteMessages {
                         channel: (&peer).into(),

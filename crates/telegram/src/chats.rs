@@ -3,11 +3,11 @@
 
 use botapi::types::{ChatFullInfo, ChatListItem};
 use grammers_session::Session as _;
-use grammers_session::types::{PeerId, PeerKind, PeerRef};
+use grammers_session::types::{PeerId, PeerKind};
 use grammers_tl_types as tl;
 
 use crate::peers::PeerLookup;
-use crate::{Telegram, TelegramError, convert};
+use crate::{Peer, Telegram, TelegramError, convert};
 
 /// Dialogs fetched per `messages.getDialogs` call (Telegram's maximum).
 const DIALOG_PAGE: i32 = 100;
@@ -34,8 +34,8 @@ impl Telegram {
     ///
     /// Errors: [`TelegramError::ChatNotFound`] when Telegram returns nothing; RPC errors
     /// (`CHANNEL_PRIVATE`, `CHANNEL_INVALID`, …).
-    pub async fn get_chat(&self, peer: PeerRef) -> Result<ChatFullInfo, TelegramError> {
-        let (users, chats) = match peer.id.kind() {
+    pub async fn get_chat(&self, peer: Peer) -> Result<ChatFullInfo, TelegramError> {
+        let (users, chats) = match peer.id().kind() {
             PeerKind::User => {
                 let users = self
                     .client
@@ -49,7 +49,7 @@ impl Telegram {
                 let result = self
                     .client
                     .invoke(&tl::functions::messages::GetChats {
-                        id: vec![peer.id.bare_id_unchecked()],
+                        id: vec![peer.id().bare_id_unchecked()],
                     })
                     .await?;
                 (Vec::new(), chats_of(result))

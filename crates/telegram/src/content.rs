@@ -1,49 +1,26 @@
 //! Sending content that is all metadata — location, venue, contact, poll, dice — through
 //! `messages.sendMedia` (Bot API sendLocation, sendVenue, sendContact, sendPoll, sendDice).
 
+use botapi::formatting::FormattedText;
 use botapi::types::Message;
-use grammers_session::types::PeerRef;
 use grammers_tl_types as tl;
 
-use crate::messages::reply_header;
-use crate::{Telegram, TelegramError};
+use crate::{Peer, SendOptions, Telegram, TelegramError, entities};
 
-/// Options every send method shares.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SendOptions {
-    /// Reply to this message of the same chat (already checked to exist).
-    pub reply_to: Option<i32>,
-    /// Send without notification sound.
-    pub silent: bool,
-    /// Forbid forwarding and saving.
-    pub noforwards: bool,
-}
-
-/// Text with formatting entities (UTF-16 offsets), as polls carry them.
-#[derive(Clone, Debug, Default)]
-pub struct RichText {
-    /// The text.
-    pub text: String,
-    /// Its entities.
-    pub entities: Vec<tl::enums::MessageEntity>,
-}
-
-impl RichText {
-    fn to_tl(&self) -> tl::enums::TextWithEntities {
-        tl::enums::TextWithEntities::Entities(tl::types::TextWithEntities {
-            text: self.text.clone(),
-            entities: self.entities.clone(),
-        })
-    }
+fn text_with_entities(text: &FormattedText) -> tl::enums::TextWithEntities {
+    tl::enums::TextWithEntities::Entities(tl::types::TextWithEntities {
+        text: text.text.clone(),
+        entities: entities::to_tl(&text.entities),
+    })
 }
 
 /// A poll to send (Bot API `sendPoll`).
 #[derive(Clone, Debug, Default)]
 pub struct OutgoingPoll {
-    /// 1–300 characters.
-    pub question: RichText,
+    /// 1–300 characters, with entities (UTF-16 offsets).
+    pub question: FormattedText,
     /// 2–10 (Telegram's limit) options, 1–100 characters each.
-    pub options: Vec<RichText>,
+    pub options: Vec<FormattedText>,
     /// Voters are hidden (the Bot API's default).
     pub is_anonymous: bool,
     /// A quiz with one correct answer.
@@ -53,7 +30,7 @@ pub struct OutgoingPoll {
     /// Quiz: index of the correct option.
     pub correct_option_id: Option<i32>,
     /// Quiz: shown after answering.
-    pub explanation: Option<RichText>,
+    pub explanation: Option<FormattedText>,
     /// Seconds the poll stays open.
     pub open_period: Option<i32>,
     /// When it closes, unix seconds.
@@ -132,7 +109,7 @@ fn poll_media(p: &OutgoingPoll) -> tl::enums::InputMedia {
         .enumerate()
         .map(|(i, o)| {
             tl::enums::PollAnswer::Answer(tl::types::PollAnswer {
-                text: o.to_tl(),
+                text: text_with_entities(o),
                 option: i.to_string().into_bytes(),
                 media: None,
                 added_by: None,
@@ -152,7 +129,7 @@ fn poll_media(p: &OutgoingPoll) -> tl::enums::InputMedia {
         hide_results_until_close: false,
         creator: false,
         subscribers_only: false,
-        question: p.question.to_tl(),
+        question: text_with_entities(&p.question),
         answers,
         close_period: p.open_period,
         close_date: p.close_date,
@@ -164,7 +141,7 @@ fn poll_media(p: &OutgoingPoll) -> tl::enums::InputMedia {
         correct_answers: p.correct_option_id.map(|i| vec![i]),
         attached_media: None,
         solution: p.explanation.as_ref().map(|e| e.text.clone()),
-        solution_entities: p.explanation.as_ref().map(|e| e.entities.clone()),
+        solution_entities: p.explanation.as_ref().map(|e| entities::to_tl(&e.entities)),
         solution_media: None,
     }))
 }
@@ -238,7 +215,7 @@ impl Telegram {
     /// `MEDIA_INVALID`, `CHAT_WRITE_FORBIDDEN`, … as RPC errors.
     pub async fn send_inline(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         media: &InlineMedia,
         options: SendOptions,
     ) -> Result<Message, TelegramError> {
@@ -253,7 +230,7 @@ impl Telegram {
                 invert_media: false,
                 allow_paid_floodskip: false,
                 peer: (&peer).into(),
-                reply_to: options.reply_to.map(reply_header),
+                reply_to: options.reply_header(),
                 media: media.to_tl(),
                 message: String::new(),
                 random_id: rand::random(),
@@ -268,15 +245,12 @@ impl Telegram {
                 suggested_post: None,
             })
             .await?;
-        let mut message = self
+        let message = self
             .new_messages(updates)
             .await?
             .into_iter()
             .next()
             .ok_or_else(|| TelegramError::Unexpected("the result carried no message".into()))?;
-        if let Some(reply_id) = options.reply_to {
-            message.reply_to_message = self.get_message(peer, reply_id).await?.map(Box::new);
-        }
-        Ok(message)
+        self.with_reply(peer, message, options).await
     }
 }

@@ -6,7 +6,7 @@ use grammers_tl_types as tl;
 
 /// Converts Bot API entities for sending. `text_mention` needs the user's access hash, which
 /// the caller resolves; entities the account cannot send (none today) are dropped.
-pub fn to_tl(entities: &[MessageEntity]) -> Vec<tl::enums::MessageEntity> {
+pub(crate) fn to_tl(entities: &[MessageEntity]) -> Vec<tl::enums::MessageEntity> {
     use tl::enums::MessageEntity as E;
     use tl::types as t;
     entities
@@ -59,8 +59,13 @@ pub fn to_tl(entities: &[MessageEntity]) -> Vec<tl::enums::MessageEntity> {
         .collect()
 }
 
+/// [`to_tl`], or `None` for no entities (the optional `entities` of send calls).
+pub(crate) fn to_tl_nonempty(entities: &[MessageEntity]) -> Option<Vec<tl::enums::MessageEntity>> {
+    (!entities.is_empty()).then(|| to_tl(entities))
+}
+
 /// Converts received entities to Bot API ones (unknown kinds are dropped, as the Bot API does).
-pub fn from_tl(entities: &[tl::enums::MessageEntity]) -> Vec<MessageEntity> {
+pub(crate) fn from_tl(entities: &[tl::enums::MessageEntity]) -> Vec<MessageEntity> {
     use tl::enums::MessageEntity as E;
     entities
         .iter()

@@ -3,11 +3,11 @@
 //! `readChatHistory`).
 
 use botapi::types::Message;
-use grammers_session::types::{PeerKind, PeerRef};
+use grammers_session::types::PeerKind;
 use grammers_tl_types as tl;
 
 use crate::results::RawMessages;
-use crate::{Telegram, TelegramError};
+use crate::{Peer, Telegram, TelegramError};
 
 /// Most messages one history or search call returns (Telegram's own page limit).
 pub const PAGE_LIMIT: i32 = 100;
@@ -24,9 +24,9 @@ fn in_chat(m: &tl::enums::Message, wanted: &tl::enums::Peer) -> bool {
 
 impl Telegram {
     /// The MTProto `Peer` of a chat, the account's own chat (Saved Messages) included.
-    pub(crate) fn tl_peer(&self, peer: &PeerRef) -> tl::enums::Peer {
-        match peer.id.bare_id() {
-            Some(_) => peer.id.into(),
+    pub(crate) fn tl_peer(&self, peer: &Peer) -> tl::enums::Peer {
+        match peer.id().bare_id() {
+            Some(_) => peer.id().into(),
             None => tl::enums::Peer::User(tl::types::PeerUser {
                 user_id: self.account().user.id,
             }),
@@ -39,7 +39,7 @@ impl Telegram {
     /// Errors: `PEER_ID_INVALID`, `CHANNEL_PRIVATE`, … as RPC errors.
     pub async fn history(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         offset_id: i32,
         limit: i32,
     ) -> Result<Vec<Message>, TelegramError> {
@@ -48,7 +48,7 @@ impl Telegram {
 
     pub(crate) async fn raw_history(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         offset_id: i32,
         limit: i32,
     ) -> Result<RawMessages, TelegramError> {
@@ -73,9 +73,9 @@ impl Telegram {
     /// `limit` (1–100).
     pub async fn search(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         query: &str,
-        from: Option<PeerRef>,
+        from: Option<Peer>,
         offset_id: i32,
         limit: i32,
     ) -> Result<Vec<Message>, TelegramError> {
@@ -94,9 +94,9 @@ impl Telegram {
 
     pub(crate) async fn raw_search(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         query: &str,
-        from: Option<PeerRef>,
+        from: Option<Peer>,
         filter: tl::enums::MessagesFilter,
         offset_id: i32,
         limit: i32,
@@ -126,9 +126,9 @@ impl Telegram {
 
     /// Marks the chat's messages up to `max_id` (0: all) as read (`messages.readHistory`, or
     /// `channels.readHistory` for supergroups and channels).
-    pub async fn read_history(&self, peer: PeerRef, max_id: i32) -> Result<(), TelegramError> {
+    pub async fn read_history(&self, peer: Peer, max_id: i32) -> Result<(), TelegramError> {
         let max_id = max_id.max(0);
-        if peer.id.kind() == PeerKind::Channel {
+        if peer.id().kind() == PeerKind::Channel {
             self.client
                 .invoke(&tl::functions::channels::ReadHistory {
                     channel: (&peer).into(),
@@ -149,14 +149,14 @@ impl Telegram {
     /// The messages of `peer` among `ids` (missing ones and those of other chats left out).
     pub(crate) async fn raw_messages_by_id(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         ids: &[i32],
     ) -> Result<RawMessages, TelegramError> {
         let id: Vec<tl::enums::InputMessage> = ids
             .iter()
             .map(|&id| tl::enums::InputMessage::Id(tl::types::InputMessageId { id }))
             .collect();
-        let result = if peer.id.kind() == PeerKind::Channel {
+        let result = if peer.id().kind() == PeerKind::Channel {
             self.client
                 .invoke(&tl::functions::channels::GetMessages {
                     channel: (&peer).into(),

@@ -19,7 +19,7 @@ mod chats;
 mod client;
 mod content;
 pub mod convert;
-pub mod entities;
+mod entities;
 mod error;
 mod events;
 mod history;
@@ -36,11 +36,10 @@ mod updates;
 
 pub use actions::Forward;
 pub use client::{Account, DEFAULT_UPLOAD_CONCURRENCY, Telegram, TelegramConfig};
-pub use content::{InlineMedia, OutgoingPoll, RichText, SendOptions};
+pub use content::{InlineMedia, OutgoingPoll};
 pub use error::TelegramError;
 pub use events::{CallbackQueryEvent, DeletedMessages, Event, ReactionCounts};
-/// The MTProto peer reference `resolve_chat` returns and the send calls take.
-pub use grammers_session::types::PeerRef;
-pub use messages::OutgoingText;
+pub use messages::{OutgoingText, SendOptions};
 pub use position::Position;
+pub use resolve::Peer;
 pub use updates::{IncomingMessage, UpdateStream};

@@ -4,12 +4,43 @@
 //! needs the full resulting message — grammers' `edit_message` returns `()` — and the users
 //! and chats of every result are cached in the shared session on the way.
 
-use botapi::types::Message;
-use grammers_session::types::{PeerKind, PeerRef};
+use botapi::types::{Message, MessageEntity};
+use grammers_session::types::PeerKind;
 use grammers_tl_types as tl;
 
 use crate::peers::PeerLookup;
-use crate::{Telegram, TelegramError, convert};
+use crate::{Peer, Telegram, TelegramError, convert, entities};
+
+/// Options every send method shares (Bot API: `reply_parameters`, `disable_notification`,
+/// `protect_content`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendOptions {
+    /// Reply to this message of the same chat (already checked to exist).
+    pub reply_to: Option<i32>,
+    /// Send without notification sound.
+    pub silent: bool,
+    /// Forbid forwarding and saving.
+    pub noforwards: bool,
+}
+
+impl SendOptions {
+    /// The `reply_to` of a send call: a reply within the same chat.
+    pub(crate) fn reply_header(&self) -> Option<tl::enums::InputReplyTo> {
+        self.reply_to.map(|reply_to_msg_id| {
+            tl::enums::InputReplyTo::Message(tl::types::InputReplyToMessage {
+                reply_to_msg_id,
+                top_msg_id: None,
+                reply_to_peer_id: None,
+                quote_text: None,
+                quote_entities: None,
+                quote_offset: None,
+                monoforum_peer_id: None,
+                todo_item_id: None,
+                poll_option: None,
+            })
+        })
+    }
+}
 
 /// A text message to send.
 #[derive(Clone, Debug, Default)]
@@ -17,30 +48,11 @@ pub struct OutgoingText {
     /// The text, UTF-8, after `parse_mode` processing.
     pub text: String,
     /// Formatting, UTF-16 offsets.
-    pub entities: Vec<tl::enums::MessageEntity>,
-    /// Reply to this message of the same chat.
-    pub reply_to: Option<i32>,
-    /// Send without notification sound.
-    pub silent: bool,
+    pub entities: Vec<MessageEntity>,
     /// Do not generate a link preview.
     pub no_webpage: bool,
-    /// Forbid forwarding and saving.
-    pub noforwards: bool,
-}
-
-/// The `reply_to` of a send call for a reply within the same chat.
-pub(crate) fn reply_header(reply_to_msg_id: i32) -> tl::enums::InputReplyTo {
-    tl::enums::InputReplyTo::Message(tl::types::InputReplyToMessage {
-        reply_to_msg_id,
-        top_msg_id: None,
-        reply_to_peer_id: None,
-        quote_text: None,
-        quote_entities: None,
-        quote_offset: None,
-        monoforum_peer_id: None,
-        todo_item_id: None,
-        poll_option: None,
-    })
+    /// Reply, silence, protection.
+    pub options: SendOptions,
 }
 
 fn rpc_400(name: &str) -> TelegramError {
@@ -56,29 +68,25 @@ impl Telegram {
     ///
     /// Errors: RPC errors as Telegram gives them (`PEER_ID_INVALID`, `MESSAGE_EMPTY`,
     /// `MESSAGE_TOO_LONG`, `CHAT_WRITE_FORBIDDEN`, …), [`TelegramError::FloodWait`].
-    pub async fn send_text(
-        &self,
-        peer: PeerRef,
-        out: OutgoingText,
-    ) -> Result<Message, TelegramError> {
+    pub async fn send_text(&self, peer: Peer, out: OutgoingText) -> Result<Message, TelegramError> {
         let random_id = rand::random::<i64>();
         let updates = self
             .client
             .invoke(&tl::functions::messages::SendMessage {
                 no_webpage: out.no_webpage,
-                silent: out.silent,
+                silent: out.options.silent,
                 background: false,
                 clear_draft: false,
-                noforwards: out.noforwards,
+                noforwards: out.options.noforwards,
                 update_stickersets_order: false,
                 invert_media: false,
                 allow_paid_floodskip: false,
                 peer: (&peer).into(),
-                reply_to: out.reply_to.map(reply_header),
-                message: out.text.clone(),
+                reply_to: out.options.reply_header(),
+                message: out.text,
                 random_id,
                 reply_markup: None,
-                entities: (!out.entities.is_empty()).then(|| out.entities.clone()),
+                entities: entities::to_tl_nonempty(&out.entities),
                 schedule_date: None,
                 schedule_repeat_period: None,
                 send_as: None,
@@ -89,7 +97,7 @@ impl Telegram {
                 rich_message: None,
             })
             .await?;
-        let mut message = self
+        let message = self
             .message_from_updates(updates, |u| {
                 matches!(
                     u,
@@ -97,7 +105,18 @@ impl Telegram {
                 )
             })
             .await?;
-        if let Some(reply_id) = out.reply_to {
+        self.with_reply(peer, message, out.options).await
+    }
+
+    /// A sent message with its `reply_to_message` filled in when `options` made it a reply, as
+    /// the Bot API answers (MTProto's result carries only the replied-to id).
+    pub(crate) async fn with_reply(
+        &self,
+        peer: Peer,
+        mut message: Message,
+        options: SendOptions,
+    ) -> Result<Message, TelegramError> {
+        if let Some(reply_id) = options.reply_to {
             message.reply_to_message = self.get_message(peer, reply_id).await?.map(Box::new);
         }
         Ok(message)
@@ -109,10 +128,10 @@ impl Telegram {
     /// `MESSAGE_EMPTY`, … as RPC errors.
     pub async fn edit_text(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         message_id: i32,
         text: String,
-        entities: Vec<tl::enums::MessageEntity>,
+        entities: &[MessageEntity],
         no_webpage: bool,
     ) -> Result<Message, TelegramError> {
         let updates = self
@@ -125,7 +144,7 @@ impl Telegram {
                 message: Some(text),
                 media: None,
                 reply_markup: None,
-                entities: Some(entities),
+                entities: Some(entities::to_tl(entities)),
                 schedule_date: None,
                 schedule_repeat_period: None,
                 quick_reply_shortcut_id: None,
@@ -145,7 +164,7 @@ impl Telegram {
     /// or belonging to another chat — private chats and basic groups share one id space).
     pub async fn get_message(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         message_id: i32,
     ) -> Result<Option<Message>, TelegramError> {
         Ok(self
@@ -157,7 +176,7 @@ impl Telegram {
     /// The raw MTProto message, for callers that need more than the Bot API shape.
     pub(crate) async fn get_raw_message(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         message_id: i32,
     ) -> Result<Option<tl::enums::Message>, TelegramError> {
         Ok(self
@@ -168,13 +187,13 @@ impl Telegram {
 
     async fn get_raw_messages(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         message_id: i32,
     ) -> Result<Option<(tl::enums::Message, PeerLookup)>, TelegramError> {
         let id = vec![tl::enums::InputMessage::Id(tl::types::InputMessageId {
             id: message_id,
         })];
-        let result = if peer.id.kind() == PeerKind::Channel {
+        let result = if peer.id().kind() == PeerKind::Channel {
             self.client
                 .invoke(&tl::functions::channels::GetMessages {
                     channel: (&peer).into(),
@@ -194,7 +213,7 @@ impl Telegram {
         };
         self.cache(&users, &chats).await;
         let peers = PeerLookup::new(&users, &chats);
-        let wanted: tl::enums::Peer = peer.id.into();
+        let wanted: tl::enums::Peer = peer.id().into();
         Ok(messages
             .into_iter()
             .find(|m| match m {
@@ -210,16 +229,12 @@ impl Telegram {
     ///
     /// Errors: `MESSAGE_ID_INVALID` when it does not exist there, `MESSAGE_DELETE_FORBIDDEN`
     /// when the account may not delete it.
-    pub async fn delete_message(
-        &self,
-        peer: PeerRef,
-        message_id: i32,
-    ) -> Result<(), TelegramError> {
+    pub async fn delete_message(&self, peer: Peer, message_id: i32) -> Result<(), TelegramError> {
         if self.get_message(peer, message_id).await?.is_none() {
             return Err(rpc_400("MESSAGE_ID_INVALID"));
         }
         let tl::enums::messages::AffectedMessages::Messages(affected) =
-            if peer.id.kind() == PeerKind::Channel {
+            if peer.id().kind() == PeerKind::Channel {
                 self.client
                     .invoke(&tl::functions::channels::DeleteMessages {
                         channel: (&peer).into(),

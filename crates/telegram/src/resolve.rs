@@ -14,17 +14,65 @@ use grammers_tl_types as tl;
 
 use crate::{Telegram, TelegramError};
 
+/// A chat the account can address, as [`Telegram::resolve_chat`] found it: the MTProto peer and
+/// its access hash, kept opaque so callers speak Bot API `chat_id`s only. Cheap to copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer(PeerRef);
+
+impl Peer {
+    /// The account's own chat (Saved Messages), which needs no lookup.
+    pub fn me() -> Self {
+        Self(PeerId::self_user().to_ambient_ref())
+    }
+
+    /// The Bot API `chat_id` of this chat (`-100…` for supergroups and channels, `-id` for
+    /// basic groups); `None` for [`Peer::me`], whose user id only the connection knows.
+    pub fn chat_id(&self) -> Option<i64> {
+        self.0.id.bot_api_dialog_id()
+    }
+
+    /// The MTProto peer id.
+    pub(crate) fn id(&self) -> PeerId {
+        self.0.id
+    }
+}
+
+impl From<PeerRef> for Peer {
+    fn from(peer: PeerRef) -> Self {
+        Self(peer)
+    }
+}
+
+impl From<&Peer> for tl::enums::InputPeer {
+    fn from(peer: &Peer) -> Self {
+        (&peer.0).into()
+    }
+}
+
+impl From<&Peer> for tl::enums::InputChannel {
+    fn from(peer: &Peer) -> Self {
+        (&peer.0).into()
+    }
+}
+
+impl From<&Peer> for tl::enums::InputUser {
+    fn from(peer: &Peer) -> Self {
+        (&peer.0).into()
+    }
+}
+
 /// Minimum time between two dialog-list refreshes triggered by unknown chat ids.
 pub const DIALOG_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Telegram {
     /// Resolves a Bot API `chat_id`. Errors: [`TelegramError::ChatNotFound`] when no chat the
     /// account can see has that id or username.
-    pub async fn resolve_chat(&self, chat: &ChatIdParam) -> Result<PeerRef, TelegramError> {
+    pub async fn resolve_chat(&self, chat: &ChatIdParam) -> Result<Peer, TelegramError> {
         match chat {
             ChatIdParam::Id(id) => self.resolve_id(*id).await,
             ChatIdParam::Username(name) => self.resolve_username(name).await,
         }
+        .map(Peer)
     }
 
     async fn resolve_id(&self, id: i64) -> Result<PeerRef, TelegramError> {

@@ -31,7 +31,7 @@ impl ChatType {
 
 /// A chat as embedded in messages (Bot API section "Chat").
 ///
-/// `id` is the Bot API chat id (see [`crate::ids::bot_api_chat_id`]): positive for users,
+/// `id` is the Bot API chat id: positive for users,
 /// `-id` for basic groups, `-1000000000000 - id` for supergroups and channels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]

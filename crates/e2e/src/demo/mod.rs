@@ -190,9 +190,9 @@ impl Demo {
             "--public-media-port",
             &media_port,
         ];
-        let receiver = receiver::App::build_with(
+        let receiver = receiver::App::build_with_listener(
             receiver::Config::try_parse_from(receiver_args)?,
-            Some(media_listener),
+            media_listener,
         )
         .await
         .context("failed to start the receiver")?;

@@ -13,6 +13,7 @@ use super::App;
 use crate::archive;
 use crate::deliver::Deliverer;
 use crate::dispatch::{Announcer, MediaJobs, Wakes};
+use crate::handlers;
 use crate::media::{server, store};
 use crate::pipeline::{self, Pipeline};
 use crate::status::{self, StatusState};
@@ -87,6 +88,14 @@ impl App {
             store::sweep_interval(self.store.ttl()),
             loop_stop_rx.clone(),
         ));
+        let (handlers_stop_tx, handlers_stop_rx) = watch::channel(None);
+        let (feed, handlers_task) = if self.handlers.is_empty() {
+            (None, None)
+        } else {
+            info!(handlers = ?self.handlers.names(), "running handlers in process");
+            let (feed, router) = handlers::router(self.handlers, self.telegram.clone());
+            (Some(feed), Some(tokio::spawn(router.run(handlers_stop_rx))))
+        };
         let pipeline = Pipeline {
             stream: self.stream,
             normalizer: self.normalizer,
@@ -94,6 +103,7 @@ impl App {
             jobs,
             announcer,
             health: self.health.clone(),
+            handlers: feed,
         };
         let mut update_loop = tokio::spawn(pipeline::run(pipeline, loop_stop_rx, self.ready.0));
         info!(addr = %self.addr, outbox = %self.outbox.path().display(), "receiver running");
@@ -105,6 +115,8 @@ impl App {
         // Counted from the signal (or the loop's end), not from the start of the run.
         let deadline = Instant::now() + self.drain_deadline;
         loop_stop_tx.send_replace(true);
+        // Handlers drain alongside the media jobs and deliveries, before the disconnect.
+        handlers_stop_tx.send_replace(Some(deadline));
         let jobs = match ended {
             Some(ended) => ended,
             None => update_loop.await,
@@ -124,6 +136,11 @@ impl App {
         if drained.is_err() {
             warn!("attempts still in flight at the drain deadline; retried at the next start");
             workers.shutdown().await;
+        }
+        if let Some(task) = handlers_task
+            && let Err(e) = task.await
+        {
+            error!(error = %e, "handler router failed");
         }
         server_stop_tx.send_replace(true);
         let grace = deadline.max(Instant::now() + SERVER_GRACE);

@@ -276,10 +276,10 @@ pub async fn start_app_probing(
     config.media_download_concurrency = options.media_download_concurrency;
     (options.configure)(&mut config);
     let session_path = config.session_path();
-    let app = App::build_with(config, Some(media_listener))
+    let app = App::build_with_listener(config, media_listener)
         .await
         .expect("app");
-    let media_addr = app.media_addr();
+    let media_addr = app.local_addr();
     let media = app.media_store();
     let ready = app.ready();
     let mut handled = app.subscribe();

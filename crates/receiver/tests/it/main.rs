@@ -8,6 +8,8 @@ mod chats;
 mod cli;
 mod delivery;
 mod first_run;
+mod golden;
+mod handlers;
 mod helpers;
 mod kinds;
 mod media;

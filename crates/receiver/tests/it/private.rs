@@ -57,7 +57,7 @@ async fn reply_carries_the_flattened_original() {
             "media_url": null,
             "media_type": null,
             "sender_id": alice,
-            "sender_name": "Alice Smith",
+            "sender_name": "Alice",
             "date": iso(original.date)
         })
     );

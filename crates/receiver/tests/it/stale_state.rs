@@ -14,7 +14,7 @@ use crate::helpers::{
 
 /// WARN and ERROR lines logged on this thread (the app's tasks included: the test runtime is
 /// single-threaded) while the guard lives.
-struct Warnings {
+pub(crate) struct Warnings {
     lines: Arc<Mutex<Vec<u8>>>,
     _guard: tracing::subscriber::DefaultGuard,
 }
@@ -34,7 +34,7 @@ impl Write for Buffer {
 }
 
 impl Warnings {
-    fn capture() -> Self {
+    pub(crate) fn capture() -> Self {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let buffer = Buffer(lines.clone());
         let subscriber = tracing_subscriber::fmt()
@@ -48,7 +48,7 @@ impl Warnings {
         }
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         String::from_utf8_lossy(&self.lines.lock().unwrap_or_else(|e| e.into_inner()))
             .lines()
             .map(str::to_owned)

@@ -62,14 +62,27 @@ pub fn data_uri(value: &str) -> Option<Result<Inline, ApiError>> {
 }
 
 /// Bare base64 (standard or URL-safe, padding optional, whitespace ignored) whose decoded
-/// bytes `infer` recognises by their magic numbers; anything else is `None`, so that a
-/// mistyped `file_id` (also base64url) is not uploaded as garbage.
+/// bytes `infer` recognises by their magic numbers, or that are plain UTF-8 text (a CSV or
+/// `.txt` document, as the Python service took them; `text/plain`). Anything else is `None`,
+/// so that a mistyped `file_id` (also base64url, decoding to binary) is not uploaded as garbage.
 pub fn bare_base64(value: &str) -> Option<Inline> {
     let bytes = decode(value)?;
-    let kind = infer::get(&bytes)?;
+    let mime_type = match infer::get(&bytes) {
+        Some(kind) => kind.mime_type(),
+        None if is_plain_text(&bytes) => "text/plain",
+        None => return None,
+    };
     Some(Inline {
         bytes,
-        mime_type: Some(kind.mime_type().to_owned()),
+        mime_type: Some(mime_type.to_owned()),
+    })
+}
+
+/// UTF-8 without control characters other than tab, line feed and carriage return.
+fn is_plain_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|text| {
+        text.chars()
+            .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
     })
 }
 
@@ -142,5 +155,8 @@ mod tests {
         assert_eq!(inline.mime_type.as_deref(), Some("audio/ogg"));
         assert_eq!(bare_base64("AgADBAADbad"), None);
         assert_eq!(bare_base64("not base64 at all!"), None);
+        let csv = bare_base64(&general_purpose::STANDARD.encode("a,b\r\n1,2\n")).expect("text");
+        assert_eq!(csv.mime_type.as_deref(), Some("text/plain"));
+        assert_eq!(csv.bytes, b"a,b\r\n1,2\n");
     }
 }

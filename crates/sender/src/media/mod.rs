@@ -31,7 +31,7 @@ pub enum InputFile {
 /// 3. `http://…` / `https://…`: downloaded by `fetcher` (address checks, size cap, timeout);
 /// 4. `data:…`: a data URI;
 /// 5. a `file_id` ([`FileId::decode`]);
-/// 6. bare base64 of a file whose type its magic bytes show.
+/// 6. bare base64 of a file whose type its magic bytes show, or of plain UTF-8 text.
 ///
 /// Errors (400 unless said): "there is no {param} in the request"; "wrong file
 /// identifier/HTTP URL specified" for anything else unusable; "failed to get HTTP URL

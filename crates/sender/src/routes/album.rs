@@ -83,7 +83,7 @@ async fn resolve_item(
         kind,
         source,
         attributes,
-        entities: telegram::entities::to_tl(&caption.entities),
+        entities: caption.entities,
         caption: caption.text,
     };
     Ok((item, upload))
@@ -157,9 +157,7 @@ pub async fn send_media_group(
             attributes: item.attributes.clone(),
             caption: item.caption.clone(),
             entities: item.entities.clone(),
-            reply_to: options.reply_to,
-            silent: options.silent,
-            noforwards: options.noforwards,
+            options,
         };
         return ok(vec![tg.send_media(peer, out).await.or_api(ctx)?]);
     }

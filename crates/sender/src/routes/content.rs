@@ -3,10 +3,11 @@
 
 use axum::extract::State;
 use botapi::RpcContext;
+use botapi::formatting::FormattedText;
 use botapi::ids::ChatIdParam;
 use botapi::types::{ChatAction, InputPollOptionParam, Message, MessageEntity};
 use serde::Deserialize;
-use telegram::{InlineMedia, OutgoingPoll, RichText};
+use telegram::{InlineMedia, OutgoingPoll};
 
 use super::reply::send_request;
 use crate::error::{ApiError, ApiResult, TelegramResultExt, ok};
@@ -190,12 +191,8 @@ fn rich(
     text: &str,
     parse_mode: Option<&str>,
     entities: Option<Vec<MessageEntity>>,
-) -> Result<RichText, ApiError> {
-    let formatted = text::formatted(text, parse_mode, entities)?;
-    Ok(RichText {
-        entities: telegram::entities::to_tl(&formatted.entities),
-        text: formatted.text,
-    })
+) -> Result<FormattedText, ApiError> {
+    text::formatted(text, parse_mode, entities)
 }
 
 fn poll(req: &SendPoll) -> Result<OutgoingPoll, ApiError> {

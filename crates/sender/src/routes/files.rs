@@ -92,8 +92,8 @@ pub async fn download_with_key(
     State(state): State<ServerState>,
     Path(path): Path<String>,
 ) -> Result<Response, ApiError> {
-    let connected = state.connection.signed_in()?;
-    stream_file(&connected.state, &path).await
+    let app = state.connection.signed_in()?;
+    stream_file(&app, &path).await
 }
 
 /// `GET /file/{bot<token>}/{*file_path}`: the file's bytes; the token is `X_API_TOKEN`
@@ -110,9 +110,9 @@ pub async fn download_with_token(
     if !crate::auth::bot_segment_matches(&state.api_token, &bot_token) {
         return Err(botapi::ApiError::unauthorized().into());
     }
-    crate::limits::admit(&state)?;
-    let connected = state.connection.signed_in()?;
-    stream_file(&connected.state, &path).await
+    crate::limits::admit(state.rate_limit.as_deref())?;
+    let app = state.connection.signed_in()?;
+    stream_file(&app, &path).await
 }
 
 /// Any other HTTP method on `/file/{segment}/…`: 405 for a download URL (`bot…`), 404 "Not

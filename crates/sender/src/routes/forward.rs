@@ -7,7 +7,7 @@ use botapi::RpcContext;
 use botapi::ids::ChatIdParam;
 use botapi::types::{Message, MessageEntity, MessageId};
 use serde::Deserialize;
-use telegram::{Forward, PeerRef, Telegram};
+use telegram::{Forward, Peer, SendOptions, Telegram};
 
 use crate::error::{ApiError, ApiResult, TelegramResultExt, ok};
 use crate::extract::BotRequest;
@@ -88,7 +88,7 @@ async fn peers(
     to: &ChatIdParam,
     from: &ChatIdParam,
     ctx: RpcContext,
-) -> Result<(PeerRef, PeerRef), ApiError> {
+) -> Result<(Peer, Peer), ApiError> {
     Ok((
         tg.resolve_chat(to).await.or_api(ctx)?,
         tg.resolve_chat(from).await.or_api(ctx)?,
@@ -109,8 +109,11 @@ async fn forward(
         ids,
         drop_author: false,
         drop_captions: false,
-        silent: req.disable_notification.unwrap_or(false),
-        noforwards: req.protect_content.unwrap_or(false),
+        options: SendOptions {
+            reply_to: None,
+            silent: req.disable_notification.unwrap_or(false),
+            noforwards: req.protect_content.unwrap_or(false),
+        },
     };
     tg.forward_messages(f).await.or_api(ctx)
 }
@@ -156,7 +159,7 @@ async fn copy(
     req: &CopyParams,
     ids: Vec<i32>,
     drop_captions: bool,
-) -> Result<(PeerRef, Vec<Message>), ApiError> {
+) -> Result<(Peer, Vec<Message>), ApiError> {
     let ctx = RpcContext::Copy;
     let tg = &state.telegram;
     let (to, from) = peers(tg, &req.chat_id, &req.from_chat_id, ctx).await?;
@@ -166,8 +169,11 @@ async fn copy(
         ids,
         drop_author: true,
         drop_captions,
-        silent: req.disable_notification.unwrap_or(false),
-        noforwards: req.protect_content.unwrap_or(false),
+        options: SendOptions {
+            reply_to: None,
+            silent: req.disable_notification.unwrap_or(false),
+            noforwards: req.protect_content.unwrap_or(false),
+        },
     };
     Ok((to, tg.forward_messages(f).await.or_api(ctx)?))
 }
@@ -199,10 +205,9 @@ pub async fn copy_message(
     if let Some(caption) = caption.filter(|c| !c.text.is_empty())
         && copy.text.is_none()
     {
-        let entities = telegram::entities::to_tl(&caption.entities);
         state
             .telegram
-            .edit_text(to, copy.message_id, caption.text, entities, false)
+            .edit_text(to, copy.message_id, caption.text, &caption.entities, false)
             .await
             .or_api(RpcContext::Edit)?;
     }

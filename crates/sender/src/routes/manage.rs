@@ -52,9 +52,8 @@ pub async fn edit_message_caption(
             botapi::ApiError::bad_request("there is no caption in the message to edit").into(),
         );
     }
-    let entities = telegram::entities::to_tl(&caption.entities);
     let edited = tg
-        .edit_text(peer, req.message_id, caption.text, entities, false)
+        .edit_text(peer, req.message_id, caption.text, &caption.entities, false)
         .await
         .or_api(ctx)?;
     ok(edited)

@@ -180,7 +180,15 @@ async fn send(
     };
     let tg = &state.telegram;
     let peer = tg.resolve_chat(&params.chat_id).await.or_api(ctx)?;
-    let reply_to = params.reply().resolve(tg, peer).await?;
+    let options = params
+        .reply()
+        .options(
+            tg,
+            peer,
+            params.disable_notification,
+            params.protect_content,
+        )
+        .await?;
     let input = media::resolve(
         kind.as_str(),
         params.file_param(kind),
@@ -211,10 +219,8 @@ async fn send(
         source,
         attributes,
         caption: caption.text,
-        entities: telegram::entities::to_tl(&caption.entities),
-        reply_to,
-        silent: params.disable_notification.unwrap_or(false),
-        noforwards: params.protect_content.unwrap_or(false),
+        entities: caption.entities,
+        options,
     };
     ok(tg.send_media(peer, out).await.or_api(ctx)?)
 }

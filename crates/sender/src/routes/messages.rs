@@ -65,17 +65,17 @@ pub async fn send_message(
         reply_parameters: req.reply_parameters,
         allow_sending_without_reply: req.allow_sending_without_reply,
     };
-    let reply_to = reply.resolve(tg, peer).await?;
+    let options = reply
+        .options(tg, peer, req.disable_notification, req.protect_content)
+        .await?;
     let out = OutgoingText {
         text: formatted.text,
-        entities: telegram::entities::to_tl(&formatted.entities),
-        reply_to,
-        silent: req.disable_notification.unwrap_or(false),
+        entities: formatted.entities,
         no_webpage: text::no_webpage(
             req.link_preview_options.as_ref(),
             req.disable_web_page_preview,
         ),
-        noforwards: req.protect_content.unwrap_or(false),
+        options,
     };
     ok(tg.send_text(peer, out).await.or_api(ctx)?)
 }
@@ -116,9 +116,14 @@ pub async fn edit_message_text(
         req.link_preview_options.as_ref(),
         req.disable_web_page_preview,
     );
-    let entities = telegram::entities::to_tl(&formatted.entities);
     let edited = tg
-        .edit_text(peer, req.message_id, formatted.text, entities, no_webpage)
+        .edit_text(
+            peer,
+            req.message_id,
+            formatted.text,
+            &formatted.entities,
+            no_webpage,
+        )
         .await
         .or_api(ctx)?;
     ok(edited)

@@ -19,6 +19,8 @@ pub mod messages;
 pub mod reply;
 pub mod table;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
@@ -36,6 +38,7 @@ use crate::error::ApiError;
 use crate::limits::rate_limit;
 use crate::state::ServerState;
 use crate::telemetry;
+use table::MethodTable;
 
 pub use crate::extract::MAX_BODY_BYTES;
 
@@ -74,12 +77,19 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
     let body_limit = usize::try_from(state.max_upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(MAX_BODY_BYTES);
-    let api_key = middleware::from_fn_with_state(state.clone(), require_api_key);
-    let bot_token = middleware::from_fn_with_state(state.clone(), require_bot_token);
-    let limit = middleware::from_fn_with_state(state.clone(), rate_limit);
-    // Layers run bottom-up: the key check first, then the rate limit.
+    let api_key = middleware::from_fn_with_state(state.api_token.clone(), require_api_key);
+    let bot_token = middleware::from_fn_with_state(state.api_token.clone(), require_bot_token);
+    let limit = middleware::from_fn_with_state(state.rate_limit.clone(), rate_limit);
+    let shape = middleware::from_fn_with_state(state.response_format, crate::compat::layer);
+    let table = Arc::new(MethodTable::default());
+    let dispatch = move |State(state): State<ServerState>, request: Request<Body>| {
+        let table = table.clone();
+        async move { dispatch(&state, &table, request).await }
+    };
+    // Layers run bottom-up: the key check first, then the rate limit, then the answer's shape.
     let keyed = Router::new()
-        .route("/api_v1/{method}", any(dispatch))
+        .route("/api_v1/{method}", any(dispatch.clone()))
+        .route_layer(shape.clone())
         .route("/api_v1/file/{*file_path}", get(files::download_with_key))
         .route("/api_v1/auth/sendCode", post(login::send_code))
         .route("/api_v1/auth/signIn", post(login::sign_in))
@@ -90,6 +100,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         .route_layer(api_key);
     let bot = Router::new()
         .route("/{bot_token}/{method}", any(dispatch))
+        .route_layer(shape)
         .route_layer(limit)
         .route_layer(bot_token);
     let app = Router::new()
@@ -105,7 +116,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         .fallback(unknown_path)
         .with_state(state)
         .merge(crate::openapi::router())
-        .merge(ops::metrics::route(telemetry::metrics_handle()))
+        .merge(ops::metrics::route(ops::metrics::install()))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(middleware::map_response(envelope::errors))
@@ -116,16 +127,16 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
     }
 }
 
-/// Runs the method named by the last path segment (both URL families end in `/<method>`) on
-/// the signed-in connection's table; 503 while signed out.
-async fn dispatch(State(state): State<ServerState>, request: Request<Body>) -> Response {
-    let connected = match state.connection.signed_in() {
-        Ok(connected) => connected,
+/// Runs the method named by the last path segment (both URL families end in `/<method>`) with
+/// the signed-in session's state; 503 while signed out.
+async fn dispatch(state: &ServerState, table: &MethodTable, request: Request<Body>) -> Response {
+    let app = match state.connection.signed_in() {
+        Ok(app) => app,
         Err(error) => return error.into_response(),
     };
     let path = request.uri().path().to_owned();
     let name = path.rsplit('/').next().unwrap_or_default();
-    connected.table.call(name, request).await
+    table.call(&app, name, request).await
 }
 
 /// Paths no route matched. Under `/api_v1/` and `/bot<token>/`: 401 without the right

@@ -4,8 +4,7 @@
 
 use botapi::RpcContext;
 use botapi::types::ReplyParameters;
-use grammers_session::types::PeerRef;
-use telegram::Telegram;
+use telegram::{Peer, SendOptions, Telegram};
 
 use crate::error::{ApiError, TelegramResultExt};
 
@@ -28,11 +27,11 @@ impl ReplyFields {
     /// Errors: 400 "message to be replied not found" (unless `allow_sending_without_reply`,
     /// then no reply), 400 for a `reply_parameters.chat_id` of another chat (cross-chat
     /// replies need a different MTProto reply header; not supported yet), "chat not found".
-    pub async fn resolve(&self, tg: &Telegram, peer: PeerRef) -> Result<Option<i32>, ApiError> {
+    pub async fn resolve(&self, tg: &Telegram, peer: Peer) -> Result<Option<i32>, ApiError> {
         let ctx = RpcContext::Send;
         let reply = self.reply_parameters.as_ref();
         if let Some(reply_chat) = reply.and_then(|r| r.chat_id.as_ref())
-            && tg.resolve_chat(reply_chat).await.or_api(ctx)?.id != peer.id
+            && tg.resolve_chat(reply_chat).await.or_api(ctx)? != peer
         {
             return Err(botapi::ApiError::bad_request(
                 "replying to a message of another chat is not supported",
@@ -55,6 +54,24 @@ impl ReplyFields {
         } else {
             Err(botapi::ApiError::message_to_reply_not_found().into())
         }
+    }
+}
+
+impl ReplyFields {
+    /// The send options of a request: the reply target checked by [`ReplyFields::resolve`],
+    /// `disable_notification` and `protect_content` (absent: `false`).
+    pub async fn options(
+        &self,
+        tg: &Telegram,
+        peer: Peer,
+        disable_notification: Option<bool>,
+        protect_content: Option<bool>,
+    ) -> Result<SendOptions, ApiError> {
+        Ok(SendOptions {
+            reply_to: self.resolve(tg, peer).await?,
+            silent: disable_notification.unwrap_or(false),
+            noforwards: protect_content.unwrap_or(false),
+        })
     }
 }
 
@@ -92,18 +109,16 @@ macro_rules! send_request {
             pub async fn options(
                 &self,
                 tg: &telegram::Telegram,
-                peer: telegram::PeerRef,
+                peer: telegram::Peer,
             ) -> Result<telegram::SendOptions, $crate::error::ApiError> {
                 let reply = $crate::routes::reply::ReplyFields {
                     reply_to_message_id: self.reply_to_message_id,
                     reply_parameters: self.reply_parameters.clone(),
                     allow_sending_without_reply: self.allow_sending_without_reply,
                 };
-                Ok(telegram::SendOptions {
-                    reply_to: reply.resolve(tg, peer).await?,
-                    silent: self.disable_notification.unwrap_or(false),
-                    noforwards: self.protect_content.unwrap_or(false),
-                })
+                reply
+                    .options(tg, peer, self.disable_notification, self.protect_content)
+                    .await
             }
         }
     };

@@ -189,30 +189,35 @@ pub fn methods() -> Vec<Method> {
     list
 }
 
-/// The dispatch table: lowercase method name → its handler, with the state applied.
+/// The dispatch table: lowercase method name → its handler. Built once per server; the
+/// signed-in session's [`AppState`] is applied per call.
 #[derive(Clone)]
 pub struct MethodTable {
-    routes: HashMap<String, MethodRouter<(), Infallible>>,
+    routes: HashMap<String, MethodRouter<AppState, Infallible>>,
 }
 
-impl MethodTable {
-    /// Every method of [`methods`], bound to `state`.
-    pub fn new(state: &AppState) -> Self {
+impl Default for MethodTable {
+    /// Every method of [`methods`].
+    fn default() -> Self {
         let routes = methods()
             .into_iter()
-            .map(|m| {
-                let router = m.handler.with_state(state.clone());
-                (m.name.to_ascii_lowercase(), router)
-            })
+            .map(|m| (m.name.to_ascii_lowercase(), m.handler))
             .collect();
         Self { routes }
     }
+}
 
-    /// Runs the method named `name` (any capitalisation) on `request`; unknown names answer
-    /// 404 "Not Found: method not found".
-    pub async fn call(&self, name: &str, request: Request<Body>) -> Response {
+impl MethodTable {
+    /// Runs the method named `name` (any capitalisation) on `request` with `state`; unknown
+    /// names answer 404 "Not Found: method not found".
+    pub async fn call(&self, state: &AppState, name: &str, request: Request<Body>) -> Response {
         match self.routes.get(&name.to_ascii_lowercase()) {
-            Some(router) => match router.clone().oneshot(request).await {
+            Some(router) => match router
+                .clone()
+                .with_state(state.clone())
+                .oneshot(request)
+                .await
+            {
                 Ok(response) => response,
                 Err(never) => match never {},
             },

@@ -100,6 +100,7 @@ pub fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         rate_limit_burst: 60,
         upload_concurrency: telegram::DEFAULT_UPLOAD_CONCURRENCY,
         cors_allowed_origins: Vec::new(),
+        response_format: sender::compat::ResponseFormat::BotApi,
     }
 }
 

@@ -9,6 +9,7 @@ mod album;
 mod auth;
 mod bot_routes;
 mod clients;
+mod compat;
 mod config;
 mod content;
 mod docs;

@@ -2,14 +2,11 @@
 //! message's media (`messages.editMessage` with media) and file sizes for `getFile`.
 
 use botapi::ids::ChatIdParam;
-use botapi::types::Message;
-use grammers_session::types::PeerRef;
+use botapi::types::{Message, MessageEntity};
 use grammers_tl_types as tl;
 
 use super::{FileId, MediaAttributes, MediaKind, MediaSource, received};
-use crate::content::SendOptions;
-use crate::messages::reply_header;
-use crate::{Telegram, TelegramError};
+use crate::{Peer, SendOptions, Telegram, TelegramError, entities};
 
 /// One photo, video, audio or document of an album, or the new media of an edit.
 #[derive(Clone, Debug)]
@@ -23,11 +20,7 @@ pub struct AlbumItem {
     /// Caption after `parse_mode` processing (may be empty).
     pub caption: String,
     /// Caption entities (UTF-16 offsets).
-    pub entities: Vec<tl::enums::MessageEntity>,
-}
-
-fn entities_opt(entities: &[tl::enums::MessageEntity]) -> Option<Vec<tl::enums::MessageEntity>> {
-    (!entities.is_empty()).then(|| entities.to_vec())
+    pub entities: Vec<MessageEntity>,
 }
 
 impl Telegram {
@@ -54,7 +47,7 @@ impl Telegram {
     /// `PHOTO_INVALID_DIMENSIONS`, … as RPC errors; [`TelegramError::Io`] for unreadable files.
     pub async fn send_album(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         items: &[AlbumItem],
         options: SendOptions,
     ) -> Result<Vec<Message>, TelegramError> {
@@ -69,7 +62,7 @@ impl Telegram {
                     media,
                     random_id: rand::random(),
                     message: item.caption.clone(),
-                    entities: entities_opt(&item.entities),
+                    entities: entities::to_tl_nonempty(&item.entities),
                 },
             ));
         }
@@ -84,7 +77,7 @@ impl Telegram {
                 invert_media: false,
                 allow_paid_floodskip: false,
                 peer: (&peer).into(),
-                reply_to: options.reply_to.map(reply_header),
+                reply_to: options.reply_header(),
                 multi_media,
                 schedule_date: None,
                 send_as: None,
@@ -94,8 +87,8 @@ impl Telegram {
             })
             .await?;
         let mut messages = self.new_messages(updates).await?;
-        if let (Some(reply_id), Some(first)) = (options.reply_to, messages.first_mut()) {
-            first.reply_to_message = self.get_message(peer, reply_id).await?.map(Box::new);
+        if let Some(first) = messages.first_mut() {
+            *first = self.with_reply(peer, first.clone(), options).await?;
         }
         Ok(messages)
     }
@@ -104,7 +97,7 @@ impl Telegram {
     /// existing photo or document.
     async fn stored_media(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         media: tl::enums::InputMedia,
     ) -> Result<tl::enums::InputMedia, TelegramError> {
         let stored = self
@@ -127,7 +120,7 @@ impl Telegram {
     /// message), `MESSAGE_NOT_MODIFIED`, … as RPC errors.
     pub async fn edit_media(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         message_id: i32,
         item: &AlbumItem,
     ) -> Result<Message, TelegramError> {
@@ -142,7 +135,7 @@ impl Telegram {
                 message: Some(item.caption.clone()),
                 media: Some(media),
                 reply_markup: None,
-                entities: Some(item.entities.clone()),
+                entities: Some(entities::to_tl(&item.entities)),
                 schedule_date: None,
                 schedule_repeat_period: None,
                 quick_reply_shortcut_id: None,

@@ -3,14 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use botapi::types::Message;
+use botapi::types::{Message, MessageEntity};
 use grammers_client::InvocationError;
-use grammers_session::types::PeerRef;
 use grammers_tl_types as tl;
 use tokio::sync::SemaphorePermit;
 
 use super::{FileId, MediaKind};
-use crate::{Telegram, TelegramError};
+use crate::{Peer, SendOptions, Telegram, TelegramError, entities};
 
 /// Above this size grammers uploads a file as a big file, with [`BIG_FILE_WORKERS`] parts in
 /// flight (its `BIG_FILE_SIZE` and `WORKER_COUNT`); smaller files go one part at a time.
@@ -65,13 +64,9 @@ pub struct OutgoingMedia {
     /// Caption after `parse_mode` processing.
     pub caption: String,
     /// Caption entities (UTF-16 offsets).
-    pub entities: Vec<tl::enums::MessageEntity>,
-    /// Reply to this message of the same chat.
-    pub reply_to: Option<i32>,
-    /// Send without notification sound.
-    pub silent: bool,
-    /// Forbid forwarding and saving.
-    pub noforwards: bool,
+    pub entities: Vec<MessageEntity>,
+    /// Reply, silence, protection.
+    pub options: SendOptions,
 }
 
 fn upload_error(e: std::io::Error) -> TelegramError {
@@ -150,7 +145,7 @@ impl Telegram {
     /// `FILE_REFERENCE_EXPIRED` when a `file_id` cannot be refreshed, …).
     pub async fn send_media(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         media: OutgoingMedia,
     ) -> Result<Message, TelegramError> {
         let input = match &media.source {
@@ -173,7 +168,7 @@ impl Telegram {
             }
             (result, _) => result?,
         };
-        let mut message = self
+        let message = self
             .message_from_updates(updates, |u| {
                 matches!(
                     u,
@@ -181,10 +176,7 @@ impl Telegram {
                 )
             })
             .await?;
-        if let Some(reply_id) = media.reply_to {
-            message.reply_to_message = self.get_message(peer, reply_id).await?.map(Box::new);
-        }
-        Ok(message)
+        self.with_reply(peer, message, media.options).await
     }
 
     pub(crate) async fn upload_media(
@@ -248,26 +240,26 @@ impl Telegram {
 
     async fn invoke_send_media(
         &self,
-        peer: PeerRef,
+        peer: Peer,
         media: &OutgoingMedia,
         input: tl::enums::InputMedia,
     ) -> Result<tl::enums::Updates, InvocationError> {
         self.client
             .invoke(&tl::functions::messages::SendMedia {
-                silent: media.silent,
+                silent: media.options.silent,
                 background: false,
                 clear_draft: false,
-                noforwards: media.noforwards,
+                noforwards: media.options.noforwards,
                 update_stickersets_order: false,
                 invert_media: false,
                 allow_paid_floodskip: false,
                 peer: (&peer).into(),
-                reply_to: media.reply_to.map(crate::messages::reply_header),
+                reply_to: media.options.reply_header(),
                 media: input,
                 message: media.caption.clone(),
                 random_id: rand::random(),
                 reply_markup: None,
-                entities: (!media.entities.is_empty()).then(|| media.entities.clone()),
+                entities: entities::to_tl_nonempty(&media.entities),
                 schedule_date: None,
                 schedule_repeat_period: None,
                 send_as: None,

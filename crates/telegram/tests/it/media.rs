@@ -27,9 +27,7 @@ fn upload(kind: MediaKind, name: &str, mime: &str, attributes: MediaAttributes) 
         attributes,
         caption: "a caption".into(),
         entities: Vec::new(),
-        reply_to: None,
-        silent: false,
-        noforwards: false,
+        options: Default::default(),
     }
 }
 
@@ -45,9 +43,7 @@ pub fn document_upload(path: std::path::PathBuf, name: &str) -> OutgoingMedia {
         attributes: MediaAttributes::default(),
         caption: String::new(),
         entities: Vec::new(),
-        reply_to: None,
-        silent: false,
-        noforwards: false,
+        options: Default::default(),
     }
 }
 
@@ -230,9 +226,7 @@ async fn concurrent_uploads_keep_to_the_upload_concurrency() {
                 attributes: MediaAttributes::default(),
                 caption: String::new(),
                 entities: Vec::new(),
-                reply_to: None,
-                silent: false,
-                noforwards: false,
+                options: Default::default(),
             };
             let tg = h.tg.clone();
             tokio::spawn(async move { tg.send_media(peer, media).await })
