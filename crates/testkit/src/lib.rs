@@ -1,7 +1,9 @@
 //! Test support shared by the receiver's and the sender's integration tests: attacks and
 //! process plumbing that are about HTTP and the OS, not about Telegram (that is `testdc`).
 //!
-//! Modules: [`stalled`] (slowloris connections, the open-file limit, a child's output lines).
+//! Modules: [`stalled`] (slowloris connections, the open-file limit, a child's output lines),
+//! [`botapi_spec`] (JSON the gateway emits checked against the Bot API spec).
 //! Only ever a dev-dependency.
 
+pub mod botapi_spec;
 pub mod stalled;

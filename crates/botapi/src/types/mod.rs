@@ -23,7 +23,7 @@ mod user;
 
 pub use chat::{Chat, ChatType};
 pub use chat_action::{ChatAction, UnknownChatAction};
-pub use chat_full_info::{ChatFullInfo, ChatListItem};
+pub use chat_full_info::{AcceptedGiftTypes, ChatFullInfo, ChatListItem};
 pub use entity::{MessageEntity, MessageEntityType};
 pub use file::File;
 pub use input_media::{InputMedia, InputMediaType};

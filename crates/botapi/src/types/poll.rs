@@ -9,6 +9,9 @@ use super::MessageEntity;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PollOption {
+    /// Identifier of the option within its poll, unchanged when options are added or removed
+    /// (Bot API 9.6, required): the MTProto option bytes in lowercase hex.
+    pub persistent_id: String,
     /// Option text, 1–100 characters.
     pub text: String,
     /// Entities of `text` (custom emoji only).
@@ -42,7 +45,20 @@ pub struct Poll {
     pub kind: String,
     /// More than one option may be chosen.
     pub allows_multiple_answers: bool,
-    /// Quiz only: the correct option's index, when known.
+    /// Voters may take their vote back (required in Bot API 10.1; MTProto: not
+    /// `revoting_disabled`).
+    pub allows_revoting: bool,
+    /// Only members of the chat may vote (required in Bot API 10.1; MTProto
+    /// `subscribers_only`).
+    pub members_only: bool,
+    /// ISO 3166-1 alpha-2 codes of the countries whose users may vote, when restricted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_codes: Option<Vec<String>>,
+    /// Quiz only: indexes of the correct options, when known (Bot API 10.x).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correct_option_ids: Option<Vec<i32>>,
+    /// Quiz only: the first of [`Poll::correct_option_ids`]. Not in Bot API 10.x: kept for
+    /// clients built against older versions (a documented extension in `spec/overlay.json`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correct_option_id: Option<i32>,
     /// Quiz only: the explanation.
@@ -117,6 +133,10 @@ mod tests {
             is_anonymous: true,
             kind: "regular".into(),
             allows_multiple_answers: false,
+            allows_revoting: true,
+            members_only: false,
+            country_codes: None,
+            correct_option_ids: None,
             correct_option_id: None,
             explanation: None,
             open_period: None,

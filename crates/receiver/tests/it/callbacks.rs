@@ -4,6 +4,7 @@
 
 use receiver::WebhookFormat;
 use serde_json::{Value, json};
+use testkit::botapi_spec::spec;
 
 use crate::helpers::{
     BUTTON_PROBE, Options, Received, TestApp, group_id, ids, spawn_bot_app, start_app_probing,
@@ -87,6 +88,7 @@ async fn bot_api_format_posts_a_callback_query_update() {
         .unwrap();
 
     let got = app.next_payload().await;
+    spec().assert_type("Update", &got.body);
     let update = got.body.as_object().expect("an object");
     let mut keys: Vec<&str> = update.keys().map(String::as_str).collect();
     keys.sort_unstable();

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use receiver::{SigningSecret, WebhookFormat};
+use testkit::botapi_spec::spec;
 
 use crate::helpers::{
     API_KEY, Options, channel_id, group_id, handled_text, ids, spawn_app, supergroup_id,
@@ -160,6 +161,9 @@ async fn bot_api_format_posts_updates_with_increasing_ids() {
     let mut got = [app.next_payload().await, app.next_payload().await];
     got.sort_by_key(|p| p.body["update_id"].as_i64());
     let [first, second] = got;
+    for update in [&first.body, &second.body] {
+        spec().assert_type("Update", update);
+    }
 
     let message = &first.body["message"];
     assert_eq!(message["message_id"], sent.message_id);

@@ -85,8 +85,9 @@ pub struct GetChat {
 }
 
 /// `GET|POST /api_v1/getChat` → ChatFullInfo: `id`, `type`, `title`, `username`,
-/// `first_name`, `last_name`, `is_forum`, `accent_color_id`, `max_reaction_count`. Bios,
-/// photos, permissions and the other full-info fields are not filled.
+/// `first_name`, `last_name`, `is_forum`, `accent_color_id`, `max_reaction_count`,
+/// `accepted_gift_types` (the chat type's defaults). Bios, photos, permissions and the other
+/// optional full-info fields are not filled.
 ///
 /// Errors: 400 "chat not found"; 403 "the chat is private".
 pub async fn get_chat(

@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use sender::compat::{self, ResponseFormat};
 use sender::{App, Config};
 use serde_json::Value;
 use testdc::{ChatRef, Fixture, MessageView, TestDc, TestDcConfig};
+use testkit::botapi_spec;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -72,6 +74,9 @@ impl Reply {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The configured answer shape; Bot API answers are checked against the spec, legacy ones
+    /// (`RESPONSE_FORMAT=legacy` or `x-response-format: legacy`) are not Bot API objects.
+    pub response_format: ResponseFormat,
     pub dc: TestDc,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -99,7 +104,7 @@ pub fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         rate_limit_burst: 60,
         upload_concurrency: telegram::DEFAULT_UPLOAD_CONCURRENCY,
         cors_allowed_origins: Vec::new(),
-        response_format: sender::compat::ResponseFormat::BotApi,
+        response_format: ResponseFormat::BotApi,
     }
 }
 
@@ -147,6 +152,7 @@ pub async fn spawn_app_with_session(
 
 /// Starts the sender with `config` against `dc`, keeping `dir` alive as long as the app.
 pub async fn spawn_on(dc: TestDc, dir: tempfile::TempDir, config: Config) -> TestApp {
+    let response_format = config.response_format;
     let app = App::build(config).await.unwrap();
     let addr = app.local_addr();
     let (tx, rx) = oneshot::channel();
@@ -155,6 +161,7 @@ pub async fn spawn_on(dc: TestDc, dir: tempfile::TempDir, config: Config) -> Tes
     }));
     TestApp {
         addr,
+        response_format,
         dc,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
@@ -225,16 +232,34 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// Sends `request`; a successful Bot API answer (`{"ok":true,"result":…}` from
+    /// `/api_v1/<method>` or `/bot<token>/<method>`) has its `result` checked against the
+    /// spec's return type of that method, so every test is also a conformance test (answers in
+    /// the legacy shape are not Bot API objects and are not checked).
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = tokio::time::timeout(REQUEST_TIMEOUT, request.send())
+        let request = request.build().unwrap();
+        let method = bot_api_method(request.url()).filter(|_| {
+            let asked = request.headers().get(compat::HEADER);
+            match asked.and_then(|v| v.to_str().ok()) {
+                Some(format) => format.trim().eq_ignore_ascii_case("bot_api"),
+                None => self.response_format == ResponseFormat::BotApi,
+            }
+        });
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, self.client.execute(request))
             .await
             .expect("the sender answered in time")
             .unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
-        let body = serde_json::from_slice(&bytes)
+        let body: Value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes)));
+        if let Some(method) = method
+            && status == 200
+            && body["ok"] == true
+        {
+            botapi_spec::spec().assert_result(&method, &body["result"]);
+        }
         Reply {
             status,
             headers,
@@ -272,6 +297,22 @@ impl TestApp {
             .await
             .expect("stopped in time")
             .unwrap()
+    }
+}
+
+/// The Bot API method a URL calls: `/api_v1/<method>` or `/bot<token>/<method>` (not
+/// `/api_v1/auth/…`, file downloads or the docs).
+pub fn bot_api_method(url: &reqwest::Url) -> Option<String> {
+    let segments: Vec<&str> = url.path_segments()?.collect();
+    match segments.as_slice() {
+        [prefix, method]
+            if (*prefix == "api_v1" || prefix.starts_with("bot"))
+                && !method.is_empty()
+                && *method != "openapi.json" =>
+        {
+            Some((*method).to_owned())
+        }
+        _ => None,
     }
 }
 

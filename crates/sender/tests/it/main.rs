@@ -29,4 +29,5 @@ mod observability;
 mod schemathesis;
 mod secrets;
 mod slowloris;
+mod spec;
 mod validation;

@@ -87,7 +87,7 @@ fn poll(media: &tl::types::MessageMediaPoll) -> Poll {
             _ => None,
         })
     };
-    let mut correct_option_id = None;
+    let mut correct_option_ids = Vec::new();
     let options = poll
         .answers
         .iter()
@@ -99,10 +99,11 @@ fn poll(media: &tl::types::MessageMediaPoll) -> Poll {
             };
             let counted = voters_of(option);
             if counted.is_some_and(|v| v.correct) {
-                correct_option_id = Some(i as i32);
+                correct_option_ids.push(i as i32);
             }
             let entities = entities::from_tl(&text.1);
             PollOption {
+                persistent_id: persistent_id(i, option),
                 text: text.0,
                 text_entities: (!entities.is_empty()).then_some(entities),
                 voter_count: counted.and_then(|v| v.voters).unwrap_or(0),
@@ -121,17 +122,38 @@ fn poll(media: &tl::types::MessageMediaPoll) -> Poll {
         is_anonymous: !poll.public_voters,
         kind: if poll.quiz { "quiz" } else { "regular" }.into(),
         allows_multiple_answers: poll.multiple_choice,
-        correct_option_id,
+        allows_revoting: !poll.revoting_disabled,
+        members_only: poll.subscribers_only,
+        country_codes: poll.countries_iso2.clone(),
+        correct_option_id: correct_option_ids.first().copied(),
+        correct_option_ids: (!correct_option_ids.is_empty()).then_some(correct_option_ids),
         explanation: results.solution.clone(),
         open_period: poll.close_period,
         close_date: poll.close_date.map(i64::from),
     }
 }
 
+/// A poll option's Bot API `persistent_id`: its MTProto option bytes (unique within the poll and
+/// kept when options are added or removed) in lowercase hex; the index for an option without
+/// bytes (an `inputPollAnswer`, only ever in requests).
+fn persistent_id(index: usize, option: &[u8]) -> String {
+    if option.is_empty() {
+        return index.to_string();
+    }
+    option.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use botapi::types::{Chat, ChatType};
+
+    #[test]
+    fn persistent_ids_are_the_option_bytes_in_hex() {
+        assert_eq!(persistent_id(0, b"0"), "30");
+        assert_eq!(persistent_id(1, &[0xff, 0x01]), "ff01");
+        assert_eq!(persistent_id(2, &[]), "2");
+    }
 
     fn message() -> Message {
         Message::new(1, 0, Chat::new(1, ChatType::Private))
