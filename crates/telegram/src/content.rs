@@ -19,16 +19,28 @@ fn text_with_entities(text: &FormattedText) -> tl::enums::TextWithEntities {
 pub struct OutgoingPoll {
     /// 1–300 characters, with entities (UTF-16 offsets).
     pub question: FormattedText,
-    /// 2–10 (Telegram's limit) options, 1–100 characters each.
+    /// 2–12 options (Telegram's limit), 1–100 characters each.
     pub options: Vec<FormattedText>,
     /// Voters are hidden (the Bot API's default).
     pub is_anonymous: bool,
-    /// A quiz with one correct answer.
+    /// A quiz.
     pub quiz: bool,
-    /// Several options may be chosen (regular polls only).
+    /// Several options may be chosen.
     pub multiple_choice: bool,
-    /// Quiz: index of the correct option.
-    pub correct_option_id: Option<i32>,
+    /// Voters may change their answer (MTProto: not `revoting_disabled`).
+    pub allows_revoting: bool,
+    /// Options are shown in random order.
+    pub shuffle_options: bool,
+    /// Voters may add options (MTProto `open_answers`).
+    pub allow_adding_options: bool,
+    /// Results are shown only after the poll closes.
+    pub hide_results_until_closes: bool,
+    /// Only members of the chat may vote (MTProto `subscribers_only`).
+    pub members_only: bool,
+    /// Only users from these countries may vote (ISO 3166-1 alpha-2 codes); empty: anyone.
+    pub country_codes: Vec<String>,
+    /// Quiz: 0-based indexes of the correct options, increasing.
+    pub correct_option_ids: Vec<i32>,
     /// Quiz: shown after answering.
     pub explanation: Option<FormattedText>,
     /// Seconds the poll stays open.
@@ -123,22 +135,22 @@ fn poll_media(p: &OutgoingPoll) -> tl::enums::InputMedia {
         public_voters: !p.is_anonymous,
         multiple_choice: p.multiple_choice,
         quiz: p.quiz,
-        open_answers: false,
-        revoting_disabled: false,
-        shuffle_answers: false,
-        hide_results_until_close: false,
+        open_answers: p.allow_adding_options,
+        revoting_disabled: !p.allows_revoting,
+        shuffle_answers: p.shuffle_options,
+        hide_results_until_close: p.hide_results_until_closes,
         creator: false,
-        subscribers_only: false,
+        subscribers_only: p.members_only,
         question: text_with_entities(&p.question),
         answers,
         close_period: p.open_period,
         close_date: p.close_date,
-        countries_iso2: None,
+        countries_iso2: (!p.country_codes.is_empty()).then(|| p.country_codes.clone()),
         hash: 0,
     };
     tl::enums::InputMedia::Poll(Box::new(tl::types::InputMediaPoll {
         poll: tl::enums::Poll::Poll(poll),
-        correct_answers: p.correct_option_id.map(|i| vec![i]),
+        correct_answers: (!p.correct_option_ids.is_empty()).then(|| p.correct_option_ids.clone()),
         attached_media: None,
         solution: p.explanation.as_ref().map(|e| e.text.clone()),
         solution_entities: p.explanation.as_ref().map(|e| entities::to_tl(&e.entities)),

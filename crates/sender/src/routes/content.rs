@@ -168,9 +168,25 @@ send_request! {
         /// `regular` (default) or `quiz`.
         #[serde(rename = "type")]
         pub kind: Option<String>,
-        /// Several answers allowed (regular polls; default `false`).
+        /// Several answers allowed (default `false`).
         pub allows_multiple_answers: Option<bool>,
-        /// Quiz: 0-based index of the correct option.
+        /// Voters may change their answer (default: `true` for regular polls, `false` for
+        /// quizzes; Bot API 10.0).
+        pub allows_revoting: Option<bool>,
+        /// Show the options in random order.
+        pub shuffle_options: Option<bool>,
+        /// Voters may add options (not for anonymous polls and quizzes).
+        pub allow_adding_options: Option<bool>,
+        /// Show the results only after the poll closes.
+        pub hide_results_until_closes: Option<bool>,
+        /// Only members of the chat may vote.
+        pub members_only: Option<bool>,
+        /// Only users of these countries (ISO 3166-1 alpha-2) may vote.
+        pub country_codes: Option<Vec<String>>,
+        /// Quiz: increasing 0-based indexes of the correct options (Bot API 10.0).
+        pub correct_option_ids: Option<Vec<i32>>,
+        /// Quiz, before Bot API 10.0: the one correct option (used when
+        /// `correct_option_ids` is absent).
         pub correct_option_id: Option<i32>,
         /// Quiz: shown after a wrong answer, 0–200 characters.
         pub explanation: Option<String>,
@@ -243,8 +259,17 @@ fn poll(req: &SendPoll) -> Result<OutgoingPoll, ApiError> {
         options,
         is_anonymous: req.is_anonymous.unwrap_or(true),
         quiz,
-        multiple_choice: !quiz && req.allows_multiple_answers.unwrap_or(false),
-        correct_option_id: req.correct_option_id,
+        multiple_choice: req.allows_multiple_answers.unwrap_or(false),
+        allows_revoting: req.allows_revoting.unwrap_or(!quiz),
+        shuffle_options: req.shuffle_options.unwrap_or(false),
+        allow_adding_options: req.allow_adding_options.unwrap_or(false),
+        hide_results_until_closes: req.hide_results_until_closes.unwrap_or(false),
+        members_only: req.members_only.unwrap_or(false),
+        country_codes: req.country_codes.clone().unwrap_or_default(),
+        correct_option_ids: match (&req.correct_option_ids, req.correct_option_id) {
+            (Some(ids), _) => ids.clone(),
+            (None, id) => id.into_iter().collect(),
+        },
         explanation,
         open_period: req.open_period,
         close_date: req.close_date.and_then(|d| i32::try_from(d).ok()),

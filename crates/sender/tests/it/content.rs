@@ -127,6 +127,46 @@ async fn send_poll_accepts_strings_and_input_poll_options() {
 }
 
 #[tokio::test]
+async fn send_poll_takes_the_bot_api_10_switches_and_several_correct_answers() {
+    let app = spawn_app().await;
+    let body = json!({
+        "chat_id": chats().group, "question": "Primes?", "options": ["2", "4", "5"],
+        "type": "quiz", "allows_multiple_answers": true, "correct_option_ids": [0, 2],
+        "allows_revoting": false, "members_only": true, "shuffle_options": true,
+        "hide_results_until_closes": true, "country_codes": ["DE", "FR"],
+    });
+    let reply = app.post("sendPoll", body).await;
+    let poll = &reply.result()["poll"];
+    assert_eq!(poll["type"], "quiz");
+    assert_eq!(poll["correct_option_ids"], json!([0, 2]));
+    assert_eq!(poll["allows_revoting"], false);
+    assert_eq!(poll["members_only"], true);
+    assert_eq!(poll["country_codes"], json!(["DE", "FR"]));
+    let tl::enums::MessageMedia::Poll(stored) = stored_media(&app, reply.result()) else {
+        panic!("not a poll");
+    };
+    let tl::enums::Poll::Poll(p) = &stored.poll;
+    assert!(p.quiz && p.multiple_choice && p.revoting_disabled && p.subscribers_only);
+    assert!(p.shuffle_answers && p.hide_results_until_close && !p.open_answers);
+    assert_eq!(
+        p.countries_iso2.as_deref(),
+        Some(&["DE".into(), "FR".into()][..])
+    );
+
+    // Before Bot API 10.0: one `correct_option_id`; a quiz defaults to no revoting, a
+    // regular poll to revoting.
+    let old = json!({ "chat_id": chats().group, "question": "1+1?", "options": ["1", "2"],
+        "type": "quiz", "correct_option_id": 1 });
+    let reply = app.post("sendPoll", old).await;
+    assert_eq!(reply.result()["poll"]["correct_option_ids"], json!([1]));
+    assert_eq!(reply.result()["poll"]["allows_revoting"], false);
+    let regular = json!({ "chat_id": chats().group, "question": "Tea?", "options": ["y", "n"] });
+    let reply = app.post("sendPoll", regular).await;
+    assert_eq!(reply.result()["poll"]["allows_revoting"], true);
+    assert_eq!(reply.result()["poll"]["members_only"], false);
+}
+
+#[tokio::test]
 async fn send_poll_with_one_option_is_refused() {
     let app = spawn_app().await;
     let body = json!({ "chat_id": chats().group, "question": "?", "options": ["only"] });

@@ -76,6 +76,7 @@ impl World {
                 if !(2..=10).contains(&poll.answers.len()) {
                     return Err(RpcError::bad("POLL_ANSWERS_INVALID"));
                 }
+                let correct = quiz_answers(poll, p.correct_answers.as_deref())?;
                 let answers = poll
                     .answers
                     .iter()
@@ -100,15 +101,30 @@ impl World {
                         answers,
                         ..poll.clone()
                     }),
+                    // What the creator sees: which options are correct, and the solution.
                     results: tl::enums::PollResults::Results(Box::new(tl::types::PollResults {
                         min: false,
                         has_unread_votes: false,
                         can_view_stats: false,
-                        results: None,
+                        results: (!correct.is_empty()).then(|| {
+                            (0..poll.answers.len())
+                                .map(|i| {
+                                    tl::enums::PollAnswerVoters::Voters(
+                                        tl::types::PollAnswerVoters {
+                                            chosen: false,
+                                            correct: correct.contains(&(i as i32)),
+                                            option: vec![b'0' + i as u8],
+                                            voters: Some(0),
+                                            recent_voters: Some(Vec::new()),
+                                        },
+                                    )
+                                })
+                                .collect()
+                        }),
                         total_voters: Some(0),
                         recent_voters: None,
-                        solution: None,
-                        solution_entities: None,
+                        solution: p.solution.clone(),
+                        solution_entities: p.solution_entities.clone(),
                         solution_media: None,
                     })),
                     attached_media: None,
@@ -413,4 +429,28 @@ impl World {
         self.resolve_peer(&req.peer)?;
         Ok(true)
     }
+}
+
+/// The correct options of a quiz as Telegram checks them: a quiz needs at least one
+/// (`QUIZ_CORRECT_ANSWERS_EMPTY`), each an index of an option (`QUIZ_CORRECT_ANSWERS_INVALID`),
+/// several only when several answers may be chosen (`QUIZ_CORRECT_ANSWERS_TOO_MUCH`); a
+/// regular poll has none.
+fn quiz_answers(poll: &tl::types::Poll, correct: Option<&[i32]>) -> Result<Vec<i32>, RpcError> {
+    let correct = correct.unwrap_or_default();
+    if !poll.quiz {
+        return Ok(Vec::new());
+    }
+    if correct.is_empty() {
+        return Err(RpcError::bad("QUIZ_CORRECT_ANSWERS_EMPTY"));
+    }
+    if correct
+        .iter()
+        .any(|&i| usize::try_from(i).map_or(true, |i| i >= poll.answers.len()))
+    {
+        return Err(RpcError::bad("QUIZ_CORRECT_ANSWERS_INVALID"));
+    }
+    if correct.len() > 1 && !poll.multiple_choice {
+        return Err(RpcError::bad("QUIZ_CORRECT_ANSWERS_TOO_MUCH"));
+    }
+    Ok(correct.to_vec())
 }
