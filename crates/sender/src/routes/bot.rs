@@ -218,7 +218,7 @@ async fn get_info(
     language_code: Option<String>,
 ) -> Result<telegram::BotInfo, ApiError> {
     let lang = language_code.unwrap_or_default();
-    Ok(state.telegram.get_bot_info(&lang).await.or_api(CTX)?)
+    state.telegram.get_bot_info(&lang).await.or_api(CTX)
 }
 
 /// `POST /api_v1/setMyName` → `true` (`bots.setBotInfo` with `name`).
