@@ -55,8 +55,8 @@ pub fn fallback_username(id: i64) -> String {
 }
 
 /// `GET|POST /api_v1/getMe` → the account as a Bot API User with every getMe field:
-/// `is_bot: false`, `can_join_groups: true`, `can_read_all_group_messages: true` (a user sees
-/// every message), `supports_inline_queries: false`, `has_main_web_app: false`, and a
+/// `is_bot` (`false` for a user account, `true` for a bot session), `can_join_groups: true`,
+/// `can_read_all_group_messages: true` (a user sees every message), `supports_inline_queries: false`, `has_main_web_app: false`, and a
 /// `username` — [`fallback_username`] when the account has none.
 pub async fn get_me(State(state): State<AppState>) -> ApiResult<User> {
     let mut me = state.telegram.account().user.clone();
