@@ -272,6 +272,23 @@ async fn bot_reply_keyboards_removal_and_force_reply_reach_testdc() {
         .await;
     assert_eq!(located.result()["reply_markup"], vote_keyboard());
     assert!(stored_markup(&app, &located.result()["message_id"]).is_some());
+
+    // copyMessage sets an inline keyboard on the copy; other kinds can't go on a copy.
+    let original = app.send_text(alice, "copy me").await;
+    let copy = json!({ "chat_id": alice, "from_chat_id": alice,
+        "message_id": original["message_id"], "reply_markup": vote_keyboard() });
+    let copied = app.post("copyMessage", copy).await;
+    let copy_id = &copied.result()["message_id"];
+    assert!(matches!(
+        stored_markup(&app, copy_id),
+        Some(tl::enums::ReplyMarkup::ReplyInlineMarkup(_))
+    ));
+    let copy = json!({ "chat_id": alice, "from_chat_id": alice,
+        "message_id": original["message_id"], "reply_markup": { "remove_keyboard": true } });
+    app.post("copyMessage", copy).await.assert_error(
+        400,
+        "Bad Request: copyMessage supports only an inline keyboard as reply_markup",
+    );
 }
 
 #[tokio::test]
