@@ -273,6 +273,13 @@ async fn bot_reply_keyboards_removal_and_force_reply_reach_testdc() {
     assert_eq!(located.result()["reply_markup"], vote_keyboard());
     assert!(stored_markup(&app, &located.result()["message_id"]).is_some());
 
+    // Multipart bodies carry it as a JSON string too.
+    let form = crate::media_helpers::form_with_file(alice, "photo", "photo.jpg", "image/jpeg")
+        .text("reply_markup", vote_keyboard().to_string());
+    let photo = app.post_multipart("sendPhoto", form).await;
+    assert_eq!(photo.result()["reply_markup"], vote_keyboard());
+    assert!(photo.result()["photo"].is_array());
+
     // copyMessage sets an inline keyboard on the copy; other kinds can't go on a copy.
     let original = app.send_text(alice, "copy me").await;
     let copy = json!({ "chat_id": alice, "from_chat_id": alice,
