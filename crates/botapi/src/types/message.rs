@@ -94,8 +94,8 @@ pub struct Message {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "utoipa", schema(no_recursion))]
     pub reply_to_message: Option<Box<Message>>,
-    /// The inline keyboard attached to the message (login URL buttons show as ordinary `url`
-    /// buttons, as the Bot API shows them).
+    /// The inline keyboard attached to the message (buttons the Bot API has no form for, such
+    /// as user-profile buttons, are left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<InlineKeyboardMarkup>,
 }

@@ -20,9 +20,9 @@ pub const PLACEHOLDER_MAX_CHARS: usize = 64;
 /// ReplyKeyboardRemove or ForceReply").
 ///
 /// Serialized as the object it wraps. Deserialized from any of the four objects (or, through
-/// the sender's form coercions, a JSON string holding one); errors say which rule failed,
-/// e.g. "BUTTON_DATA_INVALID: callback_data of button [0][1] is 65 bytes, at most 64 are
-/// allowed".
+/// the sender's form coercions, a JSON string holding one); errors say which rule failed and
+/// where, e.g. `button [0][1]: BUTTON_DATA_INVALID: callback_data is 65 bytes, 1-64 are
+/// allowed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(untagged)]
