@@ -1,6 +1,7 @@
 //! sender: a REST API shaped like the Telegram Bot API (`/api_v1/<method>` with `x-api-key`,
 //! and `/bot<token>/<method>` for Bot API client libraries; the `{"ok":…}` envelope, Telegram's
-//! error texts) that acts as a Telegram *user* account over one persistent MTProto connection.
+//! error texts) that acts as one Telegram account — a user, or a bot signed in with its token —
+//! over one persistent MTProto connection.
 //!
 //! Modules:
 //! - [`cli`]: [`cli::Cli`] — the settings plus the `healthcheck` subcommand.
@@ -14,14 +15,15 @@
 //!   `connection`.
 //! - [`routes`]: [`routes::router`], the list of every route, and [`routes::table`], the one
 //!   case-insensitive method table both URL families dispatch through; one module per family
-//!   (`messages`: sendMessage, editMessageText, deleteMessage; `media`: sendPhoto,
+//!   (`messages`: sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage; `media`: sendPhoto,
 //!   sendDocument, sendAudio, sendVoice, sendVideo, sendAnimation, sendVideoNote,
 //!   sendSticker; `album`: sendMediaGroup, editMessageMedia; `content`: sendLocation,
 //!   sendVenue, sendContact, sendPoll, sendDice, sendChatAction; `forward`: forwardMessage(s),
 //!   copyMessage(s); `manage`: editMessageCaption, deleteMessages, pin/unpin, reactions;
-//!   `account`: getMe, getChat, getUpdates/webhook methods, bot-only refusals; `files`:
+//!   `account`: getMe, getChat, getUpdates/webhook methods, bot-only refusals; `bot`:
+//!   answerCallbackQuery and the setMy*/getMy*/deleteMyCommands methods of bot sessions; `files`:
 //!   getFile and downloads; `history`: getChatHistory, searchChatMessages, readChatHistory,
-//!   getChats; `reply`: reply parameters shared by the send methods; `login`: the headless
+//!   getChats; `reply`: reply parameters and `reply_markup` shared by the send methods; `login`: the headless
 //!   login `/api_v1/auth/*`; `health`: `/healthz`, `/readyz`).
 //! - [`auth`]: the constant-time checks of `x-api-key` and of the token in `/bot<token>/…`.
 //! - [`openapi`]: the OpenAPI document (`/api_v1/openapi.json`) and Swagger UI (`/docs/`),
@@ -42,8 +44,8 @@
 //! - [`compat`]: the legacy answer shape (`RESPONSE_FORMAT`, `x-response-format`) of the
 //!   Python service this sender replaces, one transform over the method routes.
 //!
-//! Deliberately absent so far: thumbnails, voice waveforms,
-//! `reply_markup`, forum topics, inline messages, and every method beyond the above.
+//! Deliberately absent so far: thumbnails, voice waveforms, forum topics, inline messages,
+//! inline mode, payments and games, and every method beyond the above.
 
 pub mod auth;
 pub mod cli;

@@ -246,7 +246,7 @@ impl Telegram {
                 media: media.to_tl(),
                 message: String::new(),
                 random_id: rand::random(),
-                reply_markup: None,
+                reply_markup: options.markup(),
                 entities: None,
                 schedule_date: None,
                 schedule_repeat_period: None,
@@ -263,6 +263,6 @@ impl Telegram {
             .into_iter()
             .next()
             .ok_or_else(|| TelegramError::Unexpected("the result carried no message".into()))?;
-        self.with_reply(peer, message, options).await
+        self.with_reply(peer, message, &options).await
     }
 }

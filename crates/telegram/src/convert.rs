@@ -85,6 +85,10 @@ fn regular(m: &tl::types::Message, peers: &PeerLookup) -> Message {
     } else if let Some(other) = &m.media {
         content::apply(other, &mut out);
     }
+    out.reply_markup = m
+        .reply_markup
+        .as_ref()
+        .and_then(crate::markup::inline_from_tl);
     if !m.message.is_empty() {
         let ents = entities::from_tl(m.entities.as_deref().unwrap_or_default());
         let ents = (!ents.is_empty()).then_some(ents);

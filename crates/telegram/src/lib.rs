@@ -12,9 +12,12 @@
 //! Bot API media objects, uploads and downloads),
 //! `actions` (forward/copy, pins, reactions, chat actions, bulk delete), `content` (location,
 //! venue, contact, poll, dice), `chats` (getChat, the chat list), `history` (history, search,
-//! read marks), `results` (unpacking multi-message results), `error` ([`TelegramError`]).
+//! read marks), `results` (unpacking multi-message results), `error` ([`TelegramError`]),
+//! `markup` (Bot API `reply_markup` ↔ MTProto), `bots` (callback answers, commands, the
+//! bot's name and descriptions: bot sessions only).
 
 mod actions;
+mod bots;
 mod chats;
 mod client;
 mod content;
@@ -24,6 +27,7 @@ mod error;
 mod events;
 mod history;
 pub mod login;
+mod markup;
 pub mod media;
 mod messages;
 pub mod peers;
@@ -35,6 +39,7 @@ mod stale;
 mod updates;
 
 pub use actions::Forward;
+pub use bots::{BotInfo, BotInfoField, CallbackAnswer};
 pub use client::{Account, DEFAULT_UPLOAD_CONCURRENCY, Telegram, TelegramConfig};
 pub use content::{InlineMedia, OutgoingPoll};
 pub use error::TelegramError;

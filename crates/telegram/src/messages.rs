@@ -4,7 +4,7 @@
 //! needs the full resulting message — grammers' `edit_message` returns `()` — and the users
 //! and chats of every result are cached in the shared session on the way.
 
-use botapi::types::{Message, MessageEntity};
+use botapi::types::{Message, MessageEntity, ReplyMarkup};
 use grammers_session::types::PeerKind;
 use grammers_tl_types as tl;
 
@@ -12,8 +12,8 @@ use crate::peers::PeerLookup;
 use crate::{Peer, Telegram, TelegramError, convert, entities};
 
 /// Options every send method shares (Bot API: `reply_parameters`, `disable_notification`,
-/// `protect_content`).
-#[derive(Clone, Copy, Debug, Default)]
+/// `protect_content`, `reply_markup`).
+#[derive(Clone, Debug, Default)]
 pub struct SendOptions {
     /// Reply to this message of the same chat (already checked to exist).
     pub reply_to: Option<i32>,
@@ -21,9 +21,17 @@ pub struct SendOptions {
     pub silent: bool,
     /// Forbid forwarding and saving.
     pub noforwards: bool,
+    /// Keyboard to attach, already checked ([`ReplyMarkup::check`]). Telegram honours it from
+    /// bots only: a user account's message is sent without it (Telegram drops it).
+    pub reply_markup: Option<ReplyMarkup>,
 }
 
 impl SendOptions {
+    /// The `reply_markup` of a send call.
+    pub(crate) fn markup(&self) -> Option<tl::enums::ReplyMarkup> {
+        self.reply_markup.as_ref().map(crate::markup::to_tl)
+    }
+
     /// The `reply_to` of a send call: a reply within the same chat.
     pub(crate) fn reply_header(&self) -> Option<tl::enums::InputReplyTo> {
         self.reply_to.map(|reply_to_msg_id| {
@@ -85,7 +93,7 @@ impl Telegram {
                 reply_to: out.options.reply_header(),
                 message: out.text,
                 random_id,
-                reply_markup: None,
+                reply_markup: out.options.markup(),
                 entities: entities::to_tl_nonempty(&out.entities),
                 schedule_date: None,
                 schedule_repeat_period: None,
@@ -105,7 +113,7 @@ impl Telegram {
                 )
             })
             .await?;
-        self.with_reply(peer, message, out.options).await
+        self.with_reply(peer, message, &out.options).await
     }
 
     /// A sent message with its `reply_to_message` filled in when `options` made it a reply, as
@@ -114,7 +122,7 @@ impl Telegram {
         &self,
         peer: Peer,
         mut message: Message,
-        options: SendOptions,
+        options: &SendOptions,
     ) -> Result<Message, TelegramError> {
         if let Some(reply_id) = options.reply_to {
             message.reply_to_message = self.get_message(peer, reply_id).await?.map(Box::new);
@@ -122,7 +130,9 @@ impl Telegram {
         Ok(message)
     }
 
-    /// `messages.editMessage` (text); returns the edited message.
+    /// `messages.editMessage` (text); returns the edited message. `reply_markup` is the
+    /// message's new inline keyboard (bots only; for a bot, `None` removes the keyboard, as
+    /// the Bot API's edit methods do).
     ///
     /// Errors: `MESSAGE_ID_INVALID`, `MESSAGE_NOT_MODIFIED`, `MESSAGE_AUTHOR_REQUIRED`,
     /// `MESSAGE_EMPTY`, … as RPC errors.
@@ -133,6 +143,7 @@ impl Telegram {
         text: String,
         entities: &[MessageEntity],
         no_webpage: bool,
+        reply_markup: Option<&ReplyMarkup>,
     ) -> Result<Message, TelegramError> {
         let updates = self
             .client
@@ -143,8 +154,45 @@ impl Telegram {
                 id: message_id,
                 message: Some(text),
                 media: None,
-                reply_markup: None,
+                reply_markup: reply_markup.map(crate::markup::to_tl),
                 entities: Some(entities::to_tl(entities)),
+                schedule_date: None,
+                schedule_repeat_period: None,
+                quick_reply_shortcut_id: None,
+                rich_message: None,
+            })
+            .await?;
+        self.message_from_updates(updates, |u| {
+            matches!(
+                u,
+                tl::enums::Update::EditMessage(_) | tl::enums::Update::EditChannelMessage(_)
+            )
+        })
+        .await
+    }
+
+    /// `messages.editMessage` with only a markup (Bot API `editMessageReplyMarkup`): the
+    /// message's inline keyboard becomes `reply_markup`, or none. Returns the edited message.
+    ///
+    /// Errors: `MESSAGE_ID_INVALID`, `MESSAGE_NOT_MODIFIED` (the same keyboard),
+    /// `MESSAGE_AUTHOR_REQUIRED`, … as RPC errors.
+    pub async fn edit_reply_markup(
+        &self,
+        peer: Peer,
+        message_id: i32,
+        reply_markup: Option<&ReplyMarkup>,
+    ) -> Result<Message, TelegramError> {
+        let updates = self
+            .client
+            .invoke(&tl::functions::messages::EditMessage {
+                no_webpage: false,
+                invert_media: false,
+                peer: (&peer).into(),
+                id: message_id,
+                message: None,
+                media: None,
+                reply_markup: reply_markup.map(crate::markup::to_tl),
+                entities: None,
                 schedule_date: None,
                 schedule_repeat_period: None,
                 quick_reply_shortcut_id: None,

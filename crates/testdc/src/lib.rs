@@ -21,6 +21,6 @@ pub mod world;
 
 pub use dc::{ControlError, TestDc, TestDcConfig};
 pub use view::{MediaView, MessageView, SendMedia, SendText};
-pub use world::bots::CallbackAnswer;
+pub use world::bots::{BotCommand, BotProfile, CallbackAnswer, CommandScope};
 pub use world::media_kind::{MediaKind, MediaMeta};
 pub use world::{ChatRef, Fixture};

@@ -90,6 +90,11 @@ fn known_error(base: &str, value: Option<u32>, context: RpcContext) -> Option<Ap
         }
         "MEDIA_EMPTY" => ApiError::bad_request("wrong file identifier/HTTP URL specified"),
         "REPLY_MARKUP_TOO_LONG" => ApiError::bad_request("reply markup is too long"),
+        // A user account calling a bots.* method or answering a callback query.
+        "USER_BOT_REQUIRED" => ApiError::bad_request("method is available only for bots"),
+        "QUERY_ID_INVALID" => ApiError::bad_request(
+            "query is too old and response timeout expired or query ID is invalid",
+        ),
         "INPUT_USER_DEACTIVATED" | "USER_DEACTIVATED" => ApiError::forbidden("user is deactivated"),
         // Telegram's text is "bot was blocked by the user"; this gateway fronts a user account.
         "USER_IS_BLOCKED" => ApiError::forbidden("blocked by the user"),
@@ -226,6 +231,27 @@ mod tests {
         assert_eq!(
             map(400, "REACTION_INVALID", None, React),
             (400, "Bad Request: REACTION_INVALID".into())
+        );
+    }
+
+    #[test]
+    fn bot_method_refusals_use_telegram_sentences() {
+        assert_eq!(
+            map(400, "USER_BOT_REQUIRED", None, Other),
+            (400, "Bad Request: method is available only for bots".into())
+        );
+        assert_eq!(
+            map(400, "QUERY_ID_INVALID", None, Other),
+            (
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is \
+                 invalid"
+                    .into()
+            )
+        );
+        assert_eq!(
+            map(400, "BOT_COMMAND_INVALID", None, Other),
+            (400, "Bad Request: BOT_COMMAND_INVALID".into())
         );
     }
 

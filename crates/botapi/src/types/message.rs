@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Animation, Audio, Chat, Contact, Dice, Document, Location, MessageEntity, MessageOrigin,
-    PhotoSize, Poll, Sticker, User, Venue, Video, VideoNote, Voice,
+    Animation, Audio, Chat, Contact, Dice, Document, InlineKeyboardMarkup, Location, MessageEntity,
+    MessageOrigin, PhotoSize, Poll, Sticker, User, Venue, Video, VideoNote, Voice,
 };
 
 /// A message (Bot API section "Message"): text, one kind of media with a caption, or a
@@ -94,6 +94,10 @@ pub struct Message {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "utoipa", schema(no_recursion))]
     pub reply_to_message: Option<Box<Message>>,
+    /// The inline keyboard attached to the message (buttons the Bot API has no form for, such
+    /// as user-profile buttons, are left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<InlineKeyboardMarkup>,
 }
 
 impl Message {
@@ -128,6 +132,7 @@ impl Message {
             venue: None,
             location: None,
             reply_to_message: None,
+            reply_markup: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Field names follow <https://core.telegram.org/bots/api#available-types>. Optional fields are
 //! `Option<_>` and are omitted from JSON when `None`, as Telegram omits them.
 
+mod bot_command;
 mod chat;
 mod chat_action;
 mod chat_full_info;
@@ -17,10 +18,12 @@ mod message_id;
 mod origin;
 mod poll;
 mod reaction;
+mod reply_markup;
 mod reply_parameters;
 mod update;
 mod user;
 
+pub use bot_command::{BotCommand, BotCommandScope, BotDescription, BotName, BotShortDescription};
 pub use chat::{Chat, ChatType};
 pub use chat_action::{ChatAction, UnknownChatAction};
 pub use chat_full_info::{AcceptedGiftTypes, ChatFullInfo, ChatListItem};
@@ -35,6 +38,12 @@ pub use message_id::MessageId;
 pub use origin::MessageOrigin;
 pub use poll::{InputPollOption, InputPollOptionParam, Poll, PollOption};
 pub use reaction::ReactionType;
+pub use reply_markup::{
+    CALLBACK_DATA_MAX_BYTES, CallbackGame, CopyTextButton, ForceReply, InlineButtonAction,
+    InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardButtonPollType,
+    KeyboardButtonRequestChat, KeyboardButtonRequestUsers, LoginUrl, PLACEHOLDER_MAX_CHARS,
+    ReplyKeyboardMarkup, ReplyKeyboardRemove, ReplyMarkup, SwitchInlineQueryChosenChat, WebAppInfo,
+};
 pub use reply_parameters::ReplyParameters;
 pub use update::{
     CallbackQuery, DeletedMessages, InaccessibleMessage, MessageReactionCountUpdated,

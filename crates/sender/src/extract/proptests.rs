@@ -152,6 +152,7 @@ impl Params {
             }),
             disable_web_page_preview: None,
             message_thread_id: self.thread,
+            reply_markup: None,
         }
     }
 }

@@ -1,15 +1,19 @@
 //! The account and bot plumbing: `getMe`, `getChat`, the update methods (`getUpdates`,
-//! `setWebhook`, `deleteWebhook`, `getWebhookInfo`) and the methods only bots can call.
+//! `setWebhook`, `deleteWebhook`, `getWebhookInfo`) and the bot-only methods the sender does
+//! not implement.
 //!
 //! A user account receives its updates through the receiver's webhook, not from this API:
 //! `getUpdates` long-polls nothing and answers `[]`, `deleteWebhook` succeeds (libraries call
-//! it before polling), `setWebhook` is refused. Bot-only methods answer 400 "Bad Request:
-//! method is available only for bots" — TDLib's answer when a user session calls them —
-//! never 404 (python-telegram-bot would read that as a bad token).
+//! it before polling), `setWebhook` is refused. The bot methods the sender implements
+//! (`super::bot`, `editMessageReplyMarkup`) serve bot sessions; for a user account they, and
+//! every one of [`BOT_ONLY_METHODS`] for any session, answer 400 "Bad Request: method is
+//! available only for bots" — TDLib's answer when a user session calls them — never 404
+//! (python-telegram-bot would read that as a bad token).
 
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use botapi::RpcContext;
 use botapi::ids::ChatIdParam;
 use botapi::types::{ChatFullInfo, User};
@@ -23,22 +27,14 @@ use crate::state::AppState;
 /// Longest `getUpdates` `timeout` honoured, seconds (Telegram's own cap is 50).
 pub const MAX_POLL_TIMEOUT: u64 = 50;
 
-/// Bot API methods a user account cannot perform; each answers [`bot_only`].
+/// Bot API methods only bots may call that the sender does not implement (inline mode,
+/// payments, games, menu button, default rights, logOut/close); each answers [`bot_only`],
+/// for bot sessions too. The implemented ones are in `super::bot`.
 pub const BOT_ONLY_METHODS: &[&str] = &[
-    "answerCallbackQuery",
     "answerInlineQuery",
     "answerWebAppQuery",
     "answerShippingQuery",
     "answerPreCheckoutQuery",
-    "setMyCommands",
-    "getMyCommands",
-    "deleteMyCommands",
-    "setMyName",
-    "getMyName",
-    "setMyDescription",
-    "getMyDescription",
-    "setMyShortDescription",
-    "getMyShortDescription",
     "setChatMenuButton",
     "getChatMenuButton",
     "setMyDefaultAdministratorRights",
@@ -48,7 +44,6 @@ pub const BOT_ONLY_METHODS: &[&str] = &[
     "sendGame",
     "setGameScore",
     "getGameHighScores",
-    "editMessageReplyMarkup",
     "logOut",
     "close",
 ];
@@ -60,8 +55,8 @@ pub fn fallback_username(id: i64) -> String {
 }
 
 /// `GET|POST /api_v1/getMe` → the account as a Bot API User with every getMe field:
-/// `is_bot: false`, `can_join_groups: true`, `can_read_all_group_messages: true` (a user sees
-/// every message), `supports_inline_queries: false`, `has_main_web_app: false`, and a
+/// `is_bot` (`false` for a user account, `true` for a bot session), `can_join_groups: true`,
+/// `can_read_all_group_messages: true` (a user sees every message), `supports_inline_queries: false`, `has_main_web_app: false`, and a
 /// `username` — [`fallback_username`] when the account has none.
 pub async fn get_me(State(state): State<AppState>) -> ApiResult<User> {
     let mut me = state.telegram.account().user.clone();
@@ -142,5 +137,27 @@ pub async fn set_webhook() -> ApiError {
 
 /// Any of [`BOT_ONLY_METHODS`] → 400 "Bad Request: method is available only for bots".
 pub async fn bot_only() -> ApiError {
+    only_for_bots()
+}
+
+fn only_for_bots() -> ApiError {
     botapi::ApiError::bad_request("method is available only for bots").into()
+}
+
+/// Extractor guarding every bot method the sender implements: the signed-in account is a bot
+/// (`telegram::Account`'s `is_bot`), else the refusal of [`bot_only`]. Listed before the
+/// parameters, so a user account is refused whatever it sent, as Telegram refuses it.
+#[derive(Debug, Clone, Copy)]
+pub struct BotSession;
+
+impl FromRequestParts<AppState> for BotSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.telegram.account().user.is_bot {
+            Ok(Self)
+        } else {
+            Err(only_for_bots())
+        }
+    }
 }

@@ -5,10 +5,11 @@
 use axum::extract::State;
 use botapi::RpcContext;
 use botapi::ids::ChatIdParam;
-use botapi::types::{InputMedia, InputMediaType, Message};
+use botapi::types::{InlineKeyboardMarkup, InputMedia, InputMediaType, Message};
 use serde::Deserialize;
 use telegram::media::{AlbumItem, MediaKind, MediaSource, OutgoingMedia};
 
+use super::messages::inline_markup;
 use super::reply::send_request;
 use crate::error::{ApiError, ApiResult, TelegramResultExt, ok};
 use crate::extract::BotRequest;
@@ -115,8 +116,8 @@ fn check_album(media: &[InputMedia]) -> Result<(), ApiError> {
     Ok(())
 }
 
-send_request! {
-    /// Parameters of `sendMediaGroup`.
+send_request! { without reply_markup;
+    /// Parameters of `sendMediaGroup` (no `reply_markup`: the Bot API has none for albums).
     pub struct SendMediaGroup {
         /// Target chat: id or `"@username"`.
         pub chat_id: ChatIdParam,
@@ -173,6 +174,8 @@ pub struct EditMessageMedia {
     pub message_id: i32,
     /// The new media; its caption replaces the old one (absent: no caption).
     pub media: InputMedia,
+    /// The message's new inline keyboard (bot sessions; absent: none, as in the Bot API).
+    pub reply_markup: Option<InlineKeyboardMarkup>,
 }
 
 /// `POST /api_v1/editMessageMedia` → the edited Message.
@@ -188,7 +191,12 @@ pub async fn edit_message_media(
     let peer = tg.resolve_chat(&params.chat_id).await.or_api(ctx)?;
     let (item, _upload) = resolve_item(&state, &params.media, &mut files).await?;
     let edited = tg
-        .edit_media(peer, params.message_id, &item)
+        .edit_media(
+            peer,
+            params.message_id,
+            &item,
+            inline_markup(params.reply_markup)?.as_ref(),
+        )
         .await
         .or_api(ctx)?;
     ok(edited)

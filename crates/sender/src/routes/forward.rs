@@ -5,7 +5,7 @@
 use axum::extract::State;
 use botapi::RpcContext;
 use botapi::ids::ChatIdParam;
-use botapi::types::{Message, MessageEntity, MessageId};
+use botapi::types::{Message, MessageEntity, MessageId, ReplyMarkup};
 use serde::Deserialize;
 use telegram::{Forward, Peer, SendOptions, Telegram};
 
@@ -55,6 +55,9 @@ pub struct CopyParams {
     pub caption_entities: Option<Vec<MessageEntity>>,
     /// copyMessages: copy media without their captions.
     pub remove_caption: Option<bool>,
+    /// copyMessage: keyboard for the copy (bot sessions only; a user account's copy is made
+    /// without it, as Telegram drops a user's markup). Set by editing the copy right after.
+    pub reply_markup: Option<ReplyMarkup>,
     /// Forum topic. Accepted and ignored.
     pub message_thread_id: Option<i32>,
     /// Send silently.
@@ -113,6 +116,7 @@ async fn forward(
             reply_to: None,
             silent: req.disable_notification.unwrap_or(false),
             noforwards: req.protect_content.unwrap_or(false),
+            reply_markup: None,
         },
     };
     tg.forward_messages(f).await.or_api(ctx)
@@ -173,6 +177,7 @@ async fn copy(
             reply_to: None,
             silent: req.disable_notification.unwrap_or(false),
             noforwards: req.protect_content.unwrap_or(false),
+            reply_markup: None,
         },
     };
     Ok((to, tg.forward_messages(f).await.or_api(ctx)?))
@@ -182,7 +187,9 @@ async fn copy(
 ///
 /// A `caption` replaces a media message's caption: the copy is sent without its caption and
 /// then edited (two calls; other clients briefly see the bare media). Text messages ignore
-/// `caption`, as the Bot API does. `reply_parameters` and `reply_markup` are not supported.
+/// `caption`, as the Bot API does. An inline keyboard (`reply_markup`, bot sessions) is set
+/// by that edit too; other markup kinds can't be attached to an existing message and are
+/// refused with 400. `reply_parameters` is not supported.
 ///
 /// Errors: 400 "chat not found", "message to copy not found", "can't parse entities: …".
 pub async fn copy_message(
@@ -198,16 +205,40 @@ pub async fn copy_message(
         )?),
         None => None,
     };
+    // Telegram drops a user's markup; only a bot's copy gets its keyboard.
+    let markup = req
+        .reply_markup
+        .clone()
+        .filter(|_| state.telegram.account().user.is_bot);
+    if markup
+        .as_ref()
+        .is_some_and(|m| m.inline_keyboard().is_none())
+    {
+        return Err(botapi::ApiError::bad_request(
+            "copyMessage supports only an inline keyboard as reply_markup",
+        )
+        .into());
+    }
     let (to, sent) = copy(&state, &req, ids, caption.is_some()).await?;
     let Some(copy) = sent.into_iter().next() else {
         return Err(botapi::ApiError::bad_request("message to copy not found").into());
     };
+    let tg = &state.telegram;
     if let Some(caption) = caption.filter(|c| !c.text.is_empty())
         && copy.text.is_none()
     {
-        state
-            .telegram
-            .edit_text(to, copy.message_id, caption.text, &caption.entities, false)
+        tg.edit_text(
+            to,
+            copy.message_id,
+            caption.text,
+            &caption.entities,
+            false,
+            markup.as_ref(),
+        )
+        .await
+        .or_api(RpcContext::Edit)?;
+    } else if let Some(markup) = &markup {
+        tg.edit_reply_markup(to, copy.message_id, Some(markup))
             .await
             .or_api(RpcContext::Edit)?;
     }

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use botapi::RpcContext;
 use botapi::ids::ChatIdParam;
-use botapi::types::{Message, MessageEntity, ReactionType};
+use botapi::types::{InlineKeyboardMarkup, Message, MessageEntity, ReactionType};
 use serde::Deserialize;
 
 use crate::error::{ApiResult, TelegramResultExt, ok};
@@ -26,6 +26,8 @@ pub struct EditMessageCaption {
     pub parse_mode: Option<String>,
     /// Explicit caption entities.
     pub caption_entities: Option<Vec<MessageEntity>>,
+    /// The message's new inline keyboard (bot sessions; absent: none, as in the Bot API).
+    pub reply_markup: Option<InlineKeyboardMarkup>,
 }
 
 /// `POST /api_v1/editMessageCaption` → the edited Message.
@@ -53,7 +55,14 @@ pub async fn edit_message_caption(
         );
     }
     let edited = tg
-        .edit_text(peer, req.message_id, caption.text, &caption.entities, false)
+        .edit_text(
+            peer,
+            req.message_id,
+            caption.text,
+            &caption.entities,
+            false,
+            super::messages::inline_markup(req.reply_markup)?.as_ref(),
+        )
         .await
         .or_api(ctx)?;
     ok(edited)

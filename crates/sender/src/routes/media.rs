@@ -8,7 +8,7 @@
 use axum::extract::State;
 use botapi::RpcContext;
 use botapi::ids::ChatIdParam;
-use botapi::types::{Message, MessageEntity, ReplyParameters};
+use botapi::types::{Message, MessageEntity, ReplyMarkup, ReplyParameters};
 use serde::Deserialize;
 use telegram::media::{MediaKind, MediaSource, OutgoingMedia};
 
@@ -71,6 +71,10 @@ pub struct SendMedia {
     pub disable_notification: Option<bool>,
     /// Forbid forwarding and saving.
     pub protect_content: Option<bool>,
+    /// Inline keyboard, custom reply keyboard, keyboard removal or force-reply (Bot API
+    /// "InlineKeyboardMarkup" …); honoured for bot sessions only, a user account's message is
+    /// sent without it (Telegram drops it).
+    pub reply_markup: Option<ReplyMarkup>,
 }
 
 impl SendMedia {
@@ -93,6 +97,7 @@ impl SendMedia {
             reply_to_message_id: self.reply_to_message_id,
             reply_parameters: self.reply_parameters.clone(),
             allow_sending_without_reply: self.allow_sending_without_reply,
+            reply_markup: self.reply_markup.clone(),
         }
     }
 }

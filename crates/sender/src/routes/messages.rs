@@ -4,18 +4,20 @@
 use axum::extract::State;
 use botapi::RpcContext;
 use botapi::ids::ChatIdParam;
-use botapi::types::{LinkPreviewOptions, Message, MessageEntity, ReplyParameters};
+use botapi::types::{
+    InlineKeyboardMarkup, LinkPreviewOptions, Message, MessageEntity, ReplyMarkup, ReplyParameters,
+};
 use serde::Deserialize;
 use telegram::OutgoingText;
 
 use super::reply::ReplyFields;
-use crate::error::{ApiResult, TelegramResultExt, ok};
+use crate::error::{ApiError, ApiResult, TelegramResultExt, ok};
 use crate::extract::BotRequest;
 use crate::state::AppState;
 use crate::text;
 
-/// Parameters of `POST /api_v1/sendMessage`. Unknown fields (`reply_markup`, `message_effect_id`,
-/// …) are accepted and ignored.
+/// Parameters of `POST /api_v1/sendMessage`. Unknown fields (`message_effect_id`, …) are
+/// accepted and ignored.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct SendMessage {
     /// Target chat: Bot API id (`-100…` for supergroups/channels, `-id` for basic groups) or
@@ -44,6 +46,10 @@ pub struct SendMessage {
     pub disable_web_page_preview: Option<bool>,
     /// Forum topic. Accepted and ignored: the message goes to the chat's main thread.
     pub message_thread_id: Option<i32>,
+    /// Inline keyboard, custom reply keyboard, keyboard removal or force-reply (Bot API
+    /// "InlineKeyboardMarkup" …); honoured for bot sessions only, a user account's message is
+    /// sent without it (Telegram drops it).
+    pub reply_markup: Option<ReplyMarkup>,
 }
 
 /// `POST /api_v1/sendMessage` → `{"ok":true,"result":Message}`, the sent message as the Bot
@@ -64,6 +70,7 @@ pub async fn send_message(
         reply_to_message_id: req.reply_to_message_id,
         reply_parameters: req.reply_parameters,
         allow_sending_without_reply: req.allow_sending_without_reply,
+        reply_markup: req.reply_markup,
     };
     let options = reply
         .options(tg, peer, req.disable_notification, req.protect_content)
@@ -98,6 +105,8 @@ pub struct EditMessageText {
     pub link_preview_options: Option<LinkPreviewOptions>,
     /// Legacy form of `link_preview_options.is_disabled`.
     pub disable_web_page_preview: Option<bool>,
+    /// The message's new inline keyboard (bot sessions; absent: none, as in the Bot API).
+    pub reply_markup: Option<InlineKeyboardMarkup>,
 }
 
 /// `POST /api_v1/editMessageText` → `{"ok":true,"result":Message}`, the edited message.
@@ -123,6 +132,7 @@ pub async fn edit_message_text(
             formatted.text,
             &formatted.entities,
             no_webpage,
+            inline_markup(req.reply_markup)?.as_ref(),
         )
         .await
         .or_api(ctx)?;
@@ -151,4 +161,56 @@ pub async fn delete_message(
     let peer = tg.resolve_chat(&req.chat_id).await.or_api(ctx)?;
     tg.delete_message(peer, req.message_id).await.or_api(ctx)?;
     ok(true)
+}
+
+/// An edit's `reply_markup` as the markup the `telegram` edits take, checked by the rules of
+/// Bot API "InlineKeyboardButton" (exactly one action, `callback_data` 1–64 bytes, …).
+///
+/// Errors: 400 `field "reply_markup": button [r][c]: <rule>`, as a send words it.
+pub(crate) fn inline_markup(
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<Option<ReplyMarkup>, ApiError> {
+    let markup = markup.map(ReplyMarkup::InlineKeyboard);
+    if let Some(markup) = &markup {
+        markup.check().map_err(|rule| {
+            ApiError::from(botapi::ApiError::bad_request(format_args!(
+                "field \"reply_markup\": {rule}"
+            )))
+        })?;
+    }
+    Ok(markup)
+}
+
+/// Parameters of `POST /api_v1/editMessageReplyMarkup` (chat messages only; no
+/// `inline_message_id`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct EditMessageReplyMarkup {
+    /// Chat of the message: id or `"@username"`.
+    pub chat_id: ChatIdParam,
+    /// A message the bot sent.
+    pub message_id: i32,
+    /// The new inline keyboard; absent removes it.
+    pub reply_markup: Option<InlineKeyboardMarkup>,
+}
+
+/// `POST /api_v1/editMessageReplyMarkup` → the edited Message (Bot API section
+/// "editMessageReplyMarkup"). Bot sessions only: a user account gets 400 "method is
+/// available only for bots".
+///
+/// Errors: 400 "message to edit not found", "message can't be edited", "message is not
+/// modified: …" for the same keyboard, the `reply_markup` rules (`BUTTON_DATA_INVALID`, …).
+pub async fn edit_message_reply_markup(
+    State(state): State<AppState>,
+    _: super::account::BotSession,
+    BotRequest { params: req, .. }: BotRequest<EditMessageReplyMarkup>,
+) -> ApiResult<Message> {
+    let ctx = RpcContext::Edit;
+    let tg = &state.telegram;
+    let markup = inline_markup(req.reply_markup)?;
+    let peer = tg.resolve_chat(&req.chat_id).await.or_api(ctx)?;
+    let edited = tg
+        .edit_reply_markup(peer, req.message_id, markup.as_ref())
+        .await
+        .or_api(ctx)?;
+    ok(edited)
 }

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod album;
+pub mod bot;
 pub mod content;
 pub mod files;
 pub mod forward;
@@ -58,7 +59,7 @@ pub use crate::extract::MAX_BODY_BYTES;
 /// | `GET /file/bot<X_API_TOKEN>/<file_path>` | token in the path | [`files::download_with_token`] |
 ///
 /// Methods (see [`table::methods`]: messages, media, albums, content, forwarding, managing,
-/// account, files, history, and the bot-only refusals) are looked up case-insensitively in one
+/// account, files, history, the bot session's methods, and the bot-only refusals) are looked up case-insensitively in one
 /// [`table::MethodTable`], so both URL families serve the same set. Each answers GET
 /// (parameters in the query string, URIs up to 65,534 bytes) and POST; other HTTP methods get
 /// 405.

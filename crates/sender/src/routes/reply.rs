@@ -1,9 +1,15 @@
 //! The reply parameters every send method shares: `reply_parameters`, or the legacy
-//! `reply_to_message_id` + `allow_sending_without_reply`, and `send_request!`, which adds them
-//! (with `disable_notification`, `protect_content`, `message_thread_id`) to a parameter struct.
+//! `reply_to_message_id` + `allow_sending_without_reply`, `reply_markup`, and `send_request!`,
+//! which adds them (with `disable_notification`, `protect_content`, `message_thread_id`) to a
+//! parameter struct.
+//!
+//! `reply_markup` (Bot API "InlineKeyboardMarkup", "ReplyKeyboardMarkup", "ReplyKeyboardRemove",
+//! "ForceReply") is checked when the request is parsed; Telegram honours it from bot sessions
+//! only. A user account's message is sent without it — Telegram drops a user's markup — and
+//! the returned Message shows no `reply_markup`.
 
 use botapi::RpcContext;
-use botapi::types::ReplyParameters;
+use botapi::types::{ReplyMarkup, ReplyParameters};
 use telegram::{Peer, SendOptions, Telegram};
 
 use crate::error::{ApiError, TelegramResultExt};
@@ -19,6 +25,8 @@ pub struct ReplyFields {
     pub reply_parameters: Option<ReplyParameters>,
     /// Legacy form of `reply_parameters.allow_sending_without_reply`.
     pub allow_sending_without_reply: Option<bool>,
+    /// Keyboard to attach (bot sessions; see the module docs).
+    pub reply_markup: Option<ReplyMarkup>,
 }
 
 impl ReplyFields {
@@ -59,7 +67,7 @@ impl ReplyFields {
 
 impl ReplyFields {
     /// The send options of a request: the reply target checked by [`ReplyFields::resolve`],
-    /// `disable_notification` and `protect_content` (absent: `false`).
+    /// `disable_notification` and `protect_content` (absent: `false`), `reply_markup`.
     pub async fn options(
         &self,
         tg: &Telegram,
@@ -71,16 +79,22 @@ impl ReplyFields {
             reply_to: self.resolve(tg, peer).await?,
             silent: disable_notification.unwrap_or(false),
             noforwards: protect_content.unwrap_or(false),
+            reply_markup: self.reply_markup.clone(),
         })
     }
 }
 
 /// Defines a send method's parameter struct: the listed fields plus the ones every send
 /// method shares (`message_thread_id`, `disable_notification`, `protect_content`,
-/// `reply_to_message_id`, `reply_parameters`, `allow_sending_without_reply`), and an
-/// `options()` method turning the shared ones into [`telegram::SendOptions`].
+/// `reply_to_message_id`, `reply_parameters`, `allow_sending_without_reply`, `reply_markup`),
+/// and an `options()` method turning the shared ones into [`telegram::SendOptions`].
+/// `send_request! { without reply_markup; … }` leaves `reply_markup` out, for the methods
+/// whose Bot API section has none (`sendMediaGroup`).
 macro_rules! send_request {
-    (
+    (without reply_markup; $($rest:tt)*) => {
+        $crate::routes::reply::send_request!(@build [] $($rest)*);
+    };
+    (@build [$($markup:ident)?]
         $(#[$meta:meta])*
         pub struct $name:ident {
             $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
@@ -102,6 +116,12 @@ macro_rules! send_request {
             pub reply_parameters: Option<botapi::types::ReplyParameters>,
             /// Legacy form of `reply_parameters.allow_sending_without_reply`.
             pub allow_sending_without_reply: Option<bool>,
+            $(
+            /// Inline keyboard, custom reply keyboard, keyboard removal or force-reply
+            /// (Bot API "InlineKeyboardMarkup" …); honoured for bot sessions only, a user
+            /// account's message is sent without it (Telegram drops it).
+            pub $markup: Option<botapi::types::ReplyMarkup>,
+            )?
         }
 
         impl $name {
@@ -115,12 +135,16 @@ macro_rules! send_request {
                     reply_to_message_id: self.reply_to_message_id,
                     reply_parameters: self.reply_parameters.clone(),
                     allow_sending_without_reply: self.allow_sending_without_reply,
+                    reply_markup: None $(.or_else(|| self.$markup.clone()))?,
                 };
                 reply
                     .options(tg, peer, self.disable_notification, self.protect_content)
                     .await
             }
         }
+    };
+    ($($rest:tt)*) => {
+        $crate::routes::reply::send_request!(@build [reply_markup] $($rest)*);
     };
 }
 pub(crate) use send_request;

@@ -13,13 +13,16 @@ use axum::handler::Handler;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use botapi::types::{ChatFullInfo, ChatListItem, File, Message, MessageId, User};
+use botapi::types::{
+    BotCommand, BotDescription, BotName, BotShortDescription, ChatFullInfo, ChatListItem, File,
+    Message, MessageId, User,
+};
 use tower::ServiceExt;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 
-use super::{account, album, content, files, forward, history, manage, media, messages};
+use super::{account, album, bot, content, files, forward, history, manage, media, messages};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -107,7 +110,7 @@ fn empty_array(_: &mut Components) -> RefOr<Schema> {
 pub fn methods() -> Vec<Method> {
     use Method as M;
     let mut list = vec![
-        M::new("getMe", "account", "The signed-in account as a User (is_bot false; a username is always filled in).", account::get_me)
+        M::new("getMe", "account", "The signed-in account as a User (is_bot true for bot sessions; a username is always filled in).", account::get_me)
             .returns(object::<User>),
         M::new("sendMessage", "messages", "Sends a text message (HTML, MarkdownV2, Markdown or explicit entities; replies, silent, protected).", messages::send_message)
             .params(object::<messages::SendMessage>).returns(object::<Message>),
@@ -183,8 +186,32 @@ pub fn methods() -> Vec<Method> {
         M::new("getChats", "history", "User-account extra: the account's dialogs, most recent first.", history::get_chats)
             .params(object::<history::GetChats>).returns(array::<ChatListItem>),
     ]);
+    list.extend([
+        M::new("editMessageReplyMarkup", "bot", "Bot sessions: replaces (or removes) the inline keyboard of a message the bot sent.", messages::edit_message_reply_markup)
+            .params(object::<messages::EditMessageReplyMarkup>).returns(object::<Message>),
+        M::new("answerCallbackQuery", "bot", "Bot sessions: answers a button press (notification, alert or URL).", bot::answer_callback_query)
+            .params(object::<bot::AnswerCallbackQuery>).returns(boolean),
+        M::new("setMyCommands", "bot", "Bot sessions: sets the command list of a scope and language.", bot::set_my_commands)
+            .params(object::<bot::SetMyCommands>).returns(boolean),
+        M::new("getMyCommands", "bot", "Bot sessions: the command list of exactly that scope and language.", bot::get_my_commands)
+            .params(object::<bot::CommandsOf>).returns(array::<BotCommand>),
+        M::new("deleteMyCommands", "bot", "Bot sessions: removes the command list of a scope and language.", bot::delete_my_commands)
+            .params(object::<bot::CommandsOf>).returns(boolean),
+        M::new("setMyName", "bot", "Bot sessions: sets the bot's name for a language.", bot::set_my_name)
+            .params(object::<bot::SetMyName>).returns(boolean),
+        M::new("getMyName", "bot", "Bot sessions: the bot's name for a language.", bot::get_my_name)
+            .params(object::<bot::InfoOf>).returns(object::<BotName>),
+        M::new("setMyDescription", "bot", "Bot sessions: sets the description shown in an empty chat.", bot::set_my_description)
+            .params(object::<bot::SetMyDescription>).returns(boolean),
+        M::new("getMyDescription", "bot", "Bot sessions: the description for a language.", bot::get_my_description)
+            .params(object::<bot::InfoOf>).returns(object::<BotDescription>),
+        M::new("setMyShortDescription", "bot", "Bot sessions: sets the short description on the profile.", bot::set_my_short_description)
+            .params(object::<bot::SetMyShortDescription>).returns(boolean),
+        M::new("getMyShortDescription", "bot", "Bot sessions: the short description for a language.", bot::get_my_short_description)
+            .params(object::<bot::InfoOf>).returns(object::<BotShortDescription>),
+    ]);
     list.extend(account::BOT_ONLY_METHODS.iter().map(|&name| {
-        M::new(name, "bot-only", "Bots only: always 400 \"Bad Request: method is available only for bots\".", account::bot_only)
+        M::new(name, "bot-only", "Bots only, not implemented: always 400 \"Bad Request: method is available only for bots\".", account::bot_only)
     }));
     list
 }

@@ -126,6 +126,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_with_session(configure, true).await
 }
 
+/// The sender on a session signed in as the world's bot ([`Fixture::bot`], through
+/// `TestDc::write_bot_session`): getMe says `is_bot: true` and the bot methods work.
+pub async fn spawn_bot_app() -> TestApp {
+    init_test_logging();
+    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(&dir, API_KEY);
+    dc.write_bot_session(config.session_path()).await.unwrap();
+    spawn_on(dc, dir, config).await
+}
+
 /// The sender on a session that is not signed in (and `TG_API_HASH` set), for the login flows.
 pub async fn spawn_signed_out_app() -> TestApp {
     spawn_app_with_session(|c| c.api_hash = Some(SecretString::from("hash")), false).await

@@ -8,6 +8,7 @@ mod account;
 mod album;
 mod auth;
 mod bot_routes;
+mod bot_session;
 mod clients;
 mod compat;
 mod config;

@@ -88,7 +88,7 @@ impl Telegram {
             .await?;
         let mut messages = self.new_messages(updates).await?;
         if let Some(first) = messages.first_mut() {
-            *first = self.with_reply(peer, first.clone(), options).await?;
+            *first = self.with_reply(peer, first.clone(), &options).await?;
         }
         Ok(messages)
     }
@@ -114,7 +114,8 @@ impl Telegram {
     }
 
     /// Replaces the media of one of the account's messages (and its caption: empty removes
-    /// it); returns the edited message.
+    /// it); returns the edited message. `reply_markup` is its new inline keyboard (bots only;
+    /// for a bot, `None` removes the keyboard).
     ///
     /// Errors: `MESSAGE_ID_INVALID`, `MESSAGE_AUTHOR_REQUIRED`, `MEDIA_PREV_INVALID` (a text
     /// message), `MESSAGE_NOT_MODIFIED`, … as RPC errors.
@@ -123,6 +124,7 @@ impl Telegram {
         peer: Peer,
         message_id: i32,
         item: &AlbumItem,
+        reply_markup: Option<&botapi::types::ReplyMarkup>,
     ) -> Result<Message, TelegramError> {
         let media = self.item_media(item).await?;
         let updates = self
@@ -134,7 +136,7 @@ impl Telegram {
                 id: message_id,
                 message: Some(item.caption.clone()),
                 media: Some(media),
-                reply_markup: None,
+                reply_markup: reply_markup.map(crate::markup::to_tl),
                 entities: Some(entities::to_tl(&item.entities)),
                 schedule_date: None,
                 schedule_repeat_period: None,

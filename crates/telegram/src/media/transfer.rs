@@ -176,7 +176,7 @@ impl Telegram {
                 )
             })
             .await?;
-        self.with_reply(peer, message, media.options).await
+        self.with_reply(peer, message, &media.options).await
     }
 
     pub(crate) async fn upload_media(
@@ -258,7 +258,7 @@ impl Telegram {
                 media: input,
                 message: media.caption.clone(),
                 random_id: rand::random(),
-                reply_markup: None,
+                reply_markup: media.options.markup(),
                 entities: entities::to_tl_nonempty(&media.entities),
                 schedule_date: None,
                 schedule_repeat_period: None,

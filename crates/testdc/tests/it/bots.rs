@@ -33,14 +33,14 @@ async fn connect(path: &std::path::Path) -> (Client, mpsc::Receiver<UpdatesLike>
 
 /// A DC with the account's client (its raw updates, unprocessed: nothing is dropped as already
 /// seen) and the bot's (through grammers' update stream, as a bot would run).
-struct Both {
-    dc: Arc<TestDc>,
-    account: (Client, mpsc::Receiver<UpdatesLike>),
-    bot: (Client, UpdateStream),
+pub(crate) struct Both {
+    pub(crate) dc: Arc<TestDc>,
+    pub(crate) account: (Client, mpsc::Receiver<UpdatesLike>),
+    pub(crate) bot: (Client, UpdateStream),
     _dir: tempfile::TempDir,
 }
 
-async fn both() -> Both {
+pub(crate) async fn both() -> Both {
     let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (account_path, bot_path) = (dir.path().join("a.session"), dir.path().join("b.session"));

@@ -4,6 +4,7 @@
 
 mod auth;
 mod binary;
+mod bot_methods;
 mod bots;
 mod control;
 mod extra;
