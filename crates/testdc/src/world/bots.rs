@@ -47,6 +47,13 @@ pub(crate) struct Bots {
     markups: HashMap<(ChatRef, i32), tl::enums::ReplyMarkup>,
 }
 
+impl Bots {
+    /// The reply markup sent with message `id` of `chat`, if any.
+    pub(crate) fn markup(&self, chat: ChatRef, id: i32) -> Option<&tl::enums::ReplyMarkup> {
+        self.markups.get(&(chat, id))
+    }
+}
+
 /// One press of an inline button, as the control API describes it.
 #[derive(Clone, Copy, Debug)]
 pub struct Press<'a> {
@@ -179,7 +186,7 @@ impl World {
 
     /// The reply markup sent with message `id` of `chat`, if any.
     pub fn reply_markup(&self, chat: ChatRef, id: i32) -> Option<&tl::enums::ReplyMarkup> {
-        self.bots.markups.get(&(chat, id))
+        self.bots.markup(chat, id)
     }
 
     /// Keeps `markup` for the message about to be stored in `chat` (the next id of its box),

@@ -222,7 +222,7 @@ impl World {
             pinned: false,
             reactions: Vec::new(),
             grouped_id: None,
-        });
+        })?;
         fx.pushes
             .push(self.wrap_updates(vec![update], std::slice::from_ref(&message)));
         Ok(message)
