@@ -2,13 +2,12 @@
 //! through the receiver (streamed getFile, stored complete before the payload) intact.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Stack, TOKEN};
 use sha2::{Digest, Sha256};
 use testdc::{Fixture, MediaKind, MediaMeta, SendMedia};
+
+use crate::common::{Stack, TOKEN};
 
 const SIZE: usize = 30 * 1024 * 1024;
 

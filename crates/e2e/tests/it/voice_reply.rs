@@ -3,20 +3,19 @@
 //! sender with `sendVoice` by URL as a reply; the user's chat in testdc shows the voice note.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::routing::{get, post};
-use common::{Stack, TOKEN, fixture};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use testdc::{Fixture, SendText};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+
+use crate::common::{Stack, TOKEN, fixture};
 
 #[derive(Clone)]
 struct Consumer {
