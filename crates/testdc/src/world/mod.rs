@@ -408,8 +408,8 @@ impl World {
     }
 
     /// Stores a new message in its chat's box (which gives it its id), journals its
-    /// `updateNew(Channel)Message` and returns it with the update to push. Errors as
-    /// [`World::box_for_write`].
+    /// `updateNew(Channel)Message` and returns it with the update to push. Errors:
+    /// `CHANNEL_INVALID` for a channel the world does not have.
     pub fn store_new(
         &mut self,
         message: StoredMessage,
