@@ -1,6 +1,5 @@
 //! A 30 MB document goes up through the sender (saveBigFilePart from 4 workers) and comes down
 //! through the receiver (streamed getFile, stored complete before the payload) intact.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

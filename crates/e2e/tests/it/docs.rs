@@ -14,7 +14,6 @@
 //! backticked names before the first `: `, outside parentheses, are the dependencies the line
 //! is about. A DEPS.md that states the MSRV (`MSRV` then a version on the same line) states the
 //! workspace's `rust-version`.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! The voice-reply flow: a webhook consumer receives a user's text, "synthesizes" speech (the
 //! committed `fixtures/voice_reply.ogg` stands in for a TTS engine) and answers through the
 //! sender with `sendVoice` by URL as a reply; the user's chat in testdc shows the voice note.
-#![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
