@@ -4,7 +4,7 @@
 Every fenced block opened with ```sh, ```bash, ```shell or ```console must have, on the line
 right before the fence, one marker saying how it is checked:
 
-    <!-- run: demo -->     run by crates/e2e/tests/readme.rs, each block with `bash -euo pipefail`
+    <!-- run: demo -->     run by crates/e2e/tests/it/readme.rs, each block with `bash -euo pipefail`
                            from the repository root, against the demo serving on its fixed ports
                            (`cargo run -p e2e --example demo -- --serve`)
     <!-- run: compose -->  run against the docker compose demo stack (the CI compose stage)

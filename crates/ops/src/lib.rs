@@ -1,16 +1,14 @@
 //! Operations shared by both binaries: logging (human lines on stdout, JSON lines in daily
-//! rolling files), interactive login, Prometheus metrics (`/metrics`) with an HTTP middleware that records every
+//! rolling files), Prometheus metrics (`/metrics`) with an HTTP middleware that records every
 //! request, and the metric names both binaries use.
 //!
 //! Modules: [`config`] (the empty-means-unset rule for settings), [`health`] (the
-//! `healthcheck` subcommand), [`logging`], [`metrics`], [`login`] (interactive sign-in for the
-//! binaries), [`serve`] (the HTTP server both run, with connection limits and timeouts), [`shutdown`]
-//! (the stop signal).
+//! `healthcheck` subcommand), [`logging`], [`metrics`], [`serve`] (the HTTP server both run,
+//! with connection limits and timeouts), [`shutdown`] (the stop signal).
 
 pub mod config;
 pub mod health;
 pub mod logging;
-pub mod login;
 pub mod metrics;
 pub mod serve;
 pub mod shutdown;

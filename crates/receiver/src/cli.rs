@@ -129,14 +129,14 @@ pub async fn login(config: &Config) -> anyhow::Result<()> {
         .clone()
         .or_else(|| config.bot_token.is_some().then(|| SecretString::from("")))
         .context("TG_API_HASH is required to log in (get it at https://my.telegram.org)")?;
-    let input = ops::login::LoginInput {
+    let input = crate::login::LoginInput {
         api_hash,
         phone: config.phone_number.clone(),
         bot_token: config.bot_token.clone(),
     };
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout();
-    ops::login::interactive(&telegram_config(config), input, &mut stdin, &mut stdout)
+    crate::login::interactive(&telegram_config(config), input, &mut stdin, &mut stdout)
         .await
         .context("login failed")?;
     Ok(())

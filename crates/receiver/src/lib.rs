@@ -20,6 +20,7 @@
 //! - [`archive`]: `ARCHIVE_DIR` JSON files.
 //! - [`status`]: `/readyz`, `/status`, `/metrics`, `/dead-letters`.
 //! - [`media`]: the media directory, downloads under limits, the `media` object, `/media`.
+//! - [`login`]: the interactive sign-in on a terminal (phone code, 2FA password, bot token).
 //! - [`signin_wait`]: no session and no terminal: healthy, not ready, waiting for the login.
 //! - [`payload`]: `IncomingMessage` → the legacy payload, and its stdout line.
 //! - [`handlers`]: in-process handlers ([`App::with_handlers`]): commands, patterns and
@@ -35,6 +36,7 @@ mod config;
 pub mod deliver;
 mod dispatch;
 pub mod handlers;
+pub mod login;
 pub mod media;
 pub mod normalize;
 pub mod outbox;

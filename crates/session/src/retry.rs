@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use libsql::Connection;
 
 use crate::SessionError;
@@ -10,8 +11,18 @@ use crate::SessionError;
 /// Attempts per operation. Each attempt may already wait up to the busy timeout inside SQLite;
 /// this covers the cases the busy handler does not (lock upgrades, WAL recovery, `open`).
 pub(crate) const MAX_ATTEMPTS: u32 = 8;
-const BASE_DELAY: Duration = Duration::from_millis(5);
+const BASE_DELAY: Duration = Duration::from_millis(10);
 const MAX_DELAY: Duration = Duration::from_millis(200);
+
+/// The waits between attempts: doubling from [`BASE_DELAY`] up to [`MAX_DELAY`], each with
+/// random jitter (up to as much again) so the two processes do not retry in lockstep.
+fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(BASE_DELAY)
+        .with_max_delay(MAX_DELAY)
+        .with_max_times(MAX_ATTEMPTS as usize - 1)
+        .with_jitter()
+}
 
 /// Runs `op` on `conn`, retrying it from scratch while it fails with `SQLITE_BUSY` or
 /// `SQLITE_LOCKED`.
@@ -29,34 +40,39 @@ where
     F: FnMut(Connection) -> Fut,
     Fut: Future<Output = Result<T, OpError>>,
 {
-    let mut attempt = 1;
-    loop {
-        rollback_if_open(conn).await;
-        let err = match op(conn.clone()).await {
-            Ok(value) => return Ok(value),
-            Err(OpError::Session(err)) => {
+    let mut attempts = 0;
+    let attempt = || {
+        attempts += 1;
+        // `op` returns a future that has not run yet: the rollback still comes first.
+        let run = op(conn.clone());
+        async move {
+            rollback_if_open(conn).await;
+            let result = run.await;
+            if result.is_err() {
                 rollback_if_open(conn).await;
-                return Err(err);
             }
-            Err(OpError::Sql(err)) => err,
-        };
-        rollback_if_open(conn).await;
-        if !is_busy(&err) {
-            return Err(SessionError::Sql {
-                op: op_name,
-                source: err,
-            });
+            result
         }
-        if attempt >= MAX_ATTEMPTS {
-            return Err(SessionError::Busy {
-                op: op_name,
-                attempts: attempt,
-                source: err,
-            });
-        }
-        tracing::debug!(op = op_name, attempt, "session database busy, retrying");
-        tokio::time::sleep(backoff(attempt)).await;
-        attempt += 1;
+    };
+    let result = attempt
+        .retry(backoff())
+        .when(|e| matches!(e, OpError::Sql(err) if is_busy(err)))
+        .notify(|_, delay| {
+            tracing::debug!(op = op_name, ?delay, "session database busy, retrying");
+        })
+        .await;
+    match result {
+        Ok(value) => Ok(value),
+        Err(OpError::Session(err)) => Err(err),
+        Err(OpError::Sql(err)) if is_busy(&err) => Err(SessionError::Busy {
+            op: op_name,
+            attempts,
+            source: err,
+        }),
+        Err(OpError::Sql(err)) => Err(SessionError::Sql {
+            op: op_name,
+            source: err,
+        }),
     }
 }
 
@@ -94,19 +110,6 @@ pub(crate) fn is_busy(err: &libsql::Error) -> bool {
     }
 }
 
-/// Exponential delay from [`BASE_DELAY`] capped at [`MAX_DELAY`], with up to 50 % jitter so the
-/// two processes do not retry in lockstep.
-fn backoff(attempt: u32) -> Duration {
-    let exp = BASE_DELAY.saturating_mul(1 << attempt.min(10));
-    let capped = exp.min(MAX_DELAY);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let jitter_ms = u64::from(nanos) % (capped.as_millis() as u64 / 2 + 1);
-    capped + Duration::from_millis(jitter_ms)
-}
-
 /// Rolls back a transaction left open by a failed or cancelled attempt. libsql's own
 /// `Transaction` is avoided because its `Drop` unwraps the rollback result.
 async fn rollback_if_open(conn: &Connection) {
@@ -119,6 +122,8 @@ async fn rollback_if_open(conn: &Connection) {
 
 #[cfg(test)]
 mod tests {
+    use backon::BackoffBuilder as _;
+
     use super::*;
 
     #[test]
@@ -133,8 +138,8 @@ mod tests {
 
     #[test]
     fn backoff_is_bounded() {
-        for attempt in 1..=MAX_ATTEMPTS + 5 {
-            assert!(backoff(attempt) <= MAX_DELAY + MAX_DELAY / 2);
-        }
+        let delays: Vec<Duration> = backoff().build().collect();
+        assert_eq!(delays.len() as u32, MAX_ATTEMPTS - 1);
+        assert!(delays.iter().all(|d| *d <= MAX_DELAY * 2), "{delays:?}");
     }
 }

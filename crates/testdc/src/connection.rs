@@ -16,11 +16,12 @@ use grammers_tl_types::{self as tl, Deserializable, Identifiable, Serializable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use crate::crypto::ServerAuthKey;
-use crate::dc::{Push, Shared};
+use crate::shared::{Push, Shared};
 use crate::wire::{self, Message};
 
 /// Replies larger than this are sent `gzip_packed`, as Telegram does.
@@ -35,21 +36,26 @@ struct Outbound {
     response: bool,
 }
 
-/// Serves one accepted connection until the client leaves, a fault drops it, or it breaks
-/// a wire rule.
-pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) {
+/// Serves one accepted connection until the client leaves, it breaks a wire rule, or `drops`
+/// changes (a fault, or the server stopping). Its writer and its delayed replies are tasks
+/// it owns: they end with it.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    conn_id: u64,
+    mut drops: watch::Receiver<u64>,
+) {
     let _ = stream.set_nodelay(true);
     let (mut reader, writer) = stream.into_split();
     let session_id = Arc::new(AtomicI64::new(0));
     let key = Arc::new(OnceLock::new());
     let (out_tx, out_rx) = mpsc::unbounded_channel();
-    let mut drops = shared.drops.subscribe();
     let writer_task = tokio::spawn(write_loop(
         writer,
         out_rx,
         session_id.clone(),
         key.clone(),
-        shared.drops.subscribe(),
+        drops.clone(),
     ));
     let mut pushes = shared.pushes.subscribe();
     let mut conn = Conn {
@@ -59,6 +65,7 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) 
         session_id,
         key,
         spoke: false,
+        delayed: JoinSet::new(),
     };
     let mut transport = Full::new();
     let mut buf = Vec::with_capacity(64 * 1024);
@@ -66,6 +73,7 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) 
     loop {
         tokio::select! {
             _ = drops.changed() => break,
+            Some(_) = conn.delayed.join_next() => {}
             push = pushes.recv(), if conn.spoke => conn.forward_push(push),
             read = reader.read(&mut chunk) => match read {
                 Ok(0) | Err(_) => break,
@@ -80,6 +88,8 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) 
     }
     drop(conn);
     writer_task.abort();
+    // Awaited so the socket is closed once this returns (the server loop waits for that).
+    let _ = writer_task.await;
     debug!(conn_id, "connection closed");
 }
 
@@ -91,6 +101,8 @@ struct Conn {
     /// The auth key this connection speaks with: set by its first packet, shared with the writer.
     key: Arc<OnceLock<ServerAuthKey>>,
     spoke: bool,
+    /// Replies held back by injected latency; dropped (and aborted) with the connection.
+    delayed: JoinSet<()>,
 }
 
 impl Conn {
@@ -237,7 +249,7 @@ impl Conn {
             drop(call);
         } else {
             let out = self.out.clone();
-            tokio::spawn(async move {
+            self.delayed.spawn(async move {
                 tokio::time::sleep(latency).await;
                 let _ = out.send(Outbound {
                     body: reply,
@@ -345,7 +357,7 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<Outbound>,
     session_id: Arc<AtomicI64>,
     key: Arc<OnceLock<ServerAuthKey>>,
-    mut drops: tokio::sync::watch::Receiver<u64>,
+    mut drops: watch::Receiver<u64>,
 ) {
     let mut transport = Full::new();
     let mut last_msg_id = 0i64;

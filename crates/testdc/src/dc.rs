@@ -1,4 +1,5 @@
-//! The running test DC and its in-process control API.
+//! The running test DC: its MTProto server loop (which owns every connection task) and its
+//! in-process control API.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -10,21 +11,18 @@
 //! ```
 
 use std::net::{SocketAddr, SocketAddrV4};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use grammers_tl_types::Serializable;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
-use tokio::task::JoinHandle;
-use tracing::{debug, info};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::{debug, info, warn};
 
 use crate::crypto::ServerAuthKey;
-use crate::in_flight::InFlight;
-use crate::world::auth::KeyId;
-use crate::world::rpc::{DcAddress, SideEffects, method_name};
-use crate::world::{Fixture, RpcError, World, WorldEvent};
+use crate::shared::Shared;
+use crate::world::rpc::DcAddress;
+use crate::world::{Fixture, RpcError, World};
 
 /// How to start a test DC.
 #[derive(Clone, Debug)]
@@ -80,149 +78,13 @@ pub enum ControlError {
     Session(#[from] session::SessionError),
 }
 
-/// Serialized `Updates` for the connections signed in as one user, except the one that caused
-/// them.
-#[derive(Clone, Debug)]
-pub(crate) struct Push {
-    pub origin: u64,
-    /// Whose connections get it: `None` for the account's, `Some(id)` for those signed in as
-    /// user `id` (the bot).
-    pub to: Option<i64>,
-    pub body: Arc<[u8]>,
-}
-
-/// Injected faults: RPC errors for the next calls of a method, and reply latency.
-#[derive(Default)]
-pub(crate) struct Faults {
-    pub rpc_errors: Vec<(String, u32, RpcError)>,
-    pub latency: Duration,
-}
-
-/// State shared by the accept loop, every connection and the control API.
-pub(crate) struct Shared {
-    world: Mutex<World>,
-    /// The pre-shared key [`TestDc::write_session`] hands out.
-    pub auth_key: ServerAuthKey,
-    /// Every auth key this DC issued, by key id (the pre-shared one included).
-    keys: Mutex<std::collections::HashMap<KeyId, ServerAuthKey>>,
-    dc: DcAddress,
-    pub pushes: broadcast::Sender<Push>,
-    pub events: broadcast::Sender<WorldEvent>,
-    faults: Mutex<Faults>,
-    pub drops: watch::Sender<u64>,
-    calls: AtomicU64,
-    /// RPC errors answered so far (injected ones included), by `(method, error message)`, for
-    /// [`TestDc::errors_answered`].
-    errors: Mutex<std::collections::HashMap<(&'static str, String), u64>>,
-    /// Calls being handled per method, for [`TestDc::peak_in_flight`].
-    pub in_flight: Arc<InFlight>,
-}
-
-impl Shared {
-    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
-        // A panic while holding the lock is a testdc bug; keep serving rather than cascade.
-        self.world.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The auth key this DC issued with id `key_id` (the first 8 bytes of a packet), if any.
-    pub fn auth_key_for(&self, key_id: &[u8]) -> Option<ServerAuthKey> {
-        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        KeyId::try_from(key_id)
-            .ok()
-            .and_then(|id| keys.get(&id).cloned())
-    }
-
-    fn register_key(&self, key: ServerAuthKey) {
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        keys.insert(key.key_id(), key);
-    }
-
-    /// Whether connections on auth key `key_id` get a push addressed `to` (see [`Push::to`]):
-    /// whether the key is signed in as that user.
-    pub fn receives_pushes(&self, key_id: KeyId, to: Option<i64>) -> bool {
-        self.world().receives_pushes(key_id, to)
-    }
-
-    /// Runs one RPC from a client holding auth key `key_id`: injected faults first, then the
-    /// world. Returns the serialized result or error and the latency to add before replying.
-    pub fn call(
-        &self,
-        body: &[u8],
-        origin: u64,
-        key_id: KeyId,
-    ) -> (Result<Vec<u8>, RpcError>, Duration) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let method = method_name(body);
-        let (fault, latency) = {
-            let mut faults = self.faults();
-            let fault = faults
-                .rpc_errors
-                .iter_mut()
-                .find(|(m, left, _)| *left > 0 && m.eq_ignore_ascii_case(method))
-                .map(|(_, left, error)| {
-                    *left -= 1;
-                    error.clone()
-                });
-            faults.rpc_errors.retain(|(_, left, _)| *left > 0);
-            (fault, faults.latency)
-        };
-        if let Some(error) = fault {
-            debug!(method, error = %error.message, "injected rpc error");
-            self.count_error(method, &error);
-            return (Err(error), latency);
-        }
-        let mut fx = SideEffects::default();
-        let result = self.world().invoke_as(key_id, body, &self.dc, &mut fx);
-        self.publish(fx, origin);
-        if let Err(error) = &result {
-            self.count_error(method, error);
-        }
-        (result, latency)
-    }
-
-    fn count_error(&self, method: &'static str, error: &RpcError) {
-        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
-        *errors.entry((method, error.message.clone())).or_default() += 1;
-    }
-
-    /// How many calls of `method` were answered with the RPC error `message` so far.
-    pub(crate) fn errors_answered(&self, method: &str, message: &str) -> u64 {
-        let errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
-        errors
-            .iter()
-            .filter(|((m, e), _)| m.eq_ignore_ascii_case(method) && e == message)
-            .map(|(_, count)| count)
-            .sum()
-    }
-
-    pub(crate) fn publish(&self, fx: SideEffects, origin: u64) {
-        let addressed = fx.addressed.into_iter().map(|(to, u)| (Some(to), u));
-        for (to, updates) in fx.pushes.into_iter().map(|u| (None, u)).chain(addressed) {
-            let body: Arc<[u8]> = updates.to_bytes().into();
-            let _ = self.pushes.send(Push { origin, to, body });
-        }
-        for event in fx.events {
-            let _ = self.events.send(event);
-        }
-    }
-}
-
-/// A running test DC. Dropping it stops the accept loop and closes every connection.
+/// A running test DC. Dropping it stops the server as [`TestDc::stop`] does, without waiting.
 pub struct TestDc {
     pub(crate) shared: Arc<Shared>,
     addr: SocketAddr,
-    accept: JoinHandle<()>,
-}
-
-impl Drop for TestDc {
-    fn drop(&mut self) {
-        self.accept.abort();
-        self.drop_connections();
-    }
+    /// Dropped (or sent) to stop the server loop.
+    stop: watch::Sender<()>,
+    server: JoinHandle<()>,
 }
 
 impl TestDc {
@@ -244,30 +106,31 @@ impl TestDc {
         if config.signed_in {
             world.auth.sign_in(key.key_id(), world.self_id);
         }
-        let shared = Arc::new(Shared {
-            world: Mutex::new(world),
-            keys: Mutex::new([(key.key_id(), key.clone())].into()),
-            auth_key: key,
-            dc: DcAddress {
-                dc_id: 2,
-                ip: addr.ip().to_string(),
-                port: addr.port(),
-            },
-            pushes: broadcast::channel(4096).0,
-            events: broadcast::channel(4096).0,
-            faults: Mutex::new(Faults::default()),
-            drops: watch::channel(0).0,
-            calls: AtomicU64::new(0),
-            errors: Mutex::default(),
-            in_flight: Arc::default(),
-        });
-        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        let dc = DcAddress {
+            dc_id: 2,
+            ip: addr.ip().to_string(),
+            port: addr.port(),
+        };
+        let shared = Arc::new(Shared::new(world, key, dc));
+        let (stop, stopped) = watch::channel(());
+        let server = tokio::spawn(serve(listener, shared.clone(), stopped));
         info!(%addr, "testdc listening");
         Ok(Self {
             shared,
             addr,
-            accept,
+            stop,
+            server,
         })
+    }
+
+    /// Stops the server: no new connection is accepted (the listener is closed), every open one
+    /// is closed, and this returns once all of them have ended.
+    pub async fn stop(self) {
+        let Self { stop, server, .. } = self;
+        stop.send_replace(());
+        if let Err(e) = server.await {
+            warn!(error = %e, "testdc server task failed");
+        }
     }
 
     /// The MTProto address clients connect to.
@@ -282,7 +145,7 @@ impl TestDc {
 
     /// RPCs answered so far (including injected errors).
     pub fn calls(&self) -> u64 {
-        self.shared.calls.load(Ordering::Relaxed)
+        self.shared.calls()
     }
 
     /// What a client session needs to talk to this DC with no login: home DC 2, this address
@@ -295,7 +158,7 @@ impl TestDc {
         };
         let world = self.shared.world();
         session::SessionSeed {
-            home_dc_id: self.shared.dc.dc_id,
+            home_dc_id: self.shared.dc().dc_id,
             dc_addr: SocketAddrV4::new(ip, self.addr.port()),
             auth_key: *self.shared.auth_key.bytes(),
             // Whoever the key is signed in as (the account unless `signed_in: false` or a
@@ -367,19 +230,47 @@ impl TestDc {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let next_id = AtomicU64::new(1);
+/// The MTProto server loop. It owns every connection task (one [`JoinSet`]) and runs until
+/// `stop` changes or its sender is dropped; then it closes the listener, tells every
+/// connection to close (as [`TestDc::drop_connections`] does) and waits for them all.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<()>) {
+    let mut connections = JoinSet::new();
+    let mut next_id = 0u64;
     loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let conn_id = next_id.fetch_add(1, Ordering::Relaxed);
-                debug!(conn_id, %peer, "connection accepted");
-                tokio::spawn(crate::connection::serve(stream, shared.clone(), conn_id));
-            }
-            Err(e) => {
-                debug!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        tokio::select! {
+            _ = stop.changed() => break,
+            Some(ended) = connections.join_next() => log_ended(ended),
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    next_id += 1;
+                    debug!(conn_id = next_id, %peer, "connection accepted");
+                    // Subscribed here, not in the task: a drop requested before the task first
+                    // runs still reaches it.
+                    let drops = shared.drops.subscribe();
+                    let connection = crate::connection::serve(stream, shared.clone(), next_id, drops);
+                    connections.spawn(connection);
+                }
+                Err(e) => {
+                    // Out of file descriptors, most likely: let connections close first.
+                    debug!(error = %e, "accept failed");
+                    tokio::select! {
+                        _ = stop.changed() => break,
+                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
+                }
+            },
         }
+    }
+    drop(listener);
+    shared.drops.send_modify(|generation| *generation += 1);
+    while let Some(ended) = connections.join_next().await {
+        log_ended(ended);
+    }
+    debug!("testdc server stopped");
+}
+
+fn log_ended(ended: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = ended {
+        warn!(error = %e, "connection task failed");
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Modules: [`crypto`] (server-direction MTProto 2.0 encryption), [`wire`] (MTProto framing
 //! types), [`world`] (state and RPC answers), `connection` (one task pair per TCP connection),
-//! [`dc`] (the running server and its in-process control API), `in_flight` (calls handled at
+//! [`dc`] (the running server, its loop and its in-process control API), `shared` (the state
+//! the server loop, the connections and the control API share), `in_flight` (calls handled at
 //! once, per method), `buttons` (its bot side: inline-button presses), `view` (control API
 //! shapes), [`http`] (the same control API over HTTP, for the `testdc` binary).
 
@@ -15,6 +16,7 @@ pub mod crypto;
 pub mod dc;
 pub mod http;
 mod in_flight;
+mod shared;
 mod view;
 pub mod wire;
 pub mod world;

@@ -126,10 +126,15 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("failed to bind control API on {}", args.control))?;
     tracing::info!(control = %listener.local_addr()?, "control API listening");
-    axum::serve(listener, testdc::http::router(dc))
+    axum::serve(listener, testdc::http::router(dc.clone()))
         .with_graceful_shutdown(shutdown)
         .await
         .context("control API failed")?;
+    // The router is gone with the server: this is the last handle, so close the MTProto
+    // connections and wait for them (dropping it would not wait).
+    if let Some(dc) = Arc::into_inner(dc) {
+        dc.stop().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! [`serve`](super::serve) over raw TCP: each limit closes or cuts exactly the connection that
 //! exceeds it, and shutdown finishes what is in flight.
-#![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! The outbox's statements. Every write is one short transaction on the one connection, and
-//! every statement is a literal prepared once (see `db`).
+//! every statement is a constant text prepared once (see `db`): a literal, or one built once
+//! from a template naming statuses ([`sql!`]).
 
 use serde_json::json;
 use telegram::Position;
@@ -7,6 +8,17 @@ use telegram::Position;
 use super::db::{Db, Result, int, opt_int, opt_text, text};
 use super::rows::{DeadLetter, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
 use super::{Outbox, OutboxError, Status, now_ms};
+
+/// The statement text of a template naming statuses as `{media}`, `{open}`, …
+/// ([`Status::in_sql`]), built on first use and kept, so it is `'static` like a literal and
+/// `Db` prepares it once.
+macro_rules! sql {
+    ($template:expr) => {{
+        static TEXT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| Status::in_sql($template));
+        TEXT.as_str()
+    }};
+}
 
 /// The columns [`due`] reads, prefixed `u.` (a macro so statements stay `'static` literals).
 macro_rules! due_columns {
@@ -159,7 +171,7 @@ impl Outbox {
         let mut db = self.conn.lock().await;
         db.all(
             "pending_media",
-            "SELECT id, body, downloads, kind, chat_id FROM updates WHERE status = 0 ORDER BY id",
+            sql!("SELECT id, body, downloads, kind, chat_id FROM updates WHERE status = {media} ORDER BY id"),
             (),
             |r| {
                 let corrupt = |e: serde_json::Error| OutboxError::Corrupt(e.to_string());
@@ -182,9 +194,12 @@ impl Outbox {
         let mut db = self.conn.lock().await;
         db.execute(
             "media_done",
-            "UPDATE updates SET downloads = NULL, status = ?2,
-                 body = CASE WHEN ?2 = 2 AND archived = 1 THEN '' ELSE ?1 END,
-                 done_at = CASE WHEN ?2 = 2 THEN ?4 END WHERE id = ?3 AND status = 0",
+            sql!(
+                "UPDATE updates SET downloads = NULL, status = ?2,
+                     body = CASE WHEN ?2 = {delivered} AND archived = 1 THEN '' ELSE ?1 END,
+                     done_at = CASE WHEN ?2 = {delivered} THEN ?4 END
+                 WHERE id = ?3 AND status = {media}"
+            ),
             libsql::params![body.to_string(), self.ready_status() as i64, id, now_ms()],
         )
         .await?;
@@ -199,21 +214,21 @@ impl Outbox {
             // Walks the open lanes with index seeks (O(lanes · log n)): a GROUP BY over every
             // open row made each scheduling round linear in the backlog, which with tens of
             // thousands of pending rows took the whole CPU.
-            concat!(
+            sql!(concat!(
                 "WITH RECURSIVE lanes(chat_id) AS (
-                     SELECT MIN(chat_id) FROM updates WHERE status IN (0, 1)
+                     SELECT MIN(chat_id) FROM updates WHERE status IN ({open})
                      UNION ALL
                      SELECT (SELECT MIN(chat_id) FROM updates
-                             WHERE status IN (0, 1) AND chat_id > lanes.chat_id)
+                             WHERE status IN ({open}) AND chat_id > lanes.chat_id)
                      FROM lanes WHERE lanes.chat_id IS NOT NULL
                  )
                  SELECT ",
                 due_columns!(),
                 " FROM lanes JOIN updates u ON u.id = (
-                     SELECT MIN(id) FROM updates WHERE status IN (0, 1) AND chat_id = lanes.chat_id
+                     SELECT MIN(id) FROM updates WHERE status IN ({open}) AND chat_id = lanes.chat_id
                  )
                  ORDER BY u.id"
-            ),
+            )),
             (),
             due,
         )
@@ -228,13 +243,13 @@ impl Outbox {
             "lane",
             // The limit is a literal: SQLite (built with STAT4, as libsql is) re-prepares a
             // statement whenever a parameter it planned with, such as a LIMIT, is bound again.
-            concat!(
+            sql!(concat!(
                 "SELECT ",
                 due_columns!(),
-                " FROM updates u WHERE u.chat_id = ?1 AND u.status IN (0, 1)
+                " FROM updates u WHERE u.chat_id = ?1 AND u.status IN ({open})
                   ORDER BY u.id LIMIT ",
                 lane_rows!()
-            ),
+            )),
             [chat_id],
             due,
         )
@@ -255,10 +270,12 @@ impl Outbox {
             // A delivered row keeps its natural key (de-duplication) but not its body, unless
             // the archive still needs it: kept bodies made the file grow by every update of
             // the last KEEP_DELIVERED.
-            "UPDATE updates SET status = ?1, attempts = attempts + 1, last_attempt_at = ?2,
-                 last_error = COALESCE(?3, last_error), next_attempt_at = ?4, done_at = ?5,
-                 body = CASE WHEN ?1 = 2 AND archived = 1 THEN '' ELSE body END
-             WHERE id = ?6",
+            sql!(
+                "UPDATE updates SET status = ?1, attempts = attempts + 1, last_attempt_at = ?2,
+                     last_error = COALESCE(?3, last_error), next_attempt_at = ?4, done_at = ?5,
+                     body = CASE WHEN ?1 = {delivered} AND archived = 1 THEN '' ELSE body END
+                 WHERE id = ?6"
+            ),
             libsql::params![status as i64, now, error.cloned(), retry_at, done_at, id],
         )
         .await?;
@@ -273,10 +290,12 @@ impl Outbox {
                 "stats",
                 // Ids grow with arrival, so the oldest open row is the smallest open id: an index
                 // seek instead of a scan over every pending body.
-                "SELECT (SELECT COUNT(*) FROM updates WHERE status IN (0, 1)),
-                    (SELECT received_at FROM updates WHERE id =
-                        (SELECT MIN(id) FROM updates WHERE status IN (0, 1))),
-                    (SELECT COUNT(*) FROM updates WHERE status = 3)",
+                sql!(
+                    "SELECT (SELECT COUNT(*) FROM updates WHERE status IN ({open})),
+                        (SELECT received_at FROM updates WHERE id =
+                            (SELECT MIN(id) FROM updates WHERE status IN ({open}))),
+                        (SELECT COUNT(*) FROM updates WHERE status = {dead})"
+                ),
                 (),
                 |r| Ok((int(r, 0)?, opt_int(r, 1)?, int(r, 2)?)),
             )
@@ -331,8 +350,11 @@ impl Outbox {
         let mut db = self.conn.lock().await;
         db.execute(
             "replay",
-            "UPDATE updates SET status = 1, attempts = 0, next_attempt_at = 0, received_at = ?1,
-                 done_at = NULL WHERE status = 3 AND (?2 IS NULL OR id = ?2)",
+            sql!(
+                "UPDATE updates SET status = {ready}, attempts = 0, next_attempt_at = 0,
+                     received_at = ?1, done_at = NULL
+                 WHERE status = {dead} AND (?2 IS NULL OR id = ?2)"
+            ),
             libsql::params![now_ms(), update_id],
         )
         .await
@@ -343,8 +365,10 @@ impl Outbox {
         let mut db = self.conn.lock().await;
         db.all(
             "unarchived",
-            "SELECT id, received_at, body FROM updates WHERE archived = 0 AND status != 0
-             ORDER BY id LIMIT ?1",
+            sql!(
+                "SELECT id, received_at, body FROM updates WHERE archived = 0 AND status != {media}
+                 ORDER BY id LIMIT ?1"
+            ),
             [i64::from(limit)],
             |r| Ok((int(r, 0)?, int(r, 1)?, text(r, 2)?)),
         )
@@ -356,8 +380,10 @@ impl Outbox {
         let mut db = self.conn.lock().await;
         db.execute(
             "mark_archived",
-            "UPDATE updates SET archived = 1,
-                 body = CASE WHEN status = 2 THEN '' ELSE body END WHERE id = ?1",
+            sql!(
+                "UPDATE updates SET archived = 1,
+                     body = CASE WHEN status = {delivered} THEN '' ELSE body END WHERE id = ?1"
+            ),
             [id],
         )
         .await?;
@@ -424,14 +450,14 @@ impl Outbox {
                 let mut db = self.conn.lock().await;
                 db.execute(
                     "prune",
-                    concat!(
+                    sql!(concat!(
                         "DELETE FROM updates WHERE id IN (
                              SELECT id FROM updates
-                             WHERE status = 2 AND archived = 1 AND done_at < ?1
+                             WHERE status = {delivered} AND archived = 1 AND done_at < ?1
                              ORDER BY id LIMIT ",
                         prune_batch!(),
                         ")"
-                    ),
+                    )),
                     [before],
                 )
                 .await?

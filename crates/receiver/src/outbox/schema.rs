@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use libsql::{Connection, Value};
 
-use super::OutboxError;
 use super::db::sql;
+use super::{OutboxError, Status};
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// Version 1, its statuses written as `{name}` ([`Status::in_sql`]).
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -40,16 +41,16 @@ CREATE TABLE IF NOT EXISTS updates (
 );
 CREATE INDEX IF NOT EXISTS updates_open ON updates (status, chat_id, id);
 -- Only open rows, by lane: the scheduler's per-chat heads are index seeks, not scans.
-CREATE INDEX IF NOT EXISTS updates_open_lanes ON updates (chat_id, id) WHERE status IN (0, 1);
+CREATE INDEX IF NOT EXISTS updates_open_lanes ON updates (chat_id, id) WHERE status IN ({open});
 -- /status and the pending gauge: counts and the oldest open row without reading row bodies.
-CREATE INDEX IF NOT EXISTS updates_open_ids ON updates (id) WHERE status IN (0, 1);
-CREATE INDEX IF NOT EXISTS updates_dead ON updates (id) WHERE status = 3;
+CREATE INDEX IF NOT EXISTS updates_open_ids ON updates (id) WHERE status IN ({open});
+CREATE INDEX IF NOT EXISTS updates_dead ON updates (id) WHERE status = {dead};
 CREATE INDEX IF NOT EXISTS updates_errors ON updates (last_attempt_at) WHERE last_error IS NOT NULL;
 CREATE INDEX IF NOT EXISTS updates_unarchived ON updates (archived) WHERE archived = 0;
 CREATE VIEW IF NOT EXISTS dead_letter AS
     SELECT id AS update_id, webhook_id, kind, chat_id, body, received_at, attempts,
            last_error, last_attempt_at, done_at AS died_at
-    FROM updates WHERE status = 3;
+    FROM updates WHERE status = {dead};
 ";
 
 /// Creates the parent directory and, when missing, the file with mode 0600 (it holds
@@ -109,7 +110,7 @@ pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
     }
     let body = async {
         conn.execute("BEGIN IMMEDIATE", ()).await?;
-        conn.execute_batch(V1).await?;
+        conn.execute_batch(&Status::in_sql(V1)).await?;
         // As the Bot API does: ids start at a random positive number and then increase.
         let base: i64 = rand::random_range(1..1_000_000_000);
         conn.execute(

@@ -343,3 +343,13 @@ async fn pruning_goes_on_past_one_batch() {
         "stored delivered (no webhook), all pruned"
     );
 }
+
+#[test]
+fn statuses_in_sql_are_the_numbers_files_already_hold() {
+    // Stored rows and the partial indexes of existing files carry these numbers: they never
+    // change, and a query's `IN (…)` must read exactly as the index's to use it.
+    assert_eq!(
+        Status::in_sql("{media} {ready} {delivered} {dead} status IN ({open})"),
+        "0 1 2 3 status IN (0, 1)"
+    );
+}

@@ -141,7 +141,7 @@ impl WebhookClient {
         if let Some(secret) = &self.signing {
             request = request.header(
                 "webhook-signature",
-                secret.sign(webhook_id, timestamp, body.as_bytes()),
+                secret.sign(webhook_id, timestamp, &body),
             );
         }
         let response = request

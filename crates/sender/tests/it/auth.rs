@@ -1,8 +1,11 @@
-//! The `x-api-key` check and the unauthenticated health check.
+//! The `x-api-key` check, the unauthenticated health check and the graceful stop.
 
-use serde_json::json;
+use std::time::Duration;
 
-use crate::helpers::{API_KEY, chats, spawn_app};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+
+use crate::helpers::{API_KEY, REQUEST_TIMEOUT as WAIT, chats, spawn_app};
 
 #[tokio::test]
 async fn missing_or_wrong_api_key_is_unauthorized() {
@@ -57,8 +60,48 @@ async fn unknown_method_is_404_envelope_only_with_the_key() {
 }
 
 #[tokio::test]
-async fn graceful_stop_returns_ok() {
+async fn a_stop_refuses_new_connections_and_lets_the_request_in_flight_finish() {
     let app = spawn_app().await;
-    app.send_text(chats().alice, "before stop").await;
-    app.stop().await.unwrap();
+    let alice = chats().alice;
+    let newest = app.dc.history(alice).unwrap()[0].message_id;
+    // testdc stores the message at once and holds its reply this long: the request is in
+    // flight, provably, from the moment the message shows up until then.
+    app.dc.set_latency(Duration::from_secs(2));
+    let request = app
+        .client
+        .post(app.url("/api_v1/sendMessage"))
+        .header("x-api-key", API_KEY)
+        .json(&json!({ "chat_id": alice, "text": "in flight" }))
+        .send();
+    let in_flight = tokio::spawn(async move {
+        let response = request.await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
+    });
+    app.dc.wait_outgoing(alice, newest, WAIT).await.unwrap();
+
+    let addr = app.addr;
+    let stopped = tokio::spawn(app.stop());
+    // The listening socket closes as the stop begins: a new connection is refused while the
+    // request above is still waiting for Telegram.
+    tokio::time::timeout(WAIT, async {
+        while TcpStream::connect(addr).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("new connections refused after the stop");
+    assert!(!in_flight.is_finished(), "answered before the stop began");
+
+    let (status, body) = tokio::time::timeout(WAIT, in_flight)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((status, &body["ok"]), (200, &json!(true)), "{body}");
+    assert_eq!(body["result"]["text"], "in flight");
+    tokio::time::timeout(WAIT, stopped)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
 }

@@ -99,6 +99,13 @@ pub struct BotProfile {
     pub description: Option<String>,
 }
 
+impl Bots {
+    /// The reply markup sent with message `id` of `chat`, if any.
+    pub(crate) fn markup(&self, chat: ChatRef, id: i32) -> Option<&tl::enums::ReplyMarkup> {
+        self.markups.get(&(chat, id))
+    }
+}
+
 /// One press of an inline button, as the control API describes it.
 #[derive(Clone, Copy, Debug)]
 pub struct Press<'a> {
@@ -231,7 +238,7 @@ impl World {
 
     /// The reply markup sent with message `id` of `chat`, if any.
     pub fn reply_markup(&self, chat: ChatRef, id: i32) -> Option<&tl::enums::ReplyMarkup> {
-        self.bots.markups.get(&(chat, id))
+        self.bots.markup(chat, id)
     }
 
     /// Keeps `markup` for the message about to be stored in `chat` (the next id of its box),

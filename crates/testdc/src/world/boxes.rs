@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use grammers_tl_types as tl;
 
-use super::StoredMessage;
+use super::{ChatRef, StoredMessage, TlView};
 
 /// One journaled change: the update and the pts it moved the box to.
 #[derive(Clone, Debug)]
@@ -72,5 +72,63 @@ impl MessageBox {
             date: super::now(),
         });
         update
+    }
+
+    /// Stores a new message (giving it the next id), journals its `updateNew(Channel)Message`
+    /// and returns it with that update.
+    pub(crate) fn store_new(
+        &mut self,
+        mut message: StoredMessage,
+        tl: &TlView<'_>,
+    ) -> (StoredMessage, tl::enums::Update) {
+        message.id = self.next_id();
+        let tl_message = tl.message(&message);
+        let pts = self.bump_pts(1);
+        let update = match message.chat {
+            ChatRef::Channel(_) => {
+                tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
+                    message: tl_message,
+                    pts,
+                    pts_count: 1,
+                })
+            }
+            _ => tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
+                message: tl_message,
+                pts,
+                pts_count: 1,
+            }),
+        };
+        self.messages.insert(message.id, message.clone());
+        self.journal.push(JournalEntry {
+            pts,
+            pts_count: 1,
+            update: update.clone(),
+            date: message.date.max(super::now()),
+        });
+        (message, update)
+    }
+
+    /// Replaces a message with its edited version and journals the edit update.
+    pub(crate) fn store_edit(
+        &mut self,
+        edited: &StoredMessage,
+        tl: &TlView<'_>,
+    ) -> tl::enums::Update {
+        let tl_message = tl.message(edited);
+        self.messages.insert(edited.id, edited.clone());
+        self.journal(1, |pts| match edited.chat {
+            ChatRef::Channel(_) => {
+                tl::enums::Update::EditChannelMessage(tl::types::UpdateEditChannelMessage {
+                    message: tl_message,
+                    pts,
+                    pts_count: 1,
+                })
+            }
+            _ => tl::enums::Update::EditMessage(tl::types::UpdateEditMessage {
+                message: tl_message,
+                pts,
+                pts_count: 1,
+            }),
+        })
     }
 }

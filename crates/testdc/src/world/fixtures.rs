@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{ChannelRec, ChatRec, ChatRef, MessageBox, StoredMessage, UserRec, World, now};
+use super::{ChannelRec, ChatRec, ChatRef, MessageBox, StoredMessage, TlView, UserRec, World, now};
 
 /// Well-known ids of the default world, for tests and the control API.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -173,7 +173,25 @@ impl World {
     /// One earlier message per chat, so history and dialogs are never empty.
     fn seed_history(&mut self, date: i32) {
         let f = Fixture::DEFAULT;
-        let seeds = [
+        let seed = |chat, from: Option<ChatRef>, text: &str| StoredMessage {
+            id: 0,
+            chat,
+            from,
+            out: false,
+            date,
+            text: text.into(),
+            entities: Vec::new(),
+            reply_to: None,
+            edit_date: None,
+            post: from.is_none(),
+            media: None,
+            fwd_from: None,
+            pinned: false,
+            reactions: Vec::new(),
+            grouped_id: None,
+            action: None,
+        };
+        let in_common = [
             (
                 ChatRef::User(f.alice),
                 Some(ChatRef::User(f.alice)),
@@ -185,32 +203,27 @@ impl World {
                 Some(ChatRef::User(f.bob)),
                 "Welcome to the group",
             ),
-            (
-                ChatRef::Channel(f.supergroup),
-                Some(ChatRef::User(f.carol)),
-                "Hola a todos",
-            ),
-            (ChatRef::Channel(f.channel), None, "First post"),
         ];
-        for (chat, from, text) in seeds {
-            self.store_new(StoredMessage {
-                id: 0,
-                chat,
-                from,
-                out: false,
-                date,
-                text: text.into(),
-                entities: Vec::new(),
-                reply_to: None,
-                edit_date: None,
-                post: from.is_none(),
-                media: None,
-                fwd_from: None,
-                pinned: false,
-                reactions: Vec::new(),
-                grouped_id: None,
-                action: None,
-            });
+        let World {
+            common,
+            channels,
+            media,
+            bots,
+            ..
+        } = self;
+        let tl = TlView { media, bots };
+        for (chat, from, text) in in_common {
+            common.store_new(seed(chat, from, text), &tl);
+        }
+        // Each fixture channel has a box of its own; only those it has are seeded.
+        for channel in channels.values_mut() {
+            let (from, text) = match channel.id {
+                id if id == f.supergroup => (Some(ChatRef::User(f.carol)), "Hola a todos"),
+                id if id == f.channel => (None, "First post"),
+                _ => continue,
+            };
+            let message = seed(ChatRef::Channel(channel.id), from, text);
+            channel.messages.store_new(message, &tl);
         }
     }
 }

@@ -216,6 +216,36 @@ impl RpcError {
     }
 }
 
+/// What a stored message's TL form reads besides the message: the stored files (their
+/// current file references) and the inline keyboards sent with messages.
+pub(crate) struct TlView<'a> {
+    media: &'a media::MediaStore,
+    bots: &'a bots::Bots,
+}
+
+impl TlView<'_> {
+    /// `m` as TL, its media built with the file's current reference.
+    pub(crate) fn message(&self, m: &StoredMessage) -> tl::enums::Message {
+        let media = match &m.media {
+            Some(media::MediaRef::File { file_id }) => {
+                self.media.files.get(file_id).map(|f| f.tl_media(2))
+            }
+            Some(media::MediaRef::Inline(media)) => Some((**media).clone()),
+            None => None,
+        };
+        if let Some(action) = m.action {
+            return tl_build::service_message(m, action);
+        }
+        let mut message = tl_build::message(m, media);
+        if let (tl::enums::Message::Message(raw), Some(markup)) =
+            (&mut message, self.bots.markup(m.chat, m.id))
+        {
+            raw.reply_markup = Some(markup.clone());
+        }
+        message
+    }
+}
+
 /// The whole mutable state of the test DC.
 #[derive(Debug)]
 pub struct World {
@@ -271,23 +301,14 @@ impl World {
 
     /// A stored message as TL, its media built with the file's current reference.
     pub fn tl_message(&self, m: &StoredMessage) -> tl::enums::Message {
-        let media = match &m.media {
-            Some(media::MediaRef::File { file_id }) => {
-                self.media.files.get(file_id).map(|f| f.tl_media(2))
-            }
-            Some(media::MediaRef::Inline(media)) => Some((**media).clone()),
-            None => None,
-        };
-        if let Some(action) = m.action {
-            return tl_build::service_message(m, action);
+        self.tl_view().message(m)
+    }
+
+    fn tl_view(&self) -> TlView<'_> {
+        TlView {
+            media: &self.media,
+            bots: &self.bots,
         }
-        let mut message = tl_build::message(m, media);
-        if let (tl::enums::Message::Message(raw), Some(markup)) =
-            (&mut message, self.reply_markup(m.chat, m.id))
-        {
-            raw.reply_markup = Some(markup.clone());
-        }
-        message
     }
 
     /// The TL chat object (basic group or channel) for a non-user chat.
@@ -352,6 +373,30 @@ impl World {
         }
     }
 
+    /// `chat`'s box for a change, with what building its messages as TL reads (borrowed
+    /// apart from the boxes). Errors: `CHANNEL_INVALID` for a channel the world does not have
+    /// (private chats and basic groups share the common box, which always exists).
+    pub(crate) fn box_for_write(
+        &mut self,
+        chat: ChatRef,
+    ) -> Result<(&mut MessageBox, TlView<'_>), RpcError> {
+        let World {
+            channels,
+            common,
+            media,
+            bots,
+            ..
+        } = self;
+        let mbox = match chat {
+            ChatRef::Channel(id) => match channels.get_mut(&id) {
+                Some(channel) => &mut channel.messages,
+                None => return Err(RpcError::bad("CHANNEL_INVALID")),
+            },
+            _ => common,
+        };
+        Ok((mbox, TlView { media, bots }))
+    }
+
     /// Whether `chat` exists and the account is in it.
     pub fn chat_exists(&self, chat: ChatRef) -> bool {
         match chat {
@@ -375,41 +420,15 @@ impl World {
             .unwrap_or_default()
     }
 
-    /// Stores a new message in `chat`'s box, journals its `updateNew(Channel)Message`
-    /// and returns it with the update to push.
-    pub fn store_new(&mut self, mut message: StoredMessage) -> (StoredMessage, tl::enums::Update) {
-        let chat = message.chat;
-        let Some(mbox) = self.box_of_mut(chat) else {
-            unreachable!("callers check the chat exists")
-        };
-        message.id = mbox.next_id();
-        let tl_message = self.tl_message(&message);
-        let Some(mbox) = self.box_of_mut(chat) else {
-            unreachable!("callers check the chat exists")
-        };
-        let pts = mbox.bump_pts(1);
-        let update = match chat {
-            ChatRef::Channel(_) => {
-                tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
-                    message: tl_message,
-                    pts,
-                    pts_count: 1,
-                })
-            }
-            _ => tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
-                message: tl_message,
-                pts,
-                pts_count: 1,
-            }),
-        };
-        mbox.messages.insert(message.id, message.clone());
-        mbox.journal.push(JournalEntry {
-            pts,
-            pts_count: 1,
-            update: update.clone(),
-            date: message.date.max(now()),
-        });
-        (message, update)
+    /// Stores a new message in its chat's box (which gives it its id), journals its
+    /// `updateNew(Channel)Message` and returns it with the update to push. Errors:
+    /// `CHANNEL_INVALID` for a channel the world does not have.
+    pub fn store_new(
+        &mut self,
+        message: StoredMessage,
+    ) -> Result<(StoredMessage, tl::enums::Update), RpcError> {
+        let (mbox, tl) = self.box_for_write(message.chat)?;
+        Ok(mbox.store_new(message, &tl))
     }
 
     /// Wraps updates in an `updates` constructor with the users and chats they mention.

@@ -30,7 +30,7 @@ impl World {
             edit_date: Some(now()),
             ..current
         };
-        let update = self.store_edit(&edited);
+        let update = self.store_edit(&edited)?;
         fx.pushes
             .push(self.wrap_updates(vec![update], std::slice::from_ref(&edited)));
         Ok(edited)

@@ -223,7 +223,7 @@ impl World {
             reactions: Vec::new(),
             grouped_id: None,
             action: None,
-        });
+        })?;
         fx.pushes
             .push(self.wrap_updates(vec![update], std::slice::from_ref(&message)));
         Ok(message)

@@ -1,11 +1,14 @@
-//! Fault injection: RPC errors for the next N calls, dropped connections, added latency.
+//! Fault injection: RPC errors for the next N calls, dropped connections, added latency; and
+//! stopping the DC.
 
 use std::time::{Duration, Instant};
 
 use grammers_client::tl;
 use testdc::{Fixture, SendText, TestDc, TestDcConfig};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 
-use crate::{WAIT, harness, rpc_name};
+use crate::{Harness, WAIT, harness, rpc_name};
 
 #[tokio::test]
 async fn injected_errors_answer_the_next_n_calls_then_stop() {
@@ -59,6 +62,27 @@ async fn dropped_connections_reconnect_on_the_next_call() {
         }
     }
     assert!(ok, "no call succeeded after the drop");
+}
+
+#[tokio::test]
+async fn stop_refuses_new_connections_and_returns_once_every_open_one_is_closed() {
+    let Harness { dc, client, _dir } = harness().await;
+    client
+        .invoke(&tl::functions::updates::GetState {})
+        .await
+        .unwrap();
+    let addr = dc.addr();
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    tokio::time::timeout(WAIT, dc.stop()).await.unwrap();
+    assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+    // Closed by the server by now (or never accepted, and reset with the listener).
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(WAIT, raw.read(&mut byte))
+        .await
+        .unwrap();
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let call = tokio::time::timeout(WAIT, client.invoke(&tl::functions::updates::GetState {}));
+    assert!(call.await.unwrap().is_err(), "answered after the stop");
 }
 
 #[tokio::test]

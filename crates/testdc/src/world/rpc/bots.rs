@@ -135,7 +135,7 @@ impl World {
             edit_date: Some(super::now()),
             ..current
         };
-        let update = self.store_edit(&edited);
+        let update = self.store_edit(&edited)?;
         let mentioned = std::slice::from_ref(&edited);
         fx.pushes
             .push(self.wrap_updates(vec![update.clone()], mentioned));

@@ -6,7 +6,7 @@ use grammers_tl_types::{self as tl, functions as f};
 use super::SideEffects;
 use super::write::Outgoing;
 use crate::world::media::MediaRef;
-use crate::world::{ChatRef, RpcError, ServiceAction, StoredMessage, World, tl_build};
+use crate::world::{ChatRef, MessageBox, RpcError, ServiceAction, StoredMessage, World, tl_build};
 
 /// Emoji Telegram accepts as dice and the largest value each rolls
 /// (<https://core.telegram.org/api/dice>).
@@ -233,11 +233,15 @@ impl World {
         fx: &mut SideEffects,
     ) -> Result<tl::enums::Updates, RpcError> {
         let chat = self.resolve_peer(&req.peer)?;
-        let was_pinned = self
-            .find(chat, req.id)
-            .ok_or_else(|| RpcError::bad("MESSAGE_ID_INVALID"))?
-            .pinned;
-        let mut updates = vec![self.set_pinned(chat, &[req.id], !req.unpin)];
+        let mbox = self
+            .box_of_mut(chat)
+            .filter(|b| b.messages.get(&req.id).is_some_and(|m| m.chat == chat))
+            .ok_or_else(|| RpcError::bad("MESSAGE_ID_INVALID"))?;
+        let was_pinned = mbox.messages.get(&req.id).is_some_and(|m| m.pinned);
+        let mut updates = vec![set_pinned(mbox, chat, &[req.id], !req.unpin)];
+        // Telegram announces a new pin in a private chat with someone else or a basic group
+        // with a service message replying to the pinned one (not in Saved Messages, not for
+        // `pm_oneside`, not when it was pinned already; channels: not modelled).
         let announced = match chat {
             ChatRef::User(id) => id != self.self_id,
             ChatRef::Chat(_) => true,
@@ -262,7 +266,7 @@ impl World {
                 reactions: Vec::new(),
                 grouped_id: None,
                 action: Some(ServiceAction::PinMessage),
-            });
+            })?;
             updates.push(update);
             mentioned.push(service);
         }
@@ -278,56 +282,29 @@ impl World {
         fx: &mut SideEffects,
     ) -> Result<tl::enums::messages::AffectedHistory, RpcError> {
         let chat = self.resolve_peer(&req.peer)?;
-        let pinned: Vec<i32> = self
-            .history(chat)
-            .iter()
-            .filter(|m| m.pinned)
+        let mbox = self
+            .box_of_mut(chat)
+            .ok_or_else(|| RpcError::bad("PEER_ID_INVALID"))?;
+        // Newest first, as the history lists them.
+        let pinned: Vec<i32> = mbox
+            .messages
+            .values()
+            .rev()
+            .filter(|m| m.chat == chat && m.pinned)
             .map(|m| m.id)
             .collect();
-        if !pinned.is_empty() {
-            let update = self.set_pinned(chat, &pinned, false);
+        let update = (!pinned.is_empty()).then(|| set_pinned(mbox, chat, &pinned, false));
+        let pts = mbox.pts;
+        if let Some(update) = update {
             fx.pushes.push(self.wrap_updates(vec![update], &[]));
         }
-        let mbox = self
-            .box_of(chat)
-            .ok_or_else(|| RpcError::bad("PEER_ID_INVALID"))?;
         Ok(tl::enums::messages::AffectedHistory::History(
             tl::types::messages::AffectedHistory {
-                pts: mbox.pts,
+                pts,
                 pts_count: i32::from(!pinned.is_empty()),
                 offset: 0,
             },
         ))
-    }
-
-    fn set_pinned(&mut self, chat: ChatRef, ids: &[i32], pinned: bool) -> tl::enums::Update {
-        let Some(mbox) = self.box_of_mut(chat) else {
-            unreachable!("resolved chats have a box")
-        };
-        for id in ids {
-            if let Some(m) = mbox.messages.get_mut(id) {
-                m.pinned = pinned;
-            }
-        }
-        let messages = ids.to_vec();
-        mbox.journal(1, |pts| match chat {
-            ChatRef::Channel(channel_id) => {
-                tl::enums::Update::PinnedChannelMessages(tl::types::UpdatePinnedChannelMessages {
-                    pinned,
-                    channel_id,
-                    messages,
-                    pts,
-                    pts_count: 1,
-                })
-            }
-            _ => tl::enums::Update::PinnedMessages(tl::types::UpdatePinnedMessages {
-                pinned,
-                peer: tl_build::peer(chat),
-                messages,
-                pts,
-                pts_count: 1,
-            }),
-        })
     }
 
     /// `messages.sendReaction`: the account's reaction on a message (empty list removes it).
@@ -453,4 +430,37 @@ fn quiz_answers(poll: &tl::types::Poll, correct: Option<&[i32]>) -> Result<Vec<i
         return Err(RpcError::bad("QUIZ_CORRECT_ANSWERS_TOO_MUCH"));
     }
     Ok(correct.to_vec())
+}
+
+/// Pins or unpins messages `ids` of `chat` in its box `mbox` and journals the update.
+fn set_pinned(
+    mbox: &mut MessageBox,
+    chat: ChatRef,
+    ids: &[i32],
+    pinned: bool,
+) -> tl::enums::Update {
+    for id in ids {
+        if let Some(m) = mbox.messages.get_mut(id) {
+            m.pinned = pinned;
+        }
+    }
+    let messages = ids.to_vec();
+    mbox.journal(1, |pts| match chat {
+        ChatRef::Channel(channel_id) => {
+            tl::enums::Update::PinnedChannelMessages(tl::types::UpdatePinnedChannelMessages {
+                pinned,
+                channel_id,
+                messages,
+                pts,
+                pts_count: 1,
+            })
+        }
+        _ => tl::enums::Update::PinnedMessages(tl::types::UpdatePinnedMessages {
+            pinned,
+            peer: tl_build::peer(chat),
+            messages,
+            pts,
+            pts_count: 1,
+        }),
+    })
 }

@@ -33,28 +33,14 @@ fn check_text(text: &str) -> Result<(), RpcError> {
 }
 
 impl World {
-    /// Replaces a message with its edited version and journals the edit update.
-    pub(crate) fn store_edit(&mut self, edited: &StoredMessage) -> tl::enums::Update {
-        let chat = edited.chat;
-        let tl_message = self.tl_message(edited);
-        let Some(mbox) = self.box_of_mut(chat) else {
-            unreachable!("callers check the chat exists")
-        };
-        mbox.messages.insert(edited.id, edited.clone());
-        mbox.journal(1, |pts| match chat {
-            ChatRef::Channel(_) => {
-                tl::enums::Update::EditChannelMessage(tl::types::UpdateEditChannelMessage {
-                    message: tl_message,
-                    pts,
-                    pts_count: 1,
-                })
-            }
-            _ => tl::enums::Update::EditMessage(tl::types::UpdateEditMessage {
-                message: tl_message,
-                pts,
-                pts_count: 1,
-            }),
-        })
+    /// Replaces a message with its edited version and journals the edit update. Errors as
+    /// [`World::box_for_write`].
+    pub(crate) fn store_edit(
+        &mut self,
+        edited: &StoredMessage,
+    ) -> Result<tl::enums::Update, RpcError> {
+        let (mbox, tl) = self.box_for_write(edited.chat)?;
+        Ok(mbox.store_edit(edited, &tl))
     }
 
     /// Removes messages from `chat`'s box and journals the delete update (`None` when none of
@@ -173,7 +159,7 @@ impl World {
             reactions: Vec::new(),
             grouped_id: out.grouped_id,
             action: None,
-        });
+        })?;
         let mentioned = std::slice::from_ref(&message);
         fx.pushes
             .push(self.wrap_updates(vec![update.clone()], mentioned));
@@ -229,7 +215,7 @@ impl World {
             edit_date: Some(now()),
             ..current
         };
-        let update = self.store_edit(&edited);
+        let update = self.store_edit(&edited)?;
         let mentioned = std::slice::from_ref(&edited);
         fx.pushes
             .push(self.wrap_updates(vec![update.clone()], mentioned));
@@ -282,19 +268,17 @@ impl World {
         fx: &mut SideEffects,
     ) -> Result<tl::enums::messages::AffectedMessages, RpcError> {
         let channel_id = self.resolve_channel(&req.channel)?;
-        let mbox = &self.channels[&channel_id].messages;
+        let chat = ChatRef::Channel(channel_id);
         let existing: Vec<&StoredMessage> = req
             .id
             .iter()
-            .filter_map(|id| mbox.messages.get(id))
+            .filter_map(|&id| self.find(chat, id))
             .collect();
         if existing.iter().any(|m| !self.can_delete(m)) {
             return Err(RpcError::from_message("MESSAGE_DELETE_FORBIDDEN"));
         }
         let ids: Vec<i32> = existing.iter().map(|m| m.id).collect();
-        let Some(mbox) = self.channels.get_mut(&channel_id).map(|c| &mut c.messages) else {
-            unreachable!("resolved above")
-        };
+        let (mbox, _) = self.box_for_write(chat)?;
         if ids.is_empty() {
             return Ok(affected(mbox.pts, 0));
         }

@@ -9,7 +9,6 @@
 //!
 //! This is the only test on the demo's fixed ports (8001, 8181, 8002, 9444, 9445); every other
 //! test binds port 0.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -1,14 +1,12 @@
 //! A 30 MB document goes up through the sender (saveBigFilePart from 4 workers) and comes down
 //! through the receiver (streamed getFile, stored complete before the payload) intact.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::{Stack, TOKEN};
 use sha2::{Digest, Sha256};
 use testdc::{Fixture, MediaKind, MediaMeta, SendMedia};
+
+use crate::common::{Stack, TOKEN};
 
 const SIZE: usize = 30 * 1024 * 1024;
 

@@ -1,9 +1,6 @@
 //! The voice-reply flow: a webhook consumer receives a user's text, "synthesizes" speech (the
 //! committed `fixtures/voice_reply.ogg` stands in for a TTS engine) and answers through the
 //! sender with `sendVoice` by URL as a reply; the user's chat in testdc shows the voice note.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,12 +8,13 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::routing::{get, post};
-use common::{Stack, TOKEN, fixture};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use testdc::{Fixture, SendText};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+
+use crate::common::{Stack, TOKEN, fixture};
 
 #[derive(Clone)]
 struct Consumer {

@@ -1,5 +1,4 @@
-//! Interactive login for the binaries (`receiver login`, or the first start with a terminal):
-//! asks for the phone number (default `TG_PHONE_NUMBER`), the login code and the 2FA password,
+//! Interactive login (`receiver login`, or the receiver's first start with a terminal): asks for the phone number (default `TG_PHONE_NUMBER`), the login code and the 2FA password,
 //! or signs in with `TG_BOT_TOKEN`, and leaves a signed-in session file behind.
 //!
 //! The code and the password are read without echo when stdin is a terminal (rpassword), are

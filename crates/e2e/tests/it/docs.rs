@@ -8,9 +8,14 @@
 //! or `compose`, and default is `required`, `empty` or the value in backticks. `.env.example`
 //! lists `NAME=default` (empty when required or without default), or `# NAME=default` where a
 //! line must stay commented out (Docker sets those paths in the image).
-#![allow(clippy::unwrap_used)]
+//!
+//! Every crate's DEPS.md says why each of its dependencies is there, and names no other: one
+//! list line per dependency or group, `` - `name`, `other` (features, notes): why ``: the
+//! backticked names before the first `: `, outside parentheses, are the dependencies the line
+//! is about. A DEPS.md that states the MSRV (`MSRV` then a version on the same line) states the
+//! workspace's `rust-version`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use clap::CommandFactory;
@@ -248,4 +253,139 @@ fn compose_only_defaults_match_docker_compose_yml() {
             );
         }
     }
+}
+
+/// The keys of a manifest's `[dependencies]`, `[dev-dependencies]` and `[build-dependencies]`,
+/// also those under `[target.'cfg(…)'.…]`.
+fn dependency_keys(manifest: &toml::Table) -> BTreeSet<String> {
+    const TABLES: [&str; 3] = ["dependencies", "dev-dependencies", "build-dependencies"];
+    let mut keys = BTreeSet::new();
+    let mut add = |table: &toml::Table| {
+        for name in TABLES {
+            if let Some(deps) = table.get(name).and_then(toml::Value::as_table) {
+                keys.extend(deps.keys().cloned());
+            }
+        }
+    };
+    add(manifest);
+    let targets = manifest.get("target").and_then(toml::Value::as_table);
+    for target in targets.into_iter().flat_map(|t| t.values()) {
+        if let Some(target) = target.as_table() {
+            add(target);
+        }
+    }
+    keys
+}
+
+/// The dependencies a DEPS.md names (see the module docs for the line format).
+fn deps_md_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for item in text.lines().filter_map(|line| line.strip_prefix("- ")) {
+        let head = item.split(": ").next().unwrap_or_default();
+        // `name` is `Some` inside backticks; `depth` counts open parentheses.
+        let (mut depth, mut name) = (0, None::<String>);
+        for c in head.chars() {
+            if let Some(current) = name.as_mut() {
+                if c != '`' {
+                    current.push(c);
+                    continue;
+                }
+                if depth == 0 {
+                    names.insert(std::mem::take(current));
+                }
+                name = None;
+            } else {
+                match c {
+                    '`' => name = Some(String::new()),
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Every version a DEPS.md gives as the MSRV: the first `N.N[.N]` after each `MSRV` (or
+/// "workspace says", as in "… 1.89 (the workspace says 1.88)").
+fn stated_msrvs(text: &str) -> Vec<String> {
+    let mut stated = Vec::new();
+    for line in text.lines() {
+        let markers = line
+            .match_indices("MSRV")
+            .chain(line.match_indices("workspace says"));
+        for (at, _) in markers {
+            let rest = &line[at..];
+            let Some(start) = rest.find(|c: char| c.is_ascii_digit()) else {
+                continue;
+            };
+            let version: String = rest[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            stated.push(version.trim_end_matches('.').to_owned());
+        }
+    }
+    stated
+}
+
+#[test]
+fn deps_md_lines_name_the_dependencies_before_the_colon() {
+    let text = "# x\n\
+                - `a`, `b-c` (feature `f`) + `d` 0.1: why, not `e`\n\
+                prose naming `g`\n\
+                - `h`: uses the MSRV 1.89.\n\
+                - `i`: needs 1.90 (the workspace says 1.88)\n";
+    let names: Vec<_> = deps_md_names(text).into_iter().collect();
+    assert_eq!(names, ["a", "b-c", "d", "h", "i"]);
+    assert_eq!(stated_msrvs(text), ["1.89", "1.88"]);
+}
+
+#[test]
+fn every_crate_deps_md_says_why_of_exactly_its_dependencies() {
+    let workspace: toml::Table = read("Cargo.toml").parse().unwrap();
+    let msrv = workspace["workspace"]["package"]["rust-version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut problems = Vec::new();
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(root().join("crates"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .collect();
+    crates.sort();
+    assert!(crates.len() > 5, "crates found: {crates:?}");
+    for dir in crates {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let manifest: toml::Table = std::fs::read_to_string(dir.join("Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let Ok(doc) = std::fs::read_to_string(dir.join("DEPS.md")) else {
+            problems.push(format!("crates/{name} has no DEPS.md"));
+            continue;
+        };
+        let deps = dependency_keys(&manifest);
+        let named = deps_md_names(&doc);
+        for missing in deps.difference(&named) {
+            problems.push(format!(
+                "crates/{name}/DEPS.md does not say why `{missing}` is a dependency"
+            ));
+        }
+        for extra in named.difference(&deps) {
+            problems.push(format!(
+                "crates/{name}/DEPS.md names `{extra}`, which its Cargo.toml does not have"
+            ));
+        }
+        for stated in stated_msrvs(&doc) {
+            if stated != msrv {
+                problems.push(format!(
+                    "crates/{name}/DEPS.md states MSRV {stated}; the workspace's is {msrv}"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -1,7 +1,7 @@
 //! Shared setup for the end-to-end flows: testdc with a session, the sender and the receiver
 //! in-process (configured through their command-line flags, as their binaries are), and
 //! waiting until the receiver's update stream is live.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
