@@ -14,7 +14,7 @@ use crate::sender_load::{Request, Target};
 use crate::sink::{Sink, now_micros};
 
 /// Deterministic incompressible-looking bytes (xorshift64), a multiple of 16 long.
-pub fn payload(len: usize) -> Vec<u8> {
+pub(crate) fn payload(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut out = Vec::with_capacity(len);
     while out.len() < len {
@@ -28,12 +28,12 @@ pub fn payload(len: usize) -> Vec<u8> {
 }
 
 /// MB/s (10^6 bytes per second) of `bytes` over `d`.
-pub fn mb_per_s(bytes: usize, d: Duration) -> f64 {
+pub(crate) fn mb_per_s(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9)
 }
 
 /// Time to encrypt `data` with `grammers_crypto::aes::ige_encrypt` on one core (best of 3).
-pub fn aes_ige_bound(data: &[u8]) -> Duration {
+pub(crate) fn aes_ige_bound(data: &[u8]) -> Duration {
     let key = [7u8; 32];
     let iv = [9u8; 32];
     let mut best = Duration::MAX;
@@ -48,7 +48,7 @@ pub fn aes_ige_bound(data: &[u8]) -> Duration {
 }
 
 /// Uploads `data` as a document through the sender; the time from request to answer.
-pub async fn upload(target: &Target, data: Arc<Vec<u8>>) -> anyhow::Result<Duration> {
+pub(crate) async fn upload(target: &Target, data: Arc<Vec<u8>>) -> anyhow::Result<Duration> {
     let http = reqwest::Client::new();
     let req = Request::Upload {
         method: "sendDocument",
@@ -66,7 +66,7 @@ pub async fn upload(target: &Target, data: Arc<Vec<u8>>) -> anyhow::Result<Durat
 
 /// Has `user_id` send the file at `path` as a document and waits for its payload with a media
 /// URL; the time from the control request to the payload's arrival.
-pub async fn download(
+pub(crate) async fn download(
     sink: &Sink,
     control: &str,
     user_id: i64,

@@ -16,12 +16,12 @@ use crate::sink::Sink;
 use crate::stack::{Dc, Started};
 
 /// Concurrent HTTP clients of each sender load point.
-pub const CLIENTS: [usize; 3] = [1, 16, 64];
+pub(crate) const CLIENTS: [usize; 3] = [1, 16, 64];
 /// Size of the photo uploaded by `sendPhoto` (the fixture padded after its JPEG end marker).
-pub const PHOTO_BYTES: usize = 100 * 1024;
+pub(crate) const PHOTO_BYTES: usize = 100 * 1024;
 
 /// Knobs shared by every phase.
-pub struct Plan {
+pub(crate) struct Plan {
     /// Measured time per sender load point and for the receiver's saturation probe.
     pub duration: Duration,
     /// Time of each sustained receiver run (1,000/s and 5,000/s).
@@ -35,7 +35,7 @@ pub struct Plan {
 }
 
 /// The running processes and the sink.
-pub struct Env<'a> {
+pub(crate) struct Env<'a> {
     /// testdc and its ids.
     pub dc: &'a Dc,
     /// The receiver.
@@ -66,7 +66,7 @@ impl Env<'_> {
     }
 
     /// Rows with the peak RSS of both binaries since the sampler's last reset.
-    pub fn rss_rows(&self, phase: &str, limit_mib: u64, rows: &mut Vec<Row>) {
+    pub(crate) fn rss_rows(&self, phase: &str, limit_mib: u64, rows: &mut Vec<Row>) {
         for proc in [&self.receiver.proc, &self.sender.proc] {
             let peak = self.rss.peak(proc.pid);
             rows.push(
@@ -78,7 +78,7 @@ impl Env<'_> {
 }
 
 /// sendMessage, sendPhoto (upload) and sendVoice (file_id) at 1, 16 and 64 clients.
-pub async fn sender(env: &Env<'_>, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+pub(crate) async fn sender(env: &Env<'_>, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let target = env.target();
     let http = reqwest::Client::new();
     let voice = std::fs::read(plan.fixtures.join("voice.ogg"))?;
@@ -154,7 +154,7 @@ pub async fn sender(env: &Env<'_>, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::
 /// Receive load over [`CHATS`] private chats: 1,000/s and 5,000/s sustained, then as fast as
 /// the injectors go; and as fast as they go into one chat (whose updates are delivered one
 /// after another, so that row is the per-chat ceiling).
-pub async fn receiver(
+pub(crate) async fn receiver(
     env: &Env<'_>,
     plan: &Plan,
     label: &str,
@@ -267,7 +267,7 @@ async fn drain_outbox(env: &Env<'_>) {
 }
 
 /// 50 MB up through the sender, down through the receiver, and the AES-IGE bound.
-pub async fn media(env: &Env<'_>, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+pub(crate) async fn media(env: &Env<'_>, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let data = media::payload(plan.media_bytes);
     let len = data.len();
     let path = env.dc.dir.path().join("bench.bin");
@@ -316,7 +316,7 @@ pub async fn media(env: &Env<'_>, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::R
 }
 
 /// Start-up rows for one binary.
-pub fn startup_rows(s: &Started, rows: &mut Vec<Row>) {
+pub(crate) fn startup_rows(s: &Started, rows: &mut Vec<Row>) {
     let st = s.startup;
     rows.push(Row::new(
         format!("{} start → ready (/healthz 200)", s.proc.name),
@@ -337,14 +337,14 @@ pub fn startup_rows(s: &Started, rows: &mut Vec<Row>) {
 }
 
 /// Idle RSS: wait, then read the peaks.
-pub async fn idle(env: &Env<'_>, wait: Duration, rows: &mut Vec<Row>) {
+pub(crate) async fn idle(env: &Env<'_>, wait: Duration, rows: &mut Vec<Row>) {
     env.rss.reset();
     tokio::time::sleep(wait).await;
     env.rss_rows("idle", 20, rows);
 }
 
 /// Kills a process, ignoring errors (the end of the run).
-pub async fn stop(proc: Proc) {
+pub(crate) async fn stop(proc: Proc) {
     proc.stop().await;
 }
 

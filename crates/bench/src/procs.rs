@@ -20,7 +20,7 @@ const KEEP_LINES: usize = 20;
 
 /// Finds `testdc`, `receiver` and `sender` in `dir`, or next to the running `bench` binary.
 /// Errors name the missing file and the command that builds it.
-pub fn bin_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub(crate) fn bin_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     let dir = match dir {
         Some(dir) => dir,
         None => std::env::current_exe()
@@ -42,13 +42,13 @@ pub fn bin_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 /// A free loopback address (bound then released; another process could take it, rarely).
-pub fn free_addr() -> anyhow::Result<std::net::SocketAddr> {
+pub(crate) fn free_addr() -> anyhow::Result<std::net::SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("failed to bind port 0")?;
     Ok(listener.local_addr()?)
 }
 
 /// A running child with its pid, start instant and log watcher. Killed on drop.
-pub struct Proc {
+pub(crate) struct Proc {
     /// Short name for reports (`testdc`, `receiver`, `sender`).
     pub name: &'static str,
     /// Process id, for `/proc/<pid>`.
@@ -75,7 +75,7 @@ impl Proc {
     /// Spawns `bin` in `cwd` (so no stray `.env` is read) with `args` and `env`. Its log is
     /// watched on stderr, or on stdout when `log_on_stdout` (the sender logs there); otherwise
     /// stdout is discarded (the receiver prints a line per message).
-    pub fn spawn(
+    pub(crate) fn spawn(
         name: &'static str,
         bin: &Path,
         cwd: &Path,
@@ -116,22 +116,22 @@ impl Proc {
     }
 
     /// When the "connected to Telegram" line appeared, if it has.
-    pub fn connected_at(&self) -> Option<Instant> {
+    pub(crate) fn connected_at(&self) -> Option<Instant> {
         self.lock().connected
     }
 
     /// WARN and ERROR lines logged so far.
-    pub fn warnings(&self) -> u64 {
+    pub(crate) fn warnings(&self) -> u64 {
         self.lock().warnings
     }
 
     /// The first few WARN/ERROR lines (at most 5).
-    pub fn first_warnings(&self) -> Vec<String> {
+    pub(crate) fn first_warnings(&self) -> Vec<String> {
         self.lock().first_warnings.clone()
     }
 
     /// The last log lines, for error messages.
-    pub fn tail(&self) -> String {
+    pub(crate) fn tail(&self) -> String {
         self.lock()
             .last
             .iter()
@@ -146,7 +146,7 @@ impl Proc {
 
     /// Polls `url` until it answers 200, returning the instant it did. Errors after `timeout`
     /// or when the process has exited (with its last log lines).
-    pub async fn wait_http_ok(
+    pub(crate) async fn wait_http_ok(
         &mut self,
         http: &reqwest::Client,
         url: &str,
@@ -170,17 +170,17 @@ impl Proc {
     }
 
     /// Kills the process and reaps it.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
 
     /// CPU time (user + system) used so far, or zero when unreadable.
-    pub fn cpu(&self) -> Duration {
+    pub(crate) fn cpu(&self) -> Duration {
         cpu_of(&format!("/proc/{}/stat", self.pid))
     }
 
     /// Peak resident set size since start in bytes (`VmHWM`).
-    pub fn hwm(&self) -> u64 {
+    pub(crate) fn hwm(&self) -> u64 {
         status_kib(self.pid, "VmHWM:") * 1024
     }
 }
@@ -212,7 +212,7 @@ fn watch_lines(
 }
 
 /// CPU time of the bench process itself.
-pub fn self_cpu() -> Duration {
+pub(crate) fn self_cpu() -> Duration {
     cpu_of("/proc/self/stat")
 }
 
@@ -235,7 +235,7 @@ fn cpu_of(path: &str) -> Duration {
 }
 
 /// A `kB` field of `/proc/<pid>/status` such as `VmRSS:` (0 when unreadable).
-pub fn status_kib(pid: u32, key: &str) -> u64 {
+pub(crate) fn status_kib(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -249,21 +249,21 @@ pub fn status_kib(pid: u32, key: &str) -> u64 {
 
 /// CPU use of each process over one phase, as a share of one core.
 #[derive(Clone, Debug, Default)]
-pub struct CpuShares {
+pub(crate) struct CpuShares {
     /// testdc, receiver, sender, bench, everything else on the machine: percent of one core.
     pub percent: [f64; 5],
 }
 
 impl CpuShares {
     /// `85 / 40 / 95 / 60 / 3` (percent of one core; the last is every other process).
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let [t, r, s, b, o] = self.percent;
         format!("{t:.0} / {r:.0} / {s:.0} / {b:.0} / {o:.0}")
     }
 }
 
 /// A snapshot of CPU counters, to subtract from a later one.
-pub struct CpuMark {
+pub(crate) struct CpuMark {
     at: Instant,
     cpu: [Duration; 4],
     machine: Duration,
@@ -290,7 +290,7 @@ fn machine_busy() -> Duration {
 }
 
 /// The processes a phase measures: testdc, receiver, sender (any may be absent).
-pub struct Procs<'a> {
+pub(crate) struct Procs<'a> {
     /// testdc.
     pub testdc: &'a Proc,
     /// The receiver, when running.
@@ -301,7 +301,7 @@ pub struct Procs<'a> {
 
 impl Procs<'_> {
     /// Reads every CPU counter now.
-    pub fn mark(&self) -> CpuMark {
+    pub(crate) fn mark(&self) -> CpuMark {
         let of = |p: Option<&Proc>| p.map_or(Duration::ZERO, Proc::cpu);
         CpuMark {
             at: Instant::now(),
@@ -316,7 +316,7 @@ impl Procs<'_> {
     }
 
     /// CPU shares since `start`.
-    pub fn since(&self, start: &CpuMark) -> CpuShares {
+    pub(crate) fn since(&self, start: &CpuMark) -> CpuShares {
         let end = self.mark();
         let wall = end.at.duration_since(start.at).as_secs_f64().max(1e-3);
         let mut percent = [0.0; 5];

@@ -17,7 +17,7 @@ const QUIET: Duration = Duration::from_secs(3);
 const MAX_DRAIN: Duration = Duration::from_secs(60);
 
 /// One injection run's parameters.
-pub struct Injection {
+pub(crate) struct Injection {
     /// testdc's control API base, e.g. `http://127.0.0.1:9445`.
     pub control: String,
     /// The simulated users (each their own private chat) the messages come from, in turn.
@@ -33,7 +33,7 @@ pub struct Injection {
 }
 
 /// What one run measured.
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Messages testdc accepted.
     pub injected: u64,
     /// Messages testdc accepted per second of injection.
@@ -49,7 +49,7 @@ pub struct Outcome {
 }
 
 /// Injects, waits for the sink to drain, and reports.
-pub async fn run(sink: &Sink, inj: &Injection) -> Outcome {
+pub(crate) async fn run(sink: &Sink, inj: &Injection) -> Outcome {
     sink.begin(inj.run);
     let http = reqwest::Client::new();
     let started_us = now_micros();

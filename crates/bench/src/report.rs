@@ -10,7 +10,7 @@ use crate::procs::CpuShares;
 
 /// One line of the result table.
 #[derive(Clone, Debug, Default)]
-pub struct Row {
+pub(crate) struct Row {
     /// What was measured, e.g. `sendMessage, 64 clients`.
     pub scenario: String,
     /// The headline figure, e.g. `5,210 req/s` or `12.3 MiB`.
@@ -31,7 +31,7 @@ pub struct Row {
 
 impl Row {
     /// A row with a scenario and a value.
-    pub fn new(scenario: impl Into<String>, value: impl Into<String>) -> Self {
+    pub(crate) fn new(scenario: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             scenario: scenario.into(),
             value: value.into(),
@@ -40,7 +40,7 @@ impl Row {
     }
 
     /// Sets p50/p99 from a histogram of microseconds.
-    pub fn latency(mut self, h: &Histogram<u64>) -> Self {
+    pub(crate) fn latency(mut self, h: &Histogram<u64>) -> Self {
         if !h.is_empty() {
             self.p50 = ms(h.value_at_quantile(0.50));
             self.p99 = ms(h.value_at_quantile(0.99));
@@ -49,20 +49,20 @@ impl Row {
     }
 
     /// Sets the target text and whether it was met.
-    pub fn target(mut self, target: impl Into<String>, met: bool) -> Self {
+    pub(crate) fn target(mut self, target: impl Into<String>, met: bool) -> Self {
         self.target = target.into();
         self.status = if met { "met" } else { "MISSED" }.into();
         self
     }
 
     /// Sets the CPU shares column.
-    pub fn cpu(mut self, cpu: &CpuShares) -> Self {
+    pub(crate) fn cpu(mut self, cpu: &CpuShares) -> Self {
         self.cpu = cpu.render();
         self
     }
 
     /// Sets the errors column (left empty for zero).
-    pub fn errors(mut self, errors: u64, what: &str) -> Self {
+    pub(crate) fn errors(mut self, errors: u64, what: &str) -> Self {
         if errors > 0 {
             self.errors = format!("{errors} {what}");
         }
@@ -71,22 +71,22 @@ impl Row {
 }
 
 /// Microseconds as milliseconds with two decimals.
-pub fn ms(micros: u64) -> String {
+pub(crate) fn ms(micros: u64) -> String {
     format!("{:.2} ms", micros as f64 / 1000.0)
 }
 
 /// A duration in milliseconds, one decimal.
-pub fn dur_ms(d: Duration) -> String {
+pub(crate) fn dur_ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Bytes as MiB with one decimal.
-pub fn mib(bytes: u64) -> String {
+pub(crate) fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
 }
 
 /// A rate with thousands separators, e.g. `5,210`.
-pub fn rate(per_s: f64) -> String {
+pub(crate) fn rate(per_s: f64) -> String {
     let n = per_s.round() as u64;
     let s = n.to_string();
     let mut out = String::new();
@@ -100,7 +100,7 @@ pub fn rate(per_s: f64) -> String {
 }
 
 /// Renders the rows as one markdown table.
-pub fn table(rows: &[Row]) -> String {
+pub(crate) fn table(rows: &[Row]) -> String {
     let mut out = String::from(
         "| scenario | result | p50 | p99 | target | status | errors | CPU % testdc / recv / send / bench / other |\n\
          |---|---:|---:|---:|---|---|---|---|\n",
@@ -116,7 +116,7 @@ pub fn table(rows: &[Row]) -> String {
 }
 
 /// The machine: CPU model, logical CPUs, memory, kernel (from `/proc`).
-pub fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()

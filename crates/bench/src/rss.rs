@@ -11,13 +11,13 @@ const PERIOD: Duration = Duration::from_millis(20);
 /// Samples the RSS of a set of pids; cheap to clone. Keeps two peaks per pid: one per phase
 /// ([`RssSampler::reset`]) and one per load point ([`RssSampler::reset_point`]).
 #[derive(Clone, Default)]
-pub struct RssSampler {
+pub(crate) struct RssSampler {
     peaks: Arc<Mutex<HashMap<u32, (u64, u64)>>>,
 }
 
 impl RssSampler {
     /// Starts sampling `pids` until the returned task is aborted.
-    pub fn start(&self, pids: Vec<u32>) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn start(&self, pids: Vec<u32>) -> tokio::task::JoinHandle<()> {
         let peaks = self.peaks.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(PERIOD);
@@ -35,24 +35,24 @@ impl RssSampler {
     }
 
     /// Forgets every peak (the start of a phase).
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.peaks.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Forgets the per-point peaks (the start of a load point).
-    pub fn reset_point(&self) {
+    pub(crate) fn reset_point(&self) {
         let mut peaks = self.peaks.lock().unwrap_or_else(|e| e.into_inner());
         peaks.values_mut().for_each(|(_, point)| *point = 0);
     }
 
     /// The highest RSS of `pid` since the last [`RssSampler::reset`], in bytes.
-    pub fn peak(&self, pid: u32) -> u64 {
+    pub(crate) fn peak(&self, pid: u32) -> u64 {
         let peaks = self.peaks.lock().unwrap_or_else(|e| e.into_inner());
         peaks.get(&pid).map_or(0, |p| p.0).max(vm_rss(pid))
     }
 
     /// The highest RSS of `pid` since the last [`RssSampler::reset_point`], in bytes.
-    pub fn point_peak(&self, pid: u32) -> u64 {
+    pub(crate) fn point_peak(&self, pid: u32) -> u64 {
         let peaks = self.peaks.lock().unwrap_or_else(|e| e.into_inner());
         peaks.get(&pid).map_or(0, |p| p.1).max(vm_rss(pid))
     }

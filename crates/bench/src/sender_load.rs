@@ -12,12 +12,11 @@ use crate::sink::histogram;
 
 /// The request each client repeats.
 #[derive(Clone)]
-pub enum Request {
+pub(crate) enum Request {
     /// `POST /api_v1/sendMessage` with this JSON body.
     Json {
         /// Method name, e.g. `sendMessage`.
         method: &'static str,
-        /// The JSON body.
         body: Value,
     },
     /// `POST /api_v1/<method>` as multipart: `chat_id` plus one file part.
@@ -28,13 +27,12 @@ pub enum Request {
         field: &'static str,
         /// File name sent with the part.
         file_name: &'static str,
-        /// The file.
         bytes: Arc<Vec<u8>>,
     },
 }
 
 /// Result of one load point.
-pub struct LoadResult {
+pub(crate) struct LoadResult {
     /// Successful requests per second over the measured window.
     pub per_s: f64,
     /// Latency of successful requests, µs.
@@ -47,7 +45,7 @@ pub struct LoadResult {
 
 /// The sender's base URL, API key and target chat.
 #[derive(Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// e.g. `http://127.0.0.1:40123`.
     pub base: String,
     /// `X_API_TOKEN`.
@@ -58,7 +56,11 @@ pub struct Target {
 
 impl Target {
     /// Sends `req` once; `Ok(body)` on 200 with `"ok": true`.
-    pub async fn send(&self, http: &reqwest::Client, req: &Request) -> anyhow::Result<Value> {
+    pub(crate) async fn send(
+        &self,
+        http: &reqwest::Client,
+        req: &Request,
+    ) -> anyhow::Result<Value> {
         let builder = match req {
             Request::Json { method, body } => http
                 .post(format!("{}/api_v1/{method}", self.base))
@@ -90,7 +92,7 @@ impl Target {
 }
 
 /// Runs `clients` concurrent loops of `req` for `warmup` (not recorded) plus `duration`.
-pub async fn run(
+pub(crate) async fn run(
     target: &Target,
     req: &Request,
     clients: usize,

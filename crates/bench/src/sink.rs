@@ -17,19 +17,19 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 /// Microseconds since the Unix epoch, the clock shared by injector and sink.
-pub fn now_micros() -> u64 {
+pub(crate) fn now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// A new latency histogram in microseconds (1 µs .. 10 min, 3 significant digits).
-pub fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
 /// What the sink has seen in the current run.
-pub struct Recorded {
+pub(crate) struct Recorded {
     /// Latency of each payload of the run, µs.
     pub latency: Histogram<u64>,
     /// Arrival time (unix µs) of the first and the last payload of the run.
@@ -46,7 +46,7 @@ struct Inner {
 
 /// Handle to the sink; cheap to clone.
 #[derive(Clone)]
-pub struct Sink {
+pub(crate) struct Sink {
     inner: Arc<Inner>,
     media: watch::Sender<Option<(u64, u64)>>,
 }
@@ -64,7 +64,7 @@ struct PayloadMessage {
 
 impl Sink {
     /// Binds `127.0.0.1:0` and serves `POST /hook`; returns the sink and its URL.
-    pub async fn start() -> anyhow::Result<(Self, String)> {
+    pub(crate) async fn start() -> anyhow::Result<(Self, String)> {
         let sink = Self {
             inner: Arc::default(),
             media: watch::channel(None).0,
@@ -82,7 +82,7 @@ impl Sink {
     }
 
     /// Starts run `run`: clears the histogram and counters.
-    pub fn begin(&self, run: u64) {
+    pub(crate) fn begin(&self, run: u64) {
         *self.lock() = Some(Recorded {
             latency: histogram(),
             first_last: None,
@@ -93,12 +93,12 @@ impl Sink {
     }
 
     /// Payloads of the current run so far.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.inner.count.load(Ordering::SeqCst)
     }
 
     /// Takes what the current run recorded.
-    pub fn take(&self) -> Recorded {
+    pub(crate) fn take(&self) -> Recorded {
         self.lock().take().unwrap_or_else(|| Recorded {
             latency: histogram(),
             first_last: None,
@@ -106,7 +106,7 @@ impl Sink {
     }
 
     /// Watches media payloads: `(injected µs, arrived µs)` of the last one with a media URL.
-    pub fn media(&self) -> watch::Receiver<Option<(u64, u64)>> {
+    pub(crate) fn media(&self) -> watch::Receiver<Option<(u64, u64)>> {
         self.media.subscribe()
     }
 

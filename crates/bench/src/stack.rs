@@ -13,11 +13,11 @@ use crate::procs::{Proc, free_addr};
 /// Longest wait for a process to answer its health check.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// The API key the sender is started with.
-pub const API_KEY: &str = "100000001:bench-token";
+pub(crate) const API_KEY: &str = "100000001:bench-token";
 
 /// Start-up timings of one binary.
 #[derive(Clone, Copy, Debug)]
-pub struct Startup {
+pub(crate) struct Startup {
     /// Spawn → `/healthz` 200.
     pub ready: Duration,
     /// Spawn → "connected to Telegram" in its log, when seen.
@@ -26,13 +26,13 @@ pub struct Startup {
 
 impl Startup {
     /// Ready minus connected: how long the binary took after its MTProto connection was up.
-    pub fn after_connect(&self) -> Option<Duration> {
+    pub(crate) fn after_connect(&self) -> Option<Duration> {
         self.connected.map(|c| self.ready.saturating_sub(c))
     }
 }
 
 /// testdc plus the ids the bench needs.
-pub struct Dc {
+pub(crate) struct Dc {
     /// The testdc process.
     pub proc: Proc,
     /// Control API base URL.
@@ -48,7 +48,7 @@ pub struct Dc {
 }
 
 /// Starts testdc with a fresh session in a temporary directory.
-pub async fn start_dc(bins: &std::path::Path, http: &reqwest::Client) -> anyhow::Result<Dc> {
+pub(crate) async fn start_dc(bins: &std::path::Path, http: &reqwest::Client) -> anyhow::Result<Dc> {
     let dir = tempfile::Builder::new()
         .prefix("tg-bench-")
         .tempdir()
@@ -92,7 +92,7 @@ pub async fn start_dc(bins: &std::path::Path, http: &reqwest::Client) -> anyhow:
 }
 
 /// A started product binary and its HTTP base URL.
-pub struct Started {
+pub(crate) struct Started {
     /// The process.
     pub proc: Proc,
     /// e.g. `http://127.0.0.1:40123`.
@@ -122,7 +122,7 @@ async fn wait_ready(
 
 /// Starts the receiver with its webhook pointed at `webhook` and `extra` env (e.g. an outbox
 /// setting); `MEDIA_MAX_BYTES` is raised to `media_max`.
-pub async fn start_receiver(
+pub(crate) async fn start_receiver(
     bins: &std::path::Path,
     dc: &Dc,
     http: &reqwest::Client,
@@ -156,7 +156,7 @@ pub async fn start_receiver(
 }
 
 /// Starts the sender with `MAX_UPLOAD_BYTES` raised to `max_upload`.
-pub async fn start_sender(
+pub(crate) async fn start_sender(
     bins: &std::path::Path,
     dc: &Dc,
     http: &reqwest::Client,

@@ -54,7 +54,7 @@ pub(crate) struct Wakes {
 impl Wakes {
     /// Wakes both for a ready row of `chat_id` (a wake-up while one is busy is kept for its
     /// next wait).
-    pub fn ring(&self, chat_id: i64) {
+    pub(crate) fn ring(&self, chat_id: i64) {
         self.deliver.chat_ready(chat_id);
         self.archive.notify_one();
     }
@@ -63,7 +63,7 @@ impl Wakes {
 impl Announcer {
     /// Prints, broadcasts and wakes (row `update_id` of chat `chat_id` is ready); never
     /// waits.
-    pub fn ready(&self, update_id: i64, chat_id: i64, kind: &str, body: Value) {
+    pub(crate) fn ready(&self, update_id: i64, chat_id: i64, kind: &str, body: Value) {
         // A closed stdout (e.g. a broken pipe) must not stop the receiver: ignore write errors.
         let _ = writeln!(std::io::stdout().lock(), "{}", line(kind, &body));
         let _ = self.handled.send(Handled {
@@ -76,7 +76,7 @@ impl Announcer {
 }
 
 /// `message update_id=7 chat=200000001 message_id=9 [voice 2s] "hi"` for either format.
-pub fn line(kind: &str, body: &Value) -> String {
+pub(crate) fn line(kind: &str, body: &Value) -> String {
     let object = if body["message"].is_object() {
         &body["message"]
     } else if body[kind].is_object() {
@@ -121,7 +121,7 @@ pub(crate) struct MediaJobs {
 }
 
 impl MediaJobs {
-    pub fn new(outbox: Arc<Outbox>, media: MediaService, announcer: Announcer) -> Self {
+    pub(crate) fn new(outbox: Arc<Outbox>, media: MediaService, announcer: Announcer) -> Self {
         Self {
             outbox,
             media,
@@ -132,7 +132,7 @@ impl MediaJobs {
     }
 
     /// Downloads the row's files in the background, then marks it ready.
-    pub fn spawn(&mut self, pending: PendingMedia) {
+    pub(crate) fn spawn(&mut self, pending: PendingMedia) {
         self.reap();
         let outbox = self.outbox.clone();
         let media = self.media.clone();
@@ -169,7 +169,7 @@ impl MediaJobs {
     /// is finished), waits up to `deadline` for the running jobs, then aborts the rest. The
     /// rows of jobs that did not finish stay in the outbox and are downloaded again at the
     /// next start. Returns whether all finished.
-    pub async fn drain(mut self, deadline: Duration) -> bool {
+    pub(crate) async fn drain(mut self, deadline: Duration) -> bool {
         self.stop.send_replace(true);
         let jobs = &mut self.jobs;
         let finished = tokio::time::timeout(deadline, async {

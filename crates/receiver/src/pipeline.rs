@@ -22,12 +22,12 @@ use crate::normalize::Normalizer;
 use crate::outbox::{NewUpdate, Outbox, PendingMedia};
 
 /// Most updates stored in one transaction (a burst beyond it takes several).
-pub const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
 
 /// First pause after a failing `next()` or store; it doubles up to [`MAX_ERROR_BACKOFF`].
-pub const MIN_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+pub(crate) const MIN_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest pause between two failing attempts.
-pub const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
+pub(crate) const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Whether the update stream works (for `/readyz`).
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use crate::results::RawMessages;
 use crate::{Peer, Telegram, TelegramError};
 
 /// Most messages one history or search call returns (Telegram's own page limit).
-pub const PAGE_LIMIT: i32 = 100;
+pub(crate) const PAGE_LIMIT: i32 = 100;
 
 /// Whether a raw message belongs to the chat `wanted` (private chats and basic groups share
 /// one id space, so a message id alone does not say which chat it is in).

@@ -233,7 +233,7 @@ fn request_peer(
 /// The inline keyboard of a received message as the Bot API shows it; `None` for other kinds
 /// of markup (a reply keyboard belongs to the recipient's input field, not to the message).
 /// Buttons the Bot API has no form for (user profile, disabled) are left out.
-pub fn inline_from_tl(markup: &tl::enums::ReplyMarkup) -> Option<InlineKeyboardMarkup> {
+pub(crate) fn inline_from_tl(markup: &tl::enums::ReplyMarkup) -> Option<InlineKeyboardMarkup> {
     let tl::enums::ReplyMarkup::ReplyInlineMarkup(m) = markup else {
         return None;
     };

@@ -62,7 +62,7 @@ impl From<&Peer> for tl::enums::InputUser {
 }
 
 /// Minimum time between two dialog-list refreshes triggered by unknown chat ids.
-pub const DIALOG_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const DIALOG_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Telegram {
     /// Resolves a Bot API `chat_id`. Errors: [`TelegramError::ChatNotFound`] when no chat the

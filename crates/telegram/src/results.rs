@@ -17,7 +17,7 @@ pub(crate) struct RawMessages {
 
 impl RawMessages {
     /// Every convertible message (`messageEmpty` skipped), in result order.
-    pub fn converted(&self) -> Vec<Message> {
+    pub(crate) fn converted(&self) -> Vec<Message> {
         self.messages
             .iter()
             .filter_map(|m| convert::message(m, &self.peers))

@@ -23,7 +23,7 @@ impl InFlight {
     }
 
     /// Counts one call of `method` as in flight until the returned guard is dropped.
-    pub fn start(self: &Arc<Self>, method: &'static str) -> Call {
+    pub(crate) fn start(self: &Arc<Self>, method: &'static str) -> Call {
         let mut counts = self.counts();
         let count = counts.entry(method).or_default();
         count.now += 1;
@@ -35,7 +35,7 @@ impl InFlight {
     }
 
     /// The most calls of `method` (case-insensitive) in flight at once so far; 0 if never called.
-    pub fn peak(&self, method: &str) -> u32 {
+    pub(crate) fn peak(&self, method: &str) -> u32 {
         self.counts()
             .iter()
             .filter(|(m, _)| m.eq_ignore_ascii_case(method))

@@ -94,7 +94,7 @@ impl Shared {
     }
 
     /// The auth key this DC issued with id `key_id` (the first 8 bytes of a packet), if any.
-    pub fn auth_key_for(&self, key_id: &[u8]) -> Option<ServerAuthKey> {
+    pub(crate) fn auth_key_for(&self, key_id: &[u8]) -> Option<ServerAuthKey> {
         let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         KeyId::try_from(key_id)
             .ok()
@@ -109,13 +109,13 @@ impl Shared {
 
     /// Whether connections on auth key `key_id` get a push addressed `to` (see [`Push::to`]):
     /// whether the key is signed in as that user.
-    pub fn receives_pushes(&self, key_id: KeyId, to: Option<i64>) -> bool {
+    pub(crate) fn receives_pushes(&self, key_id: KeyId, to: Option<i64>) -> bool {
         self.world().receives_pushes(key_id, to)
     }
 
     /// Runs one RPC from a client holding auth key `key_id`: injected faults first, then the
     /// world. Returns the serialized result or error and the latency to add before replying.
-    pub fn call(
+    pub(crate) fn call(
         &self,
         body: &[u8],
         origin: u64,

@@ -14,10 +14,10 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 /// The sender's `X_API_TOKEN` in these tests.
-pub const TOKEN: &str = "100000001:e2e-token";
+pub(crate) const TOKEN: &str = "100000001:e2e-token";
 
 /// A running testdc with a ready session file.
-pub struct Stack {
+pub(crate) struct Stack {
     /// The hermetic Telegram.
     pub dc: TestDc,
     /// Scratch space (session, media).
@@ -27,7 +27,7 @@ pub struct Stack {
 }
 
 /// A committed media fixture.
-pub fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
         .join(name)
@@ -35,7 +35,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 impl Stack {
     /// Starts testdc and writes the session both apps share.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter("warn")
@@ -50,7 +50,7 @@ impl Stack {
     }
 
     /// Starts the sender with extra flags; returns its address.
-    pub async fn sender(&self, extra: &[&str]) -> SocketAddr {
+    pub(crate) async fn sender(&self, extra: &[&str]) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut args = vec![
@@ -75,7 +75,7 @@ impl Stack {
 
     /// Starts the receiver with extra flags, waits until its update stream is live, and
     /// returns its stream of handled payloads.
-    pub async fn receiver(&self, extra: &[&str]) -> broadcast::Receiver<Handled> {
+    pub(crate) async fn receiver(&self, extra: &[&str]) -> broadcast::Receiver<Handled> {
         let media_dir = self.dir.path().join("media");
         let media_dir = media_dir.to_str().unwrap();
         let mut args = vec![

@@ -17,7 +17,7 @@ pub(crate) struct Chat {
 }
 
 impl Chat {
-    pub fn new(id: i64, telegram: Arc<Telegram>) -> Self {
+    pub(crate) fn new(id: i64, telegram: Arc<Telegram>) -> Self {
         Self {
             id,
             telegram,
@@ -25,7 +25,7 @@ impl Chat {
         }
     }
 
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         text: String,
         reply_to: Option<i32>,

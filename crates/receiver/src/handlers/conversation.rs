@@ -85,7 +85,7 @@ impl Claims {
     }
 
     /// Hands `message` to the conversation holding its sender; gives it back when none does.
-    pub fn offer(&self, message: Message) -> Option<Message> {
+    pub(crate) fn offer(&self, message: Message) -> Option<Message> {
         let key = sender_key(&message);
         let mut inner = self.lock();
         let Some(claim) = inner.held.get(&key) else {
@@ -102,7 +102,7 @@ impl Claims {
 
     /// Ends every conversation (their waits fail with [`ConversationError::Closed`]) and
     /// refuses new ones.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         let mut inner = self.lock();
         inner.closed = true;
         inner.held.clear();

@@ -40,7 +40,7 @@ impl Feed {
     /// Offers the event stored as `update_id` (only just stored: a replay is never offered).
     /// New messages from others go on; edits, deletions, reactions, button presses and the
     /// account's own messages are not for handlers.
-    pub fn offer(&self, update_id: i64, event: &Event) {
+    pub(crate) fn offer(&self, update_id: i64, event: &Event) {
         if let Event::NewMessage(m) = event
             && !m.outgoing
         {
@@ -91,7 +91,7 @@ impl Router {
     /// Runs until `stop` carries the drain deadline: then ends the conversations (their waits
     /// fail with [`ConversationError::Closed`]), drops invocations not yet started, waits
     /// for the running ones until the deadline and aborts the rest.
-    pub async fn run(mut self, mut stop: watch::Receiver<Option<Instant>>) {
+    pub(crate) async fn run(mut self, mut stop: watch::Receiver<Option<Instant>>) {
         loop {
             tokio::select! {
                 stored = self.rx.recv() => match stored {

@@ -25,7 +25,7 @@ pub(super) struct Db {
 }
 
 impl Db {
-    pub fn new(conn: Connection) -> Self {
+    pub(super) fn new(conn: Connection) -> Self {
         Self {
             conn,
             statements: HashMap::new(),
@@ -44,7 +44,7 @@ impl Db {
     }
 
     /// Runs a statement that returns no rows; the number of rows it changed.
-    pub async fn execute(
+    pub(super) async fn execute(
         &mut self,
         op: &'static str,
         text: &'static str,
@@ -57,7 +57,7 @@ impl Db {
     }
 
     /// Runs a query and maps every row.
-    pub async fn all<T>(
+    pub(super) async fn all<T>(
         &mut self,
         op: &'static str,
         text: &'static str,
@@ -83,7 +83,7 @@ impl Db {
     }
 
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on error.
-    pub async fn transaction<T>(
+    pub(super) async fn transaction<T>(
         &mut self,
         op: &'static str,
         body: impl AsyncFnOnce(&mut Db) -> Result<T>,

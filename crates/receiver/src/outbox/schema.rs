@@ -10,7 +10,7 @@ use super::db::sql;
 use super::{OutboxError, Status};
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 1;
 
 /// Version 1, its statuses written as `{name}` ([`Status::in_sql`]).
 const V1: &str = "

@@ -12,40 +12,40 @@ use testdc::{
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
-pub use crate::sink::{Received, Sink};
+pub(crate) use crate::sink::{Received, Sink};
 
 /// How long any awaited event may take.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 /// The `WEBHOOK_API_KEY` tests configure.
-pub const API_KEY: &str = "test-key-123";
+pub(crate) const API_KEY: &str = "test-key-123";
 
 /// Fixture ids in Bot API form.
-pub fn ids() -> Fixture {
+pub(crate) fn ids() -> Fixture {
     Fixture::DEFAULT
 }
 
 /// Bot API id of the supergroup.
-pub fn supergroup_id() -> i64 {
+pub(crate) fn supergroup_id() -> i64 {
     ChatRef::Channel(ids().supergroup).bot_api_id()
 }
 
 /// Bot API id of the broadcast channel.
-pub fn channel_id() -> i64 {
+pub(crate) fn channel_id() -> i64 {
     ChatRef::Channel(ids().channel).bot_api_id()
 }
 
 /// Bot API id of the basic group.
-pub fn group_id() -> i64 {
+pub(crate) fn group_id() -> i64 {
     ChatRef::Chat(ids().group).bot_api_id()
 }
 
 /// A `MessageView` date as the payload formats it.
-pub fn iso(date: i32) -> String {
+pub(crate) fn iso(date: i32) -> String {
     botapi::payload::format_unix_date(i64::from(date)).expect("date in range")
 }
 
 /// Installs a test tracing subscriber once.
-pub fn init_tracing() {
+pub(crate) fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter(
@@ -56,7 +56,7 @@ pub fn init_tracing() {
 }
 
 /// Bob writes `text` to the account in private (the probe chat no test asserts on).
-pub fn probe(dc: &TestDc, text: &str) {
+pub(crate) fn probe(dc: &TestDc, text: &str) {
     let bob = ids().bob;
     dc.send_text(SendText {
         from: Some(bob),
@@ -69,7 +69,7 @@ pub fn probe(dc: &TestDc, text: &str) {
 
 /// Bob presses an inline button of the bot's with `data` in his private chat with it (the
 /// probe of apps running as the bot).
-pub fn press_probe(dc: &TestDc, data: &str) {
+pub(crate) fn press_probe(dc: &TestDc, data: &str) {
     let bob = ids().bob;
     dc.press_button(bob, bob, 1, data.as_bytes())
         .expect("probe button press");
@@ -77,7 +77,7 @@ pub fn press_probe(dc: &TestDc, data: &str) {
 
 /// How a start-up proves the update stream is live: what a simulated user does that the app
 /// forwards, and where its payload (legacy or Bot API) carries the probe's text.
-pub struct Probe {
+pub(crate) struct Probe {
     /// Sends the probe with this text.
     pub send: fn(&TestDc, &str),
     /// The probe's text in a payload.
@@ -85,20 +85,20 @@ pub struct Probe {
 }
 
 /// Probes of an app on the account's session: Bob's private messages.
-pub const MESSAGE_PROBE: Probe = Probe {
+pub(crate) const MESSAGE_PROBE: Probe = Probe {
     send: probe,
     text: |body| body["message"]["text"].as_str(),
 };
 
 /// Probes of an app on the bot's session: Bob's button presses, their `callback_data`.
-pub const BUTTON_PROBE: Probe = Probe {
+pub(crate) const BUTTON_PROBE: Probe = Probe {
     send: press_probe,
     text: |body| body["callback_query"]["data"].as_str(),
 };
 
 /// Sends probes until the sink receives one (a message recorded before the update stream's
 /// getState is answered is never delivered), then a marker, and drains the sink up to it.
-pub async fn wait_live_via_sink(dc: &TestDc, sink: &mut Sink) {
+pub(crate) async fn wait_live_via_sink(dc: &TestDc, sink: &mut Sink) {
     for i in 0..100 {
         probe(dc, &format!("probe {i}"));
         if sink.try_next(Duration::from_millis(250)).await.is_some() {
@@ -111,7 +111,7 @@ pub async fn wait_live_via_sink(dc: &TestDc, sink: &mut Sink) {
 }
 
 /// Options of [`spawn_app`].
-pub struct Options {
+pub(crate) struct Options {
     /// Last changes to the configuration.
     pub configure: fn(&mut Config),
     /// Start a sink and set `WEBHOOK_URL`.
@@ -137,7 +137,7 @@ impl Default for Options {
 }
 
 /// The bytes of `fixtures/<name>`.
-pub fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
         .join(name);
@@ -145,7 +145,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// A running receiver with its test DC and sink.
-pub struct TestApp {
+pub(crate) struct TestApp {
     /// The test DC.
     pub dc: Arc<TestDc>,
     /// The sink, when the app has a webhook.
@@ -168,7 +168,7 @@ pub struct TestApp {
 }
 
 /// A receiver configuration for the session at `dir/tg_userbot.session`.
-pub fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Config {
+pub(crate) fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Config {
     Config {
         api_id: 1,
         api_hash: None,
@@ -209,13 +209,13 @@ pub fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Config {
 
 /// Starts testdc, the sink (unless disabled) and the app, and waits until the update stream
 /// is live (a probe went through).
-pub async fn spawn_app(options: Options) -> TestApp {
+pub(crate) async fn spawn_app(options: Options) -> TestApp {
     spawn_as(options, false).await
 }
 
 /// [`spawn_app`] with the app signed in as the bot (`TestDc::write_bot_session`): it gets
 /// callback queries, not the account's messages, so button presses are its probes.
-pub async fn spawn_bot_app(options: Options) -> TestApp {
+pub(crate) async fn spawn_bot_app(options: Options) -> TestApp {
     spawn_as(options, true).await
 }
 
@@ -245,7 +245,7 @@ async fn spawn_as(options: Options, bot: bool) -> TestApp {
 
 /// Starts the app on an existing test DC, sink and directory (a restart), and waits until
 /// the update stream is live.
-pub async fn start_app(
+pub(crate) async fn start_app(
     dc: Arc<TestDc>,
     sink: Option<Sink>,
     path: PathBuf,
@@ -256,7 +256,7 @@ pub async fn start_app(
 }
 
 /// [`start_app`], proving the update stream live with `probe`.
-pub async fn start_app_probing(
+pub(crate) async fn start_app_probing(
     dc: Arc<TestDc>,
     mut sink: Option<Sink>,
     path: PathBuf,
@@ -312,7 +312,7 @@ pub async fn start_app_probing(
 }
 
 /// The text of a handled update (legacy or Bot API body).
-pub fn handled_text(h: &Handled) -> Option<&str> {
+pub(crate) fn handled_text(h: &Handled) -> Option<&str> {
     h.body["message"]["text"].as_str()
 }
 
@@ -345,7 +345,7 @@ async fn wait_live_via_handled(
 
 impl TestApp {
     /// A simulated user (or channel) sends `text`.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         from: Option<i64>,
         chat_id: i64,
@@ -364,7 +364,7 @@ impl TestApp {
 
     /// A simulated user sends `fixtures/<file>` as `kind` with `caption`; returns the message
     /// and the bytes.
-    pub fn send_fixture(
+    pub(crate) fn send_fixture(
         &self,
         from: i64,
         chat_id: i64,
@@ -378,7 +378,7 @@ impl TestApp {
     }
 
     /// A simulated user sends `bytes` as `kind`, optionally as a reply.
-    pub fn send_bytes(
+    pub(crate) fn send_bytes(
         &self,
         from: i64,
         chat_id: i64,
@@ -403,17 +403,17 @@ impl TestApp {
     }
 
     /// The next webhook request, within [`WAIT`].
-    pub async fn next_payload(&mut self) -> Received {
+    pub(crate) async fn next_payload(&mut self) -> Received {
         self.sink_mut().next().await
     }
 
     /// The sink (panics when the app runs without a webhook).
-    pub fn sink_mut(&mut self) -> &mut Sink {
+    pub(crate) fn sink_mut(&mut self) -> &mut Sink {
         self.sink.as_mut().expect("app has a sink")
     }
 
     /// The next update the app handled (also without a webhook), within [`WAIT`].
-    pub async fn next_handled(&mut self) -> Handled {
+    pub(crate) async fn next_handled(&mut self) -> Handled {
         tokio::time::timeout(WAIT, self.handled.recv())
             .await
             .expect("a handled payload in time")
@@ -421,13 +421,13 @@ impl TestApp {
     }
 
     /// Stops the app (as SIGTERM would) and returns its result.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
         self.stop_keep().await.0
     }
 
     /// Stops the app and hands back what a restart needs: the test DC, the sink, the
     /// directory (and its guard).
-    pub async fn stop_keep(
+    pub(crate) async fn stop_keep(
         mut self,
     ) -> (
         anyhow::Result<()>,

@@ -17,7 +17,7 @@ struct Case {
     expected: Value,
 }
 
-pub fn meta(
+pub(crate) fn meta(
     file_name: Option<&str>,
     mime: &str,
     duration: Option<f64>,
@@ -119,7 +119,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// GET `url`; returns status, Content-Type and body.
-pub async fn get(
+pub(crate) async fn get(
     url: &str,
     range: Option<&str>,
 ) -> (StatusCode, Option<String>, Vec<u8>, Option<String>) {
@@ -141,13 +141,13 @@ pub async fn get(
     (status, content_type, body, content_range)
 }
 
-pub fn media_url(got: &Value) -> &str {
+pub(crate) fn media_url(got: &Value) -> &str {
     got["message"]["media_url"]
         .as_str()
         .expect("media_url is set")
 }
 
-pub fn files_on_disk(app: &TestApp) -> usize {
+pub(crate) fn files_on_disk(app: &TestApp) -> usize {
     std::fs::read_dir(app.media.dir())
         .expect("media dir")
         .count()

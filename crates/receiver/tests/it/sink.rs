@@ -21,7 +21,7 @@ use crate::helpers::WAIT;
 
 /// One request the sink received.
 #[derive(Debug)]
-pub struct Received {
+pub(crate) struct Received {
     /// Request headers.
     pub headers: HeaderMap,
     /// The raw body.
@@ -34,29 +34,29 @@ pub struct Received {
 
 impl Received {
     /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// `message.text`.
-    pub fn text(&self) -> Option<&str> {
+    pub(crate) fn text(&self) -> Option<&str> {
         self.body["message"]["text"].as_str()
     }
 
     /// The `webhook-id` header.
-    pub fn webhook_id(&self) -> &str {
+    pub(crate) fn webhook_id(&self) -> &str {
         self.header("webhook-id").unwrap_or_default()
     }
 
     /// Whether the sink answered 2xx (the update counts as delivered).
-    pub fn delivered(&self) -> bool {
+    pub(crate) fn delivered(&self) -> bool {
         (200..300).contains(&self.status)
     }
 }
 
 /// A scripted answer.
 #[derive(Clone, Copy, Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// Status code.
     pub status: u16,
     /// `Retry-After` seconds.
@@ -73,7 +73,7 @@ struct SinkState {
 
 /// A webhook sink on 127.0.0.1 that records every request and answers 200, or the scripted
 /// replies first.
-pub struct Sink {
+pub(crate) struct Sink {
     /// `http://127.0.0.1:PORT/hook`.
     pub url: url::Url,
     addr: SocketAddr,
@@ -112,7 +112,7 @@ async fn serve(
 
 impl Sink {
     /// Starts the sink, answering 200.
-    pub async fn start() -> Sink {
+    pub(crate) async fn start() -> Sink {
         let (tx, rx) = mpsc::unbounded_channel();
         let state = SinkState {
             tx,
@@ -130,7 +130,7 @@ impl Sink {
     }
 
     /// Closes the port: requests fail with "connection refused" until [`Sink::up`].
-    pub async fn down(&mut self) {
+    pub(crate) async fn down(&mut self) {
         if let Some((stop, task)) = self.server.take() {
             let _ = stop.send(());
             tokio::time::timeout(WAIT, task)
@@ -141,13 +141,13 @@ impl Sink {
     }
 
     /// Listens again on the same port.
-    pub async fn up(&mut self) {
+    pub(crate) async fn up(&mut self) {
         let (_, stop, task) = serve(self.addr, self.state.clone()).await;
         self.server = Some((stop, task));
     }
 
     /// Answers the next requests with `statuses` (then 200 again).
-    pub fn respond_next(&self, statuses: &[u16]) {
+    pub(crate) fn respond_next(&self, statuses: &[u16]) {
         self.script(statuses.iter().map(|&status| Reply {
             status,
             retry_after: None,
@@ -155,7 +155,7 @@ impl Sink {
     }
 
     /// Answers the next requests with `replies` (then 200 again).
-    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+    pub(crate) fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state
             .replies
             .lock()
@@ -165,17 +165,17 @@ impl Sink {
 
     /// Holds the next request for `hold` after recording it (so [`Sink::next`] returns while
     /// the receiver still waits for the answer), then answers it as usual.
-    pub fn hold_next(&self, hold: Duration) {
+    pub(crate) fn hold_next(&self, hold: Duration) {
         *self.state.hold_next.lock().expect("hold lock") = Some(hold);
     }
 
     /// Forgets the scripted replies not used yet (200 from now on).
-    pub fn clear_script(&self) {
+    pub(crate) fn clear_script(&self) {
         self.state.replies.lock().expect("replies lock").clear();
     }
 
     /// The next request, within [`WAIT`].
-    pub async fn next(&mut self) -> Received {
+    pub(crate) async fn next(&mut self) -> Received {
         tokio::time::timeout(WAIT, self.rx.recv())
             .await
             .expect("the sink got no request in time")
@@ -183,7 +183,7 @@ impl Sink {
     }
 
     /// The next request within `wait`, if any.
-    pub async fn try_next(&mut self, wait: Duration) -> Option<Received> {
+    pub(crate) async fn try_next(&mut self, wait: Duration) -> Option<Received> {
         tokio::time::timeout(wait, self.rx.recv())
             .await
             .ok()
@@ -192,14 +192,17 @@ impl Sink {
 
     /// Skips requests until the one whose text is `text` (within [`WAIT`] each); returns the
     /// skipped ones.
-    pub async fn skip_until(&mut self, text: &str) -> Vec<Received> {
+    pub(crate) async fn skip_until(&mut self, text: &str) -> Vec<Received> {
         self.skip_until_where(|body| body["message"]["text"].as_str() == Some(text))
             .await
     }
 
     /// Skips requests until the one whose JSON body satisfies `found` (within [`WAIT`] each);
     /// returns the skipped ones.
-    pub async fn skip_until_where(&mut self, found: impl Fn(&Value) -> bool) -> Vec<Received> {
+    pub(crate) async fn skip_until_where(
+        &mut self,
+        found: impl Fn(&Value) -> bool,
+    ) -> Vec<Received> {
         let mut skipped = Vec::new();
         loop {
             let got = self.next().await;

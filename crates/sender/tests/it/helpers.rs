@@ -14,12 +14,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The `x-api-key` every test app accepts.
-pub const API_KEY: &str = "100000001:test-secret_key";
+pub(crate) const API_KEY: &str = "100000001:test-secret_key";
 /// Upper bound for one request; no test should come near it.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Well-known chat ids of the default world, as Bot API chat ids.
-pub struct Chats {
+pub(crate) struct Chats {
     pub alice: i64,
     pub bob: i64,
     pub group: i64,
@@ -27,7 +27,7 @@ pub struct Chats {
     pub channel: i64,
 }
 
-pub fn chats() -> Chats {
+pub(crate) fn chats() -> Chats {
     let f = Fixture::DEFAULT;
     Chats {
         alice: f.alice,
@@ -40,7 +40,7 @@ pub fn chats() -> Chats {
 
 /// One HTTP answer.
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
@@ -48,7 +48,7 @@ pub struct Reply {
 
 impl Reply {
     /// The `result` of a successful answer; panics with the body otherwise.
-    pub fn result(&self) -> &Value {
+    pub(crate) fn result(&self) -> &Value {
         assert_eq!(
             (self.status, &self.body["ok"]),
             (200, &Value::Bool(true)),
@@ -59,7 +59,7 @@ impl Reply {
     }
 
     /// Asserts the error envelope: HTTP status = `error_code`, `ok:false`, the description.
-    pub fn assert_error(&self, code: u16, description: &str) {
+    pub(crate) fn assert_error(&self, code: u16, description: &str) {
         assert_eq!(self.status, code, "{:?}", self.body);
         assert_eq!(self.body["ok"], false);
         assert_eq!(self.body["error_code"], code);
@@ -67,12 +67,12 @@ impl Reply {
     }
 
     /// The description of an error answer.
-    pub fn description(&self) -> &str {
+    pub(crate) fn description(&self) -> &str {
         self.body["description"].as_str().unwrap_or_default()
     }
 }
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub addr: SocketAddr,
     /// The configured answer shape; Bot API answers are checked against the spec, legacy ones
     /// (`RESPONSE_FORMAT=legacy` or `x-response-format: legacy`) are not Bot API objects.
@@ -85,7 +85,7 @@ pub struct TestApp {
 }
 
 /// A config for a session file of `dc` in `dir`, listening on 127.0.0.1:0.
-pub fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
+pub(crate) fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
     Config {
         api_token: SecretString::from(token),
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -108,12 +108,12 @@ pub fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
 /// [`spawn_app`] with the test config adjusted by `configure` first.
-pub fn init_test_logging() {
+pub(crate) fn init_test_logging() {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter(
@@ -122,13 +122,13 @@ pub fn init_test_logging() {
         .try_init();
 }
 
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_with_session(configure, true).await
 }
 
 /// The sender on a session signed in as the world's bot ([`Fixture::bot`], through
 /// `TestDc::write_bot_session`): getMe says `is_bot: true` and the bot methods work.
-pub async fn spawn_bot_app() -> TestApp {
+pub(crate) async fn spawn_bot_app() -> TestApp {
     init_test_logging();
     let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -138,11 +138,11 @@ pub async fn spawn_bot_app() -> TestApp {
 }
 
 /// The sender on a session that is not signed in (and `TG_API_HASH` set), for the login flows.
-pub async fn spawn_signed_out_app() -> TestApp {
+pub(crate) async fn spawn_signed_out_app() -> TestApp {
     spawn_app_with_session(|c| c.api_hash = Some(SecretString::from("hash")), false).await
 }
 
-pub async fn spawn_app_with_session(
+pub(crate) async fn spawn_app_with_session(
     configure: impl FnOnce(&mut Config),
     signed_in: bool,
 ) -> TestApp {
@@ -162,7 +162,7 @@ pub async fn spawn_app_with_session(
 }
 
 /// Starts the sender with `config` against `dc`, keeping `dir` alive as long as the app.
-pub async fn spawn_on(dc: TestDc, dir: tempfile::TempDir, config: Config) -> TestApp {
+pub(crate) async fn spawn_on(dc: TestDc, dir: tempfile::TempDir, config: Config) -> TestApp {
     let response_format = config.response_format;
     let app = App::build(config).await.unwrap();
     let addr = app.local_addr();
@@ -182,17 +182,22 @@ pub async fn spawn_on(dc: TestDc, dir: tempfile::TempDir, config: Config) -> Tes
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// `POST /api_v1/{method}` with a JSON body and the right key.
-    pub async fn post(&self, method: &str, body: Value) -> Reply {
+    pub(crate) async fn post(&self, method: &str, body: Value) -> Reply {
         self.post_with_key(method, Some(API_KEY), body).await
     }
 
     /// `POST /api_v1/{method}` with a JSON body and `key` (`None`: no header).
-    pub async fn post_with_key(&self, method: &str, key: Option<&str>, body: Value) -> Reply {
+    pub(crate) async fn post_with_key(
+        &self,
+        method: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> Reply {
         let mut request = self
             .client
             .post(self.url(&format!("/api_v1/{method}")))
@@ -204,7 +209,7 @@ impl TestApp {
     }
 
     /// `POST /api_v1/{method}` with a raw body and Content-Type, and the right key.
-    pub async fn post_raw(&self, method: &str, content_type: &str, body: &str) -> Reply {
+    pub(crate) async fn post_raw(&self, method: &str, content_type: &str, body: &str) -> Reply {
         let request = self
             .client
             .post(self.url(&format!("/api_v1/{method}")))
@@ -215,7 +220,11 @@ impl TestApp {
     }
 
     /// `POST /api_v1/{method}` with a multipart body and the right key.
-    pub async fn post_multipart(&self, method: &str, form: reqwest::multipart::Form) -> Reply {
+    pub(crate) async fn post_multipart(
+        &self,
+        method: &str,
+        form: reqwest::multipart::Form,
+    ) -> Reply {
         let request = self
             .client
             .post(self.url(&format!("/api_v1/{method}")))
@@ -225,7 +234,7 @@ impl TestApp {
     }
 
     /// `POST /api_v1/{method}?{query}` with an empty body and no Content-Type.
-    pub async fn post_query(&self, method: &str, query: &str) -> Reply {
+    pub(crate) async fn post_query(&self, method: &str, query: &str) -> Reply {
         let request = self
             .client
             .post(self.url(&format!("/api_v1/{method}?{query}")))
@@ -233,12 +242,12 @@ impl TestApp {
         self.send(request).await
     }
 
-    pub async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         self.send(self.client.get(self.url(path))).await
     }
 
     /// `GET {path}` as text (status, body), for `/metrics`.
-    pub async fn get_text(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get_text(&self, path: &str) -> (u16, String) {
         let response = self.client.get(self.url(path)).send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     }
@@ -247,7 +256,7 @@ impl TestApp {
     /// `/api_v1/<method>` or `/bot<token>/<method>`) has its `result` checked against the
     /// spec's return type of that method, so every test is also a conformance test (answers in
     /// the legacy shape are not Bot API objects and are not checked).
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let request = request.build().unwrap();
         let method = bot_api_method(request.url()).filter(|_| {
             let asked = request.headers().get(compat::HEADER);
@@ -279,7 +288,7 @@ impl TestApp {
     }
 
     /// `sendMessage` of plain `text` to `chat_id`; returns the result message.
-    pub async fn send_text(&self, chat_id: i64, text: &str) -> Value {
+    pub(crate) async fn send_text(&self, chat_id: i64, text: &str) -> Value {
         self.post(
             "sendMessage",
             serde_json::json!({ "chat_id": chat_id, "text": text }),
@@ -290,7 +299,7 @@ impl TestApp {
     }
 
     /// The server-side message `message_id` of `chat_id`, if it exists.
-    pub fn stored(&self, chat_id: i64, message_id: i64) -> Option<MessageView> {
+    pub(crate) fn stored(&self, chat_id: i64, message_id: i64) -> Option<MessageView> {
         self.dc
             .history(chat_id)
             .unwrap()
@@ -299,7 +308,7 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and returns how it ended.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -313,7 +322,7 @@ impl TestApp {
 
 /// The Bot API method a URL calls: `/api_v1/<method>` or `/bot<token>/<method>` (not
 /// `/api_v1/auth/…`, file downloads or the docs).
-pub fn bot_api_method(url: &reqwest::Url) -> Option<String> {
+pub(crate) fn bot_api_method(url: &reqwest::Url) -> Option<String> {
     let segments: Vec<&str> = url.path_segments()?.collect();
     match segments.as_slice() {
         [prefix, method]

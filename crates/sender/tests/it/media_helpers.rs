@@ -8,17 +8,17 @@ use sha2::Digest as _;
 use tokio::task::JoinHandle;
 
 /// The workspace's `fixtures/` directory (`fixtures/README.md` lists measured metadata).
-pub fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
 /// The bytes of fixture `name`.
-pub fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(fixtures_dir().join(name)).unwrap()
 }
 
 /// Hex SHA-256, as testdc's `MediaView::sha256`.
-pub fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -27,7 +27,7 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// A form with `chat_id` and the fixture `file` as a part named `part` (file name = fixture
 /// name, MIME type `mime`).
-pub fn form_with_file(chat_id: i64, part: &str, file: &str, mime: &str) -> Form {
+pub(crate) fn form_with_file(chat_id: i64, part: &str, file: &str, mime: &str) -> Form {
     let body = Part::bytes(fixture(file))
         .file_name(file.to_owned())
         .mime_str(mime)
@@ -38,13 +38,13 @@ pub fn form_with_file(chat_id: i64, part: &str, file: &str, mime: &str) -> Form 
 }
 
 /// An HTTP server on 127.0.0.1:0 serving `fixtures/` (aborted when dropped).
-pub struct FileServer {
+pub(crate) struct FileServer {
     pub addr: SocketAddr,
     task: JoinHandle<()>,
 }
 
 impl FileServer {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .unwrap();
@@ -69,7 +69,7 @@ impl FileServer {
     }
 
     /// `http://127.0.0.1:PORT{path}`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 }

@@ -22,7 +22,7 @@ fn non_empty(s: &str) -> Option<String> {
 
 /// Fills `location`, `venue` (plus `location`), `contact`, `poll` or `dice` on `out` from a
 /// message's media. Returns whether it did (other media kinds are left to [`crate::media`]).
-pub fn apply(media: &tl::enums::MessageMedia, out: &mut Message) -> bool {
+pub(super) fn apply(media: &tl::enums::MessageMedia, out: &mut Message) -> bool {
     use tl::enums::MessageMedia as M;
     match media {
         M::Geo(g) => out.location = location(&g.geo),

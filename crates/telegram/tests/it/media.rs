@@ -32,7 +32,7 @@ fn upload(kind: MediaKind, name: &str, mime: &str, attributes: MediaAttributes) 
 }
 
 /// A document upload of the file at `path`, named `name`, without a caption.
-pub fn document_upload(path: std::path::PathBuf, name: &str) -> OutgoingMedia {
+pub(crate) fn document_upload(path: std::path::PathBuf, name: &str) -> OutgoingMedia {
     OutgoingMedia {
         kind: MediaKind::Document,
         source: MediaSource::Upload {

@@ -13,13 +13,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// An auth key id (the lower 64 bits of SHA-1 of the key), as it prefixes every packet.
-pub type KeyId = [u8; 8];
+pub(crate) type KeyId = [u8; 8];
 
 /// Digits in a login code (`auth.sentCodeTypeApp.length`).
-pub const CODE_LENGTH: usize = 5;
+pub(crate) const CODE_LENGTH: usize = 5;
 
 /// The SRP generator Telegram pairs with [`SRP_P`].
-pub const SRP_G: i32 = 3;
+pub(crate) const SRP_G: i32 = 3;
 
 /// Telegram's 2048-bit SRP safe prime, big-endian. Public: the same in Telegram's docs and in every
 /// client; grammers checks it is a safe prime with `p mod 3 = 2` before it answers.
@@ -37,7 +37,7 @@ static SRP_P: LazyLock<BigUint> = LazyLock::new(|| {
 });
 
 /// [`SRP_P`] as the 256 bytes sent in `passwordKdfAlgo…ModPow.p`.
-pub fn srp_p_bytes() -> Vec<u8> {
+pub(crate) fn srp_p_bytes() -> Vec<u8> {
     SRP_P.to_bytes_be()
 }
 
@@ -65,7 +65,7 @@ pub(crate) struct Password {
 impl Password {
     /// Derives the verifier for `password` with fresh random salts. Slow on purpose (PBKDF2 with
     /// 100 000 rounds): call it outside the world lock.
-    pub fn new(password: &str, hint: &str) -> Self {
+    pub(crate) fn new(password: &str, hint: &str) -> Self {
         let mut salt1 = vec![0; 40];
         let mut salt2 = vec![0; 16];
         rand::fill(&mut salt1[..]);
@@ -131,12 +131,12 @@ impl std::fmt::Debug for Auth {
 
 impl Auth {
     /// The user `key` is signed in as.
-    pub fn signed_in_as(&self, key: KeyId) -> Option<i64> {
+    pub(crate) fn signed_in_as(&self, key: KeyId) -> Option<i64> {
         self.signed_in.get(&key).copied()
     }
 
     /// Signs `key` in as `user`, ending any login in progress on it.
-    pub fn sign_in(&mut self, key: KeyId, user: i64) {
+    pub(crate) fn sign_in(&mut self, key: KeyId, user: i64) {
         self.logins.remove(&key);
         self.awaiting_password.remove(&key);
         self.srp.remove(&key);
@@ -144,7 +144,7 @@ impl Auth {
     }
 
     /// Signs `key` out; `false` if it was not signed in.
-    pub fn log_out(&mut self, key: KeyId) -> bool {
+    pub(crate) fn log_out(&mut self, key: KeyId) -> bool {
         self.logins.remove(&key);
         self.awaiting_password.remove(&key);
         self.srp.remove(&key);
@@ -152,12 +152,12 @@ impl Auth {
     }
 
     /// The user whose login on `key` waits for the 2FA password.
-    pub fn awaiting_password(&self, key: KeyId) -> Option<i64> {
+    pub(crate) fn awaiting_password(&self, key: KeyId) -> Option<i64> {
         self.awaiting_password.get(&key).copied()
     }
 
     /// Records that `key` typed the right code for `user`, who has a 2FA password.
-    pub fn await_password(&mut self, key: KeyId, user: i64) {
+    pub(crate) fn await_password(&mut self, key: KeyId, user: i64) {
         self.logins.remove(&key);
         self.awaiting_password.insert(key, user);
     }
@@ -167,7 +167,7 @@ impl Auth {
     /// Codes are deterministic: the n-th code a DC sends is `(12345 + 48271·n) mod 100000`,
     /// zero-padded to [`CODE_LENGTH`] digits (the first is `12345`). Tests read them with
     /// `TestDc::last_login_code`.
-    pub fn send_code(&mut self, key: KeyId, phone: String) -> String {
+    pub(crate) fn send_code(&mut self, key: KeyId, phone: String) -> String {
         let n = self.codes_sent;
         self.codes_sent += 1;
         let code = format!("{:05}", (12_345 + 48_271 * (n % 100_000)) % 100_000);
@@ -185,30 +185,30 @@ impl Auth {
     }
 
     /// The login `key` is in the middle of.
-    pub fn login(&self, key: KeyId) -> Option<&PendingLogin> {
+    pub(crate) fn login(&self, key: KeyId) -> Option<&PendingLogin> {
         self.logins.get(&key)
     }
 
     /// The most recent login code sent to anyone.
-    pub fn last_code(&self) -> Option<&str> {
+    pub(crate) fn last_code(&self) -> Option<&str> {
         self.last_code.as_deref()
     }
 
     /// The account's 2FA password, if set.
-    pub fn password(&self) -> Option<&Password> {
+    pub(crate) fn password(&self) -> Option<&Password> {
         self.password.as_ref()
     }
 
     /// Turns 2FA on (with a new password) or off. SRP rounds in flight become invalid and logins
     /// waiting for the old password must start over.
-    pub fn set_password(&mut self, password: Option<Password>) {
+    pub(crate) fn set_password(&mut self, password: Option<Password>) {
         self.password = password;
         self.srp.clear();
         self.awaiting_password.clear();
     }
 
     /// Starts an SRP round for `key` (`account.getPassword`); `None` without a password.
-    pub fn start_srp(&mut self, key: KeyId) -> Option<SrpChallenge> {
+    pub(crate) fn start_srp(&mut self, key: KeyId) -> Option<SrpChallenge> {
         let password = self.password.as_ref()?;
         let mut b = [0u8; 256];
         rand::fill(&mut b[..]);
@@ -229,7 +229,7 @@ impl Auth {
 
     /// Verifies `auth.checkPassword`'s `A` and `M1` against `key`'s latest SRP round. The round
     /// stays valid after a mismatch, so a client may retry with the same parameters.
-    pub fn check_srp(
+    pub(crate) fn check_srp(
         &self,
         key: KeyId,
         srp_id: i64,
