@@ -71,6 +71,25 @@ fn rpc_400(name: &str) -> TelegramError {
     }
 }
 
+/// A `messages.editMessage` of message `id` of `peer` that changes nothing yet: callers set the
+/// parts they edit (`..edit_request(peer, id)`).
+pub(crate) fn edit_request(peer: Peer, id: i32) -> tl::functions::messages::EditMessage {
+    tl::functions::messages::EditMessage {
+        no_webpage: false,
+        invert_media: false,
+        peer: (&peer).into(),
+        id,
+        message: None,
+        media: None,
+        reply_markup: None,
+        entities: None,
+        schedule_date: None,
+        schedule_repeat_period: None,
+        quick_reply_shortcut_id: None,
+        rich_message: None,
+    }
+}
+
 impl Telegram {
     /// `messages.sendMessage`; returns the sent message (with `reply_to_message` when replying).
     ///
@@ -145,28 +164,12 @@ impl Telegram {
         no_webpage: bool,
         reply_markup: Option<&ReplyMarkup>,
     ) -> Result<Message, TelegramError> {
-        let updates = self
-            .client
-            .invoke(&tl::functions::messages::EditMessage {
-                no_webpage,
-                invert_media: false,
-                peer: (&peer).into(),
-                id: message_id,
-                message: Some(text),
-                media: None,
-                reply_markup: reply_markup.map(crate::markup::to_tl),
-                entities: Some(entities::to_tl(entities)),
-                schedule_date: None,
-                schedule_repeat_period: None,
-                quick_reply_shortcut_id: None,
-                rich_message: None,
-            })
-            .await?;
-        self.message_from_updates(updates, |u| {
-            matches!(
-                u,
-                tl::enums::Update::EditMessage(_) | tl::enums::Update::EditChannelMessage(_)
-            )
+        self.edit(tl::functions::messages::EditMessage {
+            no_webpage,
+            message: Some(text),
+            reply_markup: reply_markup.map(crate::markup::to_tl),
+            entities: Some(entities::to_tl(entities)),
+            ..edit_request(peer, message_id)
         })
         .await
     }
@@ -182,23 +185,19 @@ impl Telegram {
         message_id: i32,
         reply_markup: Option<&ReplyMarkup>,
     ) -> Result<Message, TelegramError> {
-        let updates = self
-            .client
-            .invoke(&tl::functions::messages::EditMessage {
-                no_webpage: false,
-                invert_media: false,
-                peer: (&peer).into(),
-                id: message_id,
-                message: None,
-                media: None,
-                reply_markup: reply_markup.map(crate::markup::to_tl),
-                entities: None,
-                schedule_date: None,
-                schedule_repeat_period: None,
-                quick_reply_shortcut_id: None,
-                rich_message: None,
-            })
-            .await?;
+        self.edit(tl::functions::messages::EditMessage {
+            reply_markup: reply_markup.map(crate::markup::to_tl),
+            ..edit_request(peer, message_id)
+        })
+        .await
+    }
+
+    /// Runs a `messages.editMessage` and returns the edited message from its result.
+    pub(crate) async fn edit(
+        &self,
+        request: tl::functions::messages::EditMessage,
+    ) -> Result<Message, TelegramError> {
+        let updates = self.client.invoke(&request).await?;
         self.message_from_updates(updates, |u| {
             matches!(
                 u,

@@ -127,28 +127,12 @@ impl Telegram {
         reply_markup: Option<&botapi::types::ReplyMarkup>,
     ) -> Result<Message, TelegramError> {
         let media = self.item_media(item).await?;
-        let updates = self
-            .client
-            .invoke(&tl::functions::messages::EditMessage {
-                no_webpage: false,
-                invert_media: false,
-                peer: (&peer).into(),
-                id: message_id,
-                message: Some(item.caption.clone()),
-                media: Some(media),
-                reply_markup: reply_markup.map(crate::markup::to_tl),
-                entities: Some(entities::to_tl(&item.entities)),
-                schedule_date: None,
-                schedule_repeat_period: None,
-                quick_reply_shortcut_id: None,
-                rich_message: None,
-            })
-            .await?;
-        self.message_from_updates(updates, |u| {
-            matches!(
-                u,
-                tl::enums::Update::EditMessage(_) | tl::enums::Update::EditChannelMessage(_)
-            )
+        self.edit(tl::functions::messages::EditMessage {
+            message: Some(item.caption.clone()),
+            media: Some(media),
+            reply_markup: reply_markup.map(crate::markup::to_tl),
+            entities: Some(entities::to_tl(&item.entities)),
+            ..crate::messages::edit_request(peer, message_id)
         })
         .await
     }
