@@ -82,7 +82,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
     let bot_token = middleware::from_fn_with_state(state.api_token.clone(), require_bot_token);
     let limit = middleware::from_fn_with_state(state.rate_limit.clone(), rate_limit);
     let shape = middleware::from_fn_with_state(state.response_format, crate::compat::layer);
-    let table = Arc::new(MethodTable::default());
+    let table = Arc::new(MethodTable::new());
     let dispatch = move |State(state): State<ServerState>, request: Request<Body>| {
         let table = table.clone();
         async move { dispatch(&state, &table, request).await }
