@@ -114,10 +114,8 @@ impl DeliveryWake {
 
 /// Everything the scheduler needs.
 pub struct Deliverer {
-    /// The outbox.
-    pub outbox: Arc<Outbox>,
-    /// The webhook.
-    pub client: WebhookClient,
+    pub(crate) outbox: Arc<Outbox>,
+    pub(crate) client: WebhookClient,
     /// Retry settings.
     pub policy: RetryPolicy,
     /// Rung whenever rows become ready.

@@ -45,10 +45,8 @@ pub(crate) struct Announcer {
 /// The tasks that wait for ready rows.
 #[derive(Clone, Default)]
 pub(crate) struct Wakes {
-    /// The delivery scheduler.
-    pub deliver: Arc<DeliveryWake>,
-    /// The archiver.
-    pub archive: Arc<Notify>,
+    pub(crate) deliver: Arc<DeliveryWake>,
+    pub(crate) archive: Arc<Notify>,
 }
 
 impl Wakes {

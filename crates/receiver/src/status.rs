@@ -31,8 +31,7 @@ use crate::pipeline::Health;
 /// What the routes read.
 #[derive(Clone)]
 pub struct StatusState {
-    /// The outbox.
-    pub outbox: Arc<Outbox>,
+    pub(crate) outbox: Arc<Outbox>,
     /// Update stream health.
     pub health: Arc<Health>,
     /// `WEBHOOK_URL` without credentials, if set.
@@ -41,8 +40,7 @@ pub struct StatusState {
     pub api_key: Option<SecretString>,
     /// Wakes the scheduler after a replay.
     pub wake: Arc<DeliveryWake>,
-    /// The Prometheus recorder.
-    pub metrics: PrometheusHandle,
+    pub(crate) metrics: PrometheusHandle,
 }
 
 /// The routes, to merge into the media router.

@@ -17,8 +17,7 @@ pub type Files = HashMap<String, Upload>;
 /// dropped.
 #[derive(Debug)]
 pub struct Upload {
-    /// The temporary file.
-    pub path: TempPath,
+    pub(crate) path: TempPath,
     /// The name the client gave it (multipart `filename`, last URL path segment), if any.
     pub file_name: Option<String>,
     /// The MIME type the client declared (part or response `Content-Type`), if any.

@@ -27,8 +27,7 @@ pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
 /// What to download and how to name it.
 #[derive(Clone, Debug)]
 pub struct FileRequest {
-    /// The file.
-    pub file: FileId,
+    pub(crate) file: FileId,
     /// Size Telegram announced, in bytes (checked against the limits before downloading).
     pub size: Option<u64>,
     /// MIME type, for the extension.

@@ -51,14 +51,11 @@ pub struct Inserted {
 pub struct PendingMedia {
     /// `update_id`.
     pub id: i64,
-    /// The update kind.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The ordering lane (Bot API chat id), announced when the row becomes ready.
     pub chat_id: i64,
-    /// The body with holes.
-    pub body: serde_json::Value,
-    /// The files.
-    pub downloads: Vec<Download>,
+    pub(crate) body: serde_json::Value,
+    pub(crate) downloads: Vec<Download>,
 }
 
 /// An open row as the scheduler sees it (a chat's head, or one of a lane's rows).
@@ -68,14 +65,11 @@ pub struct Due {
     pub id: i64,
     /// The `webhook-id`.
     pub webhook_id: String,
-    /// The ordering lane.
-    pub chat_id: i64,
-    /// The update kind.
-    pub kind: String,
+    pub(crate) chat_id: i64,
+    pub(crate) kind: String,
     /// `false` while its media is downloading.
     pub ready: bool,
-    /// The JSON body.
-    pub body: String,
+    pub(crate) body: String,
     /// Failed attempts so far.
     pub attempts: u32,
     /// When it was stored, unix ms.
@@ -110,14 +104,12 @@ pub struct DeadLetter {
     pub update_id: i64,
     /// The `webhook-id` header.
     pub webhook_id: String,
-    /// The update kind.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The ordering lane (Bot API chat id, 0 when unknown).
     pub chat_id: i64,
     /// Attempts made.
     pub attempts: u32,
-    /// The last error.
-    pub last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
     /// When it was stored, unix ms.
     pub received_at: i64,
     /// When it was given up, unix ms.

@@ -58,8 +58,7 @@ pub const MAX_FIELD_BYTES: usize = 1024 * 1024;
 ///   multipart field over [`MAX_FIELD_BYTES`] → 413 "Request Entity Too Large".
 #[derive(Debug)]
 pub struct BotRequest<T> {
-    /// The parameters.
-    pub params: T,
+    pub(crate) params: T,
     /// File parts by name (empty unless the body was multipart).
     pub files: Files,
 }

@@ -14,8 +14,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 pub struct Refused {
     /// The host name as written in the URL.
     pub host: String,
-    /// The first refused address.
-    pub addr: IpAddr,
+    pub(crate) addr: IpAddr,
 }
 
 /// Whether `ip` is publicly routable: not loopback, private (RFC 1918, IPv6 ULA), link-local,
