@@ -55,7 +55,7 @@ pub(crate) struct Bots {
     /// Reply markups sent with messages, by chat and message id.
     markups: HashMap<(ChatRef, i32), tl::enums::ReplyMarkup>,
     /// Command lists by bot, scope and language code.
-    commands: HashMap<(i64, CommandScope, String), Vec<BotCommand>>,
+    commands: HashMap<CommandsKey, Vec<BotCommand>>,
     /// Names and descriptions by bot and language code.
     profiles: HashMap<(i64, String), BotProfile>,
 }
@@ -277,6 +277,9 @@ impl World {
     }
 }
 
+/// A bot, the scope of its command list and the language (`""`: every language).
+type CommandsKey = (i64, CommandScope, String);
+
 /// A language code as `bots.*` take it. Errors: `LANG_CODE_INVALID`.
 fn check_lang(lang: &str) -> Result<String, RpcError> {
     let ok = lang.is_empty()
@@ -314,6 +317,21 @@ impl World {
         })
     }
 
+    /// Where a command list is kept: the calling bot, the scope and the language. Errors: as
+    /// [`World::set_bot_commands`].
+    fn commands_key(
+        &self,
+        caller: i64,
+        scope: &tl::enums::BotCommandScope,
+        lang_code: &str,
+    ) -> Result<CommandsKey, RpcError> {
+        Ok((
+            self.calling_bot(caller)?,
+            self.command_scope(scope)?,
+            check_lang(lang_code)?,
+        ))
+    }
+
     /// `bots.setBotCommands` by `caller`; an empty list removes the scope's list. Errors:
     /// `USER_BOT_REQUIRED`, `LANG_CODE_INVALID`, `PEER_ID_INVALID`, `BOT_COMMANDS_TOO_MUCH`,
     /// `BOT_COMMAND_INVALID` (not 1–32 of `a-z0-9_`), `BOT_COMMAND_DESCRIPTION_INVALID`
@@ -323,12 +341,7 @@ impl World {
         caller: i64,
         req: &f::bots::SetBotCommands,
     ) -> Result<bool, RpcError> {
-        let bot = self.calling_bot(caller)?;
-        let key = (
-            bot,
-            self.command_scope(&req.scope)?,
-            check_lang(&req.lang_code)?,
-        );
+        let key = self.commands_key(caller, &req.scope, &req.lang_code)?;
         if req.commands.len() > COMMANDS_MAX {
             return Err(RpcError::bad("BOT_COMMANDS_TOO_MUCH"));
         }
@@ -352,12 +365,7 @@ impl World {
         caller: i64,
         req: &f::bots::GetBotCommands,
     ) -> Result<Vec<tl::enums::BotCommand>, RpcError> {
-        let bot = self.calling_bot(caller)?;
-        let key = (
-            bot,
-            self.command_scope(&req.scope)?,
-            check_lang(&req.lang_code)?,
-        );
+        let key = self.commands_key(caller, &req.scope, &req.lang_code)?;
         let list = self.bots.commands.get(&key).map(Vec::as_slice);
         Ok(list
             .unwrap_or_default()
@@ -379,12 +387,7 @@ impl World {
         caller: i64,
         req: &f::bots::ResetBotCommands,
     ) -> Result<bool, RpcError> {
-        let bot = self.calling_bot(caller)?;
-        let key = (
-            bot,
-            self.command_scope(&req.scope)?,
-            check_lang(&req.lang_code)?,
-        );
+        let key = self.commands_key(caller, &req.scope, &req.lang_code)?;
         self.bots.commands.remove(&key);
         Ok(true)
     }

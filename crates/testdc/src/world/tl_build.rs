@@ -182,24 +182,7 @@ pub fn message(m: &StoredMessage, media: Option<tl::enums::MessageMedia>) -> tl:
         via_bot_id: None,
         via_business_bot_id: None,
         guestchat_via_from: None,
-        reply_to: m.reply_to.map(|id| {
-            tl::enums::MessageReplyHeader::Header(tl::types::MessageReplyHeader {
-                reply_to_scheduled: false,
-                forum_topic: false,
-                quote: false,
-                reply_to_ephemeral: false,
-                reply_to_msg_id: Some(id),
-                reply_to_peer_id: None,
-                reply_from: None,
-                reply_media: None,
-                reply_to_top_id: None,
-                quote_text: None,
-                quote_entities: None,
-                quote_offset: None,
-                todo_item_id: None,
-                poll_option: None,
-            })
-        }),
+        reply_to: m.reply_to.map(reply_header),
         date: m.date,
         message: m.text.clone(),
         media,
@@ -227,6 +210,26 @@ pub fn message(m: &StoredMessage, media: Option<tl::enums::MessageMedia>) -> tl:
     })
 }
 
+/// The reply header of a message replying to message `id` of the same chat.
+fn reply_header(id: i32) -> tl::enums::MessageReplyHeader {
+    tl::enums::MessageReplyHeader::Header(tl::types::MessageReplyHeader {
+        reply_to_scheduled: false,
+        forum_topic: false,
+        quote: false,
+        reply_to_ephemeral: false,
+        reply_to_msg_id: Some(id),
+        reply_to_peer_id: None,
+        reply_from: None,
+        reply_media: None,
+        reply_to_top_id: None,
+        quote_text: None,
+        quote_entities: None,
+        quote_offset: None,
+        todo_item_id: None,
+        poll_option: None,
+    })
+}
+
 /// A stored service message as the account sees it (`messageService`; `reply_to` names the
 /// message the action is about, as Telegram's pin announcements do).
 pub fn service_message(m: &StoredMessage, action: ServiceAction) -> tl::enums::Message {
@@ -242,24 +245,7 @@ pub fn service_message(m: &StoredMessage, action: ServiceAction) -> tl::enums::M
         from_id: m.from.map(peer),
         peer_id: peer(m.chat),
         saved_peer_id: None,
-        reply_to: m.reply_to.map(|id| {
-            tl::enums::MessageReplyHeader::Header(tl::types::MessageReplyHeader {
-                reply_to_scheduled: false,
-                forum_topic: false,
-                quote: false,
-                reply_to_ephemeral: false,
-                reply_to_msg_id: Some(id),
-                reply_to_peer_id: None,
-                reply_from: None,
-                reply_media: None,
-                reply_to_top_id: None,
-                quote_text: None,
-                quote_entities: None,
-                quote_offset: None,
-                todo_item_id: None,
-                poll_option: None,
-            })
-        }),
+        reply_to: m.reply_to.map(reply_header),
         date: m.date,
         action: match action {
             ServiceAction::PinMessage => tl::enums::MessageAction::PinMessage,
