@@ -26,9 +26,9 @@ use crate::media::MediaService;
 use crate::media::fetch::Fetcher;
 use crate::media::store::MediaStore;
 use crate::normalize::Normalizer;
-use crate::outbox::{Mode, Outbox};
 use crate::pipeline::Health;
 use crate::webhook::{WebhookClient, WebhookSettings};
+use outbox::{Mode, Outbox};
 
 /// Capacity of grammers' update channel. grammers drops updates when it is full; a dropped
 /// update is a gap that getDifference fills when the next update shows it — but a burst whose

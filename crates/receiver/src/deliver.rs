@@ -21,8 +21,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, warn};
 
-use crate::outbox::{Due, LANE_ROWS, Outbox, Outcome, now_ms};
 use crate::webhook::WebhookClient;
+use outbox::{Due, LANE_ROWS, Outbox, Outcome, now_ms};
 
 /// Longest wait between two full looks at the outbox (a safety net; changes notify at once).
 const IDLE_RECHECK: Duration = Duration::from_secs(5);

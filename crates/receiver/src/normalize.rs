@@ -11,8 +11,8 @@ use sha2_11::{Digest, Sha256};
 use telegram::{Event, IncomingMessage};
 
 use crate::media::object::{MediaObject, request_from_bot_message};
-use crate::outbox::{Download, NewUpdate, now_ms};
 use crate::payload::webhook_payload;
+use outbox::{Download, NewUpdate, now_ms};
 
 /// The JSON shape POSTed (`WEBHOOK_FORMAT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

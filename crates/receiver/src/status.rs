@@ -25,8 +25,8 @@ use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
 use crate::deliver::DeliveryWake;
-use crate::outbox::{Outbox, now_ms};
 use crate::pipeline::Health;
+use outbox::{Outbox, now_ms};
 
 /// What the routes read.
 #[derive(Clone)]
