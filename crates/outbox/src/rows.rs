@@ -16,6 +16,10 @@ pub struct NewUpdate {
     pub body: serde_json::Value,
     /// Files to download before the body is ready; empty: ready at once.
     pub downloads: Vec<Download>,
+    /// The Bot API `Update` when `body` is in another format (the legacy payload), for
+    /// `getUpdates` and webhooks set with `setWebhook`; `None` when `body` is that `Update`.
+    /// Its top-level `update_id` is filled in on insert too.
+    pub update_json: Option<serde_json::Value>,
 }
 
 /// One file to download, and where its outcome goes in the body.
@@ -82,6 +86,8 @@ pub struct Due {
     pub received_at: i64,
     /// Not before this, unix ms.
     pub next_attempt_at: i64,
+    /// The Bot API `Update` when `body` is in another format ([`NewUpdate::update_json`]).
+    pub update_json: Option<String>,
 }
 
 /// How one delivery attempt ended.

@@ -106,9 +106,14 @@ impl Normalizer {
             return None;
         }
         let natural_key = natural_key(event, kind);
-        let (body, downloads) = match self.format {
-            WebhookFormat::BotApi => (bot_api_body(event, kind), Vec::new()),
-            WebhookFormat::Legacy => self.legacy_body(event, kind),
+        // The Bot API `Update` is kept beside a legacy body: getUpdates and a webhook set
+        // with setWebhook hand out Bot API updates whatever WEBHOOK_FORMAT says.
+        let (body, downloads, update_json) = match self.format {
+            WebhookFormat::BotApi => (bot_api_body(event, kind), Vec::new(), None),
+            WebhookFormat::Legacy => {
+                let (body, downloads) = self.legacy_body(event, kind);
+                (body, downloads, Some(bot_api_body(event, kind)))
+            }
         };
         Some(NewUpdate {
             natural_key,
@@ -116,6 +121,7 @@ impl Normalizer {
             chat_id: chat.unwrap_or(0),
             body,
             downloads,
+            update_json,
         })
     }
 
