@@ -39,7 +39,7 @@ pub mod handlers;
 pub mod login;
 pub mod media;
 pub mod normalize;
-pub mod outbox;
+pub use ::outbox;
 pub mod payload;
 mod pipeline;
 pub mod signin_wait;

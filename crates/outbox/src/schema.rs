@@ -10,7 +10,7 @@ use super::db::sql;
 use super::{OutboxError, Status};
 
 /// The schema version this code writes.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1, its statuses written as `{name}` ([`Status::in_sql`]).
 const V1: &str = "
@@ -103,21 +103,39 @@ pub(super) async fn check(conn: &Connection) -> Result<(), OutboxError> {
     Ok(())
 }
 
-/// Creates the tables and the random first `update_id` in one transaction.
+/// Version 2: the Bot API `Update` of rows whose `body` is in another format (`NULL` when
+/// `body` is the Bot API `Update` itself), so `getUpdates` and a webhook set with
+/// `setWebhook` can serve every row whatever `WEBHOOK_FORMAT` is.
+/// Open rows of version 1 get `''`: their `Update` is unknown (their body may be legacy).
+const V2: &str = "ALTER TABLE updates ADD COLUMN update_json TEXT;
+UPDATE updates SET update_json = '' WHERE status IN ({open});";
+
+/// Brings the schema to [`SCHEMA_VERSION`] in one transaction: version 1's tables and the
+/// random first `update_id`, then version 2's column. The version is read again inside the
+/// transaction, so the receiver and the sender opening a new file at once migrate it once.
 pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
     if user_version(conn).await? >= SCHEMA_VERSION {
         return Ok(());
     }
     let body = async {
         conn.execute("BEGIN IMMEDIATE", ()).await?;
-        conn.execute_batch(&Status::in_sql(V1)).await?;
-        // As the Bot API does: ids start at a random positive number and then increase.
-        let base: i64 = rand::random_range(1..1_000_000_000);
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('next_update_id', ?1)",
-            [base],
-        )
-        .await?;
+        let from = match pragma_value(conn, "PRAGMA user_version").await {
+            Ok(Some(Value::Integer(v))) => v,
+            _ => 0,
+        };
+        if from < 1 {
+            conn.execute_batch(&Status::in_sql(V1)).await?;
+            // As the Bot API does: ids start at a random positive number and then increase.
+            let base: i64 = rand::random_range(1..1_000_000_000);
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('next_update_id', ?1)",
+                [base],
+            )
+            .await?;
+        }
+        if from < 2 {
+            conn.execute_batch(&Status::in_sql(V2)).await?;
+        }
         conn.execute(&format!("PRAGMA user_version = {SCHEMA_VERSION}"), ())
             .await?;
         conn.execute("COMMIT", ()).await?;

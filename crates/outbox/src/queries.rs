@@ -9,22 +9,11 @@ use super::db::{Db, Result, int, opt_int, opt_text, text};
 use super::rows::{DeadLetter, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
 use super::{Outbox, OutboxError, Status, now_ms};
 
-/// The statement text of a template naming statuses as `{media}`, `{open}`, …
-/// ([`Status::in_sql`]), built on first use and kept, so it is `'static` like a literal and
-/// `Db` prepares it once.
-macro_rules! sql {
-    ($template:expr) => {{
-        static TEXT: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| Status::in_sql($template));
-        TEXT.as_str()
-    }};
-}
-
 /// The columns [`due`] reads, prefixed `u.` (a macro so statements stay `'static` literals).
 macro_rules! due_columns {
     () => {
         "u.id, u.webhook_id, u.chat_id, u.kind, u.status, u.body, u.attempts, u.received_at, \
-         u.next_attempt_at"
+         u.next_attempt_at, u.update_json"
     };
 }
 
@@ -59,6 +48,7 @@ fn due(row: &libsql::Row) -> Result<Due> {
         attempts: u32::try_from(int(row, 6)?).unwrap_or(u32::MAX),
         received_at: int(row, 7)?,
         next_attempt_at: int(row, 8)?,
+        update_json: opt_text(row, 9)?,
     })
 }
 
@@ -112,6 +102,11 @@ impl Outbox {
                 next_id += 1;
                 let mut body = update.body.clone();
                 body["update_id"] = id.into();
+                let update_json = update.update_json.as_ref().map(|u| {
+                    let mut u = u.clone();
+                    u["update_id"] = id.into();
+                    u.to_string()
+                });
                 let media = !update.downloads.is_empty();
                 let status = if media {
                     Status::Media
@@ -124,8 +119,8 @@ impl Outbox {
                 db.execute(
                     "insert",
                     "INSERT INTO updates (id, webhook_id, natural_key, kind, chat_id, status, body,
-                                          downloads, received_at, archived, done_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                          downloads, received_at, archived, done_at, update_json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                     libsql::params![
                         id,
                         self.webhook_id(id),
@@ -144,6 +139,7 @@ impl Outbox {
                         now,
                         i64::from(!self.mode.archive),
                         (status == Status::Delivered).then_some(now),
+                        update_json.filter(|_| status != Status::Delivered),
                     ],
                 )
                 .await?;
@@ -273,7 +269,8 @@ impl Outbox {
             sql!(
                 "UPDATE updates SET status = ?1, attempts = attempts + 1, last_attempt_at = ?2,
                      last_error = COALESCE(?3, last_error), next_attempt_at = ?4, done_at = ?5,
-                     body = CASE WHEN ?1 = {delivered} AND archived = 1 THEN '' ELSE body END
+                     body = CASE WHEN ?1 = {delivered} AND archived = 1 THEN '' ELSE body END,
+                     update_json = CASE WHEN ?1 = {delivered} THEN NULL ELSE update_json END
                  WHERE id = ?6"
             ),
             libsql::params![status as i64, now, error.cloned(), retry_at, done_at, id],
