@@ -206,7 +206,6 @@ impl Deliverer {
     /// not attempted stay in the outbox.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut target = self.target.clone();
-        target.mark_changed();
         let this = Arc::new(self);
         let mut lanes = Lanes::default();
         let mut tasks: JoinSet<LaneEnd> = JoinSet::new();
@@ -214,15 +213,11 @@ impl Deliverer {
         let mut next_scan = now_ms();
         let mut next_gauge = now_ms();
         while !*stop.borrow() {
-            if target.has_changed().unwrap_or(false) {
-                target.borrow_and_update();
-                // A new webhook (or none): every chat's head is looked at again.
-                next_scan = now_ms();
-            }
-            if target.borrow().is_none() {
+            if target.borrow_and_update().is_none() {
                 // Rows wait for getUpdates (or for a webhook to be set).
                 tokio::select! {
-                    _ = target.changed() => {}
+                    // A new webhook: every chat's head is looked at again.
+                    () = target_changed(&mut target) => next_scan = now_ms(),
                     _ = stop.wait_for(|s| *s) => {}
                     Some(done) = tasks.join_next_with_id() => {
                         lane_ended(&mut lanes, &mut task_chats, done);
@@ -248,7 +243,7 @@ impl Deliverer {
             tokio::select! {
                 () = this.wake.notify.notified() => {}
                 () = tokio::time::sleep(wait) => {}
-                _ = target.changed() => {}
+                () = target_changed(&mut target) => next_scan = now_ms(),
                 Some(done) = tasks.join_next_with_id() => {
                     next_scan = next_scan.min(lane_ended(&mut lanes, &mut task_chats, done));
                 }
@@ -415,6 +410,14 @@ impl Deliverer {
                 }
             }
         }
+    }
+}
+
+/// Resolves when the webhook in force changes; never, once nothing can change it (an
+/// in-memory outbox has no settings to watch).
+async fn target_changed(target: &mut watch::Receiver<Option<Arc<Active>>>) {
+    if target.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

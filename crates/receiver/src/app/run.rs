@@ -52,6 +52,9 @@ impl App {
                 target_tx,
                 workers_stop_rx.clone(),
             ));
+        } else {
+            // Nothing changes the target: the scheduler waits on it for ever.
+            drop(target_tx);
         }
         let deliverer = Deliverer {
             outbox: self.outbox.clone(),
