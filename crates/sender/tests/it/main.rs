@@ -31,4 +31,5 @@ mod schemathesis;
 mod secrets;
 mod slowloris;
 mod spec;
+mod truthful;
 mod validation;
