@@ -103,6 +103,8 @@ struct Entry {
     group: bool,
     expensive: bool,
     queued_at: Instant,
+    /// When its synchronous caller stops waiting (`None`: asynchronous or resumed).
+    deadline: Option<Instant>,
 }
 
 const WAITING: u8 = 0;
@@ -177,7 +179,7 @@ impl SendQueue {
         for job in open {
             let group = job.lane.parse::<i64>().is_ok_and(|id| id < 0);
             let expensive = job.lane.starts_with('@');
-            queue.enqueue(job, group, expensive);
+            queue.enqueue(job, group, expensive, false);
         }
         let pruner = Arc::downgrade(&queue);
         tokio::spawn(async move {
@@ -246,13 +248,13 @@ impl SendQueue {
         };
         if intake.is_async {
             if fresh {
-                self.enqueue(Job { id, ..job }, intake.group, intake.by_username);
+                self.enqueue(Job { id, ..job }, intake.group, intake.by_username, false);
             }
             return accepted(id);
         }
         let answer = self.wait(id);
         if fresh {
-            self.enqueue(Job { id, ..job }, intake.group, intake.by_username);
+            self.enqueue(Job { id, ..job }, intake.group, intake.by_username, true);
         } else if let Ok(Some(Known::Done(_, answer))) = self.store.get(id).await {
             return replayed(respond(answer));
         }
@@ -315,14 +317,16 @@ impl SendQueue {
         None
     }
 
-    fn enqueue(self: &Arc<Self>, job: Job, group: bool, expensive: bool) {
+    fn enqueue(self: &Arc<Self>, job: Job, group: bool, expensive: bool, waited: bool) {
         let lane_name = job.lane.clone();
+        let now = Instant::now();
         let entry = Arc::new(Entry {
             job,
             state: AtomicU8::new(WAITING),
             group,
             expensive,
-            queued_at: Instant::now(),
+            queued_at: now,
+            deadline: waited.then(|| now + self.config.max_wait),
         });
         let start = {
             let Ok(mut lanes) = self.lanes.lock() else {
@@ -384,12 +388,14 @@ impl SendQueue {
             }
             metrics::histogram!(WAIT).record(entry.queued_at.elapsed().as_secs_f64());
             let answer = self.attempt(&entry.job).await;
-            match verdict(&answer) {
+            let wait = match verdict(&answer) {
                 Verdict::Final => break answer,
                 Verdict::FloodWait(seconds) => {
                     metrics::counter!(FLOOD, "kind" => "flood_wait").increment(1);
                     tracing::warn!(lane, seconds, "FLOOD_WAIT: the lane is parked");
-                    self.pacing.park(lane, Duration::from_secs(seconds));
+                    let wait = Duration::from_secs(seconds);
+                    self.pacing.park(lane, wait);
+                    wait
                 }
                 Verdict::PeerFlood => {
                     metrics::counter!(FLOOD, "kind" => "peer_flood").increment(1);
@@ -399,7 +405,23 @@ impl SendQueue {
                         "PEER_FLOOD: Telegram limits this account; every send is paused"
                     );
                     self.pacing.pause_account(self.config.peer_flood_pause);
+                    self.config.peer_flood_pause
                 }
+            };
+            // Not sent (Telegram refused it). A caller that will have stopped waiting by the
+            // end of the wait is told now, with the wait, and the send is withdrawn.
+            if entry
+                .deadline
+                .is_some_and(|deadline| Instant::now() + wait > deadline)
+            {
+                entry.state.store(WITHDRAWN, Ordering::Release);
+                if let Err(e) = self.store.cancel(entry.job.id).await {
+                    tracing::error!(error = %e, "withdrawing a send from the queue failed");
+                }
+                let seconds = u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX);
+                let refused = ApiError::from(botapi::ApiError::too_many_requests(seconds));
+                self.notify(entry.job.id, &Answer::read(refused.into_response()).await);
+                return;
             }
             entry.state.store(WAITING, Ordering::Release);
         };
@@ -411,11 +433,12 @@ impl SendQueue {
             self.post_result(entry.job.id, &entry.job.method, &answer)
                 .await;
         }
-        let waiters = self
-            .waiters
-            .lock()
-            .ok()
-            .and_then(|mut w| w.remove(&entry.job.id));
+        self.notify(entry.job.id, &answer);
+    }
+
+    /// Hands `answer` to every caller waiting for job `id`.
+    fn notify(&self, id: i64, answer: &Answer) {
+        let waiters = self.waiters.lock().ok().and_then(|mut w| w.remove(&id));
         for waiter in waiters.into_iter().flatten() {
             let _ = waiter.send(answer.clone());
         }

@@ -27,6 +27,7 @@ mod media;
 mod media_kinds;
 mod messages;
 mod observability;
+mod queue;
 mod schemathesis;
 mod secrets;
 mod slowloris;
