@@ -28,6 +28,7 @@ mod media_kinds;
 mod messages;
 mod observability;
 mod queue;
+mod queue_kill;
 mod schemathesis;
 mod secrets;
 mod slowloris;
