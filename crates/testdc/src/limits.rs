@@ -199,6 +199,24 @@ fn destination(method: &str, body: &[u8]) -> (String, bool) {
     }
 }
 
+impl crate::TestDc {
+    /// Enforces `limits` from now on (buckets start full); `Limits::default()` turns them off.
+    pub fn set_limits(&self, limits: Limits) {
+        self.shared.limiter().set(limits);
+    }
+
+    /// How many calls were refused with `FLOOD_WAIT_X` by [`crate::TestDc::set_limits`]'s
+    /// limits so far (injected faults not included).
+    pub fn flood_waits(&self) -> u64 {
+        self.shared.limiter().flood_waits()
+    }
+
+    /// How many sends were refused with `PEER_FLOOD` by the limits so far.
+    pub fn peer_floods(&self) -> u64 {
+        self.shared.limiter().peer_floods()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,23 +238,5 @@ mod tests {
         );
         assert_eq!(limiter.flood_waits(), 1);
         assert!(limiter.check("messages.getHistory", &[]).is_ok());
-    }
-}
-
-impl crate::TestDc {
-    /// Enforces `limits` from now on (buckets start full); `Limits::default()` turns them off.
-    pub fn set_limits(&self, limits: Limits) {
-        self.shared.limiter().set(limits);
-    }
-
-    /// How many calls were refused with `FLOOD_WAIT_X` by [`crate::TestDc::set_limits`]'s
-    /// limits so far (injected faults not included).
-    pub fn flood_waits(&self) -> u64 {
-        self.shared.limiter().flood_waits()
-    }
-
-    /// How many sends were refused with `PEER_FLOOD` by the limits so far.
-    pub fn peer_floods(&self) -> u64 {
-        self.shared.limiter().peer_floods()
     }
 }

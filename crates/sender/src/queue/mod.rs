@@ -93,6 +93,8 @@ pub struct QueueConfig {
     pub peer_flood_pause: Duration,
     /// Tries of a send that keeps failing with 5xx before its 5xx is final.
     pub max_attempts: usize,
+    /// The largest request body stored, bytes (the router's whole-request limit).
+    pub body_limit: usize,
 }
 
 /// A queued send in memory.
@@ -228,8 +230,7 @@ impl SendQueue {
     /// Handles one send request of `method`: stores, queues and answers it (see the module
     /// docs). A request naming no `chat_id` runs at once, so its handler answers the error.
     pub async fn handle(self: &Arc<Self>, method: &str, request: Request<Body>) -> Response {
-        let limit = crate::extract::MAX_BODY_BYTES;
-        let intake = match intake::read(request, limit).await {
+        let intake = match intake::read(request, self.config.body_limit).await {
             Ok(intake) => intake,
             Err(error) => return error.into_response(),
         };
