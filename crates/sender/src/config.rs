@@ -176,6 +176,16 @@ pub struct Config {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub send_pacing: bool,
+    /// Sends in flight at once per chat (`SEND_CHAT_CONCURRENCY`, default 1, 0 counts as 1).
+    /// Above 1 a chat's order is not kept: only for chats that need throughput, such as a
+    /// benchmark's.
+    #[arg(
+        long = "send-chat-concurrency",
+        env = "SEND_CHAT_CONCURRENCY",
+        value_name = "SEND_CHAT_CONCURRENCY",
+        default_value_t = 1
+    )]
+    pub send_chat_concurrency: usize,
     /// Sends per minute into one chat (`SEND_PACE_CHAT_PER_MINUTE`, default 60; 0: no limit).
     #[arg(
         long = "send-pace-chat-per-minute",

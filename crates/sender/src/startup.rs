@@ -203,6 +203,7 @@ async fn start_queue(
         result_webhook: config.send_result_webhook_url.clone(),
         peer_flood_pause: Duration::from_secs(config.peer_flood_pause),
         max_attempts: 5,
+        chat_concurrency: config.send_chat_concurrency,
         body_limit: usize::try_from(config.max_upload_bytes)
             .unwrap_or(usize::MAX)
             .saturating_add(crate::extract::MAX_BODY_BYTES),

@@ -30,7 +30,7 @@ pub mod store;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,10 @@ pub struct QueueConfig {
     pub max_attempts: usize,
     /// The largest request body stored, bytes (the router's whole-request limit).
     pub body_limit: usize,
+    /// Sends in flight at once per chat (`SEND_CHAT_CONCURRENCY`, default 1). Above 1 a chat's
+    /// order is no longer kept, and a lost send with the same content as another in flight
+    /// may be answered with the other's message.
+    pub chat_concurrency: usize,
 }
 
 /// A queued send in memory.
@@ -107,6 +111,8 @@ struct Entry {
     queued_at: Instant,
     /// When its synchronous caller stops waiting (`None`: asynchronous or resumed).
     deadline: Option<Instant>,
+    /// A lane worker took it.
+    taken: AtomicBool,
 }
 
 const WAITING: u8 = 0;
@@ -115,8 +121,10 @@ const WITHDRAWN: u8 = 2;
 
 #[derive(Default)]
 struct Lane {
+    /// Oldest first; a send leaves when it is finished or withdrawn.
     jobs: VecDeque<Arc<Entry>>,
-    running: bool,
+    /// Workers running (at most [`QueueConfig::chat_concurrency`]).
+    workers: usize,
 }
 
 /// What the queue shows on `/status`.
@@ -328,6 +336,7 @@ impl SendQueue {
             expensive,
             queued_at: now,
             deadline: waited.then(|| now + self.config.max_wait),
+            taken: AtomicBool::new(false),
         });
         let start = {
             let Ok(mut lanes) = self.lanes.lock() else {
@@ -335,7 +344,11 @@ impl SendQueue {
             };
             let lane = lanes.entry(lane_name.clone()).or_default();
             lane.jobs.push_back(entry);
-            !std::mem::replace(&mut lane.running, true)
+            let start = lane.workers < self.config.chat_concurrency.max(1);
+            if start {
+                lane.workers += 1;
+            }
+            start
         };
         metrics::gauge!(DEPTH).increment(1.0);
         if start {
@@ -344,31 +357,36 @@ impl SendQueue {
         }
     }
 
-    /// Runs `lane`'s sends one after another until it is empty.
+    /// One worker of `lane`: takes the oldest send no worker has taken, runs it, and repeats
+    /// until none is left. With [`QueueConfig::chat_concurrency`] 1 (the default) a lane has
+    /// one worker, so its sends run one after another, in order.
     async fn run_lane(self: Arc<Self>, lane: String) {
         loop {
-            let head = {
+            let next = {
                 let Ok(mut lanes) = self.lanes.lock() else {
                     return;
                 };
                 let Some(l) = lanes.get_mut(&lane) else {
                     return;
                 };
-                match l.jobs.front() {
-                    Some(head) => head.clone(),
+                match l.jobs.iter().find(|e| !e.taken.swap(true, Ordering::AcqRel)) {
+                    Some(next) => next.clone(),
                     None => {
-                        lanes.remove(&lane);
+                        l.workers -= 1;
+                        if l.jobs.is_empty() && l.workers == 0 {
+                            lanes.remove(&lane);
+                        }
                         return;
                     }
                 }
             };
-            if head.state.load(Ordering::Acquire) != WITHDRAWN {
-                self.run_entry(&lane, &head).await;
+            if next.state.load(Ordering::Acquire) != WITHDRAWN {
+                self.run_entry(&lane, &next).await;
             }
             if let Ok(mut lanes) = self.lanes.lock()
                 && let Some(l) = lanes.get_mut(&lane)
             {
-                l.jobs.pop_front();
+                l.jobs.retain(|e| !Arc::ptr_eq(e, &next));
             }
             metrics::gauge!(DEPTH).decrement(1.0);
         }

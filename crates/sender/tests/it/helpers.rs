@@ -107,6 +107,7 @@ pub(crate) fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         response_format: ResponseFormat::BotApi,
         // Off: tests send faster than the account would be allowed to; `pacing` turns it on.
         send_pacing: false,
+        send_chat_concurrency: 1,
         send_pace_chat_per_minute: 60,
         send_pace_chat_burst: 3,
         send_pace_group_per_minute: 20,
