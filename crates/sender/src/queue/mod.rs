@@ -369,7 +369,11 @@ impl SendQueue {
                 let Some(l) = lanes.get_mut(&lane) else {
                     return;
                 };
-                match l.jobs.iter().find(|e| !e.taken.swap(true, Ordering::AcqRel)) {
+                match l
+                    .jobs
+                    .iter()
+                    .find(|e| !e.taken.swap(true, Ordering::AcqRel))
+                {
                     Some(next) => next.clone(),
                     None => {
                         l.workers -= 1;
