@@ -106,13 +106,33 @@ struct Entry {
     job: Job,
     /// [`WAITING`], [`TRYING`] or [`WITHDRAWN`].
     state: AtomicU8,
-    group: bool,
-    expensive: bool,
+    kind: Kind,
     queued_at: Instant,
     /// When its synchronous caller stops waiting (`None`: asynchronous or resumed).
     deadline: Option<Instant>,
     /// A lane worker took it.
     taken: AtomicBool,
+}
+
+/// What decides a send's buckets.
+#[derive(Clone, Copy, Debug)]
+struct Kind {
+    /// Into a group, supergroup or channel: the group bucket too.
+    group: bool,
+    /// To an `@username` (resolved first): the expensive bucket too.
+    expensive: bool,
+    /// A reply: first at the account bucket.
+    reply: bool,
+}
+
+impl Kind {
+    fn of(intake: &Intake) -> Self {
+        Self {
+            group: intake.group,
+            expensive: intake.by_username,
+            reply: intake.reply,
+        }
+    }
 }
 
 const WAITING: u8 = 0;
@@ -189,7 +209,12 @@ impl SendQueue {
         for job in open {
             let group = job.lane.parse::<i64>().is_ok_and(|id| id < 0);
             let expensive = job.lane.starts_with('@');
-            queue.enqueue(job, group, expensive, false);
+            let kind = Kind {
+                group,
+                expensive,
+                reply: false,
+            };
+            queue.enqueue(job, kind, false);
         }
         let pruner = Arc::downgrade(&queue);
         tokio::spawn(async move {
@@ -232,7 +257,7 @@ impl SendQueue {
 
     /// Waits for an expensive call's token (`getChats`, `getChat`).
     pub async fn expensive(&self) {
-        self.pacing.acquire("", false, true).await;
+        self.pacing.expensive().await;
     }
 
     /// Handles one send request of `method`: stores, queues and answers it (see the module
@@ -252,28 +277,22 @@ impl SendQueue {
         };
         let (id, fresh) = match known {
             Known::Done(_, answer) => return replayed(respond(answer)),
-            Known::Open(id) if intake.key.is_some() && !self.is_new(id) => (id, false),
-            Known::Open(id) => (id, true),
+            Known::Open(id) => (id, false),
+            Known::Inserted(id) => (id, true),
         };
         if intake.is_async {
             if fresh {
-                self.enqueue(Job { id, ..job }, intake.group, intake.by_username, false);
+                self.enqueue(Job { id, ..job }, Kind::of(&intake), false);
             }
             return accepted(id);
         }
         let answer = self.wait(id);
         if fresh {
-            self.enqueue(Job { id, ..job }, intake.group, intake.by_username, true);
+            self.enqueue(Job { id, ..job }, Kind::of(&intake), true);
         } else if let Ok(Some(Known::Done(_, answer))) = self.store.get(id).await {
             return replayed(respond(answer));
         }
         self.await_answer(id, &lane, answer).await
-    }
-
-    /// Whether job `id` is not yet in a lane (inserted just now, not found under its key).
-    fn is_new(&self, id: i64) -> bool {
-        let lanes = self.lanes.lock();
-        !lanes.is_ok_and(|l| l.values().any(|l| l.jobs.iter().any(|e| e.job.id == id)))
     }
 
     fn wait(&self, id: i64) -> oneshot::Receiver<Answer> {
@@ -326,14 +345,13 @@ impl SendQueue {
         None
     }
 
-    fn enqueue(self: &Arc<Self>, job: Job, group: bool, expensive: bool, waited: bool) {
+    fn enqueue(self: &Arc<Self>, job: Job, kind: Kind, waited: bool) {
         let lane_name = job.lane.clone();
         let now = Instant::now();
         let entry = Arc::new(Entry {
             job,
             state: AtomicU8::new(WAITING),
-            group,
-            expensive,
+            kind,
             queued_at: now,
             deadline: waited.then(|| now + self.config.max_wait),
             taken: AtomicBool::new(false),
@@ -400,7 +418,12 @@ impl SendQueue {
     async fn run_entry(&self, lane: &str, entry: &Entry) {
         let answer = loop {
             self.pacing
-                .acquire(lane, entry.group, entry.expensive)
+                .acquire(
+                    lane,
+                    entry.kind.group,
+                    entry.kind.expensive,
+                    entry.kind.reply,
+                )
                 .await;
             if entry
                 .state
@@ -530,7 +553,7 @@ impl SendQueue {
                 axum::Json(json!({"ok": true, "result": job_json(id, None, Some(&answer))}))
                     .into_response()
             }
-            Ok(Some(Known::Open(id))) => {
+            Ok(Some(Known::Open(id) | Known::Inserted(id))) => {
                 axum::Json(json!({"ok": true, "result": job_json(id, None, None)})).into_response()
             }
             Ok(None) => {

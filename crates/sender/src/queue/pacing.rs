@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use governor::clock::{Clock, DefaultClock};
@@ -75,6 +76,9 @@ pub struct Pacing {
     account: Option<DefaultDirectRateLimiter>,
     expensive: Option<DefaultDirectRateLimiter>,
     chat_period: Duration,
+    account_period: Duration,
+    /// Replies waiting for an account token.
+    replies: AtomicUsize,
     parked: Mutex<HashMap<String, Instant>>,
     paused: Mutex<Option<Pause>>,
 }
@@ -104,6 +108,11 @@ impl Pacing {
                 0 => Duration::ZERO,
                 n => Duration::from_secs(60) / n,
             },
+            account_period: match c.account_per_minute {
+                0 => Duration::from_millis(1),
+                n => Duration::from_secs(60) / n,
+            },
+            replies: AtomicUsize::new(0),
             parked: Mutex::default(),
             paused: Mutex::default(),
         }
@@ -111,8 +120,9 @@ impl Pacing {
 
     /// Waits until `lane` may send: the account's pause, the lane's park, then one token
     /// from the chat bucket, the group bucket (`group`), the account bucket and, for
-    /// `expensive` calls, that bucket.
-    pub async fn acquire(&self, lane: &str, group: bool, expensive: bool) {
+    /// `expensive` calls, that bucket. A `reply` goes first at the account bucket: sends
+    /// that are no replies wait while a reply waits there.
+    pub async fn acquire(&self, lane: &str, group: bool, expensive: bool, reply: bool) {
         loop {
             let wait = self.blocked(lane);
             if wait.is_zero() {
@@ -127,9 +137,25 @@ impl Pacing {
             self.take(|| bucket.check_key(&lane.to_owned())).await;
         }
         if let Some(account) = &self.account {
-            self.take(|| account.check()).await;
+            if reply {
+                self.replies.fetch_add(1, Ordering::AcqRel);
+                self.take(|| account.check()).await;
+                self.replies.fetch_sub(1, Ordering::AcqRel);
+            } else {
+                while self.replies.load(Ordering::Acquire) > 0 {
+                    tokio::time::sleep(self.account_period).await;
+                }
+                self.take(|| account.check()).await;
+            }
         }
         if expensive && let Some(bucket) = &self.expensive {
+            self.take(|| bucket.check()).await;
+        }
+    }
+
+    /// Waits for a token of the expensive bucket only (`getChats`, `getChat`).
+    pub async fn expensive(&self) {
+        if let Some(bucket) = &self.expensive {
             self.take(|| bucket.check()).await;
         }
     }

@@ -91,6 +91,8 @@ pub struct Answer {
 /// What the store knows of a job.
 #[derive(Clone, Debug)]
 pub enum Known {
+    /// Stored just now by this call.
+    Inserted(i64),
     /// Still to be sent (or being sent).
     Open(i64),
     /// Sent or refused; its answer.
@@ -139,8 +141,8 @@ impl Store {
         })
     }
 
-    /// Stores a new send, or finds the one stored under the same idempotency key (then
-    /// nothing is inserted). `job.id` is ignored; the stored job's id is returned.
+    /// Stores a new send ([`Known::Inserted`]), or finds the one stored under the same
+    /// idempotency key (then nothing is inserted). `job.id` is ignored.
     pub async fn insert(&self, job: &Job, key: Option<&str>) -> Result<Known, StoreError> {
         let conn = self.conn.lock().await;
         if let Some(key) = key
@@ -165,7 +167,7 @@ impl Store {
         )
         .await
         .map_err(sql("insert"))?;
-        Ok(Known::Open(conn.last_insert_rowid()))
+        Ok(Known::Inserted(conn.last_insert_rowid()))
     }
 
     /// Records the answer of job `id` and drops its request body.
@@ -325,7 +327,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("q.db");
         let store = Store::open(&path).await.expect("open");
-        let Known::Open(id) = store.insert(&job("sendMessage"), Some("k1")).await.unwrap() else {
+        let Known::Inserted(id) = store.insert(&job("sendMessage"), Some("k1")).await.unwrap()
+        else {
             panic!("new job")
         };
         assert!(matches!(
