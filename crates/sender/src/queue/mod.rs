@@ -172,6 +172,8 @@ pub struct SendQueue {
     config: QueueConfig,
     runner: Runner,
     lanes: Mutex<HashMap<String, Lane>>,
+    /// Held from storing a send to queueing it.
+    order: tokio::sync::Mutex<()>,
     waiters: Mutex<HashMap<i64, Vec<oneshot::Sender<Answer>>>>,
     http: reqwest::Client,
 }
@@ -196,6 +198,7 @@ impl SendQueue {
             config,
             runner,
             lanes: Mutex::default(),
+            order: tokio::sync::Mutex::default(),
             waiters: Mutex::default(),
             http: reqwest::Client::new(),
         });
@@ -271,6 +274,8 @@ impl SendQueue {
             return respond((self.runner)(job_of(0, method, "", &intake)).await);
         };
         let job = job_of(rand::random(), method, &lane, &intake);
+        // Stored and queued under one lock, so a lane runs its sends in job id order.
+        let order = self.order.lock().await;
         let known = match self.store.insert(&job, intake.key.as_deref()).await {
             Ok(known) => known,
             Err(e) => return store_failed(&e),
@@ -280,16 +285,15 @@ impl SendQueue {
             Known::Open(id) => (id, false),
             Known::Inserted(id) => (id, true),
         };
-        if intake.is_async {
-            if fresh {
-                self.enqueue(Job { id, ..job }, Kind::of(&intake), false);
-            }
-            return accepted(id);
-        }
-        let answer = self.wait(id);
+        let answer = (!intake.is_async).then(|| self.wait(id));
         if fresh {
-            self.enqueue(Job { id, ..job }, Kind::of(&intake), true);
-        } else if let Ok(Some(Known::Done(_, answer))) = self.store.get(id).await {
+            self.enqueue(Job { id, ..job }, Kind::of(&intake), !intake.is_async);
+        }
+        drop(order);
+        let Some(answer) = answer else {
+            return accepted(id);
+        };
+        if !fresh && let Ok(Some(Known::Done(_, answer))) = self.store.get(id).await {
             return replayed(respond(answer));
         }
         self.await_answer(id, &lane, answer).await
