@@ -217,6 +217,52 @@ impl crate::TestDc {
     }
 }
 
+/// `POST /limits` of the HTTP control API: each rate as sends per minute, absent = off.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct LimitsBody {
+    per_chat_per_minute: Option<u32>,
+    per_group_per_minute: Option<u32>,
+    per_account_per_minute: Option<u32>,
+    #[serde(default)]
+    per_method_per_minute: HashMap<String, u32>,
+    peer_flood_after: Option<u64>,
+}
+
+impl From<LimitsBody> for Limits {
+    fn from(b: LimitsBody) -> Self {
+        Limits {
+            per_chat: b.per_chat_per_minute.map(Rate::per_minute),
+            per_group: b.per_group_per_minute.map(Rate::per_minute),
+            per_account: b.per_account_per_minute.map(Rate::per_minute),
+            per_method: b
+                .per_method_per_minute
+                .into_iter()
+                .map(|(m, n)| (m, Rate::per_minute(n)))
+                .collect(),
+            peer_flood_after: b.peer_flood_after,
+        }
+    }
+}
+
+/// `POST /limits`: replaces the limits; answers the refusals counted so far.
+pub(crate) async fn set_limits_http(
+    axum::extract::State(dc): axum::extract::State<std::sync::Arc<crate::TestDc>>,
+    axum::Json(body): axum::Json<LimitsBody>,
+) -> axum::Json<serde_json::Value> {
+    dc.set_limits(body.into());
+    limits_http(axum::extract::State(dc)).await
+}
+
+/// `GET /limits`: `{flood_waits, peer_floods}` answered by the limits so far.
+pub(crate) async fn limits_http(
+    axum::extract::State(dc): axum::extract::State<std::sync::Arc<crate::TestDc>>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "flood_waits": dc.flood_waits(),
+        "peer_floods": dc.peer_floods(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
