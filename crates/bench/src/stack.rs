@@ -170,6 +170,10 @@ pub(crate) async fn start_sender(
         ("SENDER_BIND".to_owned(), bind.to_string()),
         // The load is the point: no per-key rate limit.
         ("RATE_LIMIT_PER_SECOND".to_owned(), "0".to_owned()),
+        // The send queue without pacing, and the bench chat's sends all in flight at once:
+        // what the queue's storage costs, not what pacing holds back.
+        ("SEND_PACING".to_owned(), "false".to_owned()),
+        ("SEND_CHAT_CONCURRENCY".to_owned(), "64".to_owned()),
         ("MAX_UPLOAD_BYTES".to_owned(), max_upload.to_string()),
     ];
     let proc = Proc::spawn(

@@ -170,6 +170,112 @@ pub struct Config {
         default_value = "bot_api"
     )]
     pub response_format: ResponseFormat,
+    /// Whether queued sends are paced by the token buckets below (`SEND_PACING`, default
+    /// true). Off, sends still go one at a time per chat, in order.
+    #[arg(
+        long = "send-pacing",
+        env = "SEND_PACING",
+        value_name = "SEND_PACING",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub send_pacing: bool,
+    /// Sends in flight at once per chat (`SEND_CHAT_CONCURRENCY`, default 1, 0 counts as 1).
+    /// Above 1 a chat's order is not kept: only for chats that need throughput, such as a
+    /// benchmark's.
+    #[arg(
+        long = "send-chat-concurrency",
+        env = "SEND_CHAT_CONCURRENCY",
+        value_name = "SEND_CHAT_CONCURRENCY",
+        default_value_t = 1
+    )]
+    pub send_chat_concurrency: usize,
+    /// Sends per minute into one chat (`SEND_PACE_CHAT_PER_MINUTE`, default 60; 0: no limit).
+    #[arg(
+        long = "send-pace-chat-per-minute",
+        env = "SEND_PACE_CHAT_PER_MINUTE",
+        value_name = "SEND_PACE_CHAT_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub send_pace_chat_per_minute: u32,
+    /// Sends into one chat allowed at once above that rate (`SEND_PACE_CHAT_BURST`, default 3).
+    #[arg(
+        long = "send-pace-chat-burst",
+        env = "SEND_PACE_CHAT_BURST",
+        value_name = "SEND_PACE_CHAT_BURST",
+        default_value_t = 3
+    )]
+    pub send_pace_chat_burst: u32,
+    /// Sends per minute into one group, supergroup or channel (`SEND_PACE_GROUP_PER_MINUTE`,
+    /// default 20, Telegram's documented group limit; 0: no limit).
+    #[arg(
+        long = "send-pace-group-per-minute",
+        env = "SEND_PACE_GROUP_PER_MINUTE",
+        value_name = "SEND_PACE_GROUP_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub send_pace_group_per_minute: u32,
+    /// Sends per minute over the whole account (`SEND_PACE_ACCOUNT_PER_MINUTE`; unset: 300 for
+    /// a user account, 1800 = 30/s for a bot; 0: no limit).
+    #[arg(
+        long = "send-pace-account-per-minute",
+        env = "SEND_PACE_ACCOUNT_PER_MINUTE",
+        value_name = "SEND_PACE_ACCOUNT_PER_MINUTE"
+    )]
+    pub send_pace_account_per_minute: Option<u32>,
+    /// Expensive calls per minute: `getChats`, `getChat` and sends to an `@username`
+    /// (`SEND_PACE_EXPENSIVE_PER_MINUTE`, default 30; 0: no limit).
+    #[arg(
+        long = "send-pace-expensive-per-minute",
+        env = "SEND_PACE_EXPENSIVE_PER_MINUTE",
+        value_name = "SEND_PACE_EXPENSIVE_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub send_pace_expensive_per_minute: u32,
+    /// How long a synchronous send waits for its turn before it is answered 429 with
+    /// `retry_after` = its chat's expected wait (`SEND_QUEUE_MAX_WAIT`, seconds, default 20).
+    #[arg(
+        long = "send-queue-max-wait",
+        env = "SEND_QUEUE_MAX_WAIT",
+        value_name = "SEND_QUEUE_MAX_WAIT",
+        default_value_t = 20
+    )]
+    pub send_queue_max_wait: u64,
+    /// The send queue's SQLite file (`SEND_QUEUE_PATH`; unset: `TG_SESSION_NAME` + `.queue`
+    /// next to the session; `:memory:` keeps it in memory, not durable).
+    #[arg(
+        long = "send-queue-path",
+        env = "SEND_QUEUE_PATH",
+        value_name = "SEND_QUEUE_PATH"
+    )]
+    pub send_queue_path: Option<PathBuf>,
+    /// How long an idempotency key returns its first answer (`IDEMPOTENCY_TTL`, seconds,
+    /// default 86400 = 24 h).
+    #[arg(
+        long = "idempotency-ttl",
+        env = "IDEMPOTENCY_TTL",
+        value_name = "IDEMPOTENCY_TTL",
+        default_value_t = 86_400
+    )]
+    pub idempotency_ttl: u64,
+    /// How long every send is paused after Telegram answers `PEER_FLOOD` (`PEER_FLOOD_PAUSE`,
+    /// seconds, default 3600).
+    #[arg(
+        long = "peer-flood-pause",
+        env = "PEER_FLOOD_PAUSE",
+        value_name = "PEER_FLOOD_PAUSE",
+        default_value_t = 3600
+    )]
+    pub peer_flood_pause: u64,
+    /// Where the answers of asynchronous sends (`Prefer: respond-async`) are POSTed
+    /// (`SEND_RESULT_WEBHOOK_URL`; unset: read them at `GET /api_v1/jobs/<id>`).
+    #[arg(
+        long = "send-result-webhook-url",
+        env = "SEND_RESULT_WEBHOOK_URL",
+        value_name = "SEND_RESULT_WEBHOOK_URL"
+    )]
+    pub send_result_webhook_url: Option<url::Url>,
 }
 
 /// A setting that is present but unusable; the message names the variable.
@@ -268,6 +374,32 @@ impl Config {
     /// [`Self::flood_sleep_threshold`] as a duration.
     pub fn flood_sleep(&self) -> Duration {
         Duration::from_secs(self.flood_sleep_threshold)
+    }
+
+    /// The send queue's file: `SEND_QUEUE_PATH`, or `TG_SESSION_NAME` + `.queue`.
+    pub fn queue_path(&self) -> PathBuf {
+        self.send_queue_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}.queue", self.session_name)))
+    }
+
+    /// The queue's buckets for an account that `is_bot` or not; `None` with `SEND_PACING` off.
+    pub fn pacing(&self, is_bot: bool) -> Option<crate::queue::pacing::PaceConfig> {
+        use crate::queue::pacing::PaceConfig;
+        let base = if is_bot {
+            PaceConfig::BOT
+        } else {
+            PaceConfig::USER
+        };
+        self.send_pacing.then(|| PaceConfig {
+            chat_per_minute: self.send_pace_chat_per_minute,
+            chat_burst: self.send_pace_chat_burst,
+            group_per_minute: self.send_pace_group_per_minute,
+            account_per_minute: self
+                .send_pace_account_per_minute
+                .unwrap_or(base.account_per_minute),
+            expensive_per_minute: self.send_pace_expensive_per_minute,
+        })
     }
 
     /// [`Self::url_download_timeout`] as a duration.

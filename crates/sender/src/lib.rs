@@ -7,7 +7,8 @@
 //! - [`cli`]: [`cli::Cli`] — the settings plus the `healthcheck` subcommand.
 //! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
 //!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
-//!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`, `RESPONSE_FORMAT`).
+//!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`, `RESPONSE_FORMAT`, `SEND_*`,
+//!   `IDEMPOTENCY_TTL`, `PEER_FLOOD_PAUSE`).
 //! - [`startup`]: [`App`] — bind, connect (or start signed out), serve, graceful shutdown.
 //! - [`connection`]: the session slot — signed in (the connection and the handlers' state
 //!   bound to it) or not (a login in progress) — swapped by the headless login without a
@@ -40,6 +41,10 @@
 //! - [`text`]: `parse_mode`/`entities` handling shared by every method that sends text.
 //! - [`state`]: the router's [`state::ServerState`] and the handlers' [`state::AppState`].
 //! - [`limits`]: the rate limit (`RATE_LIMIT_PER_SECOND`, 429) and CORS.
+//! - [`queue`]: the durable, paced send queue every sending method goes through (SQLite next
+//!   to the session; per-chat FIFO lanes; buckets per chat, group, account and for expensive
+//!   calls; FLOOD_WAIT parks a lane, PEER_FLOOD pauses the account; one `random_id` per send
+//!   across retries and restarts; idempotency keys; synchronous and asynchronous modes).
 //! - [`telemetry`]: one log line and the Prometheus metrics per request; `/metrics`.
 //! - [`compat`]: the legacy answer shape (`RESPONSE_FORMAT`, `x-response-format`) of the
 //!   Python service this sender replaces, one transform over the method routes.
@@ -59,6 +64,7 @@ pub mod limits;
 pub mod listener;
 pub mod media;
 pub mod openapi;
+pub mod queue;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -4,8 +4,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::response::IntoResponse;
 use ops::serve::ServeLimits;
 use telegram::TelegramConfig;
 use telegram::login::AccountSummary;
@@ -15,7 +17,10 @@ use crate::config::Config;
 use crate::connection::Connection;
 use crate::limits::{RateLimit, cors};
 use crate::media::fetch::{FetchConfig, UrlFetcher};
+use crate::queue::store::{Answer, Job};
+use crate::queue::{QueueConfig, Runner, SendQueue};
 use crate::routes::router;
+use crate::routes::table::MethodTable;
 use crate::state::{AppState, ServerState};
 use crate::updates::UpdatesHub;
 
@@ -105,13 +110,16 @@ impl App {
                 session_path.display()
             )
         })?;
+        let connection = Arc::new(connection);
+        let queue = start_queue(&config, connection.clone()).await?;
         let state = ServerState {
             api_token,
             max_upload_bytes: config.max_upload_bytes,
-            connection: Arc::new(connection),
+            connection,
             rate_limit: RateLimit::new(config.rate_limit_per_second, config.rate_limit_burst)
                 .map(Arc::new),
             response_format: config.response_format,
+            queue,
         };
         Ok(Self {
             listener,
@@ -160,4 +168,55 @@ impl App {
         connection.disconnect();
         served
     }
+}
+
+/// Opens the send queue next to the session and resumes what the last run left. Its sends run
+/// through their methods' handlers in the signed-in session's [`AppState`] (503 while signed
+/// out, which the queue retries), each inside [`telegram::with_random_id`] with its stored
+/// `random_id`.
+async fn start_queue(
+    config: &Config,
+    connection: Arc<Connection<AppState>>,
+) -> anyhow::Result<Arc<SendQueue>> {
+    let table = Arc::new(MethodTable::new());
+    let is_bot = connection.account().is_some_and(|a| a.is_bot);
+    let runner: Runner = Arc::new(move |job: Job| {
+        let (table, connection) = (table.clone(), connection.clone());
+        Box::pin(async move {
+            let response = match connection.signed_in() {
+                Ok(app) => {
+                    let request = job.request();
+                    let call = table.call(&app, &job.method, request);
+                    if job.random_id == 0 {
+                        call.await
+                    } else {
+                        telegram::with_random_id(job.random_id, call).await
+                    }
+                }
+                Err(error) => error.into_response(),
+            };
+            Answer::read(response).await
+        })
+    });
+    let queue_config = QueueConfig {
+        path: config.queue_path(),
+        pacing: config.pacing(is_bot),
+        max_wait: Duration::from_secs(config.send_queue_max_wait),
+        keep: Duration::from_secs(config.idempotency_ttl),
+        result_webhook: config.send_result_webhook_url.clone(),
+        peer_flood_pause: Duration::from_secs(config.peer_flood_pause),
+        max_attempts: 5,
+        chat_concurrency: config.send_chat_concurrency,
+        body_limit: usize::try_from(config.max_upload_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(crate::extract::MAX_BODY_BYTES),
+    };
+    SendQueue::start(queue_config, runner)
+        .await
+        .with_context(|| {
+            format!(
+                "failed to open the send queue {} (SEND_QUEUE_PATH)",
+                config.queue_path().display()
+            )
+        })
 }

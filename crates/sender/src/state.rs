@@ -1,5 +1,5 @@
-//! What requests share: [`ServerState`] (the router's state: the API key, the rate limit and
-//! the [`Connection`] that may or may not be signed in) and [`AppState`] (what the Bot API
+//! What requests share: [`ServerState`] (the router's state: the API key, the rate limit, the send
+//! queue and the [`Connection`] that may or may not be signed in) and [`AppState`] (what the Bot API
 //! handlers see once it is — the connection binds one to each sign-in: the Telegram
 //! connection, the upload limit and the URL fetcher).
 
@@ -11,6 +11,7 @@ use telegram::Telegram;
 use crate::connection::Connection;
 use crate::limits::RateLimit;
 use crate::media::fetch::UrlFetcher;
+use crate::queue::SendQueue;
 
 /// The state of the Bot API method handlers, built when the session is signed in; cloning
 /// is cheap (`Arc`s and a number).
@@ -41,4 +42,6 @@ pub struct ServerState {
     pub rate_limit: Option<Arc<RateLimit>>,
     /// `RESPONSE_FORMAT`: the answers' shape unless a request asks otherwise.
     pub response_format: crate::config::ResponseFormat,
+    /// The durable, paced queue every send goes through.
+    pub queue: Arc<SendQueue>,
 }

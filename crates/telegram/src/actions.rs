@@ -5,6 +5,7 @@ use botapi::types::{ChatAction, Message, ReactionType};
 use grammers_session::types::PeerKind;
 use grammers_tl_types as tl;
 
+use crate::outgoing::{self, Sent};
 use crate::{Peer, SendOptions, Telegram, TelegramError};
 
 /// How many messages [`Telegram::latest_pinned`] scans when search cannot find pins.
@@ -88,7 +89,12 @@ impl Telegram {
     /// Errors: `MESSAGE_ID_INVALID` when none exists, `CHAT_FORWARDS_RESTRICTED`,
     /// `CHAT_WRITE_FORBIDDEN`, `PEER_ID_INVALID`, … as RPC errors.
     pub async fn forward_messages(&self, f: Forward) -> Result<Vec<Message>, TelegramError> {
-        let updates = self
+        let sent = Sent::Forwards {
+            count: f.ids.len(),
+            forwarded: !f.drop_author,
+        };
+        let to = f.to;
+        let result = self
             .client
             .invoke(&tl::functions::messages::ForwardMessages {
                 silent: f.options.silent,
@@ -100,7 +106,7 @@ impl Telegram {
                 allow_paid_floodskip: false,
                 from_ephemeral: false,
                 from_peer: (&f.from).into(),
-                random_id: f.ids.iter().map(|_| rand::random()).collect(),
+                random_id: (0..f.ids.len()).map(outgoing::random_id).collect(),
                 id: f.ids,
                 to_peer: (&f.to).into(),
                 top_msg_id: None,
@@ -114,8 +120,12 @@ impl Telegram {
                 allow_paid_stars: None,
                 suggested_post: None,
             })
-            .await?;
-        self.new_messages(updates).await
+            .await;
+        match result {
+            Ok(updates) => self.new_messages(updates).await,
+            Err(e) if outgoing::is_duplicate(&e) => self.find_sent(to, sent).await,
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Shows `action` in the chat for a few seconds (`messages.setTyping`).

@@ -5,6 +5,7 @@ use botapi::formatting::FormattedText;
 use botapi::types::Message;
 use grammers_tl_types as tl;
 
+use crate::outgoing::{self, Sent};
 use crate::{Peer, SendOptions, Telegram, TelegramError, entities};
 
 fn text_with_entities(text: &FormattedText) -> tl::enums::TextWithEntities {
@@ -231,7 +232,7 @@ impl Telegram {
         media: &InlineMedia,
         options: SendOptions,
     ) -> Result<Message, TelegramError> {
-        let updates = self
+        let result = self
             .client
             .invoke(&tl::functions::messages::SendMedia {
                 silent: options.silent,
@@ -245,7 +246,7 @@ impl Telegram {
                 reply_to: options.reply_header(),
                 media: media.to_tl(),
                 message: String::new(),
-                random_id: rand::random(),
+                random_id: outgoing::random_id(0),
                 reply_markup: options.markup(),
                 entities: None,
                 schedule_date: None,
@@ -256,13 +257,19 @@ impl Telegram {
                 allow_paid_stars: None,
                 suggested_post: None,
             })
-            .await?;
-        let message = self
-            .new_messages(updates)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| TelegramError::Unexpected("the result carried no message".into()))?;
+            .await;
+        let message = match result {
+            Ok(updates) => self
+                .new_messages(updates)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| TelegramError::Unexpected("the result carried no message".into()))?,
+            Err(e) if outgoing::is_duplicate(&e) => {
+                self.find_one_sent(peer, Sent::Media("")).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.with_reply(peer, message, &options).await
     }
 }

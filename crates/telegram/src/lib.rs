@@ -12,7 +12,8 @@
 //! Bot API media objects, uploads and downloads),
 //! `actions` (forward/copy, pins, reactions, chat actions, bulk delete), `content` (location,
 //! venue, contact, poll, dice), `chats` (getChat, the chat list), `history` (history, search,
-//! read marks), `results` (unpacking multi-message results), `error` ([`TelegramError`]),
+//! read marks), `outgoing` ([`with_random_id`]: one `random_id` per send across retries, and
+//! finding a send's messages when Telegram answers `RANDOM_ID_DUPLICATE`), `results` (unpacking multi-message results), `error` ([`TelegramError`]),
 //! `markup` (Bot API `reply_markup` ↔ MTProto), `bots` (callback answers, commands, the
 //! bot's name and descriptions: bot sessions only).
 
@@ -30,6 +31,7 @@ pub mod login;
 mod markup;
 pub mod media;
 mod messages;
+mod outgoing;
 pub mod peers;
 mod pool_session;
 mod position;
@@ -45,6 +47,7 @@ pub use content::{InlineMedia, OutgoingPoll};
 pub use error::TelegramError;
 pub use events::{CallbackQueryEvent, DeletedMessages, Event, ReactionCounts};
 pub use messages::{OutgoingText, SendOptions};
+pub use outgoing::with_random_id;
 pub use position::Position;
 pub use resolve::Peer;
 pub use updates::{IncomingMessage, UpdateStream};

@@ -8,6 +8,7 @@ use botapi::types::{Message, MessageEntity, ReplyMarkup};
 use grammers_session::types::PeerKind;
 use grammers_tl_types as tl;
 
+use crate::outgoing::{self, Sent};
 use crate::peers::PeerLookup;
 use crate::{Peer, Telegram, TelegramError, convert, entities};
 
@@ -93,11 +94,15 @@ pub(crate) fn edit_request(peer: Peer, id: i32) -> tl::functions::messages::Edit
 impl Telegram {
     /// `messages.sendMessage`; returns the sent message (with `reply_to_message` when replying).
     ///
+    /// The `random_id` is [`crate::with_random_id`]'s when called inside it; a retry Telegram
+    /// refuses as `RANDOM_ID_DUPLICATE` answers the message the first try sent.
+    ///
     /// Errors: RPC errors as Telegram gives them (`PEER_ID_INVALID`, `MESSAGE_EMPTY`,
     /// `MESSAGE_TOO_LONG`, `CHAT_WRITE_FORBIDDEN`, …), [`TelegramError::FloodWait`].
     pub async fn send_text(&self, peer: Peer, out: OutgoingText) -> Result<Message, TelegramError> {
-        let random_id = rand::random::<i64>();
-        let updates = self
+        let random_id = outgoing::random_id(0);
+        let text = out.text.clone();
+        let result = self
             .client
             .invoke(&tl::functions::messages::SendMessage {
                 no_webpage: out.no_webpage,
@@ -123,15 +128,22 @@ impl Telegram {
                 suggested_post: None,
                 rich_message: None,
             })
-            .await?;
-        let message = self
-            .message_from_updates(updates, |u| {
-                matches!(
-                    u,
-                    tl::enums::Update::NewMessage(_) | tl::enums::Update::NewChannelMessage(_)
-                )
-            })
-            .await?;
+            .await;
+        let message = match result {
+            Ok(updates) => {
+                self.message_from_updates(updates, |u| {
+                    matches!(
+                        u,
+                        tl::enums::Update::NewMessage(_) | tl::enums::Update::NewChannelMessage(_)
+                    )
+                })
+                .await?
+            }
+            Err(e) if outgoing::is_duplicate(&e) => {
+                self.find_one_sent(peer, Sent::Text(&text)).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.with_reply(peer, message, &out.options).await
     }
 

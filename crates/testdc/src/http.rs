@@ -16,6 +16,8 @@
 //! | `POST /faults/rpc_error` `{method, count, error}` | fail the next `count` calls of `method` |
 //! | `POST /faults/latency` `{ms}` | delay every reply |
 //! | `GET /stats` | RPCs answered |
+//! | `POST /limits` `{per_chat_per_minute?, per_group_per_minute?, per_account_per_minute?, per_method_per_minute?: {method: n}, peer_flood_after?}` | enforce Telegram-like sending limits (FLOOD_WAIT_X, then PEER_FLOOD); `{}` turns them off |
+//! | `GET /limits` | `{flood_waits, peer_floods}` refused by the limits so far |
 //! | `POST /auth/unauthorized_session` `{path}` | write a session whose new auth key must log in first |
 //! | `GET /auth/last_code` | `{code}` last sent by `auth.sendCode` (404 if none yet) |
 //! | `POST /auth/password` `{password}` | turn 2FA on with that password, or off with `null` |
@@ -62,6 +64,10 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .route("/faults/rpc_error", post(rpc_error))
         .route("/faults/latency", post(latency))
         .route("/stats", get(stats))
+        .route(
+            "/limits",
+            post(crate::limits::set_limits_http).get(crate::limits::limits_http),
+        )
         .route("/auth/unauthorized_session", post(unauthorized_session))
         .route("/auth/last_code", get(last_code))
         .route("/auth/password", post(set_password))

@@ -6,8 +6,9 @@
 //! types), [`world`] (state and RPC answers), `connection` (one task pair per TCP connection),
 //! [`dc`] (the running server, its loop and its in-process control API), `shared` (the state
 //! the server loop, the connections and the control API share), `in_flight` (calls handled at
-//! once, per method), `buttons` (its bot side: inline-button presses), `view` (control API
-//! shapes), [`http`] (the same control API over HTTP, for the `testdc` binary).
+//! once, per method), [`limits`] (Telegram-like sending limits: FLOOD_WAIT_X, PEER_FLOOD),
+//! `buttons` (its bot side: inline-button presses), `view` (control API shapes), [`http`] (the
+//! same control API over HTTP, for the `testdc` binary).
 
 mod buttons;
 mod connection;
@@ -16,12 +17,14 @@ pub mod crypto;
 pub mod dc;
 pub mod http;
 mod in_flight;
+pub mod limits;
 mod shared;
 mod view;
 pub mod wire;
 pub mod world;
 
 pub use dc::{ControlError, TestDc, TestDcConfig};
+pub use limits::{Limits, Rate};
 pub use view::{MediaView, MessageView, SendMedia, SendText};
 pub use world::bots::{BotCommand, BotProfile, CallbackAnswer, CommandScope};
 pub use world::media_kind::{MediaKind, MediaMeta};

@@ -1,5 +1,5 @@
 //! State shared by the MTProto server loop, every connection and the control API: the world
-//! behind its lock, the auth keys issued, injected faults, counters, and the channels that
+//! behind its lock, the auth keys issued, injected faults, sending limits, counters, and the channels that
 //! carry pushes, world events and "drop every connection" to the connections.
 
 use std::collections::HashMap;
@@ -13,6 +13,7 @@ use tracing::debug;
 
 use crate::crypto::ServerAuthKey;
 use crate::in_flight::InFlight;
+use crate::limits::Limiter;
 use crate::world::auth::KeyId;
 use crate::world::rpc::{DcAddress, SideEffects, method_name};
 use crate::world::{RpcError, World, WorldEvent};
@@ -53,6 +54,8 @@ pub(crate) struct Shared {
     errors: Mutex<HashMap<(&'static str, String), u64>>,
     /// Calls being handled per method, for [`crate::TestDc::peak_in_flight`].
     pub in_flight: Arc<InFlight>,
+    /// Sending limits ([`crate::TestDc::set_limits`]), off by default.
+    limiter: Mutex<Limiter>,
 }
 
 impl Shared {
@@ -71,6 +74,7 @@ impl Shared {
             calls: AtomicU64::new(0),
             errors: Mutex::default(),
             in_flight: Arc::default(),
+            limiter: Mutex::default(),
         }
     }
 
@@ -87,6 +91,10 @@ impl Shared {
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         // A panic while holding the lock is a testdc bug; keep serving rather than cascade.
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn limiter(&self) -> MutexGuard<'_, Limiter> {
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
@@ -138,6 +146,11 @@ impl Shared {
         };
         if let Some(error) = fault {
             debug!(method, error = %error.message, "injected rpc error");
+            self.count_error(method, &error);
+            return (Err(error), latency);
+        }
+        if let Err(error) = self.limiter().check(method, body) {
+            debug!(method, error = %error.message, "over a sending limit");
             self.count_error(method, &error);
             return (Err(error), latency);
         }

@@ -38,6 +38,7 @@ use crate::auth::{
 use crate::envelope;
 use crate::error::ApiError;
 use crate::limits::rate_limit;
+use crate::queue;
 use crate::state::ServerState;
 use crate::telemetry;
 use table::MethodTable;
@@ -51,6 +52,8 @@ pub use crate::extract::MAX_BODY_BYTES;
 /// | `GET /healthz` | none | `{"ok":true}` while the process serves ([`health`]) |
 /// | `GET /readyz` | none | 200 when signed in and Telegram answers, else 503 ([`health`]) |
 /// | `GET /metrics` | none | Prometheus text ([`crate::telemetry`]) |
+/// | `GET /status` | none | the send queue: depth, lanes, parked lanes, PEER_FLOOD pause ([`crate::queue`]) |
+/// | `GET /api_v1/jobs/<id>` | `x-api-key` | an asynchronous send's state and answer ([`crate::queue`]) |
 /// | `GET /api_v1/openapi.json` | none | the OpenAPI document ([`crate::openapi`]) |
 /// | `GET /docs/` | none | Swagger UI for that document (compiled in, works offline) |
 /// | `POST /api_v1/auth/{sendCode,signIn,checkPassword,logOut}`, `GET /api_v1/auth/status` | `x-api-key` | headless login ([`login`]) |
@@ -63,7 +66,8 @@ pub use crate::extract::MAX_BODY_BYTES;
 /// account, files, history, the bot session's methods, and the bot-only refusals) are looked up case-insensitively in one
 /// [`table::MethodTable`], so both URL families serve the same set. Each answers GET
 /// (parameters in the query string, URIs up to 65,534 bytes) and POST; other HTTP methods get
-/// 405.
+/// 405. Sending methods ([`queue::SEND_METHODS`]) go through the durable, paced send queue
+/// ([`crate::queue`]); `getChats` and `getChat` wait for the expensive-call bucket.
 /// A wrong or missing key/token is 401 `Unauthorized` (always the same body) before the body
 /// is read; then the rate limit (429 with `retry_after`, [`crate::limits`]); then, while the
 /// session is not signed in, 503 ([`crate::connection::NOT_SIGNED_IN`]); an unknown method is
@@ -93,6 +97,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         .route("/api_v1/{method}", any(dispatch.clone()))
         .route_layer(shape.clone())
         .route("/api_v1/file/{*file_path}", get(files::download_with_key))
+        .route("/api_v1/jobs/{id}", get(job))
         .route("/api_v1/auth/sendCode", post(login::send_code))
         .route("/api_v1/auth/signIn", post(login::sign_in))
         .route("/api_v1/auth/checkPassword", post(login::check_password))
@@ -108,6 +113,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/status", get(status))
         .merge(keyed)
         .merge(bot)
         // Checks its token itself (the path's second segment), then the rate limit.
@@ -138,7 +144,31 @@ async fn dispatch(state: &ServerState, table: &MethodTable, request: Request<Bod
     };
     let path = request.uri().path().to_owned();
     let name = path.rsplit('/').next().unwrap_or_default();
+    let lower = name.to_ascii_lowercase();
+    if queue::SEND_METHODS.contains(&lower.as_str()) {
+        return state.queue.handle(name, request).await;
+    }
+    if queue::EXPENSIVE_METHODS.contains(&lower.as_str()) {
+        state.queue.expensive().await;
+    }
     table.call(&app, name, request).await
+}
+
+/// `GET /status`: the send queue — depth, lanes, parked lanes, the account's PEER_FLOOD pause.
+async fn status(State(state): State<ServerState>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "ok": true, "queue": state.queue.status() }))
+}
+
+/// `GET /api_v1/jobs/<id>`: an asynchronous send's state and, once done, its answer.
+async fn job(
+    State(state): State<ServerState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match id.parse::<i64>() {
+        Ok(id) => state.queue.job(id).await,
+        Err(_) => ApiError::from(botapi::ApiError::bad_request("job id must be an integer"))
+            .into_response(),
+    }
 }
 
 /// Paths no route matched. Under `/api_v1/` and `/bot<token>/`: 401 without the right

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{chats, spawn_app};
+use crate::helpers::{chats, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn unknown_chat_is_400_chat_not_found() {
@@ -31,7 +31,8 @@ async fn unknown_chat_is_400_chat_not_found() {
 
 #[tokio::test]
 async fn long_flood_wait_is_429_with_retry_after_at_once() {
-    let app = spawn_app().await;
+    // A wait longer than a synchronous caller waits (SEND_QUEUE_MAX_WAIT) is answered at once.
+    let app = spawn_app_with(|c| c.send_queue_max_wait = 5).await;
     app.dc.fail_next("messages.sendMessage", 1, "FLOOD_WAIT_7");
     let request = app.post(
         "sendMessage",
@@ -58,9 +59,25 @@ async fn short_flood_wait_is_absorbed() {
 }
 
 #[tokio::test]
+async fn telegram_internal_error_is_retried_with_the_same_random_id() {
+    let app = spawn_app().await;
+    let alice = chats().alice;
+    app.dc.fail_next("messages.sendMessage", 2, "INTERNAL");
+    let msg = app.send_text(alice, "after two internal errors").await;
+    let history = app.dc.history(alice).unwrap();
+    assert_eq!(
+        history[0].message_id,
+        msg["message_id"].as_i64().unwrap() as i32
+    );
+    assert_eq!(history[0].text, "after two internal errors");
+    assert_ne!(history[1].text, "after two internal errors", "sent once");
+}
+
+#[tokio::test]
 async fn telegram_internal_error_is_500_envelope() {
     let app = spawn_app().await;
-    app.dc.fail_next("messages.sendMessage", 1, "INTERNAL");
+    // Every try of the queue (5) fails.
+    app.dc.fail_next("messages.sendMessage", 5, "INTERNAL");
     let reply = app
         .post(
             "sendMessage",

@@ -106,6 +106,19 @@ pub(crate) fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         upload_concurrency: telegram::DEFAULT_UPLOAD_CONCURRENCY,
         cors_allowed_origins: Vec::new(),
         response_format: ResponseFormat::BotApi,
+        // Off: tests send faster than the account would be allowed to; `pacing` turns it on.
+        send_pacing: false,
+        send_chat_concurrency: 1,
+        send_pace_chat_per_minute: 60,
+        send_pace_chat_burst: 3,
+        send_pace_group_per_minute: 20,
+        send_pace_account_per_minute: None,
+        send_pace_expensive_per_minute: 30,
+        send_queue_max_wait: 20,
+        send_queue_path: None,
+        idempotency_ttl: 86_400,
+        peer_flood_pause: 3600,
+        send_result_webhook_url: None,
     }
 }
 

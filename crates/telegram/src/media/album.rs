@@ -6,6 +6,7 @@ use botapi::types::{Message, MessageEntity};
 use grammers_tl_types as tl;
 
 use super::{FileId, MediaAttributes, MediaKind, MediaSource, received};
+use crate::outgoing::{self, Sent};
 use crate::{Peer, SendOptions, Telegram, TelegramError, entities};
 
 /// One photo, video, audio or document of an album, or the new media of an edit.
@@ -52,7 +53,7 @@ impl Telegram {
         options: SendOptions,
     ) -> Result<Vec<Message>, TelegramError> {
         let mut multi_media = Vec::with_capacity(items.len());
-        for item in items {
+        for (n, item) in items.iter().enumerate() {
             let mut media = self.item_media(item).await?;
             if matches!(item.source, MediaSource::Upload { .. }) {
                 media = self.stored_media(peer, media).await?;
@@ -60,13 +61,13 @@ impl Telegram {
             multi_media.push(tl::enums::InputSingleMedia::Media(
                 tl::types::InputSingleMedia {
                     media,
-                    random_id: rand::random(),
+                    random_id: outgoing::random_id(n),
                     message: item.caption.clone(),
                     entities: entities::to_tl_nonempty(&item.entities),
                 },
             ));
         }
-        let updates = self
+        let result = self
             .client
             .invoke(&tl::functions::messages::SendMultiMedia {
                 silent: options.silent,
@@ -85,8 +86,14 @@ impl Telegram {
                 effect: None,
                 allow_paid_stars: None,
             })
-            .await?;
-        let mut messages = self.new_messages(updates).await?;
+            .await;
+        let mut messages = match result {
+            Ok(updates) => self.new_messages(updates).await?,
+            Err(e) if outgoing::is_duplicate(&e) => {
+                self.find_sent(peer, Sent::Album(items.len())).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(first) = messages.first_mut() {
             *first = self.with_reply(peer, first.clone(), &options).await?;
         }

@@ -9,6 +9,7 @@ use grammers_tl_types as tl;
 use tokio::sync::SemaphorePermit;
 
 use super::{FileId, MediaKind};
+use crate::outgoing::{self, Sent};
 use crate::{Peer, SendOptions, Telegram, TelegramError, entities};
 
 /// Above this size grammers uploads a file as a big file, with [`BIG_FILE_WORKERS`] parts in
@@ -160,13 +161,23 @@ impl Telegram {
             MediaSource::Existing(file) => file.input_media(),
         };
         let result = self.invoke_send_media(peer, &media, input).await;
-        let updates = match (result, &media.source) {
+        let result = match (result, &media.source) {
             (Err(e), MediaSource::Existing(file)) if is_expired_reference(&e) => {
                 let fresh = self.refresh_file_reference(file).await?;
                 self.invoke_send_media(peer, &media, fresh.input_media())
-                    .await?
+                    .await
             }
-            (result, _) => result?,
+            (result, _) => result,
+        };
+        let updates = match result {
+            Ok(updates) => updates,
+            Err(e) if outgoing::is_duplicate(&e) => {
+                let message = self
+                    .find_one_sent(peer, Sent::Media(&media.caption))
+                    .await?;
+                return self.with_reply(peer, message, &media.options).await;
+            }
+            Err(e) => return Err(e.into()),
         };
         let message = self
             .message_from_updates(updates, |u| {
@@ -257,7 +268,7 @@ impl Telegram {
                 reply_to: media.options.reply_header(),
                 media: input,
                 message: media.caption.clone(),
-                random_id: rand::random(),
+                random_id: outgoing::random_id(0),
                 reply_markup: media.options.markup(),
                 entities: entities::to_tl_nonempty(&media.entities),
                 schedule_date: None,

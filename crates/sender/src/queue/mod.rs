@@ -1,0 +1,696 @@
+//! The durable, paced send queue every sending method goes through.
+//!
+//! A send request (`sendMessage`, `sendPhoto`…, `sendMediaGroup`, `sendLocation`…,
+//! `forwardMessage(s)`, `copyMessage(s)`; [`SEND_METHODS`]) is stored first — method, query,
+//! body and a fresh `random_id` — in an SQLite file next to the session ([`store`]), then put
+//! in its chat's lane. A lane runs one send at a time, in arrival order, each after a token
+//! from the buckets of [`pacing`]; the send is the method's own handler run on the stored
+//! request inside [`telegram::with_random_id`], so every try — a retry after a network error,
+//! the resumption after a restart — carries the same `random_id` and Telegram sees one send
+//! (a repeat is answered `RANDOM_ID_DUPLICATE`, which `telegram` resolves to the message that
+//! exists).
+//!
+//! Answers: `FLOOD_WAIT_X` (429) parks the lane for X s + jitter and tries again; `PEER_FLOOD`
+//! pauses the whole account ([`QueueConfig::peer_flood_pause`]) and tries again after; 5xx
+//! (network, Telegram internal) are retried with backoff ([`QueueConfig::max_attempts`]);
+//! anything else is final and stored. A synchronous caller waits up to
+//! [`QueueConfig::max_wait`] for its send to be *started*; past that, a send not yet tried is
+//! withdrawn and answered 429 with `retry_after` = the lane's expected wait. An asynchronous
+//! caller (`Prefer: respond-async` or `respond_async=true`) gets 202 with a job id at once;
+//! the answer is POSTed to [`QueueConfig::result_webhook`] and readable at
+//! `GET /api_v1/jobs/<id>`. An idempotency key (`Idempotency-Key` header or `idempotency_key`
+//! parameter) returns the first answer of that key for [`QueueConfig::keep`].
+//!
+//! Modules: [`store`] (the file), [`pacing`] (buckets, parks, the account pause), [`intake`]
+//! (what is read from a request before it is stored).
+
+pub mod intake;
+pub mod pacing;
+pub mod store;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use backon::{ExponentialBuilder, Retryable};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::error::ApiError;
+use intake::Intake;
+use pacing::{PaceConfig, Pacing};
+use store::{Answer, Job, Known, Store, StoreError};
+
+/// The methods that send messages and go through the queue (lowercase).
+pub const SEND_METHODS: &[&str] = &[
+    "sendmessage",
+    "sendphoto",
+    "senddocument",
+    "sendaudio",
+    "sendvoice",
+    "sendvideo",
+    "sendanimation",
+    "sendvideonote",
+    "sendsticker",
+    "sendmediagroup",
+    "sendlocation",
+    "sendvenue",
+    "sendcontact",
+    "sendpoll",
+    "senddice",
+    "forwardmessage",
+    "forwardmessages",
+    "copymessage",
+    "copymessages",
+];
+
+/// Methods that cost Telegram more (dialog lists, full chat info): their own bucket.
+pub const EXPENSIVE_METHODS: &[&str] = &["getchats", "getchat"];
+
+/// Runs one stored send (the method's handler on the stored request) and returns its answer.
+pub type Runner = Arc<dyn Fn(Job) -> BoxFuture<'static, Answer> + Send + Sync>;
+
+/// How the queue behaves.
+#[derive(Clone, Debug)]
+pub struct QueueConfig {
+    /// The SQLite file (`:memory:`: not durable).
+    pub path: PathBuf,
+    /// The buckets; `None` paces nothing (lanes still run one send per chat, in order).
+    pub pacing: Option<PaceConfig>,
+    /// How long a synchronous caller waits for its send to start (`SEND_QUEUE_MAX_WAIT`).
+    pub max_wait: Duration,
+    /// How long finished sends and their idempotency keys are kept (`IDEMPOTENCY_TTL`).
+    pub keep: Duration,
+    /// Where answers of asynchronous sends are POSTed (`SEND_RESULT_WEBHOOK_URL`).
+    pub result_webhook: Option<url::Url>,
+    /// How long `PEER_FLOOD` pauses the account (`PEER_FLOOD_PAUSE`).
+    pub peer_flood_pause: Duration,
+    /// Tries of a send that keeps failing with 5xx before its 5xx is final.
+    pub max_attempts: usize,
+    /// The largest request body stored, bytes (the router's whole-request limit).
+    pub body_limit: usize,
+    /// Sends in flight at once per chat (`SEND_CHAT_CONCURRENCY`, default 1). Above 1 a chat's
+    /// order is no longer kept, and a lost send with the same content as another in flight
+    /// may be answered with the other's message.
+    pub chat_concurrency: usize,
+}
+
+/// A queued send in memory.
+struct Entry {
+    job: Job,
+    /// [`WAITING`], [`TRYING`] or [`WITHDRAWN`].
+    state: AtomicU8,
+    kind: Kind,
+    queued_at: Instant,
+    /// When its synchronous caller stops waiting (`None`: asynchronous or resumed).
+    deadline: Option<Instant>,
+    /// A lane worker took it.
+    taken: AtomicBool,
+}
+
+/// What decides a send's buckets.
+#[derive(Clone, Copy, Debug)]
+struct Kind {
+    /// Into a group, supergroup or channel: the group bucket too.
+    group: bool,
+    /// To an `@username` (resolved first): the expensive bucket too.
+    expensive: bool,
+    /// A reply: first at the account bucket.
+    reply: bool,
+}
+
+impl Kind {
+    fn of(intake: &Intake) -> Self {
+        Self {
+            group: intake.group,
+            expensive: intake.by_username,
+            reply: intake.reply,
+        }
+    }
+}
+
+const WAITING: u8 = 0;
+const TRYING: u8 = 1;
+const WITHDRAWN: u8 = 2;
+
+#[derive(Default)]
+struct Lane {
+    /// Oldest first; a send leaves when it is finished or withdrawn.
+    jobs: VecDeque<Arc<Entry>>,
+    /// Workers running (at most [`QueueConfig::chat_concurrency`]).
+    workers: usize,
+}
+
+/// What the queue shows on `/status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QueueStatus {
+    /// Sends waiting or being sent.
+    pub depth: usize,
+    /// Lanes (chats) with sends.
+    pub lanes: usize,
+    /// Lanes parked by a FLOOD_WAIT.
+    pub parked_lanes: usize,
+    /// The account is paused after PEER_FLOOD.
+    pub paused: bool,
+    /// Until when, unix seconds.
+    pub paused_until: Option<u64>,
+    /// Whether buckets are on.
+    pub pacing: bool,
+}
+
+/// The queue: store, pacing, lanes and the callers waiting for answers.
+pub struct SendQueue {
+    store: Store,
+    pacing: Pacing,
+    paced: bool,
+    config: QueueConfig,
+    runner: Runner,
+    lanes: Mutex<HashMap<String, Lane>>,
+    /// Held from storing a send to queueing it.
+    order: tokio::sync::Mutex<()>,
+    waiters: Mutex<HashMap<i64, Vec<oneshot::Sender<Answer>>>>,
+    http: reqwest::Client,
+}
+
+/// Metric names.
+const DEPTH: &str = "sender_queue_depth";
+const WAIT: &str = "sender_queue_wait_seconds";
+const FLOOD: &str = "sender_queue_flood_total";
+const PAUSED: &str = "sender_account_paused";
+
+impl SendQueue {
+    /// Opens the store and resumes every send a previous run left open (with its stored
+    /// `random_id`, so none is sent twice).
+    ///
+    /// Errors: the store cannot be opened or read.
+    pub async fn start(config: QueueConfig, runner: Runner) -> Result<Arc<Self>, StoreError> {
+        let store = Store::open(&config.path).await?;
+        let queue = Arc::new(Self {
+            store,
+            pacing: Pacing::new(config.pacing),
+            paced: config.pacing.is_some(),
+            config,
+            runner,
+            lanes: Mutex::default(),
+            order: tokio::sync::Mutex::default(),
+            waiters: Mutex::default(),
+            http: reqwest::Client::new(),
+        });
+        let open = queue.store.open_jobs().await?;
+        if !open.is_empty() {
+            tracing::info!(
+                count = open.len(),
+                "resuming sends left open by the last run"
+            );
+        }
+        for job in open {
+            let group = job.lane.parse::<i64>().is_ok_and(|id| id < 0);
+            let expensive = job.lane.starts_with('@');
+            let kind = Kind {
+                group,
+                expensive,
+                reply: false,
+            };
+            queue.enqueue(job, kind, false);
+        }
+        let pruner = Arc::downgrade(&queue);
+        tokio::spawn(async move {
+            loop {
+                let Some(queue) = pruner.upgrade() else {
+                    return;
+                };
+                if let Err(e) = queue.store.prune(queue.config.keep).await {
+                    tracing::warn!(error = %e, "pruning the send queue failed");
+                }
+                drop(queue);
+                tokio::time::sleep(Duration::from_secs(600)).await;
+            }
+        });
+        Ok(queue)
+    }
+
+    /// `/status`'s view.
+    pub fn status(&self) -> QueueStatus {
+        let (depth, lanes) = self
+            .lanes
+            .lock()
+            .map(|l| (l.values().map(|l| l.jobs.len()).sum(), l.len()))
+            .unwrap_or_default();
+        let pause = self.pacing.pause();
+        QueueStatus {
+            depth,
+            lanes,
+            parked_lanes: self.pacing.parked_lanes(),
+            paused: pause.is_some(),
+            paused_until: pause.and_then(|p| {
+                p.until_wall
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs())
+            }),
+            pacing: self.paced,
+        }
+    }
+
+    /// Waits for an expensive call's token (`getChats`, `getChat`).
+    pub async fn expensive(&self) {
+        self.pacing.expensive().await;
+    }
+
+    /// Handles one send request of `method`: stores, queues and answers it (see the module
+    /// docs). A request naming no `chat_id` runs at once, so its handler answers the error.
+    pub async fn handle(self: &Arc<Self>, method: &str, request: Request<Body>) -> Response {
+        let intake = match intake::read(request, self.config.body_limit).await {
+            Ok(intake) => intake,
+            Err(error) => return error.into_response(),
+        };
+        let Some(lane) = intake.lane.clone() else {
+            return respond((self.runner)(job_of(0, method, "", &intake)).await);
+        };
+        let job = job_of(rand::random(), method, &lane, &intake);
+        // Stored and queued under one lock, so a lane runs its sends in job id order.
+        let order = self.order.lock().await;
+        let known = match self.store.insert(&job, intake.key.as_deref()).await {
+            Ok(known) => known,
+            Err(e) => return store_failed(&e),
+        };
+        let (id, fresh) = match known {
+            Known::Done(_, answer) => return replayed(respond(answer)),
+            Known::Open(id) => (id, false),
+            Known::Inserted(id) => (id, true),
+        };
+        let answer = (!intake.is_async).then(|| self.wait(id));
+        if fresh {
+            self.enqueue(Job { id, ..job }, Kind::of(&intake), !intake.is_async);
+        }
+        drop(order);
+        let Some(answer) = answer else {
+            return accepted(id);
+        };
+        if !fresh && let Ok(Some(Known::Done(_, answer))) = self.store.get(id).await {
+            return replayed(respond(answer));
+        }
+        self.await_answer(id, &lane, answer).await
+    }
+
+    fn wait(&self, id: i64) -> oneshot::Receiver<Answer> {
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut waiters) = self.waiters.lock() {
+            waiters.entry(id).or_default().push(tx);
+        }
+        rx
+    }
+
+    /// Waits for job `id`'s answer up to `max_wait` for it to start, then withdraws it.
+    async fn await_answer(
+        &self,
+        id: i64,
+        lane: &str,
+        mut answer: oneshot::Receiver<Answer>,
+    ) -> Response {
+        if let Ok(got) = tokio::time::timeout(self.config.max_wait, &mut answer).await {
+            return got.map_or_else(|_| shutting_down(), respond);
+        }
+        match self.withdraw(id) {
+            Some(ahead) => {
+                let wait = self.pacing.estimate(lane, ahead);
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let seconds = u32::try_from(seconds.max(1)).unwrap_or(u32::MAX);
+                if let Err(e) = self.store.cancel(id).await {
+                    tracing::error!(error = %e, "withdrawing a send from the queue failed");
+                }
+                ApiError::from(botapi::ApiError::too_many_requests(seconds)).into_response()
+            }
+            // Being tried: its answer comes soon.
+            None => answer.await.map_or_else(|_| shutting_down(), respond),
+        }
+    }
+
+    /// Withdraws job `id` if it is waiting; how many sends were ahead of it. `None` when it is
+    /// being tried (or finished).
+    fn withdraw(&self, id: i64) -> Option<usize> {
+        let lanes = self.lanes.lock().ok()?;
+        for lane in lanes.values() {
+            if let Some(at) = lane.jobs.iter().position(|e| e.job.id == id) {
+                let entry = &lane.jobs[at];
+                return entry
+                    .state
+                    .compare_exchange(WAITING, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
+                    .ok()
+                    .map(|_| at);
+            }
+        }
+        None
+    }
+
+    fn enqueue(self: &Arc<Self>, job: Job, kind: Kind, waited: bool) {
+        let lane_name = job.lane.clone();
+        let now = Instant::now();
+        let entry = Arc::new(Entry {
+            job,
+            state: AtomicU8::new(WAITING),
+            kind,
+            queued_at: now,
+            deadline: waited.then(|| now + self.config.max_wait),
+            taken: AtomicBool::new(false),
+        });
+        let start = {
+            let Ok(mut lanes) = self.lanes.lock() else {
+                return;
+            };
+            let lane = lanes.entry(lane_name.clone()).or_default();
+            lane.jobs.push_back(entry);
+            let start = lane.workers < self.config.chat_concurrency.max(1);
+            if start {
+                lane.workers += 1;
+            }
+            start
+        };
+        metrics::gauge!(DEPTH).increment(1.0);
+        if start {
+            let queue = self.clone();
+            tokio::spawn(async move { queue.run_lane(lane_name).await });
+        }
+    }
+
+    /// One worker of `lane`: takes the oldest send no worker has taken, runs it, and repeats
+    /// until none is left. With [`QueueConfig::chat_concurrency`] 1 (the default) a lane has
+    /// one worker, so its sends run one after another, in order.
+    async fn run_lane(self: Arc<Self>, lane: String) {
+        loop {
+            let next = {
+                let Ok(mut lanes) = self.lanes.lock() else {
+                    return;
+                };
+                let Some(l) = lanes.get_mut(&lane) else {
+                    return;
+                };
+                match l
+                    .jobs
+                    .iter()
+                    .find(|e| !e.taken.swap(true, Ordering::AcqRel))
+                {
+                    Some(next) => next.clone(),
+                    None => {
+                        l.workers -= 1;
+                        if l.jobs.is_empty() && l.workers == 0 {
+                            lanes.remove(&lane);
+                        }
+                        return;
+                    }
+                }
+            };
+            if next.state.load(Ordering::Acquire) != WITHDRAWN {
+                self.run_entry(&lane, &next).await;
+            }
+            if let Ok(mut lanes) = self.lanes.lock()
+                && let Some(l) = lanes.get_mut(&lane)
+            {
+                l.jobs.retain(|e| !Arc::ptr_eq(e, &next));
+            }
+            metrics::gauge!(DEPTH).decrement(1.0);
+        }
+    }
+
+    /// Tries one send until it has a final answer (or is withdrawn), then records it.
+    async fn run_entry(&self, lane: &str, entry: &Entry) {
+        let answer = loop {
+            self.pacing
+                .acquire(
+                    lane,
+                    entry.kind.group,
+                    entry.kind.expensive,
+                    entry.kind.reply,
+                )
+                .await;
+            if entry
+                .state
+                .compare_exchange(WAITING, TRYING, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                return;
+            }
+            metrics::histogram!(WAIT).record(entry.queued_at.elapsed().as_secs_f64());
+            let answer = self.attempt(&entry.job).await;
+            let wait = match verdict(&answer) {
+                Verdict::Final => break answer,
+                Verdict::FloodWait(seconds) => {
+                    metrics::counter!(FLOOD, "kind" => "flood_wait").increment(1);
+                    tracing::warn!(lane, seconds, "FLOOD_WAIT: the lane is parked");
+                    let wait = Duration::from_secs(seconds);
+                    self.pacing.park(lane, wait);
+                    wait
+                }
+                Verdict::PeerFlood => {
+                    metrics::counter!(FLOOD, "kind" => "peer_flood").increment(1);
+                    metrics::gauge!(PAUSED).set(1.0);
+                    tracing::error!(
+                        pause_s = self.config.peer_flood_pause.as_secs(),
+                        "PEER_FLOOD: Telegram limits this account; every send is paused"
+                    );
+                    self.pacing.pause_account(self.config.peer_flood_pause);
+                    self.config.peer_flood_pause
+                }
+            };
+            // Not sent (Telegram refused it). A caller that will have stopped waiting by the
+            // end of the wait is told now, with the wait, and the send is withdrawn.
+            if entry
+                .deadline
+                .is_some_and(|deadline| Instant::now() + wait > deadline)
+            {
+                entry.state.store(WITHDRAWN, Ordering::Release);
+                if let Err(e) = self.store.cancel(entry.job.id).await {
+                    tracing::error!(error = %e, "withdrawing a send from the queue failed");
+                }
+                let seconds = u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX);
+                let refused = ApiError::from(botapi::ApiError::too_many_requests(seconds));
+                self.notify(entry.job.id, &Answer::read(refused.into_response()).await);
+                return;
+            }
+            entry.state.store(WAITING, Ordering::Release);
+        };
+        metrics::gauge!(PAUSED).set(0.0);
+        if let Err(e) = self.store.finish(entry.job.id, &answer).await {
+            tracing::error!(error = %e, "recording a send's answer failed");
+        }
+        if entry.job.is_async {
+            self.post_result(entry.job.id, &entry.job.method, &answer)
+                .await;
+        }
+        self.notify(entry.job.id, &answer);
+    }
+
+    /// Hands `answer` to every caller waiting for job `id`.
+    fn notify(&self, id: i64, answer: &Answer) {
+        let waiters = self.waiters.lock().ok().and_then(|mut w| w.remove(&id));
+        for waiter in waiters.into_iter().flatten() {
+            let _ = waiter.send(answer.clone());
+        }
+    }
+
+    /// One try, repeated with backoff while it fails with 5xx (same `random_id` each time).
+    async fn attempt(&self, job: &Job) -> Answer {
+        let tries = self.config.max_attempts.max(1);
+        let run = || async {
+            let answer = (self.runner)(job.clone()).await;
+            if answer.status >= 500 {
+                Err(answer)
+            } else {
+                Ok(answer)
+            }
+        };
+        run.retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(200))
+                .with_max_delay(Duration::from_secs(10))
+                .with_max_times(tries - 1)
+                .with_jitter(),
+        )
+        .notify(|answer: &Answer, after| {
+            tracing::warn!(
+                status = answer.status,
+                retry_in_ms = after.as_millis() as u64,
+                "send failed; retrying with the same random_id"
+            );
+        })
+        .await
+        .unwrap_or_else(|answer| answer)
+    }
+
+    /// POSTs an asynchronous send's answer to the result webhook (a few tries).
+    async fn post_result(&self, id: i64, method: &str, answer: &Answer) {
+        let Some(url) = &self.config.result_webhook else {
+            return;
+        };
+        let body = job_json(id, Some(method), Some(answer));
+        let post = || async {
+            self.http
+                .post(url.clone())
+                .json(&body)
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+        };
+        let sent = post
+            .retry(
+                ExponentialBuilder::default()
+                    .with_max_times(4)
+                    .with_jitter(),
+            )
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(job_id = id, error = %e.without_url(), "the result webhook failed");
+        }
+    }
+
+    /// `GET /api_v1/jobs/<id>`: the job's state and, once done, its answer.
+    pub async fn job(&self, id: i64) -> Response {
+        match self.store.get(id).await {
+            Ok(Some(Known::Done(id, answer))) => {
+                axum::Json(json!({"ok": true, "result": job_json(id, None, Some(&answer))}))
+                    .into_response()
+            }
+            Ok(Some(Known::Open(id) | Known::Inserted(id))) => {
+                axum::Json(json!({"ok": true, "result": job_json(id, None, None)})).into_response()
+            }
+            Ok(None) => {
+                ApiError::from(botapi::ApiError::bad_request("job not found")).into_response()
+            }
+            Err(e) => store_failed(&e),
+        }
+    }
+}
+
+fn job_of(random_id: i64, method: &str, lane: &str, intake: &Intake) -> Job {
+    Job {
+        id: 0,
+        method: method.to_owned(),
+        lane: lane.to_owned(),
+        random_id,
+        is_async: intake.is_async,
+        content_type: intake.content_type.clone(),
+        query: intake.query.clone(),
+        body: intake.body.to_vec(),
+    }
+}
+
+impl Job {
+    /// The stored request, rebuilt for the method's handler.
+    pub fn request(&self) -> Request<Body> {
+        let uri = match &self.query {
+            Some(q) => format!("/api_v1/{}?{q}", self.method),
+            None => format!("/api_v1/{}", self.method),
+        };
+        let mut request = Request::new(Body::from(self.body.clone()));
+        *request.method_mut() = axum::http::Method::POST;
+        if let Ok(uri) = uri.parse() {
+            *request.uri_mut() = uri;
+        }
+        if let Some(ct) = self
+            .content_type
+            .as_deref()
+            .and_then(|c| HeaderValue::from_str(c).ok())
+        {
+            request.headers_mut().insert(header::CONTENT_TYPE, ct);
+        }
+        request
+    }
+}
+
+impl Answer {
+    /// Reads a handler's response into an answer.
+    pub async fn read(response: Response) -> Answer {
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        Answer { status, body }
+    }
+}
+
+enum Verdict {
+    Final,
+    FloodWait(u64),
+    PeerFlood,
+}
+
+/// What an answer means for the queue: final, or a wait Telegram imposed.
+fn verdict(answer: &Answer) -> Verdict {
+    if answer.status != 429 && answer.status != 400 {
+        return Verdict::Final;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&answer.body) else {
+        return Verdict::Final;
+    };
+    if answer.status == 429 {
+        let seconds = body["parameters"]["retry_after"].as_u64().unwrap_or(1);
+        return Verdict::FloodWait(seconds);
+    }
+    if body["description"].as_str() == Some("Bad Request: PEER_FLOOD") {
+        return Verdict::PeerFlood;
+    }
+    Verdict::Final
+}
+
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let retry_after = (status == StatusCode::TOO_MANY_REQUESTS)
+        .then(|| serde_json::from_slice::<Value>(&answer.body).ok())
+        .flatten()
+        .and_then(|body| body["parameters"]["retry_after"].as_u64());
+    let mut response = (status, answer.body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+fn replayed(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+fn accepted(id: i64) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"ok": true, "result": job_json(id, None, None)})),
+    )
+        .into_response()
+}
+
+fn job_json(id: i64, method: Option<&str>, answer: Option<&Answer>) -> Value {
+    let mut job = json!({"job_id": id, "state": if answer.is_some() { "done" } else { "queued" }});
+    if let Some(method) = method {
+        job["method"] = json!(method);
+    }
+    if let Some(answer) = answer {
+        job["status"] = json!(answer.status);
+        job["response"] = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    }
+    job
+}
+
+fn shutting_down() -> Response {
+    ApiError::with_status(503, "Service Unavailable: the sender is shutting down").into_response()
+}
+
+fn store_failed(error: &StoreError) -> Response {
+    tracing::error!(error = %error, "the send queue failed");
+    ApiError::from(botapi::ApiError::internal("the send queue failed")).into_response()
+}
