@@ -23,11 +23,20 @@ fn split_journal(entries: &[JournalEntry]) -> (Vec<tl::enums::Message>, Vec<tl::
 impl World {
     /// `updates.getDifference` for the common box. Channels that changed since the client's
     /// `date` are announced with `updateChannelTooLong`, as Telegram does, so the client
-    /// follows up with `updates.getChannelDifference`.
+    /// follows up with `updates.getChannelDifference`. A client behind the changes the
+    /// journal still holds ([`crate::world::Retention`]) gets `differenceTooLong` with the
+    /// current pts, as Telegram answers one that fell too far behind.
     pub(super) fn difference(
         &self,
         req: &f::updates::GetDifference,
     ) -> tl::enums::updates::Difference {
+        if self.common.forgot_since(req.pts) {
+            return tl::enums::updates::Difference::TooLong(
+                tl::types::updates::DifferenceTooLong {
+                    pts: self.common.pts,
+                },
+            );
+        }
         let entries = self.common.since(req.pts, DIFFERENCE_LIMIT);
         let mut others: Vec<tl::enums::Update> = self
             .channels
