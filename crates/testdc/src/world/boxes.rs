@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use grammers_tl_types as tl;
+use grammers_tl_types::{self as tl, Deserializable as _, Serializable as _};
 
 use super::{ChatRef, Retention, StoredMessage, TlView};
 
@@ -13,10 +13,28 @@ pub struct JournalEntry {
     pub pts: i32,
     /// How many pts this update consumed.
     pub pts_count: i32,
-    /// The update as pushed to clients.
-    pub update: tl::enums::Update,
+    /// The update as pushed to clients, TL-serialized: a short text message takes ~200 bytes
+    /// so, against ~4 KB parsed, and only getDifference reads it back ([`JournalEntry::update`]).
+    bytes: Box<[u8]>,
     /// Unix seconds when it happened.
     pub date: i32,
+}
+
+impl JournalEntry {
+    fn new(pts: i32, pts_count: i32, update: &tl::enums::Update, date: i32) -> Self {
+        Self {
+            pts,
+            pts_count,
+            bytes: update.to_bytes().into_boxed_slice(),
+            date,
+        }
+    }
+
+    /// The update as pushed to clients (`None` only if its own serialization does not parse
+    /// back, which would be a grammers-tl-types bug).
+    pub fn update(&self) -> Option<tl::enums::Update> {
+        tl::enums::Update::from_bytes(&self.bytes).ok()
+    }
 }
 
 /// The account's common box, or one channel's box.
@@ -100,12 +118,8 @@ impl MessageBox {
     ) -> tl::enums::Update {
         let pts = self.bump_pts(pts_count);
         let update = make(pts);
-        self.journal.push(JournalEntry {
-            pts,
-            pts_count,
-            update: update.clone(),
-            date: super::now(),
-        });
+        self.journal
+            .push(JournalEntry::new(pts, pts_count, &update, super::now()));
         update
     }
 
@@ -142,12 +156,8 @@ impl MessageBox {
                 .or_default()
                 .push_back(message.id);
         }
-        self.journal.push(JournalEntry {
-            pts,
-            pts_count: 1,
-            update: update.clone(),
-            date: message.date.max(super::now()),
-        });
+        let date = message.date.max(super::now());
+        self.journal.push(JournalEntry::new(pts, 1, &update, date));
         (message, update)
     }
 

@@ -10,11 +10,11 @@ const DIFFERENCE_LIMIT: usize = 1000;
 fn split_journal(entries: &[JournalEntry]) -> (Vec<tl::enums::Message>, Vec<tl::enums::Update>) {
     let mut messages = Vec::new();
     let mut others = Vec::new();
-    for e in entries {
-        match &e.update {
-            tl::enums::Update::NewMessage(u) => messages.push(u.message.clone()),
-            tl::enums::Update::NewChannelMessage(u) => messages.push(u.message.clone()),
-            other => others.push(other.clone()),
+    for update in entries.iter().filter_map(JournalEntry::update) {
+        match update {
+            tl::enums::Update::NewMessage(u) => messages.push(u.message),
+            tl::enums::Update::NewChannelMessage(u) => messages.push(u.message),
+            other => others.push(other),
         }
     }
     (messages, others)
@@ -133,7 +133,7 @@ impl World {
     /// Stored messages named by journal entries (for their users and chats).
     fn referenced(&self, entries: &[JournalEntry]) -> Vec<StoredMessage> {
         let mut out = Vec::new();
-        for e in entries {
+        for update in entries.iter().filter_map(JournalEntry::update) {
             let (tl::enums::Update::NewMessage(tl::types::UpdateNewMessage { message, .. })
             | tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
                 message,
@@ -143,7 +143,7 @@ impl World {
             | tl::enums::Update::EditChannelMessage(tl::types::UpdateEditChannelMessage {
                 message,
                 ..
-            })) = &e.update
+            })) = &update
             else {
                 continue;
             };
