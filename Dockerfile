@@ -27,6 +27,8 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
+# Patched dependencies ([patch.crates-io] in Cargo.toml) are path dependencies: the cook needs them.
+COPY vendor vendor
 # Dependency layer: rebuilt only when Cargo.toml / Cargo.lock change.
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .

@@ -6,6 +6,8 @@
 //! the exit code is non-zero only when something fails outright (a process does not start,
 //! a request errors in a way that stops a phase).
 
+mod idle;
+mod longrun;
 mod media;
 mod phases;
 mod procs;
@@ -53,6 +55,9 @@ struct Args {
     /// (repeatable; a later value of the same key wins).
     #[arg(long, value_parser = parse_env)]
     compare_env: Vec<(String, String)>,
+    /// Rounds of `--duration` seconds in the long-run memory phase.
+    #[arg(long, default_value_t = 4)]
+    rounds: usize,
     /// Also write the table (with the machine line) to this file.
     #[arg(long)]
     markdown: Option<PathBuf>,
@@ -65,6 +70,10 @@ enum Phase {
     Receiver,
     Media,
     Rss,
+    /// One message at a time at idle, to the Rust sink and to Python consumers.
+    Idle,
+    /// Rounds of sendMessage load with the sender's and testdc's RSS after each.
+    Longrun,
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -111,6 +120,10 @@ async fn main() -> anyhow::Result<()> {
         phases::sender(&env, &plan, &mut rows).await?;
         env.rss_rows("send load", 64, &mut rows);
     }
+    if wants(Phase::Longrun) {
+        let rounds = if args.quick { 2 } else { args.rounds.max(2) };
+        longrun::run(&env, &plan, rounds, &mut rows).await;
+    }
     let mut run = 0;
     if wants(Phase::Receiver) || wants(Phase::Rss) {
         rss.reset();
@@ -121,6 +134,11 @@ async fn main() -> anyhow::Result<()> {
         rss.reset();
         phases::media(&env, &plan, &mut rows).await?;
         env.rss_rows("media", 64, &mut rows);
+    }
+    let idle_messages = if args.quick { 5 } else { 50 };
+    if wants(Phase::Idle) {
+        run += 1;
+        rows.push(idle::rust_sink(&dc, &sink, run, idle_messages).await?);
     }
     for p in [&receiver.proc, &sender.proc] {
         let hwm = p.hwm();
@@ -140,6 +158,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("bench: {name} logged: {line}");
     }
     phases::stop(receiver.proc).await;
+    if wants(Phase::Idle) {
+        for protocol in ["http/1.0", "http/1.1"] {
+            rows.extend(idle::python(&bins, &dc, protocol, idle_messages).await?);
+        }
+    }
     if wants(Phase::Receiver) {
         outbox_run(
             &args, &bins, &plan, &dc, &sender, &sink, &hook, &http, &mut run, &mut rows,

@@ -1,6 +1,6 @@
-//! The system under test: testdc writing a fresh session into a temporary directory, then the
-//! receiver (webhook → the bench's sink) and the sender, each on free loopback ports, with
-//! their start-up times.
+//! The system under test: testdc (bounded history) writing a fresh session into a temporary
+//! directory, then the receiver (webhook → the bench's sink) and the sender, each on free
+//! loopback ports, with their start-up times.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -12,6 +12,11 @@ use crate::procs::{Proc, free_addr};
 
 /// Longest wait for a process to answer its health check.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// Messages testdc keeps per chat (`--keep-messages`): a long run's history stays bounded.
+const KEEP_MESSAGES: usize = 1000;
+/// pts changes testdc keeps per box (`--keep-changes`): far more than the receiver falls
+/// behind in the overload probe, so its getDifference catch-up never meets the limit.
+const KEEP_CHANGES: usize = 200_000;
 /// The API key the sender is started with.
 pub(crate) const API_KEY: &str = "100000001:bench-token";
 
@@ -62,6 +67,10 @@ pub(crate) async fn start_dc(bins: &std::path::Path, http: &reqwest::Client) -> 
         ctl.to_string(),
         "--session".to_owned(),
         session.clone(),
+        "--keep-messages".to_owned(),
+        KEEP_MESSAGES.to_string(),
+        "--keep-changes".to_owned(),
+        KEEP_CHANGES.to_string(),
     ];
     let mut proc = Proc::spawn(
         "testdc",

@@ -22,7 +22,7 @@ use tracing::{debug, info, warn};
 use crate::crypto::ServerAuthKey;
 use crate::shared::Shared;
 use crate::world::rpc::DcAddress;
-use crate::world::{Fixture, RpcError, World};
+use crate::world::{Fixture, Retention, RpcError, World};
 
 /// How to start a test DC.
 #[derive(Clone, Debug)]
@@ -42,6 +42,9 @@ pub struct TestDcConfig {
     /// until its pts passes the old one, and take new message ids for replays of old ones.
     /// Off by default: tests start from a fresh state and read small ids.
     pub counters_from_clock: bool,
+    /// What the world forgets as it grows (old messages per chat, old pts changes); nothing
+    /// by default, so every message stays readable. Long benchmarks bound it.
+    pub retention: Retention,
 }
 
 impl Default for TestDcConfig {
@@ -51,6 +54,7 @@ impl Default for TestDcConfig {
             auth_key: None,
             signed_in: true,
             counters_from_clock: false,
+            retention: Retention::default(),
         }
     }
 }
@@ -103,6 +107,7 @@ impl TestDc {
             0
         };
         let mut world = World::with_counters_from(rand::random(), start);
+        world.retention = config.retention;
         if config.signed_in {
             world.auth.sign_in(key.key_id(), world.self_id);
         }

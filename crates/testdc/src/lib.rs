@@ -28,4 +28,4 @@ pub use limits::{Limits, Rate};
 pub use view::{MediaView, MessageView, SendMedia, SendText};
 pub use world::bots::{BotCommand, BotProfile, CallbackAnswer, CommandScope};
 pub use world::media_kind::{MediaKind, MediaMeta};
-pub use world::{ChatRef, Fixture};
+pub use world::{ChatRef, Fixture, Retention};

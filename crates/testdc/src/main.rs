@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use testdc::{TestDc, TestDcConfig};
+use testdc::{Retention, TestDc, TestDcConfig};
 
 /// A hermetic Telegram data center for trying and testing the gateway without Telegram.
 #[derive(Parser, Debug)]
@@ -33,6 +33,15 @@ struct Args {
     /// sender's `/api_v1/auth/*`); the code is at `GET /auth/last_code` on the control API.
     #[arg(long)]
     unauthorized: bool,
+    /// Keep only the newest N messages per chat (older ones, and files no kept message shows,
+    /// are forgotten as if deleted), so a long benchmark runs in bounded memory. Unset: keep
+    /// every message.
+    #[arg(long, env = "TESTDC_KEEP_MESSAGES", value_name = "N")]
+    keep_messages: Option<usize>,
+    /// Keep only the newest N pts changes per message box and N `random_id`s (a client further
+    /// behind gets `differenceTooLong`). Unset: keep all.
+    #[arg(long, env = "TESTDC_KEEP_CHANGES", value_name = "N")]
+    keep_changes: Option<usize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -107,6 +116,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             // The binary serves clients that keep their state across its restarts (the compose
             // demo on the same ./sessions): its counters never go back.
             counters_from_clock: true,
+            retention: Retention {
+                messages_per_chat: args.keep_messages.map(|n| n.max(1)),
+                changes: args.keep_changes.map(|n| n.max(1)),
+            },
             ..TestDcConfig::default()
         })
         .await

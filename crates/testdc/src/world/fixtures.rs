@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{ChannelRec, ChatRec, ChatRef, MessageBox, StoredMessage, TlView, UserRec, World, now};
+use super::{
+    ChannelRec, ChatRec, ChatRef, MessageBox, Retention, StoredMessage, TlView, UserRec, World, now,
+};
 
 /// Well-known ids of the default world, for tests and the control API.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -162,6 +164,7 @@ impl World {
             qts: start,
             hash_salt,
             random_ids: Default::default(),
+            retention: Default::default(),
             media: Default::default(),
             auth: Default::default(),
             bots: Default::default(),
@@ -213,7 +216,7 @@ impl World {
         } = self;
         let tl = TlView { media, bots };
         for (chat, from, text) in in_common {
-            common.store_new(seed(chat, from, text), &tl);
+            common.store_new(seed(chat, from, text), &tl, Retention::default());
         }
         // Each fixture channel has a box of its own; only those it has are seeded.
         for channel in channels.values_mut() {
@@ -223,7 +226,9 @@ impl World {
                 _ => continue,
             };
             let message = seed(ChatRef::Channel(channel.id), from, text);
-            channel.messages.store_new(message, &tl);
+            channel
+                .messages
+                .store_new(message, &tl, Retention::default());
         }
     }
 }

@@ -88,6 +88,9 @@ pub struct MediaStore {
     uploads: HashMap<i64, Upload>,
     /// Finished files by id.
     pub files: HashMap<i64, StoredFile>,
+    /// How many kept messages show each file, counted only under a per-chat retention limit
+    /// (see [`MediaStore::release`]).
+    held: HashMap<i64, u32>,
     next_id: i64,
     reference_epoch: u8,
 }
@@ -198,6 +201,24 @@ impl MediaStore {
         };
         self.files.insert(file.id, file.clone());
         file
+    }
+
+    /// One more kept message shows file `id`.
+    pub(crate) fn hold(&mut self, id: i64) {
+        *self.held.entry(id).or_default() += 1;
+    }
+
+    /// A kept message showing file `id` was forgotten; the file (its bytes) goes with the
+    /// last such message. A file no counted message showed (an edit's new media) stays.
+    pub(crate) fn release(&mut self, id: i64) {
+        let Some(count) = self.held.get_mut(&id) else {
+            return;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.held.remove(&id);
+            self.files.remove(&id);
+        }
     }
 
     /// Makes every file reference handed out so far expire (`FILE_REFERENCE_EXPIRED`), as

@@ -15,6 +15,7 @@ pub mod media_kind;
 mod peer_actions;
 mod population;
 mod resolve;
+mod retention;
 pub mod rpc;
 pub mod tl_build;
 
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 pub use boxes::{JournalEntry, MessageBox};
 pub use fixtures::{Fixture, clock_start};
+pub use retention::{RecentIds, Retention};
 
 /// A chat from the account's point of view, by MTProto bare id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -263,8 +265,11 @@ pub struct World {
     pub qts: i32,
     /// Salt mixed into access hashes so they are unguessable per run.
     pub hash_salt: i64,
-    /// `random_id`s already used by the account (Telegram refuses duplicates).
-    pub random_ids: std::collections::HashSet<i64>,
+    /// `random_id`s already used by the account (Telegram refuses duplicates), the newest
+    /// ones under a [`Retention`] limit.
+    pub random_ids: RecentIds,
+    /// What the world forgets as it grows (nothing by default).
+    pub retention: Retention,
     /// Uploads and stored files.
     pub media: media::MediaStore,
     /// Which auth keys are signed in as whom, login codes, the 2FA password.
@@ -421,14 +426,29 @@ impl World {
     }
 
     /// Stores a new message in its chat's box (which gives it its id), journals its
-    /// `updateNew(Channel)Message` and returns it with the update to push. Errors:
+    /// `updateNew(Channel)Message` and returns it with the update to push; then forgets what
+    /// [`World::retention`] does not keep of that box. Errors:
     /// `CHANNEL_INVALID` for a channel the world does not have.
     pub fn store_new(
         &mut self,
         message: StoredMessage,
     ) -> Result<(StoredMessage, tl::enums::Update), RpcError> {
-        let (mbox, tl) = self.box_for_write(message.chat)?;
-        Ok(mbox.store_new(message, &tl))
+        let retention = self.retention;
+        let chat = message.chat;
+        let (mbox, tl) = self.box_for_write(chat)?;
+        let stored = mbox.store_new(message, &tl, retention);
+        let forgotten = mbox.forget(chat, retention);
+        if retention.messages_per_chat.is_some() {
+            if let Some(file) = stored.0.media.as_ref().and_then(media::MediaRef::file_id) {
+                self.media.hold(file);
+            }
+            for old in forgotten {
+                if let Some(file) = old.media.as_ref().and_then(media::MediaRef::file_id) {
+                    self.media.release(file);
+                }
+            }
+        }
+        Ok(stored)
     }
 
     /// Wraps updates in an `updates` constructor with the users and chats they mention.

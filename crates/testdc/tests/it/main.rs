@@ -11,6 +11,7 @@ mod extra;
 mod faults;
 mod media;
 mod peer_actions;
+mod retention;
 mod round_trip;
 mod rpc;
 
@@ -35,7 +36,12 @@ pub struct Harness {
 
 /// Starts a DC, seeds a session file and connects a grammers client with no retries.
 pub async fn harness() -> Harness {
-    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
+    harness_with(TestDcConfig::default()).await
+}
+
+/// [`harness`] with a DC started from `config`.
+pub async fn harness_with(config: TestDcConfig) -> Harness {
+    let dc = TestDc::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.session");
     dc.write_session(&path).await.unwrap();

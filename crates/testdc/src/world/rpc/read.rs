@@ -10,11 +10,11 @@ const DIFFERENCE_LIMIT: usize = 1000;
 fn split_journal(entries: &[JournalEntry]) -> (Vec<tl::enums::Message>, Vec<tl::enums::Update>) {
     let mut messages = Vec::new();
     let mut others = Vec::new();
-    for e in entries {
-        match &e.update {
-            tl::enums::Update::NewMessage(u) => messages.push(u.message.clone()),
-            tl::enums::Update::NewChannelMessage(u) => messages.push(u.message.clone()),
-            other => others.push(other.clone()),
+    for update in entries.iter().filter_map(JournalEntry::update) {
+        match update {
+            tl::enums::Update::NewMessage(u) => messages.push(u.message),
+            tl::enums::Update::NewChannelMessage(u) => messages.push(u.message),
+            other => others.push(other),
         }
     }
     (messages, others)
@@ -23,11 +23,20 @@ fn split_journal(entries: &[JournalEntry]) -> (Vec<tl::enums::Message>, Vec<tl::
 impl World {
     /// `updates.getDifference` for the common box. Channels that changed since the client's
     /// `date` are announced with `updateChannelTooLong`, as Telegram does, so the client
-    /// follows up with `updates.getChannelDifference`.
+    /// follows up with `updates.getChannelDifference`. A client behind the changes the
+    /// journal still holds ([`crate::world::Retention`]) gets `differenceTooLong` with the
+    /// current pts, as Telegram answers one that fell too far behind.
     pub(super) fn difference(
         &self,
         req: &f::updates::GetDifference,
     ) -> tl::enums::updates::Difference {
+        if self.common.forgot_since(req.pts) {
+            return tl::enums::updates::Difference::TooLong(
+                tl::types::updates::DifferenceTooLong {
+                    pts: self.common.pts,
+                },
+            );
+        }
         let entries = self.common.since(req.pts, DIFFERENCE_LIMIT);
         let mut others: Vec<tl::enums::Update> = self
             .channels
@@ -124,7 +133,7 @@ impl World {
     /// Stored messages named by journal entries (for their users and chats).
     fn referenced(&self, entries: &[JournalEntry]) -> Vec<StoredMessage> {
         let mut out = Vec::new();
-        for e in entries {
+        for update in entries.iter().filter_map(JournalEntry::update) {
             let (tl::enums::Update::NewMessage(tl::types::UpdateNewMessage { message, .. })
             | tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
                 message,
@@ -134,7 +143,7 @@ impl World {
             | tl::enums::Update::EditChannelMessage(tl::types::UpdateEditChannelMessage {
                 message,
                 ..
-            })) = &e.update
+            })) = &update
             else {
                 continue;
             };

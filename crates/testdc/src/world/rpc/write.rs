@@ -133,7 +133,10 @@ impl World {
         if out.text.encode_utf16().count() > MESSAGE_LENGTH_MAX {
             return Err(RpcError::bad("MESSAGE_TOO_LONG"));
         }
-        if !self.random_ids.insert(out.random_id) {
+        if !self
+            .random_ids
+            .insert(out.random_id, self.retention.changes)
+        {
             return Err(RpcError::from_message("RANDOM_ID_DUPLICATE"));
         }
         let reply_to = match out.reply_to {
