@@ -165,6 +165,10 @@ pub struct Config {
         default_value = "bot_api"
     )]
     pub response_format: ResponseFormat,
+    /// `NATS_URL`, `NATS_CREDS`, `NATS_SUBJECT_PREFIX`: the Bot API methods over NATS
+    /// request/reply as well ([`crate::nats`]); unset `NATS_URL`: HTTP only.
+    #[command(flatten)]
+    pub nats: ops::nats::NatsSettings,
 }
 
 /// A setting that is present but unusable; the message names the variable.

@@ -7,7 +7,7 @@
 //! - [`cli`]: [`cli::Cli`] — the settings plus the `healthcheck` subcommand.
 //! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
 //!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
-//!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`, `RESPONSE_FORMAT`).
+//!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`, `RESPONSE_FORMAT`, `NATS_*`).
 //! - [`startup`]: [`App`] — bind, connect (or start signed out), serve, graceful shutdown.
 //! - [`connection`]: the session slot — signed in (the connection and the handlers' state
 //!   bound to it) or not (a login in progress) — swapped by the headless login without a
@@ -41,6 +41,8 @@
 //! - [`state`]: the router's [`state::ServerState`] and the handlers' [`state::AppState`].
 //! - [`limits`]: the rate limit (`RATE_LIMIT_PER_SECOND`, 429) and CORS.
 //! - [`telemetry`]: one log line and the Prometheus metrics per request; `/metrics`.
+//! - [`nats`]: the same methods over NATS request/reply (`<prefix>.<account>.call.<method>`),
+//!   through the same router, when `NATS_URL` is set.
 //! - [`compat`]: the legacy answer shape (`RESPONSE_FORMAT`, `x-response-format`) of the
 //!   Python service this sender replaces, one transform over the method routes.
 //!
@@ -58,6 +60,7 @@ pub mod extract;
 pub mod limits;
 pub mod listener;
 pub mod media;
+pub mod nats;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

@@ -105,6 +105,7 @@ pub(crate) fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         upload_concurrency: telegram::DEFAULT_UPLOAD_CONCURRENCY,
         cors_allowed_origins: Vec::new(),
         response_format: ResponseFormat::BotApi,
+        nats: ops::nats::NatsSettings::default(),
     }
 }
 

@@ -26,6 +26,7 @@ mod manage;
 mod media;
 mod media_kinds;
 mod messages;
+mod nats;
 mod observability;
 mod schemathesis;
 mod secrets;
