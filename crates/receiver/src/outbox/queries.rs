@@ -77,51 +77,52 @@ impl Outbox {
     /// all are stored, in order, or none. One [`Inserted`] per update, in the same order.
     pub async fn insert_all(&self, updates: &[NewUpdate]) -> Result<Vec<Inserted>> {
         let mut db = self.conn.lock().await;
-        db.transaction("insert", async |db: &mut Db| {
-            let mut next_id = db
-                .all(
-                    "insert",
-                    "SELECT value FROM meta WHERE key = 'next_update_id'",
-                    (),
-                    |r| int(r, 0),
-                )
-                .await?
-                .first()
-                .copied()
-                .ok_or_else(|| OutboxError::Corrupt("next_update_id is missing".into()))?;
-            let first_id = next_id;
-            let mut out = Vec::with_capacity(updates.len());
-            for update in updates {
-                let existing = db
+        let inserted = db
+            .transaction("insert", async |db: &mut Db| {
+                let mut next_id = db
                     .all(
                         "insert",
-                        "SELECT id, status FROM updates WHERE natural_key = ?1",
-                        [update.natural_key.as_str()],
-                        |r| Ok((int(r, 0)?, int(r, 1)?)),
+                        "SELECT value FROM meta WHERE key = 'next_update_id'",
+                        (),
+                        |r| int(r, 0),
                     )
-                    .await?;
-                if let Some((id, status)) = existing.first() {
-                    out.push(Inserted {
-                        id: *id,
-                        fresh: false,
-                        media: *status == Status::Media as i64,
-                    });
-                    continue;
-                }
-                let id = next_id;
-                next_id += 1;
-                let mut body = update.body.clone();
-                body["update_id"] = id.into();
-                let media = !update.downloads.is_empty();
-                let status = if media {
-                    Status::Media
-                } else {
-                    self.ready_status()
-                };
-                let downloads =
-                    media.then(|| serde_json::to_string(&update.downloads).unwrap_or_default());
-                let now = now_ms();
-                db.execute(
+                    .await?
+                    .first()
+                    .copied()
+                    .ok_or_else(|| OutboxError::Corrupt("next_update_id is missing".into()))?;
+                let first_id = next_id;
+                let mut out = Vec::with_capacity(updates.len());
+                for update in updates {
+                    let existing = db
+                        .all(
+                            "insert",
+                            "SELECT id, status FROM updates WHERE natural_key = ?1",
+                            [update.natural_key.as_str()],
+                            |r| Ok((int(r, 0)?, int(r, 1)?)),
+                        )
+                        .await?;
+                    if let Some((id, status)) = existing.first() {
+                        out.push(Inserted {
+                            id: *id,
+                            fresh: false,
+                            media: *status == Status::Media as i64,
+                        });
+                        continue;
+                    }
+                    let id = next_id;
+                    next_id += 1;
+                    let mut body = update.body.clone();
+                    body["update_id"] = id.into();
+                    let media = !update.downloads.is_empty();
+                    let status = if media {
+                        Status::Media
+                    } else {
+                        self.ready_status()
+                    };
+                    let downloads =
+                        media.then(|| serde_json::to_string(&update.downloads).unwrap_or_default());
+                    let now = now_ms();
+                    db.execute(
                     "insert",
                     "INSERT INTO updates (id, webhook_id, natural_key, kind, chat_id, status, body,
                                           downloads, received_at, archived, done_at)
@@ -147,23 +148,36 @@ impl Outbox {
                     ],
                 )
                 .await?;
-                out.push(Inserted {
-                    id,
-                    fresh: true,
-                    media,
-                });
-            }
-            if next_id != first_id {
-                db.execute(
-                    "insert",
-                    "UPDATE meta SET value = ?1 WHERE key = 'next_update_id'",
-                    [next_id],
-                )
-                .await?;
-            }
-            Ok(out)
-        })
-        .await
+                    if self.mode.sink {
+                        let body = body.to_string();
+                        super::sink::queue(db, id, update.chat_id, update.kind, media, &body, now)
+                            .await?;
+                    }
+                    out.push(Inserted {
+                        id,
+                        fresh: true,
+                        media,
+                    });
+                }
+                if next_id != first_id {
+                    db.execute(
+                        "insert",
+                        "UPDATE meta SET value = ?1 WHERE key = 'next_update_id'",
+                        [next_id],
+                    )
+                    .await?;
+                }
+                Ok(out)
+            })
+            .await;
+        if self.mode.sink
+            && inserted
+                .as_ref()
+                .is_ok_and(|rows| rows.iter().any(|r| r.fresh))
+        {
+            self.sink_wake.notify_one();
+        }
+        inserted
     }
 
     /// Rows still waiting for their media (after a restart: every one not finished).
@@ -203,6 +217,10 @@ impl Outbox {
             libsql::params![body.to_string(), self.ready_status() as i64, id, now_ms()],
         )
         .await?;
+        if self.mode.sink {
+            super::sink::media_done(&mut db, id, &body.to_string()).await?;
+            self.sink_wake.notify_one();
+        }
         Ok(())
     }
 
@@ -345,19 +363,26 @@ impl Outbox {
     }
 
     /// Makes dead letters deliverable again (all, or the one with `update_id`), with a fresh
-    /// age and attempt count; same `update_id` and `webhook-id`. Returns how many.
+    /// age and attempt count; same `update_id` and `webhook-id`. Returns how many (the sink's
+    /// dead rows are revived too, and counted).
     pub async fn replay(&self, update_id: Option<i64>) -> Result<u64> {
         let mut db = self.conn.lock().await;
-        db.execute(
-            "replay",
-            sql!(
-                "UPDATE updates SET status = {ready}, attempts = 0, next_attempt_at = 0,
+        let sink = super::sink::replay(&mut db, update_id).await?;
+        if sink > 0 {
+            self.sink_wake.notify_one();
+        }
+        let webhook = db
+            .execute(
+                "replay",
+                sql!(
+                    "UPDATE updates SET status = {ready}, attempts = 0, next_attempt_at = 0,
                      received_at = ?1, done_at = NULL
                  WHERE status = {dead} AND (?2 IS NULL OR id = ?2)"
-            ),
-            libsql::params![now_ms(), update_id],
-        )
-        .await
+                ),
+                libsql::params![now_ms(), update_id],
+            )
+            .await?;
+        Ok(webhook + sink)
     }
 
     /// Up to `limit` final rows not yet written to `ARCHIVE_DIR`: `(id, received_at, body)`.

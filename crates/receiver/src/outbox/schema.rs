@@ -10,7 +10,7 @@ use super::db::sql;
 use super::{OutboxError, Status};
 
 /// The schema version this code writes.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1, its statuses written as `{name}` ([`Status::in_sql`]).
 const V1: &str = "
@@ -103,14 +103,19 @@ pub(super) async fn check(conn: &Connection) -> Result<(), OutboxError> {
     Ok(())
 }
 
-/// Creates the tables and the random first `update_id` in one transaction.
+/// Creates the tables and the random first `update_id` in one transaction; an outbox of an
+/// older version gets what the later versions add (2: the `sink` table).
 pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
-    if user_version(conn).await? >= SCHEMA_VERSION {
+    let version = user_version(conn).await?;
+    if version >= SCHEMA_VERSION {
         return Ok(());
     }
     let body = async {
         conn.execute("BEGIN IMMEDIATE", ()).await?;
-        conn.execute_batch(&Status::in_sql(V1)).await?;
+        if version < 1 {
+            conn.execute_batch(&Status::in_sql(V1)).await?;
+        }
+        conn.execute_batch(super::sink::V2).await?;
         // As the Bot API does: ids start at a random positive number and then increase.
         let base: i64 = rand::random_range(1..1_000_000_000);
         conn.execute(
