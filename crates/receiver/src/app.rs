@@ -65,6 +65,7 @@ pub struct App {
     metrics: PrometheusHandle,
     drain_deadline: Duration,
     handlers: Handlers,
+    nats: Option<crate::nats::Publisher>,
 }
 
 fn webhook_client(config: &Config) -> anyhow::Result<Option<WebhookClient>> {
@@ -160,11 +161,19 @@ impl App {
             .phone_number
             .clone()
             .or_else(|| telegram.account().phone.clone());
+        let account_id = telegram.account().user.id;
         let outbox = Arc::new(outbox.with_mode(Mode {
             deliver: webhook.is_some(),
             archive: config.archive_dir.is_some(),
-            id_prefix: format!("tg{}_", telegram.account().user.id),
+            id_prefix: format!("tg{account_id}_"),
+            sink: config.nats.enabled(),
         }));
+        let nats = config
+            .nats
+            .connection
+            .connect("receiver")
+            .await?
+            .map(|client| crate::nats::Publisher::new(client, config.nats.clone(), account_id));
         let fetcher = Fetcher::new(
             telegram.clone(),
             store.clone(),
@@ -192,6 +201,7 @@ impl App {
             metrics: ops::metrics::install(),
             drain_deadline: config.shutdown_drain_timeout,
             handlers: Handlers::new(),
+            nats,
         })
     }
 

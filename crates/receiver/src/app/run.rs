@@ -55,6 +55,14 @@ impl App {
             }
             None => info!("WEBHOOK_URL is not set: printing updates only"),
         }
+        if let Some(publisher) = self.nats.clone() {
+            let sink = crate::nats::sink::Sink {
+                outbox: self.outbox.clone(),
+                publisher,
+                policy: self.policy,
+            };
+            workers.spawn(sink.run(workers_stop_rx.clone()));
+        }
         workers.spawn(crate::deliver::prune(
             self.outbox.clone(),
             workers_stop_rx.clone(),
