@@ -7,6 +7,7 @@
 //! a request errors in a way that stops a phase).
 
 mod media;
+mod nats;
 mod phases;
 mod procs;
 mod receiver_load;
@@ -143,6 +144,12 @@ async fn main() -> anyhow::Result<()> {
     if wants(Phase::Receiver) {
         outbox_run(
             &args, &bins, &plan, &dc, &sender, &sink, &hook, &http, &mut run, &mut rows,
+        )
+        .await?;
+    }
+    if wants(Phase::Receiver) {
+        nats::run(
+            &bins, &plan, &dc, &sender, &sink, &http, &mut run, &mut rows,
         )
         .await?;
     }
