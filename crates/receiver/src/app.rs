@@ -26,9 +26,11 @@ use crate::media::MediaService;
 use crate::media::fetch::Fetcher;
 use crate::media::store::MediaStore;
 use crate::normalize::Normalizer;
-use crate::outbox::{Mode, Outbox};
+use crate::normalize::WebhookFormat;
 use crate::pipeline::Health;
+use crate::webhook::target::{self, Active, EnvSettings};
 use crate::webhook::{WebhookClient, WebhookSettings};
+use outbox::{Mode, Outbox};
 
 /// Capacity of grammers' update channel. grammers drops updates when it is full; a dropped
 /// update is a gap that getDifference fills when the next update shows it — but a burst whose
@@ -51,7 +53,9 @@ pub struct App {
     stream: UpdateStream,
     outbox: Arc<Outbox>,
     normalizer: Normalizer,
-    webhook: Option<WebhookClient>,
+    /// The webhook in force at start (the environment's or a runtime one).
+    webhook: Option<Arc<Active>>,
+    env_webhook: EnvSettings,
     policy: RetryPolicy,
     archive_dir: Option<PathBuf>,
     api_key: Option<SecretString>,
@@ -68,20 +72,32 @@ pub struct App {
     nats: Option<crate::nats::Publisher>,
 }
 
-fn webhook_client(config: &Config) -> anyhow::Result<Option<WebhookClient>> {
-    let Some(url) = config.webhook_url.clone() else {
-        return Ok(None);
-    };
-    let client = WebhookClient::new(WebhookSettings {
+/// The environment's webhook settings; its client is built once here so a bad header value
+/// stops the start with a message naming the variable.
+fn env_webhook(config: &Config) -> anyhow::Result<EnvSettings> {
+    let webhook = config.webhook_url.clone().map(|url| WebhookSettings {
         url,
         api_key: config.webhook_api_key.clone(),
         secret_token: config.webhook_secret_token.clone(),
         signing: config.webhook_signing_secret.clone(),
         timeout: config.webhook_timeout,
         max_connections: usize::from(config.webhook_max_connections),
+    });
+    if let Some(settings) = &webhook {
+        WebhookClient::new(settings.clone()).context("failed to build the webhook client")?;
+    }
+    Ok(EnvSettings {
+        webhook,
+        bot_api_format: config.webhook_format == WebhookFormat::BotApi,
+        allowed_updates: config
+            .allowed_updates
+            .iter()
+            .map(|k| k.as_str().to_owned())
+            .collect(),
+        signing: config.webhook_signing_secret.clone(),
+        timeout: config.webhook_timeout,
+        max_connections: usize::from(config.webhook_max_connections),
     })
-    .context("failed to build the webhook client")?;
-    Ok(Some(client))
 }
 
 impl App {
@@ -113,7 +129,7 @@ impl App {
                 outbox_path.display()
             )
         })?;
-        let webhook = webhook_client(&config)?;
+        let env_webhook = env_webhook(&config)?;
         let store = MediaStore::open(
             &config.media_dir,
             config.media_ttl,
@@ -162,8 +178,23 @@ impl App {
             .clone()
             .or_else(|| telegram.account().phone.clone());
         let account_id = telegram.account().user.id;
+        // Rows wait for a webhook or getUpdates, except in an in-memory outbox without a
+        // webhook: no other process can fetch them there.
+        let webhook = if outbox.in_memory() {
+            env_webhook
+                .active(&outbox::WebhookState {
+                    env: Some(env_webhook.record()),
+                    runtime: None,
+                })?
+                .map(Arc::new)
+        } else {
+            target::start(&outbox, &env_webhook)
+                .await
+                .context("failed to read the webhook settings from the outbox")?
+        };
+        let deliver = env_webhook.webhook.is_some() || !outbox.in_memory();
         let outbox = Arc::new(outbox.with_mode(Mode {
-            deliver: webhook.is_some(),
+            deliver,
             archive: config.archive_dir.is_some(),
             id_prefix: format!("tg{account_id}_"),
             sink: config.nats.enabled(),
@@ -188,6 +219,7 @@ impl App {
             outbox,
             normalizer: config.normalizer(account_phone),
             webhook,
+            env_webhook,
             policy: config.retry_policy(),
             archive_dir: config.archive_dir.clone(),
             api_key: config.webhook_api_key.clone(),

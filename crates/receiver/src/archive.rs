@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use tracing::{error, warn};
 
-use crate::outbox::Outbox;
+use outbox::Outbox;
 
 /// Rows written per pass.
 const BATCH: u32 = 500;

@@ -15,9 +15,9 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use telegram::{DEFAULT_UPLOAD_CONCURRENCY, OutgoingText, Telegram, TelegramConfig, TelegramError};
 
-use crate::outbox::Outbox;
 use crate::signin_wait;
 use crate::{App, Config, FLOOD_SLEEP_THRESHOLD};
+use outbox::Outbox;
 
 /// `receiver [COMMAND]`: with no command, streams updates to the webhook.
 #[derive(Parser, Debug)]

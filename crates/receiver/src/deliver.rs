@@ -21,8 +21,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, warn};
 
-use crate::outbox::{Due, LANE_ROWS, Outbox, Outcome, now_ms};
-use crate::webhook::WebhookClient;
+use crate::webhook::target::Active;
+use outbox::{Due, LANE_ROWS, Outbox, Outcome, now_ms};
 
 /// Longest wait between two full looks at the outbox (a safety net; changes notify at once).
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
@@ -115,7 +115,9 @@ impl DeliveryWake {
 /// Everything the scheduler needs.
 pub struct Deliverer {
     pub(crate) outbox: Arc<Outbox>,
-    pub(crate) client: WebhookClient,
+    /// The webhook in force (`None`: rows wait for `getUpdates`); a lane reads it when it
+    /// starts, so a change applies from the next lane on.
+    pub(crate) target: watch::Receiver<Option<Arc<Active>>>,
     /// Retry settings.
     pub policy: RetryPolicy,
     /// Rung whenever rows become ready.
@@ -123,9 +125,16 @@ pub struct Deliverer {
 }
 
 /// Deletes delivered rows once they are too old to de-duplicate anything (7 days; 10 s in an
-/// in-memory outbox, where kept rows are RSS), until `stop` turns true. Runs
-/// whether or not a webhook is configured: without one, rows are stored delivered.
-pub async fn prune(outbox: Arc<Outbox>, mut stop: watch::Receiver<bool>) {
+/// in-memory outbox, where kept rows are RSS), until `stop` turns true. Runs whether or not a
+/// webhook is in force; while none is (`target` holds `None`), open rows older than `max_age`
+/// expire too: nothing fetched them with `getUpdates` (Telegram drops a bot's unfetched
+/// updates after 24 hours).
+pub async fn prune(
+    outbox: Arc<Outbox>,
+    target: watch::Receiver<Option<Arc<Active>>>,
+    max_age: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let (keep, every) = if outbox.in_memory() {
         (KEEP_DELIVERED_IN_MEMORY, PRUNE_EVERY_IN_MEMORY)
     } else {
@@ -137,6 +146,16 @@ pub async fn prune(outbox: Arc<Outbox>, mut stop: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(rows) => debug!(rows, "pruned delivered updates"),
             Err(e) => warn!(error = %e, "could not prune delivered updates"),
+        }
+        if target.borrow().is_none() {
+            match outbox
+                .expire_unfetched(now_ms() - max_age.as_millis() as i64)
+                .await
+            {
+                Ok(0) => {}
+                Ok(rows) => warn!(rows, "updates nobody fetched with getUpdates expired"),
+                Err(e) => warn!(error = %e, "could not expire unfetched updates"),
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}
@@ -186,6 +205,7 @@ impl Deliverer {
     /// signalled ready until then (the caller bounds the wait with its drain deadline); rows
     /// not attempted stay in the outbox.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut target = self.target.clone();
         let this = Arc::new(self);
         let mut lanes = Lanes::default();
         let mut tasks: JoinSet<LaneEnd> = JoinSet::new();
@@ -193,6 +213,18 @@ impl Deliverer {
         let mut next_scan = now_ms();
         let mut next_gauge = now_ms();
         while !*stop.borrow() {
+            if target.borrow_and_update().is_none() {
+                // Rows wait for getUpdates (or for a webhook to be set).
+                tokio::select! {
+                    // A new webhook: every chat's head is looked at again.
+                    () = target_changed(&mut target) => next_scan = now_ms(),
+                    _ = stop.wait_for(|s| *s) => {}
+                    Some(done) = tasks.join_next_with_id() => {
+                        lane_ended(&mut lanes, &mut task_chats, done);
+                    }
+                }
+                continue;
+            }
             let (signalled, rescan) = this.wake.take();
             signalled.into_iter().for_each(|chat| lanes.want(chat));
             if rescan || now_ms() >= next_scan {
@@ -211,6 +243,7 @@ impl Deliverer {
             tokio::select! {
                 () = this.wake.notify.notified() => {}
                 () = tokio::time::sleep(wait) => {}
+                () = target_changed(&mut target) => next_scan = now_ms(),
                 Some(done) = tasks.join_next_with_id() => {
                     next_scan = next_scan.min(lane_ended(&mut lanes, &mut task_chats, done));
                 }
@@ -229,7 +262,9 @@ impl Deliverer {
             .0
             .into_iter()
             .for_each(|chat| lanes.want(chat));
-        this.start_lanes(&mut lanes, &mut tasks, &mut task_chats);
+        if this.target.borrow().is_some() {
+            this.start_lanes(&mut lanes, &mut tasks, &mut task_chats);
+        }
         while tasks.join_next().await.is_some() {}
     }
 
@@ -240,7 +275,12 @@ impl Deliverer {
         tasks: &mut JoinSet<LaneEnd>,
         task_chats: &mut HashMap<tokio::task::Id, i64>,
     ) {
-        while lanes.running.len() < self.policy.max_connections {
+        let max = self
+            .target
+            .borrow()
+            .as_ref()
+            .map_or(self.policy.max_connections, |t| t.max_connections);
+        while lanes.running.len() < max {
             let Some(chat) = lanes.queue.pop_front() else {
                 break;
             };
@@ -286,6 +326,9 @@ impl Deliverer {
     /// Delivers chat `chat_id`'s ready rows in order, one batch at most (so a lane running
     /// at shutdown ends within [`LANE_ROWS`] attempts).
     async fn lane(&self, chat_id: i64) -> LaneEnd {
+        let Some(target) = self.target.borrow().clone() else {
+            return LaneEnd::Idle;
+        };
         let rows = match self.outbox.lane(chat_id).await {
             Ok(rows) => rows,
             Err(e) => {
@@ -304,7 +347,12 @@ impl Deliverer {
                 return LaneEnd::RetryAt(due.next_attempt_at);
             }
             let id = due.id;
-            let outcome = self.attempt(due).await;
+            let outcome = if target.posts(&due.kind) {
+                self.attempt(&target, due).await
+            } else {
+                // Left out by setWebhook's allowed_updates: Telegram would not have queued it.
+                Outcome::Delivered
+            };
             if let Err(e) = self.outbox.record(id, &outcome).await {
                 // The row stays as it was: it is attempted again (at least once), and the
                 // chat's later rows wait for it.
@@ -319,9 +367,13 @@ impl Deliverer {
     }
 
     /// One attempt: POSTs the row and says what to record.
-    async fn attempt(&self, due: Due) -> Outcome {
+    async fn attempt(&self, target: &Active, due: Due) -> Outcome {
         let started = std::time::Instant::now();
-        let result = self.client.attempt(&due.webhook_id, due.body).await;
+        let body = match (target.bot_api, due.update_json) {
+            (true, Some(update)) if !update.is_empty() => update,
+            _ => due.body,
+        };
+        let result = target.client.attempt(&due.webhook_id, body).await;
         let latency_ms = started.elapsed().as_millis() as u64;
         let now = now_ms();
         match &result {
@@ -358,6 +410,14 @@ impl Deliverer {
                 }
             }
         }
+    }
+}
+
+/// Resolves when the webhook in force changes; never, once nothing can change it (an
+/// in-memory outbox has no settings to watch).
+async fn target_changed(target: &mut watch::Receiver<Option<Arc<Active>>>) {
+    if target.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -20,7 +20,7 @@ use tracing::{error, info, warn};
 use crate::deliver::DeliveryWake;
 use crate::media::MediaService;
 use crate::media::object::summary;
-use crate::outbox::{Outbox, PendingMedia};
+use outbox::{Outbox, PendingMedia};
 
 /// An update whose body is final, as [`crate::App::subscribe`] reports it.
 #[derive(Clone, Debug, PartialEq)]

@@ -42,7 +42,7 @@ pub mod login;
 pub mod media;
 pub mod nats;
 pub mod normalize;
-pub mod outbox;
+pub use ::outbox;
 pub mod payload;
 mod pipeline;
 pub mod signin_wait;

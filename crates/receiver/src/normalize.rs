@@ -11,8 +11,8 @@ use sha2_11::{Digest, Sha256};
 use telegram::{Event, IncomingMessage};
 
 use crate::media::object::{MediaObject, request_from_bot_message};
-use crate::outbox::{Download, NewUpdate, now_ms};
 use crate::payload::webhook_payload;
+use outbox::{Download, NewUpdate, now_ms};
 
 /// The JSON shape POSTed (`WEBHOOK_FORMAT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -106,9 +106,14 @@ impl Normalizer {
             return None;
         }
         let natural_key = natural_key(event, kind);
-        let (body, downloads) = match self.format {
-            WebhookFormat::BotApi => (bot_api_body(event, kind), Vec::new()),
-            WebhookFormat::Legacy => self.legacy_body(event, kind),
+        // The Bot API `Update` is kept beside a legacy body: getUpdates and a webhook set
+        // with setWebhook hand out Bot API updates whatever WEBHOOK_FORMAT says.
+        let (body, downloads, update_json) = match self.format {
+            WebhookFormat::BotApi => (bot_api_body(event, kind), Vec::new(), None),
+            WebhookFormat::Legacy => {
+                let (body, downloads) = self.legacy_body(event, kind);
+                (body, downloads, Some(bot_api_body(event, kind)))
+            }
         };
         Some(NewUpdate {
             natural_key,
@@ -116,6 +121,7 @@ impl Normalizer {
             chat_id: chat.unwrap_or(0),
             body,
             downloads,
+            update_json,
         })
     }
 

@@ -19,7 +19,7 @@ use tracing::{debug, error, warn};
 use crate::dispatch::{Announcer, MediaJobs};
 use crate::handlers::Feed;
 use crate::normalize::Normalizer;
-use crate::outbox::{NewUpdate, Outbox, PendingMedia};
+use outbox::{NewUpdate, Outbox, PendingMedia};
 
 /// Most updates stored in one transaction (a burst beyond it takes several).
 pub(crate) const MAX_BATCH: usize = 256;

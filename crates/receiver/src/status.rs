@@ -25,8 +25,8 @@ use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
 use crate::deliver::DeliveryWake;
-use crate::outbox::{Outbox, now_ms};
 use crate::pipeline::Health;
+use outbox::{Outbox, now_ms};
 
 /// What the routes read.
 #[derive(Clone)]
@@ -35,7 +35,8 @@ pub struct StatusState {
     /// Update stream health.
     pub health: Arc<Health>,
     /// `WEBHOOK_URL` without credentials, if set.
-    pub webhook_url: Option<String>,
+    pub target:
+        tokio::sync::watch::Receiver<Option<std::sync::Arc<crate::webhook::target::Active>>>,
     /// Guards the dead-letter routes.
     pub api_key: Option<SecretString>,
     /// Wakes the scheduler after a replay.
@@ -81,7 +82,13 @@ async fn status(State(s): State<StatusState>, headers: HeaderMap) -> Response {
                 "dead_letters": stats.dead_letters,
             });
             if details {
-                body["webhook_url"] = json!(s.webhook_url);
+                let target = s.target.borrow().clone();
+                body["webhook_url"] = json!(
+                    target
+                        .as_ref()
+                        .map(|t| crate::webhook::target::redacted(t.client.url()))
+                );
+                body["webhook_source"] = json!(target.map(|t| t.source));
                 body["last_error"] = json!(stats.last_error);
                 body["last_error_at"] = json!(stats.last_error_at.and_then(iso));
             }

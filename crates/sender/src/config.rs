@@ -60,6 +60,11 @@ pub struct Config {
         default_value = "sessions/tg_userbot"
     )]
     pub session_name: String,
+    /// The receiver's outbox file (`OUTBOX_PATH`; default `<TG_SESSION_NAME>.outbox`, next to
+    /// the session), which `getUpdates` and the webhook methods read and write. Give both
+    /// binaries the same value.
+    #[arg(long = "outbox-path", env = "OUTBOX_PATH", value_name = "OUTBOX_PATH")]
+    pub outbox_path: Option<PathBuf>,
     /// FLOOD_WAITs up to this many seconds are slept through and retried once; longer ones are
     /// answered with 429 (`FLOOD_SLEEP_THRESHOLD`, seconds).
     #[arg(
@@ -246,6 +251,17 @@ impl Config {
             }
         }
         Ok(origins)
+    }
+
+    /// The outbox file: `OUTBOX_PATH`, else `TG_SESSION_NAME` + `.outbox` (the receiver's rule).
+    pub fn outbox_path(&self) -> PathBuf {
+        match &self.outbox_path {
+            Some(path) => path.clone(),
+            None => {
+                let name = self.session_name.trim_end_matches(".session");
+                PathBuf::from(format!("{name}.outbox"))
+            }
+        }
     }
 
     /// The session file, `TG_SESSION_NAME` + `.session` ([`session::SessionStore::path_for_name`]).

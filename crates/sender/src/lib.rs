@@ -67,6 +67,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod text;
+pub mod updates;
 pub mod upload;
 
 pub use config::Config;

@@ -18,6 +18,7 @@ use crate::media::fetch::{FetchConfig, UrlFetcher};
 use crate::nats::Commands;
 use crate::routes::router;
 use crate::state::{AppState, ServerState};
+use crate::updates::UpdatesHub;
 
 /// Connection limits of the HTTP server: [`ServeLimits::DEFAULT`]'s timeouts, 512 connections.
 /// Twice the receiver's: the sender is the API other services call. Still half of the common
@@ -93,11 +94,13 @@ impl App {
             config.max_upload_bytes,
             Arc::new(fetcher),
         );
+        let updates = Arc::new(UpdatesHub::new(config.outbox_path()));
         let bind = Box::new(move |telegram| AppState {
             telegram,
             api_token: token.clone(),
             max_upload_bytes,
             fetcher: fetcher.clone(),
+            updates: updates.clone(),
         });
         let connection = Connection::start(
             telegram,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub max_upload_bytes: u64,
     /// Downloads file parameters given as HTTP(S) URLs.
     pub fetcher: Arc<UrlFetcher>,
+    /// The receiver's outbox, for `getUpdates` and the webhook methods (one per process).
+    pub updates: Arc<crate::updates::UpdatesHub>,
 }
 
 /// The router's state, alive from start to stop whether or not the session is signed in.

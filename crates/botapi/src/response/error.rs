@@ -24,7 +24,7 @@ pub struct ResponseParameters {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, thiserror::Error)]
 #[error("{description}")]
 pub struct ApiError {
-    /// HTTP status and Bot API `error_code`: 400, 401, 403, 404, 429 or 500.
+    /// HTTP status and Bot API `error_code`: 400, 401, 403, 404, 409, 429 or 500.
     pub error_code: u16,
     /// Telegram's human-readable text, e.g. "Bad Request: chat not found".
     pub description: String,
@@ -69,6 +69,12 @@ impl ApiError {
     /// 403 "Forbidden: {detail}".
     pub fn forbidden(detail: impl std::fmt::Display) -> Self {
         Self::new(403, format!("Forbidden: {detail}"))
+    }
+
+    /// 409 "Conflict: {detail}": two `getUpdates` at once, or `getUpdates` while a webhook is
+    /// set (Bot API, "getUpdates": "will not work if an outgoing webhook is set up").
+    pub fn conflict(detail: impl std::fmt::Display) -> Self {
+        Self::new(409, format!("Conflict: {detail}"))
     }
 
     /// 404 "Not Found: method not found" — only for unknown methods: python-telegram-bot

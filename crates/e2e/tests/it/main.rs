@@ -1,5 +1,5 @@
 //! The end-to-end tests, one binary: flows spanning both binaries against testdc (`voice_reply`,
-//! `big_file`), and the docs checks (`docs`: the README's configuration table, `.env.example`
+//! `big_file`, `updates`: getUpdates and the runtime webhook), and the docs checks (`docs`: the README's configuration table, `.env.example`
 //! and every crate's DEPS.md; `readme`: the README's shell blocks run as written).
 #![allow(clippy::unwrap_used)]
 
@@ -7,4 +7,5 @@ mod big_file;
 mod common;
 mod docs;
 mod readme;
+mod updates;
 mod voice_reply;

@@ -17,6 +17,7 @@ use crate::handlers;
 use crate::media::{server, store};
 use crate::pipeline::{self, Pipeline};
 use crate::status::{self, StatusState};
+use crate::webhook::target;
 
 /// How long the HTTP server may finish open responses after the drain, at least.
 const SERVER_GRACE: Duration = Duration::from_secs(1);
@@ -42,19 +43,26 @@ impl App {
         }
 
         let mut workers = JoinSet::new();
-        match self.webhook.clone() {
-            Some(client) => {
-                info!(url = %client.url().host_str().unwrap_or_default(), "delivering to the webhook");
-                let deliverer = Deliverer {
-                    outbox: self.outbox.clone(),
-                    client,
-                    policy: self.policy,
-                    wake: wakes.deliver.clone(),
-                };
-                workers.spawn(deliverer.run(workers_stop_rx.clone()));
-            }
-            None => info!("WEBHOOK_URL is not set: printing updates only"),
+        let (target_tx, target_rx) = watch::channel(self.webhook.clone());
+        if !self.outbox.in_memory() {
+            // Only a file can be shared with the sender, whose setWebhook writes the settings.
+            workers.spawn(target::watch(
+                self.outbox.clone(),
+                self.env_webhook.clone(),
+                target_tx,
+                workers_stop_rx.clone(),
+            ));
+        } else {
+            // Nothing changes the target: the scheduler waits on it for ever.
+            drop(target_tx);
         }
+        let deliverer = Deliverer {
+            outbox: self.outbox.clone(),
+            target: target_rx.clone(),
+            policy: self.policy,
+            wake: wakes.deliver.clone(),
+        };
+        workers.spawn(deliverer.run(workers_stop_rx.clone()));
         if let Some(publisher) = self.nats.clone() {
             let sink = crate::nats::sink::Sink {
                 outbox: self.outbox.clone(),
@@ -65,6 +73,8 @@ impl App {
         }
         workers.spawn(crate::deliver::prune(
             self.outbox.clone(),
+            target_rx.clone(),
+            self.policy.max_age,
             workers_stop_rx.clone(),
         ));
         if let Some(dir) = self.archive_dir.clone() {
@@ -80,7 +90,7 @@ impl App {
         let router = server::router(self.store.dir()).merge(status::router(StatusState {
             outbox: self.outbox.clone(),
             health: self.health.clone(),
-            webhook_url: self.webhook.as_ref().map(|c| redacted(c.url())),
+            target: target_rx,
             api_key: self.api_key.clone(),
             wake: wakes.deliver.clone(),
             metrics: self.metrics.clone(),
@@ -164,13 +174,4 @@ impl App {
         info!("receiver stopped");
         Ok(())
     }
-}
-
-/// The webhook URL for `/status`: without user, password or query (they may hold secrets).
-fn redacted(url: &url::Url) -> String {
-    let mut url = url.clone();
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_query(None);
-    url.to_string()
 }

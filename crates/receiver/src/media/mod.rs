@@ -24,7 +24,7 @@ use telegram::media::FileId;
 use tokio::sync::watch;
 
 use self::fetch::{Fetcher, FileRequest, NotFetched, Skipped};
-use crate::outbox::Download;
+use outbox::Download;
 
 /// Downloads media for payloads and builds their URLs. Cheap to clone.
 #[derive(Clone)]

@@ -5,6 +5,7 @@
 //! attempt ended.
 
 pub mod signing;
+pub mod target;
 
 use std::time::Duration;
 

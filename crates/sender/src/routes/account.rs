@@ -1,16 +1,11 @@
-//! The account and bot plumbing: `getMe`, `getChat`, the update methods (`getUpdates`,
-//! `setWebhook`, `deleteWebhook`, `getWebhookInfo`) and the bot-only methods the sender does
-//! not implement.
+//! The account and bot plumbing: `getMe`, `getChat` and the bot-only methods the sender does
+//! not implement (the update methods are in `super::updates`).
 //!
-//! A user account receives its updates through the receiver's webhook, not from this API:
-//! `getUpdates` long-polls nothing and answers `[]`, `deleteWebhook` succeeds (libraries call
-//! it before polling), `setWebhook` is refused. The bot methods the sender implements
+//! The bot methods the sender implements
 //! (`super::bot`, `editMessageReplyMarkup`) serve bot sessions; for a user account they, and
 //! every one of [`BOT_ONLY_METHODS`] for any session, answer 400 "Bad Request: method is
 //! available only for bots" — TDLib's answer when a user session calls them — never 404
 //! (python-telegram-bot would read that as a bad token).
-
-use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -18,14 +13,10 @@ use botapi::RpcContext;
 use botapi::ids::ChatIdParam;
 use botapi::types::{ChatFullInfo, User};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, TelegramResultExt, ok};
 use crate::extract::BotRequest;
 use crate::state::AppState;
-
-/// Longest `getUpdates` `timeout` honoured, seconds (Telegram's own cap is 50).
-pub const MAX_POLL_TIMEOUT: u64 = 50;
 
 /// Bot API methods only bots may call that the sender does not implement (inline mode,
 /// payments, games, menu button, default rights, logOut/close); each answers [`bot_only`],
@@ -93,46 +84,6 @@ pub async fn get_chat(
     let tg = &state.telegram;
     let peer = tg.resolve_chat(&req.chat_id).await.or_api(ctx)?;
     ok(tg.get_chat(peer).await.or_api(ctx)?)
-}
-
-/// Parameters of `getUpdates`; only `timeout` matters.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-pub struct GetUpdates {
-    /// Long-polling seconds (default 0, capped at [`MAX_POLL_TIMEOUT`]).
-    pub timeout: Option<u64>,
-}
-
-/// `GET|POST /api_v1/getUpdates` → `[]` after waiting `timeout` seconds, like a long poll
-/// that saw nothing. Updates of a user account go to the receiver's webhook instead; waiting
-/// keeps polling clients from spinning.
-pub async fn get_updates(
-    BotRequest { params: req, .. }: BotRequest<GetUpdates>,
-) -> ApiResult<Vec<Value>> {
-    let wait = req.timeout.unwrap_or(0).min(MAX_POLL_TIMEOUT);
-    if wait > 0 {
-        tokio::time::sleep(Duration::from_secs(wait)).await;
-    }
-    ok(Vec::new())
-}
-
-/// `POST /api_v1/deleteWebhook` → `true` (there is no Bot API webhook to delete).
-pub async fn delete_webhook() -> ApiResult<bool> {
-    ok(true)
-}
-
-/// `POST /api_v1/getWebhookInfo` → a WebhookInfo with an empty `url` and no pending updates.
-pub async fn get_webhook_info() -> ApiResult<Value> {
-    ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 }))
-}
-
-/// `POST /api_v1/setWebhook` → 400: updates are delivered by the receiver to its configured
-/// webhook, not registered through this API.
-pub async fn set_webhook() -> ApiError {
-    botapi::ApiError::bad_request(
-        "webhooks can't be set through this API; the receiver delivers updates to its \
-         configured webhook URL",
-    )
-    .into()
 }
 
 /// Any of [`BOT_ONLY_METHODS`] → 400 "Bad Request: method is available only for bots".

@@ -19,6 +19,7 @@ pub mod media;
 pub mod messages;
 pub mod reply;
 pub mod table;
+pub mod updates;
 
 use std::sync::Arc;
 

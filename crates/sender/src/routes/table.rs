@@ -23,7 +23,9 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 
-use super::{account, album, bot, content, files, forward, history, manage, media, messages};
+use super::{
+    account, album, bot, content, files, forward, history, manage, media, messages, updates,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -99,10 +101,11 @@ pub fn json_object(_: &mut Components) -> RefOr<Schema> {
     ObjectBuilder::new().schema_type(Type::Object).into()
 }
 
-fn empty_array(_: &mut Components) -> RefOr<Schema> {
+/// An array of free-form JSON objects (`getUpdates`' `Update`s, stored as the receiver wrote
+/// them).
+fn json_array(_: &mut Components) -> RefOr<Schema> {
     ArrayBuilder::new()
         .items(ObjectBuilder::new().schema_type(Type::Object))
-        .max_items(Some(0))
         .into()
 }
 
@@ -169,13 +172,14 @@ pub fn methods() -> Vec<Method> {
             .params(object::<manage::SetMessageReaction>).returns(boolean),
         M::new("getChat", "account", "Up-to-date information about a chat or user.", account::get_chat)
             .params(object::<account::GetChat>).returns(object::<ChatFullInfo>),
-        M::new("getUpdates", "account", "Always [] after `timeout` seconds: updates go to the receiver's webhook.", account::get_updates)
-            .params(object::<account::GetUpdates>).returns(empty_array),
-        M::new("getWebhookInfo", "account", "An empty WebhookInfo (no Bot API webhook exists).", account::get_webhook_info)
-            .returns(json_object),
-        M::new("deleteWebhook", "account", "Succeeds (libraries call it before polling).", account::delete_webhook)
-            .returns(boolean),
-        M::new("setWebhook", "account", "Refused with 400: the receiver delivers updates to its configured webhook.", account::set_webhook),
+        M::new("getUpdates", "updates", "The receiver's stored updates from `offset` on (confirming those below), long-polled up to `timeout` s; 409 while a webhook is set or when a newer poll starts.", updates::get_updates)
+            .params(object::<updates::GetUpdates>).returns(json_array),
+        M::new("getWebhookInfo", "updates", "The webhook in force (setWebhook's or WEBHOOK_URL), pending updates and the last delivery error.", updates::get_webhook_info)
+            .returns(object::<updates::WebhookInfo>),
+        M::new("deleteWebhook", "updates", "No webhook from now on (WEBHOOK_URL too, until it changes): updates wait for getUpdates; drop_pending_updates confirms the pending ones.", updates::delete_webhook)
+            .params(object::<updates::DeleteWebhook>).returns(boolean),
+        M::new("setWebhook", "updates", "The receiver POSTs Bot API Updates to `url` (secret_token header, max_connections, allowed_updates) instead of WEBHOOK_URL; kept across restarts.", updates::set_webhook)
+            .params(object::<updates::SetWebhook>).returns(boolean),
         M::new("getFile", "files", "A File whose file_path downloads from /file/bot<token>/<file_path> (no 20 MB limit).", files::get_file)
             .params(object::<files::GetFile>).returns(object::<File>),
         M::new("getChatHistory", "history", "User-account extra: messages of a chat, newest first.", history::get_chat_history)

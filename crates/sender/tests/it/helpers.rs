@@ -92,6 +92,7 @@ pub(crate) fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         api_id: 1,
         api_hash: None,
         session_name: dir.path().join("tg_userbot").display().to_string(),
+        outbox_path: None,
         flood_sleep_threshold: 5,
         allow_private_urls: false,
         max_upload_bytes: 50 * 1024 * 1024,

@@ -7,6 +7,7 @@ use super::*;
 
 fn update(key: &str, chat_id: i64) -> NewUpdate {
     NewUpdate {
+        update_json: None,
         natural_key: key.into(),
         kind: "message",
         chat_id,

@@ -16,6 +16,10 @@ pub struct NewUpdate {
     pub body: serde_json::Value,
     /// Files to download before the body is ready; empty: ready at once.
     pub downloads: Vec<Download>,
+    /// The Bot API `Update` when `body` is in another format (the legacy payload), for
+    /// `getUpdates` and webhooks set with `setWebhook`; `None` when `body` is that `Update`.
+    /// Its top-level `update_id` is filled in on insert too.
+    pub update_json: Option<serde_json::Value>,
 }
 
 /// One file to download, and where its outcome goes in the body.
@@ -51,11 +55,14 @@ pub struct Inserted {
 pub struct PendingMedia {
     /// `update_id`.
     pub id: i64,
-    pub(crate) kind: String,
+    /// `message`, `edited_message`, … (the `allowed_updates` name).
+    pub kind: String,
     /// The ordering lane (Bot API chat id), announced when the row becomes ready.
     pub chat_id: i64,
-    pub(crate) body: serde_json::Value,
-    pub(crate) downloads: Vec<Download>,
+    /// The JSON body (its `update_id` filled in).
+    pub body: serde_json::Value,
+    /// The files still to download.
+    pub downloads: Vec<Download>,
 }
 
 /// An open row as the scheduler sees it (a chat's head, or one of a lane's rows).
@@ -65,17 +72,22 @@ pub struct Due {
     pub id: i64,
     /// The `webhook-id`.
     pub webhook_id: String,
-    pub(crate) chat_id: i64,
-    pub(crate) kind: String,
+    /// The ordering lane (Bot API chat id).
+    pub chat_id: i64,
+    /// `message`, `edited_message`, … (the `allowed_updates` name).
+    pub kind: String,
     /// `false` while its media is downloading.
     pub ready: bool,
-    pub(crate) body: String,
+    /// The JSON body as stored.
+    pub body: String,
     /// Failed attempts so far.
     pub attempts: u32,
     /// When it was stored, unix ms.
     pub received_at: i64,
     /// Not before this, unix ms.
     pub next_attempt_at: i64,
+    /// The Bot API `Update` when `body` is in another format ([`NewUpdate::update_json`]).
+    pub update_json: Option<String>,
 }
 
 /// How one delivery attempt ended.
@@ -104,12 +116,14 @@ pub struct DeadLetter {
     pub update_id: i64,
     /// The `webhook-id` header.
     pub webhook_id: String,
-    pub(crate) kind: String,
+    /// `message`, `edited_message`, … (the `allowed_updates` name).
+    pub kind: String,
     /// The ordering lane (Bot API chat id, 0 when unknown).
     pub chat_id: i64,
     /// Attempts made.
     pub attempts: u32,
-    pub(crate) last_error: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
     /// When it was stored, unix ms.
     pub received_at: i64,
     /// When it was given up, unix ms.

@@ -10,7 +10,7 @@ use super::db::sql;
 use super::{OutboxError, Status};
 
 /// The schema version this code writes.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1, its statuses written as `{name}` ([`Status::in_sql`]).
 const V1: &str = "
@@ -103,8 +103,16 @@ pub(super) async fn check(conn: &Connection) -> Result<(), OutboxError> {
     Ok(())
 }
 
-/// Creates the tables and the random first `update_id` in one transaction; an outbox of an
-/// older version gets what the later versions add (2: the `sink` table).
+/// Version 2: the Bot API `Update` of rows whose `body` is in another format (`NULL` when
+/// `body` is the Bot API `Update` itself), so `getUpdates` and a webhook set with
+/// `setWebhook` can serve every row whatever `WEBHOOK_FORMAT` is.
+/// Open rows of version 1 get `''`: their `Update` is unknown (their body may be legacy).
+const V2: &str = "ALTER TABLE updates ADD COLUMN update_json TEXT;
+UPDATE updates SET update_json = '' WHERE status IN ({open});";
+
+/// Brings the schema to [`SCHEMA_VERSION`] in one transaction: version 1's tables and the
+/// random first `update_id`, then version 2's column, then version 3's `sink` table. The version is read again inside the
+/// transaction, so the receiver and the sender opening a new file at once migrate it once.
 pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
     let version = user_version(conn).await?;
     if version >= SCHEMA_VERSION {
@@ -112,17 +120,26 @@ pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
     }
     let body = async {
         conn.execute("BEGIN IMMEDIATE", ()).await?;
-        if version < 1 {
+        let from = match pragma_value(conn, "PRAGMA user_version").await {
+            Ok(Some(Value::Integer(v))) => v,
+            _ => 0,
+        };
+        if from < 1 {
             conn.execute_batch(&Status::in_sql(V1)).await?;
+            // As the Bot API does: ids start at a random positive number and then increase.
+            let base: i64 = rand::random_range(1..1_000_000_000);
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('next_update_id', ?1)",
+                [base],
+            )
+            .await?;
         }
-        conn.execute_batch(super::sink::V2).await?;
-        // As the Bot API does: ids start at a random positive number and then increase.
-        let base: i64 = rand::random_range(1..1_000_000_000);
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('next_update_id', ?1)",
-            [base],
-        )
-        .await?;
+        if from < 2 {
+            conn.execute_batch(&Status::in_sql(V2)).await?;
+        }
+        if from < 3 {
+            conn.execute_batch(super::sink::V3).await?;
+        }
         conn.execute(&format!("PRAGMA user_version = {SCHEMA_VERSION}"), ())
             .await?;
         conn.execute("COMMIT", ()).await?;

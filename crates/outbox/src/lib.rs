@@ -18,7 +18,21 @@
 //!
 //! SQLite comes from libsql, the copy grammers links (rusqlite would not link beside it).
 
+/// The statement text of a template naming statuses as `{media}`, `{open}`, …
+/// ([`Status::in_sql`]), built on first use and kept, so it is `'static` like a literal and
+/// `Db` prepares it once.
+macro_rules! sql {
+    ($template:expr) => {{
+        static TEXT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| Status::in_sql($template));
+        TEXT.as_str()
+    }};
+}
+
 mod db;
+mod polling;
+#[cfg(test)]
+mod polling_tests;
 mod queries;
 mod rows;
 mod schema;
@@ -35,6 +49,9 @@ use tokio::sync::Mutex;
 
 use db::Db;
 
+pub use polling::{
+    EnvWebhook, FETCH_MAX, Polled, RuntimeWebhook, Target, WebhookState, allowed, default_kind,
+};
 pub use queries::{LANE_ROWS, PRUNE_BATCH};
 pub use rows::{DeadLetter, Download, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
 pub use sink::{SINK_LANE_ROWS, SinkRow, SinkState, SinkStats};

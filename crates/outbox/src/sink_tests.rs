@@ -1,6 +1,6 @@
 //! The sink queue on a real file: queued with the update in one transaction, per-chat order,
 //! media holding a chat back, acknowledged prefixes deleted, retries, dead letters and their
-//! replay, and an outbox of schema version 1 migrated.
+//! replay, and an outbox of schema version 2 migrated.
 
 use serde_json::json;
 
@@ -12,6 +12,7 @@ fn update(key: &str, chat_id: i64) -> NewUpdate {
         kind: "message",
         chat_id,
         body: json!({"message": {"text": key}}),
+        update_json: None,
         downloads: Vec::new(),
     }
 }
@@ -128,19 +129,19 @@ async fn failures_retry_then_die_and_a_replay_revives_them() {
 }
 
 #[tokio::test]
-async fn a_version_1_outbox_gets_the_sink_table_and_keeps_its_rows() {
+async fn a_version_2_outbox_gets_the_sink_table_and_keeps_its_rows() {
     let dir = tempfile::tempdir().expect("tempdir");
     let outbox = Outbox::open(dir.path().join("s.outbox"))
         .await
         .expect("open");
     let kept = outbox.insert(update("old", 3)).await.expect("insert");
     {
-        // Back to what version 1 wrote: no sink table.
+        // Back to what version 2 wrote: no sink table.
         let mut db = outbox.conn.lock().await;
         db.execute("downgrade", "DROP TABLE sink", ())
             .await
             .expect("drop");
-        db.execute("downgrade", "PRAGMA user_version = 1", ())
+        db.execute("downgrade", "PRAGMA user_version = 2", ())
             .await
             .expect("version");
     }

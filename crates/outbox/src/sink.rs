@@ -1,4 +1,4 @@
-//! The second delivery target's queue (schema version 2): with [`super::Mode::sink`] set (the
+//! The second delivery target's queue (schema version 3): with [`super::Mode::sink`] set (the
 //! NATS JetStream sink), every fresh update also gets a row in `sink`, written in the same
 //! transaction as its `updates` row, holding its own copy of the body until the target
 //! acknowledged it. The `updates` row's life (webhook status, pruning, archive) is untouched:
@@ -11,8 +11,8 @@
 use super::db::{Db, Result, int, text};
 use super::{Outbox, now_ms};
 
-/// Schema version 2: the `sink` table.
-pub(super) const V2: &str = "
+/// Schema version 3: the `sink` table.
+pub(super) const V3: &str = "
 CREATE TABLE IF NOT EXISTS sink (
     id INTEGER PRIMARY KEY,
     chat_id INTEGER NOT NULL,

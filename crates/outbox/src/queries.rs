@@ -9,22 +9,11 @@ use super::db::{Db, Result, int, opt_int, opt_text, text};
 use super::rows::{DeadLetter, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
 use super::{Outbox, OutboxError, Status, now_ms};
 
-/// The statement text of a template naming statuses as `{media}`, `{open}`, …
-/// ([`Status::in_sql`]), built on first use and kept, so it is `'static` like a literal and
-/// `Db` prepares it once.
-macro_rules! sql {
-    ($template:expr) => {{
-        static TEXT: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| Status::in_sql($template));
-        TEXT.as_str()
-    }};
-}
-
 /// The columns [`due`] reads, prefixed `u.` (a macro so statements stay `'static` literals).
 macro_rules! due_columns {
     () => {
         "u.id, u.webhook_id, u.chat_id, u.kind, u.status, u.body, u.attempts, u.received_at, \
-         u.next_attempt_at"
+         u.next_attempt_at, u.update_json"
     };
 }
 
@@ -59,6 +48,7 @@ fn due(row: &libsql::Row) -> Result<Due> {
         attempts: u32::try_from(int(row, 6)?).unwrap_or(u32::MAX),
         received_at: int(row, 7)?,
         next_attempt_at: int(row, 8)?,
+        update_json: opt_text(row, 9)?,
     })
 }
 
@@ -77,56 +67,60 @@ impl Outbox {
     /// all are stored, in order, or none. One [`Inserted`] per update, in the same order.
     pub async fn insert_all(&self, updates: &[NewUpdate]) -> Result<Vec<Inserted>> {
         let mut db = self.conn.lock().await;
-        let inserted = db
-            .transaction("insert", async |db: &mut Db| {
-                let mut next_id = db
+        db.transaction("insert", async |db: &mut Db| {
+            let mut next_id = db
+                .all(
+                    "insert",
+                    "SELECT value FROM meta WHERE key = 'next_update_id'",
+                    (),
+                    |r| int(r, 0),
+                )
+                .await?
+                .first()
+                .copied()
+                .ok_or_else(|| OutboxError::Corrupt("next_update_id is missing".into()))?;
+            let first_id = next_id;
+            let mut out = Vec::with_capacity(updates.len());
+            for update in updates {
+                let existing = db
                     .all(
                         "insert",
-                        "SELECT value FROM meta WHERE key = 'next_update_id'",
-                        (),
-                        |r| int(r, 0),
+                        "SELECT id, status FROM updates WHERE natural_key = ?1",
+                        [update.natural_key.as_str()],
+                        |r| Ok((int(r, 0)?, int(r, 1)?)),
                     )
-                    .await?
-                    .first()
-                    .copied()
-                    .ok_or_else(|| OutboxError::Corrupt("next_update_id is missing".into()))?;
-                let first_id = next_id;
-                let mut out = Vec::with_capacity(updates.len());
-                for update in updates {
-                    let existing = db
-                        .all(
-                            "insert",
-                            "SELECT id, status FROM updates WHERE natural_key = ?1",
-                            [update.natural_key.as_str()],
-                            |r| Ok((int(r, 0)?, int(r, 1)?)),
-                        )
-                        .await?;
-                    if let Some((id, status)) = existing.first() {
-                        out.push(Inserted {
-                            id: *id,
-                            fresh: false,
-                            media: *status == Status::Media as i64,
-                        });
-                        continue;
-                    }
-                    let id = next_id;
-                    next_id += 1;
-                    let mut body = update.body.clone();
-                    body["update_id"] = id.into();
-                    let media = !update.downloads.is_empty();
-                    let status = if media {
-                        Status::Media
-                    } else {
-                        self.ready_status()
-                    };
-                    let downloads =
-                        media.then(|| serde_json::to_string(&update.downloads).unwrap_or_default());
-                    let now = now_ms();
-                    db.execute(
+                    .await?;
+                if let Some((id, status)) = existing.first() {
+                    out.push(Inserted {
+                        id: *id,
+                        fresh: false,
+                        media: *status == Status::Media as i64,
+                    });
+                    continue;
+                }
+                let id = next_id;
+                next_id += 1;
+                let mut body = update.body.clone();
+                body["update_id"] = id.into();
+                let update_json = update.update_json.as_ref().map(|u| {
+                    let mut u = u.clone();
+                    u["update_id"] = id.into();
+                    u.to_string()
+                });
+                let media = !update.downloads.is_empty();
+                let status = if media {
+                    Status::Media
+                } else {
+                    self.ready_status()
+                };
+                let downloads =
+                    media.then(|| serde_json::to_string(&update.downloads).unwrap_or_default());
+                let now = now_ms();
+                db.execute(
                     "insert",
                     "INSERT INTO updates (id, webhook_id, natural_key, kind, chat_id, status, body,
-                                          downloads, received_at, archived, done_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                          downloads, received_at, archived, done_at, update_json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                     libsql::params![
                         id,
                         self.webhook_id(id),
@@ -145,39 +139,34 @@ impl Outbox {
                         now,
                         i64::from(!self.mode.archive),
                         (status == Status::Delivered).then_some(now),
+                        update_json.filter(|_| status != Status::Delivered),
                     ],
                 )
                 .await?;
-                    if self.mode.sink {
-                        let body = body.to_string();
-                        super::sink::queue(db, id, update.chat_id, update.kind, media, &body, now)
-                            .await?;
-                    }
-                    out.push(Inserted {
-                        id,
-                        fresh: true,
-                        media,
-                    });
+                if self.mode.sink {
+                    let body = body.to_string();
+                    super::sink::queue(db, id, update.chat_id, update.kind, media, &body, now)
+                        .await?;
+                    // The sink reads through this same connection, so not before the commit.
+                    self.sink_wake.notify_one();
                 }
-                if next_id != first_id {
-                    db.execute(
-                        "insert",
-                        "UPDATE meta SET value = ?1 WHERE key = 'next_update_id'",
-                        [next_id],
-                    )
-                    .await?;
-                }
-                Ok(out)
-            })
-            .await;
-        if self.mode.sink
-            && inserted
-                .as_ref()
-                .is_ok_and(|rows| rows.iter().any(|r| r.fresh))
-        {
-            self.sink_wake.notify_one();
-        }
-        inserted
+                out.push(Inserted {
+                    id,
+                    fresh: true,
+                    media,
+                });
+            }
+            if next_id != first_id {
+                db.execute(
+                    "insert",
+                    "UPDATE meta SET value = ?1 WHERE key = 'next_update_id'",
+                    [next_id],
+                )
+                .await?;
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// Rows still waiting for their media (after a restart: every one not finished).
@@ -291,7 +280,8 @@ impl Outbox {
             sql!(
                 "UPDATE updates SET status = ?1, attempts = attempts + 1, last_attempt_at = ?2,
                      last_error = COALESCE(?3, last_error), next_attempt_at = ?4, done_at = ?5,
-                     body = CASE WHEN ?1 = {delivered} AND archived = 1 THEN '' ELSE body END
+                     body = CASE WHEN ?1 = {delivered} AND archived = 1 THEN '' ELSE body END,
+                     update_json = CASE WHEN ?1 = {delivered} THEN NULL ELSE update_json END
                  WHERE id = ?6"
             ),
             libsql::params![status as i64, now, error.cloned(), retry_at, done_at, id],
