@@ -142,14 +142,13 @@ async fn main() -> anyhow::Result<()> {
     }
     phases::stop(receiver.proc).await;
     if wants(Phase::Receiver) {
-        outbox_run(
-            &args, &bins, &plan, &dc, &sender, &sink, &hook, &http, &mut run, &mut rows,
-        )
-        .await?;
-    }
-    if wants(Phase::Receiver) {
+        // On the first receiver's outbox, whose position is current (its backlog drained).
         nats::run(
             &bins, &plan, &dc, &sender, &sink, &http, &mut run, &mut rows,
+        )
+        .await?;
+        outbox_run(
+            &args, &bins, &plan, &dc, &sender, &sink, &hook, &http, &mut run, &mut rows,
         )
         .await?;
     }

@@ -88,6 +88,8 @@ pub(crate) async fn run(
         rss: &rss,
     };
     let many = users(&env, 100).await?;
+    // What the receiver catches up on at start goes out before the first point.
+    wait_stream_quiet(&js).await;
     for (rate_per_s, injectors, duration) in
         [(Some(5000.0), 32, plan.sustain), (None, 64, plan.duration)]
     {
