@@ -1,8 +1,9 @@
-//! The Bot API types this crate builds without Telegram (`ChatFullInfo`'s defaults, polls),
+//! The Bot API types this crate builds without Telegram (`ChatFullInfo`'s defaults, polls,
+//! keyboards as `Message.reply_markup` shows them),
 //! serialized and checked against the Bot API spec in `spec/` (`testkit::botapi_spec`).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use botapi::types::{Chat, ChatFullInfo, ChatType, Poll, PollOption};
+use botapi::types::{Chat, ChatFullInfo, ChatType, Poll, PollOption, ReplyMarkup};
 use testkit::botapi_spec::spec;
 
 #[test]
@@ -46,4 +47,15 @@ fn a_quiz_with_every_field_set_is_a_valid_poll() {
         close_date: Some(1_800_000_000),
     };
     spec().assert_type("Poll", &serde_json::to_value(&poll).unwrap());
+}
+
+#[test]
+fn an_inline_keyboard_with_the_10_3_fields_is_valid_reply_markup() {
+    let json = r#"{"inline_keyboard":[[{"text":"soon","disabled":{}},{"text":"go","url":"https://example.org"}]],"force_reply":true}"#;
+    let markup: ReplyMarkup = serde_json::from_str(json).unwrap();
+    let keyboard = markup.inline_keyboard().unwrap();
+    spec().assert_type(
+        "InlineKeyboardMarkup",
+        &serde_json::to_value(keyboard).unwrap(),
+    );
 }

@@ -5,8 +5,9 @@
 //! (the sent message comes back without it).
 
 use botapi::types::{
-    CallbackGame, CopyTextButton, InlineButtonAction, InlineKeyboardButton, InlineKeyboardMarkup,
-    KeyboardButton, LoginUrl, ReplyMarkup, SwitchInlineQueryChosenChat, WebAppInfo,
+    CallbackGame, CopyTextButton, DisabledButton, InlineButtonAction, InlineKeyboardButton,
+    InlineKeyboardMarkup, KeyboardButton, LoginUrl, ReplyMarkup, SwitchInlineQueryChosenChat,
+    WebAppInfo,
 };
 use grammers_tl_types as tl;
 
@@ -15,7 +16,7 @@ use grammers_tl_types as tl;
 pub(crate) fn to_tl(markup: &ReplyMarkup) -> tl::enums::ReplyMarkup {
     match markup {
         ReplyMarkup::InlineKeyboard(k) => tl::types::ReplyInlineMarkup {
-            force_reply: false,
+            force_reply: k.force_reply.unwrap_or(false),
             rows: k
                 .inline_keyboard
                 .iter()
@@ -33,7 +34,7 @@ pub(crate) fn to_tl(markup: &ReplyMarkup) -> tl::enums::ReplyMarkup {
             single_use: k.one_time_keyboard.unwrap_or(false),
             selective: k.selective.unwrap_or(false),
             persistent: k.is_persistent.unwrap_or(false),
-            force_reply: false,
+            force_reply: k.force_reply.unwrap_or(false),
             rows: k
                 .keyboard
                 .iter()
@@ -89,6 +90,7 @@ fn inline_button(button: &InlineKeyboardButton) -> tl::enums::KeyboardInlineButt
         }),
         Ok(A::CallbackGame) => T::Game,
         Ok(A::Pay) => T::Buy,
+        Ok(A::Disabled) => T::Disabled,
         Err(_) => callback(b""),
     };
     tl::types::KeyboardInlineButton {
@@ -232,7 +234,8 @@ fn request_peer(
 
 /// The inline keyboard of a received message as the Bot API shows it; `None` for other kinds
 /// of markup (a reply keyboard belongs to the recipient's input field, not to the message).
-/// Buttons the Bot API has no form for (user profile, disabled) are left out.
+/// Buttons the Bot API has no form for (user profile) are left out; disabled ones and the
+/// keyboard's `force_reply` flag are shown as Bot API 10.3 does.
 pub(crate) fn inline_from_tl(markup: &tl::enums::ReplyMarkup) -> Option<InlineKeyboardMarkup> {
     let tl::enums::ReplyMarkup::ReplyInlineMarkup(m) = markup else {
         return None;
@@ -244,7 +247,10 @@ pub(crate) fn inline_from_tl(markup: &tl::enums::ReplyMarkup) -> Option<InlineKe
             row.buttons.iter().filter_map(inline_from_button).collect()
         })
         .collect();
-    Some(InlineKeyboardMarkup { inline_keyboard })
+    Some(InlineKeyboardMarkup {
+        inline_keyboard,
+        force_reply: m.force_reply.then_some(true),
+    })
 }
 
 fn inline_from_button(button: &tl::enums::KeyboardInlineButton) -> Option<InlineKeyboardButton> {
@@ -276,7 +282,8 @@ fn inline_from_button(button: &tl::enums::KeyboardInlineButton) -> Option<Inline
                 text: c.copy_text.clone(),
             });
         }
-        T::UserProfile(_) | T::InputInlineButtonTypeUserProfile(_) | T::Disabled => return None,
+        T::Disabled => out.disabled = Some(DisabledButton {}),
+        T::UserProfile(_) | T::InputInlineButtonTypeUserProfile(_) => return None,
     }
     Some(out)
 }
@@ -336,6 +343,23 @@ mod tests {
             (chosen.allow_group_chats, chosen.allow_user_chats),
             (Some(true), Some(false))
         );
+    }
+
+    /// Bot API 10.3's disabled buttons and `force_reply` flag reach MTProto and come back.
+    #[test]
+    fn disabled_buttons_and_force_reply_survive_the_trip() {
+        let json = r#"{"inline_keyboard":[[{"text":"soon","disabled":{}}]],"force_reply":true}"#;
+        let back = round_trip(json).expect("an inline keyboard");
+        assert_eq!(back.force_reply, Some(true));
+        assert_eq!(back.inline_keyboard[0][0].disabled, Some(DisabledButton {}));
+        let without = round_trip(r#"{"inline_keyboard":[[{"text":"a","callback_data":"d"}]]}"#);
+        assert_eq!(without.expect("inline").force_reply, None);
+        let keyboard: ReplyMarkup =
+            serde_json::from_str(r#"{"keyboard":[["a"]],"force_reply":true}"#).expect("valid");
+        let tl::enums::ReplyMarkup::ReplyKeyboardMarkup(k) = to_tl(&keyboard) else {
+            panic!("a reply keyboard");
+        };
+        assert!(k.force_reply);
     }
 
     #[test]

@@ -18,8 +18,10 @@
 //!   accepted, since every library reads it as absent (teloxide needs some keys present).
 //!
 //! [`spec()`] loads the spec once per test process: `botapi-<version>.json` with
-//! `overlay.json` applied layer by layer (fields the copied version lacks, and our documented
-//! extensions: the user-account methods and `ChatListItem`).
+//! `overlay.json` applied layer by layer (the types, fields and methods of the Bot API
+//! versions newer than the copied one, and our documented extensions: the user-account
+//! methods and `ChatListItem`). Its [`Spec::version`] is the overlay's `version` (the Bot API
+//! version the layers bring the copy to, `Bot API 10.3`), or the copy's own without one.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -73,6 +75,9 @@ struct BaseFile {
 
 #[derive(Deserialize)]
 struct OverlayFile {
+    /// The Bot API version base + layers amount to; absent: the base's.
+    #[serde(default)]
+    version: Option<String>,
     layers: Vec<Layer>,
 }
 
@@ -125,6 +130,7 @@ impl Spec {
     pub fn parse(base: &str, overlay: &str) -> Result<Self, serde_json::Error> {
         let base: BaseFile = serde_json::from_str(base)?;
         let overlay: OverlayFile = serde_json::from_str(overlay)?;
+        let overlay_version = overlay.version;
         let mut types = base.types;
         let mut methods = base.methods;
         for layer in overlay.layers {
@@ -158,14 +164,15 @@ impl Spec {
             .map(|(name, returns)| (name.to_ascii_lowercase(), returns))
             .collect();
         Ok(Self {
-            version: base.version,
+            version: overlay_version.unwrap_or(base.version),
             types,
             methods,
             method_names,
         })
     }
 
-    /// The version of the base file, e.g. `Bot API 10.1`.
+    /// The Bot API version checked against, e.g. `Bot API 10.3`: the overlay's `version`, or
+    /// the base file's when the overlay names none.
     pub fn version(&self) -> &str {
         &self.version
     }
@@ -428,6 +435,94 @@ mod tests {
         assert_eq!(
             problems("User", user),
             ["$.first_name: required field of User missing"]
+        );
+    }
+
+    /// Every type a field, a subtype, a parent or a method result names is defined: a layer
+    /// that adds `InlineKeyboardButton.disabled` must also add `DisabledButton`.
+    #[test]
+    fn every_type_the_spec_names_is_defined() {
+        let s = spec();
+        let defined = |expr: &str| {
+            let mut name = expr;
+            while let Some(inner) = name.strip_prefix("Array of ") {
+                name = inner;
+            }
+            ["Integer", "Float", "String", "Boolean", "True"].contains(&name)
+                || s.type_def(name).is_some()
+        };
+        let mut dangling = Vec::new();
+        for (name, def) in &s.types {
+            let named = def
+                .subtypes
+                .iter()
+                .chain(def.extends.iter())
+                .chain(def.fields.iter().flat_map(|f| &f.types));
+            dangling.extend(
+                named
+                    .filter(|t| !defined(t))
+                    .map(|t| format!("{name}: {t}")),
+            );
+        }
+        for method in s.method_names() {
+            let returns = s.returns(method).unwrap();
+            dangling.extend(
+                returns
+                    .iter()
+                    .filter(|t| !defined(t))
+                    .map(|t| format!("{method}: {t}")),
+            );
+        }
+        assert_eq!(dangling, Vec::<String>::new());
+    }
+
+    /// The overlay brings the 10.1 copy to Bot API 10.3: 185 methods (10.2's five ephemeral
+    /// ones included) plus the four extensions, and 10.3's types and fields.
+    #[test]
+    fn the_layers_make_it_bot_api_10_3() {
+        let s = spec();
+        assert_eq!(s.version(), "Bot API 10.3");
+        assert_eq!(s.method_names().len(), 185 + 4);
+        assert_eq!(s.returns("editEphemeralMessageText").unwrap(), ["Boolean"]);
+        let message = json!({
+            "message_id": 1, "date": 2, "chat": {"id": 3, "type": "supergroup"},
+            "community_chat_joined": {"community": {"id": 4, "name": "Makers"}},
+            "reply_markup": {
+                "inline_keyboard": [[{"text": "gone", "disabled": {}}]],
+                "force_reply": true
+            }
+        });
+        assert_eq!(problems("Message", message), Vec::<String>::new());
+        let update = json!({
+            "update_id": 5,
+            "stopped_message_generation": {"chat": {"id": 3, "type": "private"}, "draft_id": 6}
+        });
+        assert_eq!(problems("Update", update), Vec::<String>::new());
+        let rich = json!({"blocks": [{"type": "buttons", "align": "center", "buttons": [
+            {"text": "more", "style": "link", "callback_data": "m"}
+        ]}]});
+        assert_eq!(problems("RichMessage", rich), Vec::<String>::new());
+        let link_style = json!({"text": "x", "style": "link", "callback_data": "m"});
+        assert_eq!(
+            problems("InlineKeyboardButton", link_style),
+            ["$.style: \"link\" is not one of [\"danger\", \"success\", \"primary\"]"]
+        );
+    }
+
+    /// 10.3 made `can_send_welcome_messages` a required right: administrator rights built to
+    /// 10.2 are now incomplete.
+    #[test]
+    fn rights_without_the_10_3_welcome_messages_flag_are_incomplete() {
+        let def = spec().type_def("ChatAdministratorRights").unwrap();
+        let rights: serde_json::Map<String, Value> = def
+            .fields
+            .iter()
+            .filter(|f| f.required && f.name != "can_send_welcome_messages")
+            .map(|f| (f.name.clone(), Value::Bool(true)))
+            .collect();
+        assert_eq!(
+            problems("ChatAdministratorRights", Value::Object(rights)),
+            ["$.can_send_welcome_messages: required field of ChatAdministratorRights missing"]
         );
     }
 

@@ -39,10 +39,11 @@ pub use origin::MessageOrigin;
 pub use poll::{InputPollOption, InputPollOptionParam, Poll, PollOption};
 pub use reaction::ReactionType;
 pub use reply_markup::{
-    CALLBACK_DATA_MAX_BYTES, CallbackGame, CopyTextButton, ForceReply, InlineButtonAction,
-    InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardButtonPollType,
-    KeyboardButtonRequestChat, KeyboardButtonRequestUsers, LoginUrl, PLACEHOLDER_MAX_CHARS,
-    ReplyKeyboardMarkup, ReplyKeyboardRemove, ReplyMarkup, SwitchInlineQueryChosenChat, WebAppInfo,
+    CALLBACK_DATA_MAX_BYTES, CallbackGame, CopyTextButton, DisabledButton, ForceReply,
+    InlineButtonAction, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
+    KeyboardButtonPollType, KeyboardButtonRequestChat, KeyboardButtonRequestUsers, LoginUrl,
+    PLACEHOLDER_MAX_CHARS, ReplyKeyboardMarkup, ReplyKeyboardRemove, ReplyMarkup,
+    SwitchInlineQueryChosenChat, WebAppInfo,
 };
 pub use reply_parameters::ReplyParameters;
 pub use update::{

@@ -49,11 +49,15 @@ impl ReplyMarkup {
 
 /// Bot API "InlineKeyboardMarkup": rows of buttons shown under a message. Also the shape of
 /// `Message.reply_markup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct InlineKeyboardMarkup {
     /// Rows of buttons, top to bottom.
     pub inline_keyboard: Vec<Vec<InlineKeyboardButton>>,
+    /// Also open the reply interface, as if the user had chosen to reply to the message
+    /// (Bot API 10.3; can't be changed by editing the keyboard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_reply: Option<bool>,
 }
 
 /// Bot API "InlineKeyboardButton": a label and exactly one action.
@@ -92,6 +96,9 @@ pub struct InlineKeyboardButton {
     /// A Pay button (invoices only; must be the first button of the first row).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay: Option<bool>,
+    /// A button that does nothing when pressed (Bot API 10.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<DisabledButton>,
 }
 
 /// What pressing an [`InlineKeyboardButton`] does: the one action field it sets.
@@ -117,6 +124,8 @@ pub enum InlineButtonAction<'a> {
     CallbackGame,
     /// `pay: true`.
     Pay,
+    /// `disabled` (Bot API 10.3): pressing it does nothing.
+    Disabled,
 }
 
 impl InlineKeyboardButton {
@@ -167,6 +176,7 @@ impl InlineKeyboardButton {
         if self.pay == Some(true) {
             actions.push(A::Pay);
         }
+        actions.extend(self.disabled.as_ref().map(|_| A::Disabled));
         actions
     }
 
@@ -259,6 +269,12 @@ pub struct CopyTextButton {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CallbackGame {}
 
+/// Bot API "DisabledButton" (10.3): marks an inline button that does nothing; holds no
+/// information.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DisabledButton {}
+
 /// Bot API "ReplyKeyboardMarkup": a custom keyboard replacing the user's.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -280,6 +296,9 @@ pub struct ReplyKeyboardMarkup {
     /// Show it only to mentioned users and the sender of the replied message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selective: Option<bool>,
+    /// Also open the reply interface for the message (Bot API 10.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_reply: Option<bool>,
 }
 
 /// Bot API "KeyboardButton": a text button, or one that sends a contact, a location or a
@@ -472,11 +491,14 @@ impl TryFrom<AnyMarkup> for ReplyMarkup {
     type Error = String;
 
     fn try_from(m: AnyMarkup) -> Result<Self, String> {
+        // Since Bot API 10.3 `force_reply` is also a flag of the two keyboards: it names the
+        // kind only without them.
+        let keyboard = m.inline_keyboard.is_some() || m.keyboard.is_some();
         let kinds = [
             m.inline_keyboard.is_some(),
             m.keyboard.is_some(),
             m.remove_keyboard.is_some(),
-            m.force_reply.is_some(),
+            m.force_reply.is_some() && !keyboard,
         ];
         if kinds.iter().filter(|&&k| k).count() != 1 {
             return Err(
@@ -486,7 +508,10 @@ impl TryFrom<AnyMarkup> for ReplyMarkup {
             );
         }
         Ok(if let Some(inline_keyboard) = m.inline_keyboard {
-            Self::InlineKeyboard(InlineKeyboardMarkup { inline_keyboard })
+            Self::InlineKeyboard(InlineKeyboardMarkup {
+                inline_keyboard,
+                force_reply: m.force_reply,
+            })
         } else if let Some(keyboard) = m.keyboard {
             Self::Keyboard(ReplyKeyboardMarkup {
                 keyboard,
@@ -495,6 +520,7 @@ impl TryFrom<AnyMarkup> for ReplyMarkup {
                 one_time_keyboard: m.one_time_keyboard,
                 input_field_placeholder: m.input_field_placeholder,
                 selective: m.selective,
+                force_reply: m.force_reply,
             })
         } else if let Some(remove_keyboard) = m.remove_keyboard {
             Self::Remove(ReplyKeyboardRemove {
@@ -638,6 +664,34 @@ mod tests {
             parse(r#"{"force_reply":true,"input_field_placeholder":""}"#)
                 .expect_err("empty placeholder")
                 .contains("1-64 characters")
+        );
+    }
+
+    /// Bot API 10.3: `force_reply` is also a flag of both keyboards, and `disabled` an action.
+    #[test]
+    fn the_10_3_keyboard_fields_parse_and_serialize_back() {
+        let inline = r#"{"inline_keyboard":[[{"text":"soon","disabled":{}}]],"force_reply":true}"#;
+        let markup = parse(inline).expect("inline keyboard with force_reply");
+        let k = markup.inline_keyboard().expect("an inline keyboard");
+        assert_eq!(k.force_reply, Some(true));
+        assert_eq!(
+            k.inline_keyboard[0][0].action(),
+            Ok(InlineButtonAction::Disabled)
+        );
+        assert_eq!(serde_json::to_string(&markup).expect("serialize"), inline);
+        let keyboard = r#"{"keyboard":[[{"text":"a"}]],"force_reply":true}"#;
+        let markup = parse(keyboard).expect("reply keyboard with force_reply");
+        assert!(matches!(&markup, ReplyMarkup::Keyboard(k) if k.force_reply == Some(true)));
+        assert_eq!(serde_json::to_string(&markup).expect("serialize"), keyboard);
+        assert!(
+            parse(r#"{"inline_keyboard":[[{"text":"a","url":"https://x","disabled":{}}]]}"#)
+                .expect_err("disabled and a url")
+                .contains("exactly one action")
+        );
+        assert!(
+            parse(r#"{"remove_keyboard":true,"force_reply":true}"#)
+                .expect_err("two kinds")
+                .starts_with("can't parse reply keyboard markup JSON object")
         );
     }
 

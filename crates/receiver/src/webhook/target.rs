@@ -2,7 +2,7 @@
 //! `WEBHOOK_FORMAT`, with `WEBHOOK_API_KEY` and `WEBHOOK_SECRET_TOKEN`), the one set at runtime
 //! with the sender's `setWebhook` (Bot API `Update`s, its `secret_token`), or none (updates
 //! wait for `getUpdates`). The settings live in the outbox (`outbox::WebhookState`), written
-//! by the sender; [`watch`] reads them every [`RECHECK`] and hands the scheduler a new
+//! by the sender; [`watch()`] reads them every [`RECHECK`] and hands the scheduler a new
 //! [`Active`] when they change.
 
 use std::sync::Arc;

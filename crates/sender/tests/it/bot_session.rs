@@ -379,3 +379,29 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Bot API 10.3: a disabled button and the inline keyboard's `force_reply` reach Telegram
+/// (testdc stores them) and come back in the sent Message (checked against the 10.3 spec).
+#[tokio::test]
+async fn bot_sends_a_10_3_keyboard_with_a_disabled_button_and_force_reply() {
+    let app = spawn_bot_app().await;
+    let keyboard = json!({
+        "inline_keyboard": [[
+            { "text": "Sold out", "disabled": {} },
+            { "text": "Notify me", "callback_data": "notify" }
+        ]],
+        "force_reply": true
+    });
+    let body = json!({ "chat_id": chats().alice, "text": "Tickets", "reply_markup": keyboard });
+    let sent = app.post("sendMessage", body).await.result().clone();
+    assert_eq!(sent["reply_markup"], keyboard);
+    let Some(tl::enums::ReplyMarkup::ReplyInlineMarkup(stored)) =
+        stored_markup(&app, &sent["message_id"])
+    else {
+        panic!("the keyboard is stored");
+    };
+    assert!(stored.force_reply);
+    let tl::enums::KeyboardInlineButtonRow::Row(row) = &stored.rows[0];
+    let tl::enums::KeyboardInlineButton::Button(first) = &row.buttons[0];
+    assert_eq!(first.r#type, tl::enums::InlineButtonType::Disabled);
+}

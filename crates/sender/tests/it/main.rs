@@ -10,6 +10,7 @@ mod auth;
 mod bot_routes;
 mod bot_session;
 mod clients;
+mod clients_teloxide;
 mod compat;
 mod config;
 mod content;

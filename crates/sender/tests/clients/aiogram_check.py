@@ -1,0 +1,136 @@
+"""aiogram 3, unchanged but for its API server and token, driven against the sender.
+
+Run by crates/sender/tests/it/clients.rs with the environment described in README.md (the same
+for every script). Prints one JSON line with the message ids it created; exits non-zero on any
+surprise.
+"""
+
+import asyncio
+import json
+import os
+import sys
+
+import aiogram
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ChatAction, ParseMode
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import FSInputFile, InputMediaPhoto, ReplyParameters
+
+
+def check(condition, what):
+    if not condition:
+        sys.exit(f"aiogram_check: {what}")
+
+
+async def main():
+    env = os.environ
+    token = env["BOT_TOKEN"]
+    chat_id = int(env["CHAT_ID"])
+    other_chat_id = int(env["OTHER_CHAT_ID"])
+    check(aiogram.__version__.startswith("3."), f"version {aiogram.__version__}")
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(env["SENDER_ROOT"]))
+    async with Bot(token, session=session) as bot:
+        me = await bot.get_me()
+        check(me.id == bot.id == int(token.split(":")[0]), f"getMe id {me.id}")
+        check(me.is_bot is False and me.username, f"getMe {me}")
+
+        try:
+            await bot.send_message(chat_id, "flood probe")
+            check(False, "the first sendMessage should have hit the flood wait")
+        except TelegramRetryAfter as error:
+            check(error.retry_after == int(env["FLOOD_SECONDS"]), f"retry_after {error.retry_after!r}")
+
+        try:
+            await bot.send_message(int(env["UNKNOWN_CHAT_ID"]), "nobody")
+            check(False, "an unknown chat should be a TelegramBadRequest")
+        except TelegramBadRequest as error:
+            check("chat not found" in error.message.lower(), f"BadRequest {error.message!r}")
+
+        question = await bot.send_message(chat_id, "<b>question</b> 🙂", parse_mode=ParseMode.HTML)
+        check(question.text == "question 🙂", f"text {question.text!r}")
+        check(question.entities[0].type == "bold", f"entities {question.entities}")
+
+        answer = await bot.send_message(
+            chat_id,
+            "<i>answer</i>",
+            parse_mode=ParseMode.HTML,
+            reply_parameters=ReplyParameters(message_id=question.message_id),
+        )
+        check(answer.reply_to_message.message_id == question.message_id, "reply_to_message")
+
+        photo = await bot.send_photo(chat_id, FSInputFile(env["PHOTO_PATH"]), caption="a photo")
+        check(photo.photo and photo.photo[-1].width > 0, f"photo {photo.photo}")
+
+        voice = await bot.send_voice(chat_id, FSInputFile(env["VOICE_PATH"]))
+        check(voice.voice and voice.voice.duration >= 1, f"voice {voice.voice}")
+
+        document = await bot.send_document(
+            chat_id, FSInputFile(env["DOCUMENT_PATH"]), caption="a document"
+        )
+        check(document.document and document.document.file_id, f"document {document.document}")
+
+        edited = await bot.edit_message_text(
+            "edited <b>text</b>",
+            chat_id=chat_id,
+            message_id=answer.message_id,
+            parse_mode=ParseMode.HTML,
+        )
+        check(edited.text == "edited text", f"edited {edited.text!r}")
+
+        deleted = await bot.delete_message(chat_id, question.message_id)
+        check(deleted is True, f"deleteMessage {deleted!r}")
+
+        album = await bot.send_media_group(
+            chat_id,
+            media=[
+                InputMediaPhoto(media=FSInputFile(env["PHOTO_PATH"]), caption="album"),
+                InputMediaPhoto(media=FSInputFile(env["PHOTO_PATH"])),
+            ],
+        )
+        check(len(album) == 2 and album[0].media_group_id, f"album {album}")
+
+        forward = await bot.forward_message(other_chat_id, chat_id, photo.message_id)
+        check(forward.forward_origin is not None and forward.photo, f"forward {forward}")
+
+        copy = await bot.copy_message(other_chat_id, chat_id, answer.message_id)
+        check(copy.message_id > 0, f"copy {copy}")
+
+        action = await bot.send_chat_action(chat_id, ChatAction.TYPING)
+        check(action is True, f"sendChatAction {action!r}")
+
+        location = await bot.send_location(chat_id, latitude=52.52, longitude=13.405)
+        check(location.location.latitude == 52.52, f"location {location.location}")
+
+        chat = await bot.get_chat(chat_id)
+        check(chat.id == chat_id and chat.type == "private", f"getChat {chat}")
+
+        file = await bot.get_file(document.document.file_id)
+        await bot.download(file, destination=env["DOWNLOAD_PATH"])
+
+        poll = await bot.send_poll(chat_id, "Which?", ["yes", "no"])
+        check([o.text for o in poll.poll.options] == ["yes", "no"], f"poll {poll.poll}")
+
+        print(
+            json.dumps(
+                {
+                    "question": question.message_id,
+                    "answer": answer.message_id,
+                    "photo": photo.message_id,
+                    "voice": voice.message_id,
+                    "document": document.message_id,
+                    "album": [m.message_id for m in album],
+                    "forward": forward.message_id,
+                    "copy": copy.message_id,
+                    "location": location.message_id,
+                    "poll": poll.message_id,
+                    "chat_first_name": chat.first_name,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

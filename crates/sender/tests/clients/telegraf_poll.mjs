@@ -1,0 +1,20 @@
+// telegraf's own polling loop (bot.launch) against the gateway.
+//
+// Run by crates/e2e/tests/it/polling.rs with SENDER_ROOT and BOT_TOKEN (see README.md). The
+// handler answers the first text starting with "ping" with "pong: <text>" as a reply to it,
+// prints one JSON line {"answered": <message id>} and stops the loop; other updates are left
+// alone.
+
+import { Telegraf } from "telegraf";
+
+const bot = new Telegraf(process.env.BOT_TOKEN, { telegram: { apiRoot: process.env.SENDER_ROOT } });
+
+bot.hears(/^ping/, async (ctx) => {
+  const message = ctx.message;
+  await ctx.reply(`pong: ${message.text}`, { reply_parameters: { message_id: message.message_id } });
+  console.log(JSON.stringify({ answered: message.message_id }));
+  bot.stop("answered");
+});
+
+// Resolves once the loop has stopped.
+await bot.launch();
