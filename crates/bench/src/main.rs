@@ -9,6 +9,7 @@
 mod idle;
 mod longrun;
 mod media;
+mod nats;
 mod phases;
 mod procs;
 mod receiver_load;
@@ -164,6 +165,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if wants(Phase::Receiver) {
+        // On the first receiver's outbox, whose position is current (its backlog drained).
+        nats::run(
+            &bins, &plan, &dc, &sender, &sink, &http, &mut run, &mut rows,
+        )
+        .await?;
         outbox_run(
             &args, &bins, &plan, &dc, &sender, &sink, &hook, &http, &mut run, &mut rows,
         )

@@ -221,7 +221,7 @@ pub(crate) async fn receiver(
 const CHATS: usize = 100;
 
 /// Adds `n` users to testdc (`POST /users`); their ids.
-async fn users(env: &Env<'_>, n: usize) -> anyhow::Result<Arc<[i64]>> {
+pub(crate) async fn users(env: &Env<'_>, n: usize) -> anyhow::Result<Arc<[i64]>> {
     let http = reqwest::Client::new();
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {

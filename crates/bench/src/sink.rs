@@ -117,6 +117,12 @@ impl Sink {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Records a payload text that arrived now by another way than the webhook (the NATS
+    /// rows: a message on an update subject).
+    pub(crate) fn record_text(&self, text: &str) {
+        self.record(text, None, now_micros());
+    }
+
     fn record(&self, text: &str, media_url: Option<&str>, now: u64) {
         let mut words = text.split(' ');
         match (words.next(), words.next(), words.next()) {

@@ -3,12 +3,14 @@
 //! request, and the metric names both binaries use.
 //!
 //! Modules: [`config`] (the empty-means-unset rule for settings), [`health`] (the
-//! `healthcheck` subcommand), [`logging`], [`metrics`], [`serve`] (the HTTP server both run,
-//! with connection limits and timeouts), [`shutdown`] (the stop signal).
+//! `healthcheck` subcommand), [`logging`], [`metrics`], [`nats`] (the NATS settings and
+//! connection), [`serve`] (the HTTP server both run, with connection limits and timeouts),
+//! [`shutdown`] (the stop signal).
 
 pub mod config;
 pub mod health;
 pub mod logging;
 pub mod metrics;
+pub mod nats;
 pub mod serve;
 pub mod shutdown;

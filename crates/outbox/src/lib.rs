@@ -13,7 +13,8 @@
 //! - `status`: [`Status`]. A chat's rows are delivered in `id` order: a chat's oldest open
 //!   row (media or ready) holds back the chat's later ones; other chats go on.
 //!
-//! Modules: `schema` (pragmas, tables, open checks), `rows` (row types), `queries`.
+//! Modules: `schema` (pragmas, tables, open checks), `rows` (row types), `queries`, `sink`
+//! (the queue of the second target, NATS JetStream: its own rows, same order rules).
 //!
 //! SQLite comes from libsql, the copy grammers links (rusqlite would not link beside it).
 
@@ -35,6 +36,9 @@ mod polling_tests;
 mod queries;
 mod rows;
 mod schema;
+mod sink;
+#[cfg(test)]
+mod sink_tests;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +54,7 @@ pub use polling::{
 };
 pub use queries::{LANE_ROWS, PRUNE_BATCH};
 pub use rows::{DeadLetter, Download, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
+pub use sink::{SINK_LANE_ROWS, SinkRow, SinkState, SinkStats};
 
 /// Where a row is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +124,7 @@ pub struct Outbox {
     _db: libsql::Database,
     conn: Mutex<Db>,
     mode: Mode,
+    sink_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// How rows are written: set once with [`Outbox::with_mode`] before sharing.
@@ -130,6 +136,8 @@ pub struct Mode {
     pub archive: bool,
     /// Prefix of `webhook-id`s (the account, so ids of two accounts never collide).
     pub id_prefix: String,
+    /// `NATS_URL` is set: every fresh update is also queued for the JetStream sink.
+    pub sink: bool,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -183,6 +191,7 @@ impl Outbox {
             _db: db,
             conn: Mutex::new(Db::new(conn)),
             mode: Mode::default(),
+            sink_wake: Default::default(),
         })
     }
 

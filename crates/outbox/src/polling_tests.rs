@@ -23,6 +23,7 @@ async fn pair(dir: &tempfile::TempDir) -> (Outbox, Outbox) {
         deliver: true,
         archive: false,
         id_prefix: "r_".into(),
+        sink: false,
     });
     let sender = Outbox::open(&path).await.expect("open a second connection");
     (receiver, sender)
@@ -189,6 +190,7 @@ async fn a_version_1_file_migrates_and_its_open_legacy_rows_are_not_handed_out()
             deliver: true,
             archive: false,
             id_prefix: "o_".into(),
+            sink: false,
         });
         outbox
             .insert(legacy_with_update("old", "message", 1))
@@ -211,6 +213,7 @@ async fn a_version_1_file_migrates_and_its_open_legacy_rows_are_not_handed_out()
             deliver: true,
             archive: false,
             id_prefix: "o_".into(),
+            sink: false,
         });
     assert_eq!(outbox.stats().await.unwrap().pending, 1);
     assert!(outbox.fetch_updates(0, None).await.unwrap().is_empty());

@@ -143,6 +143,13 @@ impl Outbox {
                     ],
                 )
                 .await?;
+                if self.mode.sink {
+                    let body = body.to_string();
+                    super::sink::queue(db, id, update.chat_id, update.kind, media, &body, now)
+                        .await?;
+                    // The sink reads through this same connection, so not before the commit.
+                    self.sink_wake.notify_one();
+                }
                 out.push(Inserted {
                     id,
                     fresh: true,
@@ -199,6 +206,10 @@ impl Outbox {
             libsql::params![body.to_string(), self.ready_status() as i64, id, now_ms()],
         )
         .await?;
+        if self.mode.sink {
+            super::sink::media_done(&mut db, id, &body.to_string()).await?;
+            self.sink_wake.notify_one();
+        }
         Ok(())
     }
 
@@ -342,19 +353,26 @@ impl Outbox {
     }
 
     /// Makes dead letters deliverable again (all, or the one with `update_id`), with a fresh
-    /// age and attempt count; same `update_id` and `webhook-id`. Returns how many.
+    /// age and attempt count; same `update_id` and `webhook-id`. Returns how many (the sink's
+    /// dead rows are revived too, and counted).
     pub async fn replay(&self, update_id: Option<i64>) -> Result<u64> {
         let mut db = self.conn.lock().await;
-        db.execute(
-            "replay",
-            sql!(
-                "UPDATE updates SET status = {ready}, attempts = 0, next_attempt_at = 0,
+        let sink = super::sink::replay(&mut db, update_id).await?;
+        if sink > 0 {
+            self.sink_wake.notify_one();
+        }
+        let webhook = db
+            .execute(
+                "replay",
+                sql!(
+                    "UPDATE updates SET status = {ready}, attempts = 0, next_attempt_at = 0,
                      received_at = ?1, done_at = NULL
                  WHERE status = {dead} AND (?2 IS NULL OR id = ?2)"
-            ),
-            libsql::params![now_ms(), update_id],
-        )
-        .await
+                ),
+                libsql::params![now_ms(), update_id],
+            )
+            .await?;
+        Ok(webhook + sink)
     }
 
     /// Up to `limit` final rows not yet written to `ARCHIVE_DIR`: `(id, received_at, body)`.

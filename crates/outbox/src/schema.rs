@@ -10,7 +10,7 @@ use super::db::sql;
 use super::{OutboxError, Status};
 
 /// The schema version this code writes.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1, its statuses written as `{name}` ([`Status::in_sql`]).
 const V1: &str = "
@@ -111,10 +111,11 @@ const V2: &str = "ALTER TABLE updates ADD COLUMN update_json TEXT;
 UPDATE updates SET update_json = '' WHERE status IN ({open});";
 
 /// Brings the schema to [`SCHEMA_VERSION`] in one transaction: version 1's tables and the
-/// random first `update_id`, then version 2's column. The version is read again inside the
+/// random first `update_id`, then version 2's column, then version 3's `sink` table. The version is read again inside the
 /// transaction, so the receiver and the sender opening a new file at once migrate it once.
 pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
-    if user_version(conn).await? >= SCHEMA_VERSION {
+    let version = user_version(conn).await?;
+    if version >= SCHEMA_VERSION {
         return Ok(());
     }
     let body = async {
@@ -135,6 +136,9 @@ pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
         }
         if from < 2 {
             conn.execute_batch(&Status::in_sql(V2)).await?;
+        }
+        if from < 3 {
+            conn.execute_batch(super::sink::V3).await?;
         }
         conn.execute(&format!("PRAGMA user_version = {SCHEMA_VERSION}"), ())
             .await?;

@@ -25,6 +25,7 @@ async fn in_memory(deliver: bool) -> Outbox {
             deliver,
             archive: false,
             id_prefix: "m_".into(),
+            sink: false,
         })
 }
 
@@ -42,6 +43,7 @@ async fn open(dir: &tempfile::TempDir) -> Outbox {
             deliver: true,
             archive: false,
             id_prefix: "t_".into(),
+            sink: false,
         })
 }
 
@@ -288,6 +290,7 @@ async fn a_delivered_row_keeps_its_key_but_not_its_body_once_archived() {
             deliver: true,
             archive: true,
             id_prefix: "a_".into(),
+            sink: false,
         });
     let row = archiving
         .insert(update("new:1:1", 1))

@@ -69,6 +69,7 @@ pub struct App {
     metrics: PrometheusHandle,
     drain_deadline: Duration,
     handlers: Handlers,
+    nats: Option<crate::nats::Publisher>,
 }
 
 /// The environment's webhook settings; its client is built once here so a bad header value
@@ -176,6 +177,7 @@ impl App {
             .phone_number
             .clone()
             .or_else(|| telegram.account().phone.clone());
+        let account_id = telegram.account().user.id;
         // Rows wait for a webhook or getUpdates, except in an in-memory outbox without a
         // webhook: no other process can fetch them there.
         let webhook = if outbox.in_memory() {
@@ -194,8 +196,15 @@ impl App {
         let outbox = Arc::new(outbox.with_mode(Mode {
             deliver,
             archive: config.archive_dir.is_some(),
-            id_prefix: format!("tg{}_", telegram.account().user.id),
+            id_prefix: format!("tg{account_id}_"),
+            sink: config.nats.enabled(),
         }));
+        let nats = config
+            .nats
+            .connection
+            .connect("receiver")
+            .await?
+            .map(|client| crate::nats::Publisher::new(client, config.nats.clone(), account_id));
         let fetcher = Fetcher::new(
             telegram.clone(),
             store.clone(),
@@ -224,6 +233,7 @@ impl App {
             metrics: ops::metrics::install(),
             drain_deadline: config.shutdown_drain_timeout,
             handlers: Handlers::new(),
+            nats,
         })
     }
 

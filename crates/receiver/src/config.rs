@@ -222,6 +222,11 @@ pub struct Config {
     /// (`context_date=YYYY-MM-DD/<timestamp>_<update_id>.json`).
     #[arg(long, env = "ARCHIVE_DIR", value_name = "ARCHIVE_DIR")]
     pub archive_dir: Option<PathBuf>,
+
+    /// `NATS_URL` (with `NATS_CREDS`, `NATS_SUBJECT_PREFIX`, `NATS_STREAM`,
+    /// `NATS_DUPLICATE_WINDOW`): also publish every update to JetStream ([`crate::nats`]).
+    #[command(flatten)]
+    pub nats: crate::nats::NatsConfig,
 }
 
 impl Config {

@@ -17,6 +17,8 @@
 //! - `dispatch`: media jobs for stored rows, announcing ready rows (stdout, subscribers).
 //! - [`deliver`]: the delivery scheduler and [`RetryPolicy`].
 //! - [`webhook`]: one POST with its headers; [`webhook::signing`] (Standard Webhooks).
+//! - [`nats`]: the JetStream sink (`NATS_URL`): the same bodies, per-chat order, publish
+//!   acknowledgements, the webhook's retries, from the outbox's own sink queue.
 //! - [`archive`]: `ARCHIVE_DIR` JSON files.
 //! - [`status`]: `/readyz`, `/status`, `/metrics`, `/dead-letters`.
 //! - [`media`]: the media directory, downloads under limits, the `media` object, `/media`.
@@ -38,6 +40,7 @@ mod dispatch;
 pub mod handlers;
 pub mod login;
 pub mod media;
+pub mod nats;
 pub mod normalize;
 pub use ::outbox;
 pub mod payload;

@@ -276,6 +276,10 @@ pub struct Config {
         value_name = "SEND_RESULT_WEBHOOK_URL"
     )]
     pub send_result_webhook_url: Option<url::Url>,
+    /// `NATS_URL`, `NATS_CREDS`, `NATS_SUBJECT_PREFIX`: the Bot API methods over NATS
+    /// request/reply as well ([`crate::nats`]); unset `NATS_URL`: HTTP only.
+    #[command(flatten)]
+    pub nats: ops::nats::NatsSettings,
 }
 
 /// A setting that is present but unusable; the message names the variable.

@@ -8,7 +8,7 @@
 //! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
 //!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
 //!   `LOG_MAX_FILES`, `RATE_LIMIT_*`, `CORS_ALLOWED_ORIGINS`, `RESPONSE_FORMAT`, `SEND_*`,
-//!   `IDEMPOTENCY_TTL`, `PEER_FLOOD_PAUSE`).
+//!   `IDEMPOTENCY_TTL`, `PEER_FLOOD_PAUSE`, `NATS_*`).
 //! - [`startup`]: [`App`] — bind, connect (or start signed out), serve, graceful shutdown.
 //! - [`connection`]: the session slot — signed in (the connection and the handlers' state
 //!   bound to it) or not (a login in progress) — swapped by the headless login without a
@@ -46,6 +46,8 @@
 //!   calls; FLOOD_WAIT parks a lane, PEER_FLOOD pauses the account; one `random_id` per send
 //!   across retries and restarts; idempotency keys; synchronous and asynchronous modes).
 //! - [`telemetry`]: one log line and the Prometheus metrics per request; `/metrics`.
+//! - [`nats`]: the same methods over NATS request/reply (`<prefix>.<account>.call.<method>`),
+//!   through the same router, when `NATS_URL` is set.
 //! - [`compat`]: the legacy answer shape (`RESPONSE_FORMAT`, `x-response-format`) of the
 //!   Python service this sender replaces, one transform over the method routes.
 //!
@@ -63,6 +65,7 @@ pub mod extract;
 pub mod limits;
 pub mod listener;
 pub mod media;
+pub mod nats;
 pub mod openapi;
 pub mod queue;
 pub mod routes;

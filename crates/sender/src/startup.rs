@@ -19,6 +19,7 @@ use crate::limits::{RateLimit, cors};
 use crate::media::fetch::{FetchConfig, UrlFetcher};
 use crate::queue::store::{Answer, Job};
 use crate::queue::{QueueConfig, Runner, SendQueue};
+use crate::nats::Commands;
 use crate::routes::router;
 use crate::routes::table::MethodTable;
 use crate::state::{AppState, ServerState};
@@ -40,10 +41,12 @@ pub struct App {
     addr: SocketAddr,
     state: ServerState,
     cors: Option<tower_http::cors::CorsLayer>,
+    nats: Option<Commands>,
 }
 
 impl App {
-    /// Validates `config`, binds `SENDER_BIND` and connects to Telegram.
+    /// Validates `config`, binds `SENDER_BIND`, connects to Telegram (and to NATS in the
+    /// background when `NATS_URL` is set).
     ///
     /// A session that is missing (it is created, mode 0600) or not signed in is no error: the
     /// sender starts, Bot API methods answer 503 and `/api_v1/auth/*` signs it in.
@@ -76,6 +79,13 @@ impl App {
         })
         .context("failed to build the HTTP client for file URLs")?;
         let api_token = Arc::new(config.api_token.clone());
+        let nats = config.nats.connect("sender").await?.map(|client| {
+            Commands::new(
+                client,
+                config.nats.subject_prefix.clone(),
+                api_token.clone(),
+            )
+        });
         let telegram = TelegramConfig {
             api_id: config.api_id,
             session_path: session_path.clone(),
@@ -126,6 +136,7 @@ impl App {
             addr,
             state,
             cors: cors(&config.cors_origins()?),
+            nats,
         })
     }
 
@@ -154,6 +165,10 @@ impl App {
     ) -> anyhow::Result<()> {
         let connection = self.state.connection.clone();
         let app = router(self.state, self.cors);
+        let shutdown = futures::FutureExt::shared(shutdown);
+        let nats = self.nats.map(|nats| {
+            tokio::spawn(nats.serve(app.clone(), connection.clone(), shutdown.clone()))
+        });
         // Each connection's hyper-made error heads become Bot API envelopes (`listener`).
         let served = ops::serve::serve_with(
             self.listener,
@@ -164,6 +179,9 @@ impl App {
         )
         .await
         .context("the HTTP server failed");
+        if let Some(nats) = nats {
+            let _ = nats.await;
+        }
         tracing::info!("HTTP server stopped; disconnecting from Telegram");
         connection.disconnect();
         served

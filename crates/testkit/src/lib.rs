@@ -2,8 +2,10 @@
 //! process plumbing that are about HTTP and the OS, not about Telegram (that is `testdc`).
 //!
 //! Modules: [`stalled`] (slowloris connections, the open-file limit, a child's output lines),
-//! [`botapi_spec`] (JSON the gateway emits checked against the Bot API spec).
+//! [`botapi_spec`] (JSON the gateway emits checked against the Bot API spec), [`nats`] (a real
+//! `nats-server` with JetStream on loopback, stopped and restarted for outages).
 //! Only ever a dev-dependency.
 
 pub mod botapi_spec;
+pub mod nats;
 pub mod stalled;

@@ -63,6 +63,14 @@ impl App {
             wake: wakes.deliver.clone(),
         };
         workers.spawn(deliverer.run(workers_stop_rx.clone()));
+        if let Some(publisher) = self.nats.clone() {
+            let sink = crate::nats::sink::Sink {
+                outbox: self.outbox.clone(),
+                publisher,
+                policy: self.policy,
+            };
+            workers.spawn(sink.run(workers_stop_rx.clone()));
+        }
         workers.spawn(crate::deliver::prune(
             self.outbox.clone(),
             target_rx.clone(),

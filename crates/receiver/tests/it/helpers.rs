@@ -204,6 +204,7 @@ pub(crate) fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Co
         allowed_updates: Vec::new(),
         archive_dir: None,
         shutdown_drain_timeout: receiver::DRAIN_DEADLINE,
+        nats: receiver::nats::NatsConfig::default(),
     }
 }
 

@@ -17,6 +17,7 @@ mod media_faults;
 mod media_limits;
 mod media_order;
 mod media_server;
+mod nats;
 mod operations;
 mod private;
 mod resilience;

@@ -119,6 +119,7 @@ pub(crate) fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         idempotency_ttl: 86_400,
         peer_flood_pause: 3600,
         send_result_webhook_url: None,
+        nats: ops::nats::NatsSettings::default(),
     }
 }
 

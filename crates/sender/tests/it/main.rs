@@ -27,6 +27,7 @@ mod manage;
 mod media;
 mod media_kinds;
 mod messages;
+mod nats;
 mod observability;
 mod queue;
 mod queue_kill;

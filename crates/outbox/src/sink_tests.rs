@@ -1,0 +1,154 @@
+//! The sink queue on a real file: queued with the update in one transaction, per-chat order,
+//! media holding a chat back, acknowledged prefixes deleted, retries, dead letters and their
+//! replay, and an outbox of schema version 2 migrated.
+
+use serde_json::json;
+
+use super::*;
+
+fn update(key: &str, chat_id: i64) -> NewUpdate {
+    NewUpdate {
+        natural_key: key.into(),
+        kind: "message",
+        chat_id,
+        body: json!({"message": {"text": key}}),
+        update_json: None,
+        downloads: Vec::new(),
+    }
+}
+
+async fn open(dir: &tempfile::TempDir, deliver: bool) -> Outbox {
+    Outbox::open(dir.path().join("s.outbox"))
+        .await
+        .expect("open")
+        .with_mode(Mode {
+            deliver,
+            archive: false,
+            id_prefix: "tg1_".into(),
+            sink: true,
+        })
+}
+
+fn texts(rows: &[SinkRow]) -> Vec<String> {
+    rows.iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+            body["message"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_fresh_update_is_queued_once_in_chat_order_without_a_webhook_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir, false).await;
+    let wake = outbox.sink_wake();
+    outbox
+        .insert_all(&[update("a", -100), update("b", 7), update("c", -100)])
+        .await
+        .expect("insert");
+    // A replay of a stored update queues nothing new.
+    outbox.insert(update("a", -100)).await.expect("replay");
+    tokio::time::timeout(std::time::Duration::from_secs(1), wake.notified())
+        .await
+        .expect("the insert rang the sink");
+    let lane = outbox.sink_lane(-100).await.expect("lane");
+    assert_eq!(texts(&lane), ["a", "c"]);
+    assert!(lane.iter().all(|r| r.ready));
+    assert_eq!(lane[0].webhook_id, format!("tg1_{}", lane[0].id));
+    let body: serde_json::Value = serde_json::from_str(&lane[0].body).expect("json");
+    assert_eq!(body["update_id"], lane[0].id, "the body is the webhook's");
+    let heads = outbox.sink_heads().await.expect("heads");
+    assert_eq!(heads.len(), 2);
+
+    assert_eq!(outbox.sink_acked(-100, lane[0].id).await.expect("ack"), 1);
+    assert_eq!(texts(&outbox.sink_lane(-100).await.expect("lane")), ["c"]);
+    let stats = outbox.sink_stats().await.expect("stats");
+    assert_eq!((stats.pending, stats.dead), (2, 0));
+}
+
+#[tokio::test]
+async fn media_holds_the_chat_back_until_the_final_body_is_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir, true).await;
+    let mut with_media = update("photo", 5);
+    with_media.downloads.push(Download {
+        file_id: "x".into(),
+        size: None,
+        mime_type: None,
+        file_name: None,
+        url_at: "/message/media_url".into(),
+        skipped_at: None,
+    });
+    let photo = outbox.insert(with_media).await.expect("insert");
+    outbox.insert(update("after", 5)).await.expect("insert");
+    let heads = outbox.sink_heads().await.expect("heads");
+    assert_eq!(heads, [(5, false, 0)]);
+    let body = json!({"update_id": photo.id, "message": {"text": "photo", "media_url": "u"}});
+    outbox
+        .media_done(photo.id, &body)
+        .await
+        .expect("media done");
+    let lane = outbox.sink_lane(5).await.expect("lane");
+    assert_eq!(texts(&lane), ["photo", "after"]);
+    assert!(lane[0].ready && lane[0].body.contains("media_url"));
+}
+
+#[tokio::test]
+async fn failures_retry_then_die_and_a_replay_revives_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = open(&dir, true).await;
+    outbox
+        .insert_all(&[update("x", 1), update("y", 1)])
+        .await
+        .expect("insert");
+    let lane = outbox.sink_lane(1).await.expect("lane");
+    let (x, y) = (lane[0].id, lane[1].id);
+    outbox
+        .sink_failed(x, "no ack", Some(now_ms() + 60_000))
+        .await
+        .expect("retry");
+    let head = outbox.sink_lane(1).await.expect("lane");
+    assert_eq!((head[0].attempts, head[0].id), (1, x));
+    assert!(head[0].next_attempt_at > now_ms());
+    outbox.sink_failed(x, "too old", None).await.expect("dead");
+    // The chat moves on past its dead letter; acknowledging y leaves the dead row alone.
+    assert_eq!(texts(&outbox.sink_lane(1).await.expect("lane")), ["y"]);
+    assert_eq!(outbox.sink_acked(1, y).await.expect("ack"), 1);
+    let stats = outbox.sink_stats().await.expect("stats");
+    assert_eq!((stats.pending, stats.dead), (0, 1));
+    assert!(outbox.replay(None).await.expect("replay") >= 1);
+    let revived = outbox.sink_lane(1).await.expect("lane");
+    assert_eq!(
+        (revived.len(), revived[0].id, revived[0].attempts),
+        (1, x, 0)
+    );
+}
+
+#[tokio::test]
+async fn a_version_2_outbox_gets_the_sink_table_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Outbox::open(dir.path().join("s.outbox"))
+        .await
+        .expect("open");
+    let kept = outbox.insert(update("old", 3)).await.expect("insert");
+    {
+        // Back to what version 2 wrote: no sink table.
+        let mut db = outbox.conn.lock().await;
+        db.execute("downgrade", "DROP TABLE sink", ())
+            .await
+            .expect("drop");
+        db.execute("downgrade", "PRAGMA user_version = 2", ())
+            .await
+            .expect("version");
+    }
+    drop(outbox);
+    let outbox = open(&dir, true).await;
+    let again = outbox.insert(update("old", 3)).await.expect("replay");
+    assert_eq!((again.id, again.fresh), (kept.id, false));
+    outbox.insert(update("new", 3)).await.expect("insert");
+    assert_eq!(texts(&outbox.sink_lane(3).await.expect("lane")), ["new"]);
+}
