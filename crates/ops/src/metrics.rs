@@ -33,7 +33,7 @@ pub const DELIVERY_PENDING: &str = "webhook_pending";
 pub const DELIVERY_LATENCY: &str = "webhook_delivery_latency_seconds";
 
 /// How often the recorder's histogram samples are folded into their summaries.
-const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Installs the process-wide Prometheus recorder once and returns its handle (both binaries
 /// render `/metrics` from it); later calls
