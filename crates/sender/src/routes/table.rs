@@ -293,7 +293,15 @@ impl MethodTable {
     ) -> Response {
         let routes = self.bound(state);
         match routes.get(&name.to_ascii_lowercase()) {
-            Some(router) => match router.clone().oneshot(request).await {
+            // A request rebuilt by the send queue no longer carries the router's
+            // `DefaultBodyLimit::disable()` mark, without which axum's extractors would cut
+            // bodies at 2 MB; the whole-request limit was enforced when it came in.
+            Some(router) => match router
+                .clone()
+                .layer::<_, Infallible>(axum::extract::DefaultBodyLimit::disable())
+                .oneshot(request)
+                .await
+            {
                 Ok(response) => response,
                 Err(never) => match never {},
             },
