@@ -38,7 +38,7 @@ async def main():
         check(me.is_bot is False and me.username, f"getMe {me}")
 
         try:
-            await bot.send_message(chat_id, "flood probe")
+            await bot.send_message(int(env["FLOOD_CHAT_ID"]), "flood probe")
             check(False, "the first sendMessage should have hit the flood wait")
         except TelegramRetryAfter as error:
             check(error.retry_after == int(env["FLOOD_SECONDS"]), f"retry_after {error.retry_after!r}")

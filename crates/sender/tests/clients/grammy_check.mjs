@@ -32,7 +32,7 @@ const me = await bot.api.getMe();
 check(me.is_bot === false && me.username, `getMe ${JSON.stringify(me)}`);
 
 try {
-  await bot.api.sendMessage(chatId, "flood probe");
+  await bot.api.sendMessage(Number(env.FLOOD_CHAT_ID), "flood probe");
   check(false, "the first sendMessage should have hit the flood wait");
 } catch (error) {
   check(error instanceof GrammyError, `not a GrammyError: ${error}`);

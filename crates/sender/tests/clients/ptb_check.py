@@ -7,6 +7,7 @@ Run by crates/sender/tests/it/clients.rs, which checks in testdc what each step 
   CHAT_ID          chat to write to
   OTHER_CHAT_ID    chat to forward and copy to
   UNKNOWN_CHAT_ID  a chat that does not exist
+  FLOOD_CHAT_ID    the chat of the flood-wait case (its own, since the send queue then parks it)
   PHOTO_PATH, VOICE_PATH, DOCUMENT_PATH   files to upload
   DOWNLOAD_PATH    where to write the document fetched back with getFile + the download helper
   FLOOD_SECONDS    the first sendMessage must fail with RetryAfter of this many seconds
@@ -45,7 +46,7 @@ async def main():
         check(me.is_bot is False and me.username, f"getMe {me}")
 
         try:
-            await bot.send_message(chat_id, "flood probe")
+            await bot.send_message(int(env["FLOOD_CHAT_ID"]), "flood probe")
             check(False, "the first sendMessage should have hit the flood wait")
         except RetryAfter as error:
             retry = error.retry_after

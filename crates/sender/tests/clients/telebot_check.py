@@ -39,7 +39,7 @@ def main():
     check(me.is_bot is False and me.username, f"getMe {me}")
 
     try:
-        bot.send_message(chat_id, "flood probe")
+        bot.send_message(int(env["FLOOD_CHAT_ID"]), "flood probe")
         check(False, "the first sendMessage should have hit the flood wait")
     except ApiTelegramException as error:
         retry_after = error.result_json.get("parameters", {}).get("retry_after")

@@ -28,7 +28,7 @@ check(me.id === Number(env.BOT_TOKEN.split(":")[0]), `getMe ${JSON.stringify(me)
 check(me.is_bot === false && me.username, `getMe ${JSON.stringify(me)}`);
 
 try {
-  await tg.sendMessage(chatId, "flood probe");
+  await tg.sendMessage(Number(env.FLOOD_CHAT_ID), "flood probe");
   check(false, "the first sendMessage should have hit the flood wait");
 } catch (error) {
   check(error instanceof TelegramError, `not a TelegramError: ${error}`);

@@ -127,6 +127,8 @@ pub(crate) async fn run_script(program: &Path, args: &[&str]) -> Run {
         .env("CHAT_ID", chats().alice.to_string())
         .env("OTHER_CHAT_ID", chats().bob.to_string())
         .env("UNKNOWN_CHAT_ID", UNKNOWN_CHAT.to_string())
+        // Its own chat: after the flood wait the send queue holds that chat for FLOOD_SECONDS.
+        .env("FLOOD_CHAT_ID", chats().group.to_string())
         .env("PHOTO_PATH", fixtures_dir().join("photo.jpg"))
         .env("VOICE_PATH", fixtures_dir().join("voice.ogg"))
         .env("DOCUMENT_PATH", fixtures_dir().join("document.pdf"))
@@ -179,13 +181,15 @@ fn inline_media(app: &TestApp, chat_id: i64, message_id: i64) -> tl::enums::Mess
 pub(crate) fn assert_reached_testdc(run: &Run) {
     let (app, ids) = (&run.app, &run.ids);
     let (alice, bob) = (chats().alice, chats().bob);
-    let history = app.dc.history(alice).unwrap();
-    assert!(
-        !history
-            .iter()
-            .any(|m| m.text == "flood probe" || m.text == "nobody"),
-        "the flood-waited message was not sent: {history:?}"
-    );
+    for chat in [alice, chats().group] {
+        let history = app.dc.history(chat).unwrap();
+        assert!(
+            !history
+                .iter()
+                .any(|m| m.text == "flood probe" || m.text == "nobody"),
+            "the flood-waited message was not sent: {history:?}"
+        );
+    }
     assert_eq!(
         app.dc.errors_answered(
             "messages.sendMessage",

@@ -77,7 +77,7 @@ async fn checks() -> Result<(), Failure> {
     })?;
     check(me.username.is_some(), || format!("getMe {me:?}"))?;
 
-    match bot.send_message(chat_id, "flood probe").await {
+    match bot.send_message(chat("FLOOD_CHAT_ID")?, "flood probe").await {
         Err(RequestError::RetryAfter(seconds)) => {
             let expected: u32 = var("FLOOD_SECONDS")?.parse().map_err(|_| "FLOOD_SECONDS")?;
             check(seconds.seconds() == expected, || {
