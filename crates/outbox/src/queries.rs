@@ -333,19 +333,31 @@ impl Outbox {
         let mut db = self.conn.lock().await;
         db.all(
             "dead_letters",
+            // The sink's dead rows (state 2) beside the webhook's; a sink row's `webhook-id` is
+            // derived from its id, as when it was published.
             "SELECT update_id, webhook_id, kind, chat_id, attempts, last_error, received_at,
-                    died_at FROM dead_letter ORDER BY update_id LIMIT ?1",
+                    died_at, 'webhook' AS target FROM dead_letter
+             UNION ALL
+             SELECT id, '', kind, chat_id, attempts, last_error, received_at,
+                    NULLIF(next_attempt_at, 0), 'nats' FROM sink WHERE state = 2
+             ORDER BY update_id, target LIMIT ?1",
             [i64::from(limit)],
             |r| {
+                let update_id = int(r, 0)?;
+                let target = text(r, 8)?;
                 Ok(DeadLetter {
-                    update_id: int(r, 0)?,
-                    webhook_id: text(r, 1)?,
+                    update_id,
+                    webhook_id: match target.as_str() {
+                        "webhook" => text(r, 1)?,
+                        _ => self.webhook_id(update_id),
+                    },
                     kind: text(r, 2)?,
                     chat_id: int(r, 3)?,
                     attempts: u32::try_from(int(r, 4)?).unwrap_or(u32::MAX),
                     last_error: opt_text(r, 5)?,
                     received_at: int(r, 6)?,
                     died_at: opt_int(r, 7)?,
+                    target,
                 })
             },
         )

@@ -128,6 +128,9 @@ pub struct DeadLetter {
     pub received_at: i64,
     /// When it was given up, unix ms.
     pub died_at: Option<i64>,
+    /// Where it failed to go: `webhook` (the webhook, the row of `updates`) or `nats` (the
+    /// JetStream sink, the row of `sink`). One update can be a dead letter of both.
+    pub target: String,
 }
 
 /// Numbers for `/status` and the pending gauge.

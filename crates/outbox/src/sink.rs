@@ -196,19 +196,21 @@ impl Outbox {
         .await
     }
 
-    /// Row `id` failed: retry at `retry_at` (unix ms), or, with `None`, it is dead.
+    /// Row `id` failed: retry at `retry_at` (unix ms), or, with `None`, it is dead (its
+    /// `next_attempt_at` then keeps when it died, listed as `died_at` by
+    /// [`Outbox::dead_letters`]).
     pub async fn sink_failed(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<()> {
         let mut db = self.conn.lock().await;
-        let state = match retry_at {
-            Some(_) => SinkState::Ready,
-            None => SinkState::Dead,
+        let (state, retry_at) = match retry_at {
+            Some(at) => (SinkState::Ready, at),
+            None => (SinkState::Dead, now_ms()),
         };
         db.execute(
             "sink_failed",
             "UPDATE sink SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2,
                  last_error = ?3
              WHERE id = ?4",
-            libsql::params![state as i64, retry_at.unwrap_or(0), error, id],
+            libsql::params![state as i64, retry_at, error, id],
         )
         .await?;
         Ok(())

@@ -120,7 +120,23 @@ async fn failures_retry_then_die_and_a_replay_revives_them() {
     assert_eq!(outbox.sink_acked(1, y).await.expect("ack"), 1);
     let stats = outbox.sink_stats().await.expect("stats");
     assert_eq!((stats.pending, stats.dead), (0, 1));
+    // Listed beside the webhook's dead letters, marked as the sink's.
+    let letters = outbox.dead_letters(10).await.expect("list");
+    let nats: Vec<_> = letters.iter().filter(|l| l.target == "nats").collect();
+    assert_eq!(nats.len(), 1, "{letters:?}");
+    assert_eq!((nats[0].update_id, nats[0].attempts), (x, 2));
+    assert_eq!(nats[0].webhook_id, outbox.webhook_id(x));
+    assert_eq!(nats[0].last_error.as_deref(), Some("too old"));
+    assert!(nats[0].died_at.is_some_and(|at| at > 0));
     assert!(outbox.replay(None).await.expect("replay") >= 1);
+    assert!(
+        outbox
+            .dead_letters(10)
+            .await
+            .expect("list")
+            .iter()
+            .all(|l| l.target != "nats")
+    );
     let revived = outbox.sink_lane(1).await.expect("lane");
     assert_eq!(
         (revived.len(), revived[0].id, revived[0].attempts),

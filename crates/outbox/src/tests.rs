@@ -163,7 +163,10 @@ async fn dead_letters_are_listed_and_replayed() {
     assert_eq!(stats.last_error.as_deref(), Some("webhook answered 503"));
     let letters = outbox.dead_letters(10).await.expect("list");
     assert_eq!(letters.len(), 1);
-    assert_eq!(letters[0].update_id, a.id);
+    assert_eq!(
+        (letters[0].update_id, letters[0].target.as_str()),
+        (a.id, "webhook")
+    );
     assert_eq!(letters[0].attempts, 2);
     assert_eq!(outbox.replay(None).await.expect("replay"), 1);
     let heads = outbox.heads().await.expect("heads");

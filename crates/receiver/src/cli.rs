@@ -362,8 +362,9 @@ async fn dead_letters(config: &Config, replay: bool, id: Option<i64>) -> anyhow:
     }
     for l in letters {
         println!(
-            "update_id={} webhook_id={} kind={} chat_id={} attempts={} last_error={}",
+            "update_id={} target={} webhook_id={} kind={} chat_id={} attempts={} last_error={}",
             l.update_id,
+            l.target,
             l.webhook_id,
             l.kind,
             l.chat_id,

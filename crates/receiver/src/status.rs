@@ -73,13 +73,19 @@ async fn readyz(State(s): State<StatusState>) -> Response {
 
 async fn status(State(s): State<StatusState>, headers: HeaderMap) -> Response {
     let details = refusal(&s, &headers).is_none();
-    match s.outbox.stats().await {
-        Ok(stats) => {
+    let stats = match s.outbox.stats().await {
+        Ok(stats) => s.outbox.sink_stats().await.map(|sink| (stats, sink)),
+        Err(e) => Err(e),
+    };
+    match stats {
+        Ok((stats, sink)) => {
             let mut body = json!({
                 "pending": stats.pending,
                 "oldest_pending_age_seconds": stats.oldest_pending_at
                     .map(|at| (now_ms() - at).max(0) as f64 / 1000.0),
                 "dead_letters": stats.dead_letters,
+                "nats_pending": sink.pending,
+                "nats_dead_letters": sink.dead,
             });
             if details {
                 let target = s.target.borrow().clone();

@@ -1,6 +1,8 @@
 //! The JetStream sink against a real `nats-server` (testkit::nats) and the real receiver binary:
 //! the stream gets the webhook's body under `Nats-Msg-Id` = `webhook-id`; and across a NATS
-//! outage and a SIGKILL of the receiver, it holds every update exactly once, in order per chat.
+//! outage and a SIGKILL of the receiver, it holds every update exactly once, in order per chat;
+//! an update the stream never acknowledged within `WEBHOOK_MAX_AGE` is a dead letter of the
+//! sink, listed by `/dead-letters` and published by a replay.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -50,6 +52,17 @@ fn spawn_receiver(
     webhook: Option<&Sink>,
     bind: SocketAddr,
 ) -> (Child, Output) {
+    spawn_receiver_with(dir, nats_url, webhook, bind, &[])
+}
+
+/// [`spawn_receiver`] with `extra` environment variables on top.
+fn spawn_receiver_with(
+    dir: &Path,
+    nats_url: &str,
+    webhook: Option<&Sink>,
+    bind: SocketAddr,
+    extra: &[(&str, &str)],
+) -> (Child, Output) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_receiver"));
     command
         .current_dir(dir)
@@ -71,6 +84,7 @@ fn spawn_receiver(
             .env("WEBHOOK_URL", sink.url.as_str())
             .env("WEBHOOK_API_KEY", API_KEY);
     }
+    command.envs(extra.iter().copied());
     let mut child = command.spawn().expect("spawn the receiver binary");
     let output = collect_output(&mut child);
     (child, output)
@@ -391,5 +405,109 @@ async fn the_documented_receiver_permissions_suffice_to_create_the_stream_and_pu
         !lines.to_lowercase().contains("permissions violation"),
         "{lines}"
     );
+    child.kill().await.unwrap();
+}
+
+/// `/dead-letters` with the API key: the list.
+async fn dead_letters(addr: SocketAddr) -> Vec<Value> {
+    let body: Value = reqwest::Client::new()
+        .get(format!("http://{addr}/dead-letters"))
+        .header("x-api-key", API_KEY)
+        .send()
+        .await
+        .expect("GET /dead-letters")
+        .json()
+        .await
+        .expect("JSON");
+    body["dead_letters"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_the_stream_never_acknowledged_is_a_nats_dead_letter_that_a_replay_publishes() {
+    init_tracing();
+    let mut nats = NatsServer::start().await;
+    let dc = Arc::new(TestDc::start(TestDcConfig::default()).await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let session =
+        session::SessionStore::path_for_name(&dir.path().join("tg_userbot").display().to_string());
+    dc.write_session(&session).await.unwrap();
+    // The webhook (which accepts everything) sets WEBHOOK_API_KEY, the key of /dead-letters.
+    let mut sink = Sink::start().await;
+    let addr = free_addr();
+    let (mut child, _output) = spawn_receiver_with(
+        dir.path(),
+        &nats.url(),
+        Some(&sink),
+        addr,
+        &[("WEBHOOK_MAX_AGE", "1")],
+    );
+    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let mut stream = the_stream(&js).await;
+    let mut stored = Vec::new();
+    wait_live(&dc, &mut stream, &mut stored).await;
+
+    nats.stop();
+    send(&dc, ids().bob, ids().bob, "while NATS is down");
+    let webhook_id = loop {
+        let got = sink.next().await;
+        if got.text() == Some("while NATS is down") {
+            break got.webhook_id().to_owned();
+        }
+    };
+    // Retried for WEBHOOK_MAX_AGE, then given up: listed as the sink's, the webhook's copy not.
+    let mut letters = Vec::new();
+    for _ in 0..300 {
+        letters = dead_letters(addr).await;
+        if !letters.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(
+        (letter["target"].as_str(), letter["webhook_id"].as_str()),
+        (Some("nats"), Some(webhook_id.as_str()))
+    );
+    assert_eq!(letter["chat_id"], ids().bob);
+    assert!(letter["attempts"].as_u64().unwrap() >= 1, "{letter}");
+    assert!(letter["died_at"].as_i64().unwrap() > 0, "{letter}");
+    let status: Value = reqwest::Client::new()
+        .get(format!("http://{addr}/status"))
+        .header("x-api-key", API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&status["nats_dead_letters"], &status["dead_letters"]),
+        (&Value::from(1), &Value::from(0)),
+        "{status}"
+    );
+
+    // NATS is back; the replay publishes it, once.
+    nats.start_again().await;
+    let replay = reqwest::Client::new()
+        .post(format!("http://{addr}/dead-letters/replay"))
+        .header("x-api-key", API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status().as_u16(), 200);
+    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let mut stream = the_stream(&js).await;
+    read_until(&mut stream, &mut stored, Duration::from_secs(30), |s| {
+        s.iter().any(|m| m.text() == "while NATS is down")
+    })
+    .await;
+    let copies: Vec<_> = stored
+        .iter()
+        .filter(|m| m.text() == "while NATS is down")
+        .collect();
+    assert_eq!(copies.len(), 1);
+    assert_eq!(copies[0].msg_id, webhook_id);
+    assert!(dead_letters(addr).await.is_empty());
     child.kill().await.unwrap();
 }
