@@ -528,9 +528,23 @@ async fn run_sender(
     let mut dropped: usize = 0;
     let mut last_update_limit_warn = Instant::now();
     let mut updates_closed = false;
+    // PATCH (gateway): set when an update was dropped because the channel was full. Once the
+    // channel has room again a `ConnectionClosed` is queued, which the message box treats as
+    // a gap and answers with `updates.getDifference`, so the dropped updates are fetched
+    // again instead of waiting for the next update (or the 15-minute idle timeout) to reveal
+    // the gap. This makes a small channel safe: it bounds memory, and what it drops is
+    // recovered.
+    let mut gap_owed = false;
 
     loop {
         tokio::select! {
+            permit = updates.reserve(), if gap_owed && !updates_closed => {
+                gap_owed = false;
+                match permit {
+                    Ok(permit) => permit.send(UpdatesLike::ConnectionClosed),
+                    Err(_) => updates_closed = true,
+                }
+            },
             step = sender.step() => match step {
                 Ok(all_new_updates) => {
                     if updates_closed {
@@ -541,6 +555,7 @@ async fn run_sender(
                             match e {
                                 mpsc::error::TrySendError::Full(_) => {
                                     dropped += 1;
+                                    gap_owed = true;
                                     if last_update_limit_warn.elapsed() >= UPDATES_DROPPED_LOG_COOLDOWN {
                                         warn!(
                                             capacity = updates.max_capacity(),
