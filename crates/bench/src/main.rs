@@ -56,6 +56,14 @@ struct Args {
     /// (repeatable; a later value of the same key wins).
     #[arg(long, value_parser = parse_env)]
     compare_env: Vec<(String, String)>,
+    /// Extra environment for the main receiver (the durable one every phase uses), e.g.
+    /// `--receiver-env UPDATES_QUEUE=256` (repeatable; a later value of the same key wins).
+    #[arg(long, value_parser = parse_env)]
+    receiver_env: Vec<(String, String)>,
+    /// With `--only receiver`: measure the durable receiver only (skip the JetStream and
+    /// in-memory outbox runs), for quick before/after comparisons.
+    #[arg(long)]
+    durable_only: bool,
     /// Rounds of `--duration` seconds in the long-run memory phase.
     #[arg(long, default_value_t = 4)]
     rounds: usize,
@@ -96,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
 
     let dc = stack::start_dc(&bins, &http).await?;
     let max = (plan.media_bytes as u64 + (16 << 20)).max(50 << 20);
-    let receiver = stack::start_receiver(&bins, &dc, &http, &hook, max, &[]).await?;
+    let receiver = stack::start_receiver(&bins, &dc, &http, &hook, max, &args.receiver_env).await?;
     let sender = stack::start_sender(&bins, &dc, &http, max).await?;
     eprintln!(
         "bench: pids testdc={} receiver={} sender={} (for perf record -p)",
@@ -164,7 +172,7 @@ async fn main() -> anyhow::Result<()> {
             rows.extend(idle::python(&bins, &dc, protocol, idle_messages).await?);
         }
     }
-    if wants(Phase::Receiver) {
+    if wants(Phase::Receiver) && !args.durable_only {
         // On the first receiver's outbox, whose position is current (its backlog drained).
         nats::run(
             &bins, &plan, &dc, &sender, &sink, &http, &mut run, &mut rows,

@@ -32,14 +32,13 @@ use crate::webhook::target::{self, Active, EnvSettings};
 use crate::webhook::{WebhookClient, WebhookSettings};
 use outbox::{Mode, Outbox};
 
-/// Capacity of grammers' update channel. grammers drops updates when it is full; a dropped
-/// update is a gap that getDifference fills when the next update shows it — but a burst whose
-/// tail was dropped waits for the next update or grammers' 15-minute no-updates timeout (the
-/// outbox loses nothing, delivery is late). So the channel is large: a burst of 2,000 (the
-/// delivery test) overflowed 1,000 and stalled. The cost is memory under overload: each queued
-/// update holds its users and chats, and the bench's overload probe (three times the
-/// sustainable rate) peaked at ~220 MiB with 10,000 against ~95 MiB with 1,000.
-pub const UPDATES_CAPACITY: usize = 10_000;
+/// Default capacity of grammers' update channel (`UPDATES_QUEUE`). grammers drops updates
+/// when it is full; with the vendored grammers-mtsender patch the drop is reported as a gap as
+/// soon as the channel has room again, so getDifference fetches what was dropped (before it,
+/// a burst whose tail was dropped waited for the next update or grammers' 15-minute idle
+/// timeout, and the channel had to be 10,000 deep). Each queued update holds its users and
+/// chats: the bench's overload probe peaked at ~226–253 MiB with 10,000 (see BENCHMARKS.md).
+pub const UPDATES_CAPACITY: usize = 1_000;
 /// FLOOD_WAITs up to this long are slept through inside the Telegram layer.
 pub const FLOOD_SLEEP_THRESHOLD: Duration = Duration::from_secs(60);
 /// The default of `SHUTDOWN_DRAIN_TIMEOUT`: how long shutdown waits for media downloads and
@@ -150,7 +149,7 @@ impl App {
             api_id: config.api_id,
             session_path: session_path.clone(),
             flood_sleep_threshold: FLOOD_SLEEP_THRESHOLD,
-            updates_capacity: UPDATES_CAPACITY,
+            updates_capacity: config.updates_queue,
             upload_concurrency: DEFAULT_UPLOAD_CONCURRENCY,
         })
         .await

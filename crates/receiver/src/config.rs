@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::TypedValueParser as _;
 use secrecy::SecretString;
 use url::Url;
 
@@ -167,6 +168,16 @@ pub struct Config {
     #[arg(long, env = "WEBHOOK_MAX_CONNECTIONS", value_name = "WEBHOOK_MAX_CONNECTIONS",
           default_value = "40", value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub webhook_max_connections: u16,
+
+    /// Updates grammers holds for the receiver before it stores them (its update channel).
+    /// When the outbox falls behind, grammers drops what does not fit and the receiver fetches
+    /// it again with `updates.getDifference` (patched grammers-mtsender, see
+    /// `vendor/grammers-mtsender/PATCH.md`): a larger queue costs memory under overload, never
+    /// correctness.
+    #[arg(long, env = "UPDATES_QUEUE", value_name = "UPDATES_QUEUE",
+          default_value_t = crate::app::UPDATES_CAPACITY,
+          value_parser = clap::value_parser!(u32).range(1..=100_000).map(|n| n as usize))]
+    pub updates_queue: usize,
 
     /// Delay after the first failed attempt, in seconds; it doubles each time.
     #[arg(long, env = "WEBHOOK_RETRY_MIN_DELAY", value_name = "WEBHOOK_RETRY_MIN_DELAY",

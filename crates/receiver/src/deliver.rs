@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indexmap::IndexSet;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, warn};
 
@@ -37,6 +37,63 @@ const KEEP_DELIVERED_IN_MEMORY: Duration = Duration::from_secs(10);
 const PRUNE_EVERY_IN_MEMORY: Duration = Duration::from_secs(2);
 /// Pause before the next full look after the outbox could not be read or written.
 const ERROR_PAUSE: Duration = Duration::from_secs(1);
+/// Longest a lane holds outcomes it has not recorded yet before it records them (and goes
+/// on): with a slow webhook a lane's turn can take long, and what a crash (kill -9) would
+/// deliver twice stays within this window.
+const RECORD_WITHIN: Duration = Duration::from_millis(100);
+
+/// Outcomes a lane hands in, and where it hears whether they were written.
+type Recorded = (Vec<(i64, Outcome)>, oneshot::Sender<bool>);
+
+/// Group commit of delivery outcomes: lanes hand in what they attempted and wait; one task
+/// writes everything handed in since its last commit in one transaction
+/// ([`Outbox::record_all`]). One UPDATE transaction per delivered update was the biggest
+/// share of the outbox's writes (see BENCHMARKS.md, issue #20).
+#[derive(Clone)]
+struct Recorder {
+    tx: mpsc::UnboundedSender<Recorded>,
+}
+
+impl Recorder {
+    /// Starts the writing task; it ends when every `Recorder` clone is dropped.
+    fn start(outbox: Arc<Outbox>) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Recorded>();
+        let task = tokio::spawn(async move {
+            let mut batch: Vec<Recorded> = Vec::new();
+            while rx.recv_many(&mut batch, usize::MAX).await > 0 {
+                let outcomes: Vec<(i64, Outcome)> = batch
+                    .iter_mut()
+                    .flat_map(|(outcomes, _)| std::mem::take(outcomes))
+                    .collect();
+                let ok = match outbox.record_all(&outcomes).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        error!(updates = outcomes.len(), error = %e,
+                               "cannot record delivery outcomes");
+                        false
+                    }
+                };
+                for (_, done) in batch.drain(..) {
+                    let _ = done.send(ok);
+                }
+            }
+        });
+        (Self { tx }, task)
+    }
+
+    /// Writes `outcomes` (with whatever other lanes handed in meanwhile); `false` when the
+    /// outbox failed (the rows stay as they were, to be attempted again).
+    async fn record(&self, outcomes: Vec<(i64, Outcome)>) -> bool {
+        if outcomes.is_empty() {
+            return true;
+        }
+        let (done, written) = oneshot::channel();
+        if self.tx.send((outcomes, done)).is_err() {
+            return false;
+        }
+        written.await.unwrap_or(false)
+    }
+}
 
 /// How patiently updates are retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,6 +263,7 @@ impl Deliverer {
     /// not attempted stay in the outbox.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut target = self.target.clone();
+        let (recorder, recording) = Recorder::start(self.outbox.clone());
         let this = Arc::new(self);
         let mut lanes = Lanes::default();
         let mut tasks: JoinSet<LaneEnd> = JoinSet::new();
@@ -230,7 +288,7 @@ impl Deliverer {
             if rescan || now_ms() >= next_scan {
                 next_scan = this.scan(&mut lanes).await;
             }
-            this.start_lanes(&mut lanes, &mut tasks, &mut task_chats);
+            this.start_lanes(&mut lanes, &mut tasks, &mut task_chats, &recorder);
             // At most once a second: counting the backlog on every pass made a deep backlog
             // quadratic.
             if now_ms() >= next_gauge {
@@ -263,9 +321,13 @@ impl Deliverer {
             .into_iter()
             .for_each(|chat| lanes.want(chat));
         if this.target.borrow().is_some() {
-            this.start_lanes(&mut lanes, &mut tasks, &mut task_chats);
+            this.start_lanes(&mut lanes, &mut tasks, &mut task_chats, &recorder);
         }
         while tasks.join_next().await.is_some() {}
+        drop(recorder);
+        if let Err(e) = recording.await {
+            error!(error = %e, "the delivery recorder failed");
+        }
     }
 
     /// Starts queued lanes while connections are free.
@@ -274,6 +336,7 @@ impl Deliverer {
         lanes: &mut Lanes,
         tasks: &mut JoinSet<LaneEnd>,
         task_chats: &mut HashMap<tokio::task::Id, i64>,
+        recorder: &Recorder,
     ) {
         let max = self
             .target
@@ -287,7 +350,8 @@ impl Deliverer {
             lanes.queued.remove(&chat);
             lanes.running.insert(chat, false);
             let this = self.clone();
-            let task = tasks.spawn(async move { this.lane(chat).await });
+            let recorder = recorder.clone();
+            let task = tasks.spawn(async move { this.lane(chat, &recorder).await });
             task_chats.insert(task.id(), chat);
         }
     }
@@ -324,8 +388,11 @@ impl Deliverer {
     }
 
     /// Delivers chat `chat_id`'s ready rows in order, one batch at most (so a lane running
-    /// at shutdown ends within [`LANE_ROWS`] attempts).
-    async fn lane(&self, chat_id: i64) -> LaneEnd {
+    /// at shutdown ends within [`LANE_ROWS`] attempts). The outcomes are recorded together
+    /// (group commit with other lanes) when the lane stops, or before its next POST once the
+    /// oldest unrecorded one is [`RECORD_WITHIN`] old; the lane ends only after they are
+    /// written, so its chat's next turn never reads a delivered row as open.
+    async fn lane(&self, chat_id: i64, recorder: &Recorder) -> LaneEnd {
         let Some(target) = self.target.borrow().clone() else {
             return LaneEnd::Idle;
         };
@@ -338,13 +405,29 @@ impl Deliverer {
         };
         // After a full batch the lane goes to the back of the queue, so a busy chat cannot
         // keep a connection from the chats waiting for one.
-        let full = rows.len() == LANE_ROWS;
+        let mut end = if rows.len() == LANE_ROWS {
+            LaneEnd::More
+        } else {
+            LaneEnd::Idle
+        };
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut oldest: Option<std::time::Instant> = None;
         for due in rows {
             if !due.ready {
-                return LaneEnd::Media;
+                end = LaneEnd::Media;
+                break;
             }
             if due.next_attempt_at > now_ms() {
-                return LaneEnd::RetryAt(due.next_attempt_at);
+                end = LaneEnd::RetryAt(due.next_attempt_at);
+                break;
+            }
+            if oldest.is_some_and(|t| t.elapsed() >= RECORD_WITHIN) {
+                oldest = None;
+                if !recorder.record(std::mem::take(&mut outcomes)).await {
+                    // The rows stay as they were: attempted again (at least once), and the
+                    // chat's later rows wait for them.
+                    return LaneEnd::Failed;
+                }
             }
             let id = due.id;
             let outcome = if target.posts(&due.kind) {
@@ -353,17 +436,21 @@ impl Deliverer {
                 // Left out by setWebhook's allowed_updates: Telegram would not have queued it.
                 Outcome::Delivered
             };
-            if let Err(e) = self.outbox.record(id, &outcome).await {
-                // The row stays as it was: it is attempted again (at least once), and the
-                // chat's later rows wait for it.
-                error!(update_id = id, error = %e, "cannot record a delivery outcome");
-                return LaneEnd::Failed;
-            }
-            if let Outcome::Retry { retry_at, .. } = outcome {
-                return LaneEnd::RetryAt(retry_at);
+            oldest.get_or_insert_with(std::time::Instant::now);
+            let retry_at = match &outcome {
+                Outcome::Retry { retry_at, .. } => Some(*retry_at),
+                _ => None,
+            };
+            outcomes.push((id, outcome));
+            if let Some(at) = retry_at {
+                end = LaneEnd::RetryAt(at);
+                break;
             }
         }
-        if full { LaneEnd::More } else { LaneEnd::Idle }
+        if !recorder.record(outcomes).await {
+            return LaneEnd::Failed;
+        }
+        end
     }
 
     /// One attempt: POSTs the row and says what to record.

@@ -194,6 +194,7 @@ pub(crate) fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Co
         webhook_secret_token: None,
         webhook_signing_secret: None,
         webhook_max_connections: 40,
+        updates_queue: receiver::UPDATES_CAPACITY,
         // Fast retries: tests wait for outcomes, not for the clock.
         webhook_retry_min_delay: Duration::from_millis(50),
         webhook_retry_max_delay: Duration::from_millis(500),

@@ -2,6 +2,7 @@
 //! webhook sink, and the receiver in-process or as a child process.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod backpressure;
 mod bot_api_spec;
 mod callbacks;
 mod chats;
