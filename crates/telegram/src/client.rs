@@ -72,8 +72,9 @@ pub struct Telegram {
     pub(crate) upload_limit: u32,
     pub(crate) last_dialog_refresh: tokio::sync::Mutex<Option<std::time::Instant>>,
     /// Resolved usernames (lowercase, no `@`) and when ([`crate::resolve::USERNAME_TTL`]).
-    pub(crate) usernames:
-        Mutex<std::collections::HashMap<String, (grammers_session::types::PeerRef, std::time::Instant)>>,
+    pub(crate) usernames: Mutex<
+        std::collections::HashMap<String, (grammers_session::types::PeerRef, std::time::Instant)>,
+    >,
 }
 
 impl Drop for Telegram {

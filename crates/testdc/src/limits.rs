@@ -95,8 +95,11 @@ pub(crate) struct Limiter {
 
 /// File transfers, whose per-method limit answers `FLOOD_PREMIUM_WAIT_X` (Telegram:
 /// "wait X seconds or buy Premium", on uploads and downloads of accounts without it).
-pub const PREMIUM_WAIT_METHODS: [&str; 3] =
-    ["upload.saveFilePart", "upload.saveBigFilePart", "upload.getFile"];
+pub const PREMIUM_WAIT_METHODS: [&str; 3] = [
+    "upload.saveFilePart",
+    "upload.saveBigFilePart",
+    "upload.getFile",
+];
 
 /// The methods that send messages, whose destination chat the per-chat limits key on.
 const SENDS: [&str; 4] = [

@@ -572,7 +572,11 @@ impl SendQueue {
         let tries = self.config.max_attempts.max(1);
         let run = || async {
             let ran = (self.runner)(job.clone()).await;
-            if ran.0.status >= 500 { Err(ran) } else { Ok(ran) }
+            if ran.0.status >= 500 {
+                Err(ran)
+            } else {
+                Ok(ran)
+            }
         };
         run.retry(
             ExponentialBuilder::default()

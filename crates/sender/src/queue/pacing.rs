@@ -275,7 +275,8 @@ impl Pacing {
     /// The expected wait of a send behind `ahead` others in `lane`: its park or pause plus a
     /// chat-bucket period per send ahead.
     pub fn estimate(&self, lane: &str, ahead: usize) -> Duration {
-        self.blocked(lane, lane.starts_with('@')) + self.chat_period * u32::try_from(ahead).unwrap_or(u32::MAX)
+        self.blocked(lane, lane.starts_with('@'))
+            + self.chat_period * u32::try_from(ahead).unwrap_or(u32::MAX)
     }
 
     /// Parks `lane` for `wait` plus up to 10 % jitter (at least 100 ms), after `FLOOD_WAIT_X`.

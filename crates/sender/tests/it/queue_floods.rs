@@ -62,7 +62,12 @@ async fn a_flood_wait_on_resolving_a_username_parks_the_expensive_calls_not_the_
     let c = chats();
     app.dc
         .fail_next("contacts.resolveUsername", 1, "FLOOD_WAIT_600");
-    let held = post_async(&app, "sendMessage", json!({ "chat_id": "@bob", "text": "by name" })).await;
+    let held = post_async(
+        &app,
+        "sendMessage",
+        json!({ "chat_id": "@bob", "text": "by name" }),
+    )
+    .await;
     let status = status_until(&app, |q| q["expensive_parked"] == true).await;
     assert_eq!(
         (&status["account_parked"], &status["parked_lanes"]),
@@ -80,7 +85,10 @@ async fn a_flood_wait_on_resolving_a_username_parks_the_expensive_calls_not_the_
         .await;
     assert!(retry_after(&get_chat) >= 600, "{:?}", get_chat.body);
     let by_name = app
-        .post("sendMessage", json!({ "chat_id": "@alice", "text": "by name too" }))
+        .post(
+            "sendMessage",
+            json!({ "chat_id": "@alice", "text": "by name too" }),
+        )
         .await;
     assert!(retry_after(&by_name) >= 600, "{:?}", by_name.body);
     assert_eq!(
@@ -155,8 +163,17 @@ async fn a_chat_named_by_id_and_by_username_is_one_lane_in_one_order() {
     let mut texts = Vec::new();
     for n in 0..30 {
         let text = format!("both ways {n}");
-        let chat_id = if n % 2 == 0 { json!(alice) } else { json!("@Alice") };
-        post_async(&app, "sendMessage", json!({ "chat_id": chat_id, "text": text })).await;
+        let chat_id = if n % 2 == 0 {
+            json!(alice)
+        } else {
+            json!("@Alice")
+        };
+        post_async(
+            &app,
+            "sendMessage",
+            json!({ "chat_id": chat_id, "text": text }),
+        )
+        .await;
         texts.push(text);
     }
     status_until(&app, |q| q["depth"] == 0).await;
@@ -171,5 +188,9 @@ async fn a_chat_named_by_id_and_by_username_is_one_lane_in_one_order() {
         .collect();
     assert_eq!(sent, texts, "lost, duplicated or out of order");
     assert_eq!(app.dc.peak_in_flight("messages.sendMessage"), 1);
-    assert_eq!(app.dc.flood_waits(), 0, "the username was resolved more than once");
+    assert_eq!(
+        app.dc.flood_waits(),
+        0,
+        "the username was resolved more than once"
+    );
 }

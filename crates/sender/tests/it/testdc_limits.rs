@@ -68,14 +68,20 @@ async fn limits_set_over_http_are_enforced_and_counted() {
     // Two sends per chat per minute: the third to Alice is refused with FLOOD_WAIT_30 (one
     // token per 30 s), which the sender answers as 429 retry_after 30.
     for n in 0..2 {
-        let ok = call("sendMessage", json!({ "chat_id": c.alice, "text": format!("ok {n}") }))
-            .await
-            .unwrap();
-        assert_eq!(ok.status(), 200);
-    }
-    let refused = call("sendMessage", json!({ "chat_id": c.alice, "text": "third" }))
+        let ok = call(
+            "sendMessage",
+            json!({ "chat_id": c.alice, "text": format!("ok {n}") }),
+        )
         .await
         .unwrap();
+        assert_eq!(ok.status(), 200);
+    }
+    let refused = call(
+        "sendMessage",
+        json!({ "chat_id": c.alice, "text": "third" }),
+    )
+    .await
+    .unwrap();
     assert_eq!(refused.status(), 429);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["parameters"]["retry_after"], 30, "{body}");
@@ -87,14 +93,20 @@ async fn limits_set_over_http_are_enforced_and_counted() {
         .unwrap();
     assert_eq!(ok.status(), 200);
     // A second refusal, then every send is PEER_FLOOD (Bob's chat too, within its bucket).
-    let refused = call("sendMessage", json!({ "chat_id": c.alice, "text": "fourth" }))
-        .await
-        .unwrap();
+    let refused = call(
+        "sendMessage",
+        json!({ "chat_id": c.alice, "text": "fourth" }),
+    )
+    .await
+    .unwrap();
     assert_eq!(refused.status(), 429);
     assert_eq!(counts().await, (Some(2), Some(0)));
-    let refused = call("sendMessage", json!({ "chat_id": c.bob, "text": "peer flood" }))
-        .await
-        .unwrap();
+    let refused = call(
+        "sendMessage",
+        json!({ "chat_id": c.bob, "text": "peer flood" }),
+    )
+    .await
+    .unwrap();
     assert_eq!(refused.status(), 429, "the account is paused");
     assert_eq!(counts().await, (Some(2), Some(1)));
     let history = dc.history(c.bob).unwrap();
