@@ -87,29 +87,31 @@ async fn limits_set_over_http_are_enforced_and_counted() {
     assert_eq!(body["parameters"]["retry_after"], 30, "{body}");
     assert_eq!(counts().await, (Some(1), Some(0)));
 
-    // Bob's chat has its own bucket.
-    let ok = call("sendMessage", json!({ "chat_id": c.bob, "text": "bob" }))
+    // A parked chat is held by the sender itself: testdc is not asked again.
+    let held = call("sendMessage", json!({ "chat_id": c.alice, "text": "held" }))
         .await
         .unwrap();
-    assert_eq!(ok.status(), 200);
-    // A second refusal, then every send is PEER_FLOOD (Bob's chat too, within its bucket).
-    let refused = call(
-        "sendMessage",
-        json!({ "chat_id": c.alice, "text": "fourth" }),
-    )
-    .await
-    .unwrap();
-    assert_eq!(refused.status(), 429);
+    assert_eq!(held.status(), 429);
+    assert_eq!(counts().await, (Some(1), Some(0)));
+    // Bob's chat has its own bucket: two sends, then the second refusal.
+    for text in ["bob 1", "bob 2", "bob 3"] {
+        let reply = call("sendMessage", json!({ "chat_id": c.bob, "text": text }))
+            .await
+            .unwrap();
+        let expected = if text == "bob 3" { 429 } else { 200 };
+        assert_eq!(reply.status(), expected, "{text}");
+    }
     assert_eq!(counts().await, (Some(2), Some(0)));
+    // Two refusals: every further send is PEER_FLOOD, the group's too (within its bucket).
     let refused = call(
         "sendMessage",
-        json!({ "chat_id": c.bob, "text": "peer flood" }),
+        json!({ "chat_id": c.group, "text": "peer flood" }),
     )
     .await
     .unwrap();
     assert_eq!(refused.status(), 429, "the account is paused");
     assert_eq!(counts().await, (Some(2), Some(1)));
-    let history = dc.history(c.bob).unwrap();
+    let history = dc.history(c.group).unwrap();
     assert!(history.iter().all(|m| m.text != "peer flood"));
 
     // Per method: one dialog list per minute; the second getChats is refused by testdc once,
