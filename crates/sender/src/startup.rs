@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::response::IntoResponse;
 use ops::serve::ServeLimits;
-use telegram::TelegramConfig;
 use telegram::login::AccountSummary;
+use telegram::{TelegramConfig, TelegramError};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -18,6 +18,7 @@ use crate::connection::Connection;
 use crate::limits::{RateLimit, cors};
 use crate::media::fetch::{FetchConfig, UrlFetcher};
 use crate::nats::Commands;
+use crate::queue::lanes::{Resolved, Resolver};
 use crate::queue::store::{Answer, Job};
 use crate::queue::{QueueConfig, Runner, SendQueue};
 use crate::routes::router;
@@ -198,22 +199,24 @@ async fn start_queue(
 ) -> anyhow::Result<Arc<SendQueue>> {
     let table = Arc::new(MethodTable::new());
     let is_bot = connection.account().is_some_and(|a| a.is_bot);
+    let resolver = username_resolver(connection.clone());
     let runner: Runner = Arc::new(move |job: Job| {
         let (table, connection) = (table.clone(), connection.clone());
         Box::pin(async move {
-            let response = match connection.signed_in() {
+            let (response, flood) = match connection.signed_in() {
                 Ok(app) => {
                     let request = job.request();
                     let call = table.call(&app, &job.method, request);
                     if job.random_id == 0 {
-                        call.await
+                        telegram::watch_floods(call).await
                     } else {
-                        telegram::with_random_id(job.random_id, call).await
+                        let call = telegram::with_random_id(job.random_id, call);
+                        telegram::watch_floods(call).await
                     }
                 }
-                Err(error) => error.into_response(),
+                Err(error) => (error.into_response(), None),
             };
-            Answer::read(response).await
+            (Answer::read(response).await, flood)
         })
     });
     let queue_config = QueueConfig {
@@ -229,7 +232,7 @@ async fn start_queue(
             .unwrap_or(usize::MAX)
             .saturating_add(crate::extract::MAX_BODY_BYTES),
     };
-    SendQueue::start(queue_config, runner)
+    SendQueue::start(queue_config, runner, resolver)
         .await
         .with_context(|| {
             format!(
@@ -237,4 +240,26 @@ async fn start_queue(
                 config.queue_path().display()
             )
         })
+}
+
+/// Resolves an `@username` (without `@`) to its chat for the queue's lanes, through
+/// `telegram`'s username cache.
+fn username_resolver(connection: Arc<Connection<AppState>>) -> Resolver {
+    Arc::new(move |name: String| {
+        let connection = connection.clone();
+        Box::pin(async move {
+            let Ok(app) = connection.signed_in() else {
+                return Resolved::Unknown;
+            };
+            let chat = botapi::ids::ChatIdParam::Username(name);
+            let resolve = app.telegram.resolve_chat(&chat);
+            match telegram::watch_floods(resolve).await {
+                (Ok(peer), _) => peer.chat_id().map_or(Resolved::Unknown, Resolved::Chat),
+                (Err(TelegramError::FloodWait { seconds }), flood) => {
+                    Resolved::FloodWait { seconds, flood }
+                }
+                (Err(_), _) => Resolved::Unknown,
+            }
+        })
+    })
 }

@@ -71,6 +71,10 @@ pub struct Telegram {
     /// [`TelegramConfig::upload_concurrency`], at least 1.
     pub(crate) upload_limit: u32,
     pub(crate) last_dialog_refresh: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// Resolved usernames (lowercase, no `@`) and when ([`crate::resolve::USERNAME_TTL`]).
+    pub(crate) usernames: Mutex<
+        std::collections::HashMap<String, (grammers_session::types::PeerRef, std::time::Instant)>,
+    >,
 }
 
 impl Drop for Telegram {
@@ -144,6 +148,7 @@ impl Telegram {
             upload_permits: Arc::new(Semaphore::new(upload_limit as usize)),
             upload_limit,
             last_dialog_refresh: tokio::sync::Mutex::new(None),
+            usernames: Mutex::default(),
         })
     }
 

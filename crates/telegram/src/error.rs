@@ -1,7 +1,11 @@
 //! Typed errors of the Telegram layer, so callers can branch (flood waits, missing chats)
-//! without parsing strings.
+//! without parsing strings, and [`watch_floods`]: which call a flood wait was about.
+
+use std::cell::Cell;
+use std::future::Future;
 
 use grammers_client::InvocationError;
+use grammers_tl_types as tl;
 
 /// What went wrong talking to Telegram.
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +55,12 @@ pub enum TelegramError {
 impl From<InvocationError> for TelegramError {
     fn from(e: InvocationError) -> Self {
         match e {
-            InvocationError::Rpc(rpc) if rpc.code == 420 => TelegramError::FloodWait {
-                seconds: rpc.value.unwrap_or(0),
-            },
+            InvocationError::Rpc(rpc) if rpc.code == 420 => {
+                record_flood(&rpc);
+                TelegramError::FloodWait {
+                    seconds: rpc.value.unwrap_or(0),
+                }
+            }
             InvocationError::Rpc(rpc) if rpc.code == 401 => TelegramError::Unauthorized,
             InvocationError::Rpc(rpc) => TelegramError::Rpc {
                 code: rpc.code,
@@ -65,6 +72,50 @@ impl From<InvocationError> for TelegramError {
             other => TelegramError::Unexpected(other.to_string()),
         }
     }
+}
+
+/// A flood wait Telegram imposed on a call made inside [`watch_floods`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flood {
+    /// The refused call's schema name (`messages.sendMessage`, `contacts.resolveUsername`…);
+    /// `None` when grammers could not say (a call wrapped in `invokeWithLayer`, say).
+    pub method: Option<&'static str>,
+    /// `FLOOD_PREMIUM_WAIT_X` (Telegram's speed limit for accounts without Premium, on file
+    /// transfers) rather than `FLOOD_WAIT_X`.
+    pub premium: bool,
+    /// X, seconds.
+    pub seconds: u32,
+}
+
+tokio::task_local! {
+    static FLOODS: Cell<Option<Flood>>;
+}
+
+/// Runs `call` and reports the last flood wait that reached it as an error (waits grammers
+/// slept through are not reported). The answer of a refused call does not say which of the
+/// calls behind it was refused; the send queue needs to know, because a wait on a call about
+/// one chat holds that chat only while a wait on an account-wide call (resolving a username,
+/// the dialog list, uploads) holds every call of its kind.
+pub async fn watch_floods<F: Future>(call: F) -> (F::Output, Option<Flood>) {
+    FLOODS
+        .scope(Cell::new(None), async {
+            let output = call.await;
+            (output, FLOODS.with(Cell::get))
+        })
+        .await
+}
+
+fn record_flood(rpc: &grammers_mtsender::RpcError) {
+    let method = rpc
+        .caused_by
+        .map(tl::name_for_id)
+        .filter(|name| !name.starts_with("invoke") && !name.starts_with('('));
+    let flood = Flood {
+        method,
+        premium: rpc.name.starts_with("FLOOD_PREMIUM_WAIT"),
+        seconds: rpc.value.unwrap_or(0),
+    };
+    let _ = FLOODS.try_with(|cell| cell.set(Some(flood)));
 }
 
 impl TelegramError {

@@ -13,7 +13,7 @@
 //! `actions` (forward/copy, pins, reactions, chat actions, bulk delete), `content` (location,
 //! venue, contact, poll, dice), `chats` (getChat, the chat list), `history` (history, search,
 //! read marks), `outgoing` ([`with_random_id`]: one `random_id` per send across retries, and
-//! finding a send's messages when Telegram answers `RANDOM_ID_DUPLICATE`), `results` (unpacking multi-message results), `error` ([`TelegramError`]),
+//! finding a send's messages when Telegram answers `RANDOM_ID_DUPLICATE`), `results` (unpacking multi-message results), `error` ([`TelegramError`], [`watch_floods`]),
 //! `markup` (Bot API `reply_markup` ↔ MTProto), `bots` (callback answers, commands, the
 //! bot's name and descriptions: bot sessions only).
 
@@ -44,10 +44,11 @@ pub use actions::Forward;
 pub use bots::{BotInfo, BotInfoField, CallbackAnswer};
 pub use client::{Account, DEFAULT_UPLOAD_CONCURRENCY, Telegram, TelegramConfig};
 pub use content::{InlineMedia, OutgoingPoll};
-pub use error::TelegramError;
+pub use error::{Flood, TelegramError, watch_floods};
 pub use events::{CallbackQueryEvent, DeletedMessages, Event, ReactionCounts};
 pub use messages::{OutgoingText, SendOptions};
 pub use outgoing::with_random_id;
 pub use position::Position;
 pub use resolve::Peer;
+pub use resolve::USERNAME_TTL;
 pub use updates::{IncomingMessage, UpdateStream};

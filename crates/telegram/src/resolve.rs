@@ -3,7 +3,10 @@
 //! The session file is the cache: both binaries write every user and chat they see into it
 //! (grammers' `auto_cache_peers` plus our own caching of raw results), so a chat the receiver
 //! saw is usable by the sender. A miss refreshes the dialog list once per
-//! [`DIALOG_REFRESH_INTERVAL`] before answering "chat not found".
+//! [`DIALOG_REFRESH_INTERVAL`] before answering "chat not found". A resolved `@username` is
+//! remembered for [`USERNAME_TTL`]: `contacts.resolveUsername` is one of Telegram's most
+//! tightly limited calls, and the send queue resolves a username once to find the chat's lane
+//! and again when the send runs.
 
 use std::time::{Duration, Instant};
 
@@ -61,6 +64,10 @@ impl From<&Peer> for tl::enums::InputUser {
     }
 }
 
+/// How long a resolved `@username` is used without asking Telegram again. Short, since a
+/// username can move to another chat.
+pub const USERNAME_TTL: Duration = Duration::from_secs(600);
+
 /// Minimum time between two dialog-list refreshes triggered by unknown chat ids.
 pub(crate) const DIALOG_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -100,6 +107,25 @@ impl Telegram {
     }
 
     async fn resolve_username(&self, name: &str) -> Result<PeerRef, TelegramError> {
+        let key = name.to_ascii_lowercase();
+        let cached = self.usernames.lock().ok().and_then(|names| {
+            names
+                .get(&key)
+                .filter(|(_, at)| at.elapsed() < USERNAME_TTL)
+                .map(|(peer, _)| *peer)
+        });
+        if let Some(peer) = cached {
+            return Ok(peer);
+        }
+        let peer = self.resolve_username_now(name).await?;
+        if let Ok(mut names) = self.usernames.lock() {
+            names.retain(|_, (_, at)| at.elapsed() < USERNAME_TTL);
+            names.insert(key, (peer, Instant::now()));
+        }
+        Ok(peer)
+    }
+
+    async fn resolve_username_now(&self, name: &str) -> Result<PeerRef, TelegramError> {
         let result = self
             .client
             .invoke(&tl::functions::contacts::ResolveUsername {

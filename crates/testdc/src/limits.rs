@@ -5,6 +5,13 @@
 //! [`Limits::peer_flood_after`] such refusals every further send gets `PEER_FLOOD`, Telegram's
 //! answer to an account that keeps pushing. Counted, so tests prove a client's pacing by the
 //! number of refusals ([`crate::TestDc::flood_waits`]), not by timing.
+//!
+//! Which wait, where Telegram answers one: a send over its chat's, group's or the account's
+//! bucket gets `FLOOD_WAIT_X` on the send; a call over its own method's bucket gets it on that
+//! call, whatever it is about — `contacts.resolveUsername` and `messages.getDialogs` are
+//! account-wide, so a client must hold every such call, not one chat. File transfers
+//! ([`PREMIUM_WAIT_METHODS`]) over their method's bucket get `FLOOD_PREMIUM_WAIT_X` instead,
+//! Telegram's speed limit for accounts without Premium. Both carry RPC code 420.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -86,6 +93,14 @@ pub(crate) struct Limiter {
     peer_floods: u64,
 }
 
+/// File transfers, whose per-method limit answers `FLOOD_PREMIUM_WAIT_X` (Telegram:
+/// "wait X seconds or buy Premium", on uploads and downloads of accounts without it).
+pub const PREMIUM_WAIT_METHODS: [&str; 3] = [
+    "upload.saveFilePart",
+    "upload.saveBigFilePart",
+    "upload.getFile",
+];
+
 /// The methods that send messages, whose destination chat the per-chat limits key on.
 const SENDS: [&str; 4] = [
     "messages.sendMessage",
@@ -146,6 +161,7 @@ impl Limiter {
         }
         let now = Instant::now();
         let mut longest = Duration::ZERO;
+        let mut by_method = false;
         for (key, rate) in &keyed {
             let bucket = self.buckets.entry(key.clone()).or_insert(Bucket {
                 tokens: f64::from(rate.count),
@@ -155,13 +171,21 @@ impl Limiter {
             if !wait.is_zero() {
                 tracing::debug!(key, wait_ms = wait.as_millis() as u64, "bucket empty");
             }
+            if wait > longest {
+                by_method = key.starts_with("method:");
+            }
             longest = longest.max(wait);
         }
         if !longest.is_zero() {
             self.flood_waits += 1;
             let seconds = longest.as_secs() + u64::from(longest.subsec_nanos() > 0);
+            let name = if by_method && PREMIUM_WAIT_METHODS.contains(&method) {
+                "FLOOD_PREMIUM_WAIT"
+            } else {
+                "FLOOD_WAIT"
+            };
             return Err(RpcError::from_message(&format!(
-                "FLOOD_WAIT_{}",
+                "{name}_{}",
                 seconds.max(1)
             )));
         }
@@ -205,8 +229,8 @@ impl crate::TestDc {
         self.shared.limiter().set(limits);
     }
 
-    /// How many calls were refused with `FLOOD_WAIT_X` by [`crate::TestDc::set_limits`]'s
-    /// limits so far (injected faults not included).
+    /// How many calls were refused with `FLOOD_WAIT_X` (or `FLOOD_PREMIUM_WAIT_X`) by
+    /// [`crate::TestDc::set_limits`]'s limits so far (injected faults not included).
     pub fn flood_waits(&self) -> u64 {
         self.shared.limiter().flood_waits()
     }
@@ -284,5 +308,21 @@ mod tests {
         );
         assert_eq!(limiter.flood_waits(), 1);
         assert!(limiter.check("messages.getHistory", &[]).is_ok());
+    }
+
+    #[test]
+    fn a_file_transfer_over_its_limit_gets_a_premium_wait_with_code_420() {
+        let mut limiter = Limiter::default();
+        limiter.set(Limits {
+            per_method: [("upload.saveFilePart".to_owned(), Rate::per_minute(1))].into(),
+            ..Limits::default()
+        });
+        assert!(limiter.check("upload.saveFilePart", &[]).is_ok());
+        let refused = limiter.check("upload.saveFilePart", &[]).unwrap_err();
+        assert_eq!(
+            (refused.code, refused.message.as_str()),
+            (420, "FLOOD_PREMIUM_WAIT_60")
+        );
+        assert_eq!(limiter.flood_waits(), 1);
     }
 }

@@ -10,7 +10,12 @@
 //! (a repeat is answered `RANDOM_ID_DUPLICATE`, which `telegram` resolves to the message that
 //! exists).
 //!
-//! Answers: `FLOOD_WAIT_X` (429) parks the lane for X s + jitter and tries again; `PEER_FLOOD`
+//! Lanes ([`lanes`]): a send's lane is its chat; an `@username` is resolved to its chat
+//! first, so a chat named both ways keeps one order.
+//!
+//! Answers: `FLOOD_WAIT_X` (429) parks what it holds for X s + jitter and tries again — the
+//! lane when the refused call was about the chat, the expensive calls or every lane when it
+//! was account-wide ([`pacing::Scope`], from [`telegram::watch_floods`]); `PEER_FLOOD`
 //! pauses the whole account ([`QueueConfig::peer_flood_pause`]) and tries again after; 5xx
 //! (network, Telegram internal) are retried with backoff ([`QueueConfig::max_attempts`]);
 //! anything else is final and stored. A synchronous caller waits up to
@@ -22,9 +27,10 @@
 //! parameter) returns the first answer of that key for [`QueueConfig::keep`].
 //!
 //! Modules: [`store`] (the file), [`pacing`] (buckets, parks, the account pause), [`intake`]
-//! (what is read from a request before it is stored).
+//! (what is read from a request before it is stored), [`lanes`] (`@username` → chat).
 
 pub mod intake;
+pub mod lanes;
 pub mod pacing;
 pub mod store;
 
@@ -44,7 +50,8 @@ use tokio::sync::oneshot;
 
 use crate::error::ApiError;
 use intake::Intake;
-use pacing::{PaceConfig, Pacing};
+use lanes::{Resolver, Usernames};
+use pacing::{PaceConfig, Pacing, Scope, count_flood};
 use store::{Answer, Job, Known, Store, StoreError};
 
 /// The methods that send messages and go through the queue (lowercase).
@@ -73,8 +80,10 @@ pub const SEND_METHODS: &[&str] = &[
 /// Methods that cost Telegram more (dialog lists, full chat info): their own bucket.
 pub const EXPENSIVE_METHODS: &[&str] = &["getchats", "getchat"];
 
-/// Runs one stored send (the method's handler on the stored request) and returns its answer.
-pub type Runner = Arc<dyn Fn(Job) -> BoxFuture<'static, Answer> + Send + Sync>;
+/// Runs one stored send (the method's handler on the stored request) and returns its answer
+/// and the flood wait it met, if any ([`telegram::watch_floods`]).
+pub type Runner =
+    Arc<dyn Fn(Job) -> BoxFuture<'static, (Answer, Option<telegram::Flood>)> + Send + Sync>;
 
 /// How the queue behaves.
 #[derive(Clone, Debug)]
@@ -154,8 +163,14 @@ pub struct QueueStatus {
     pub depth: usize,
     /// Lanes (chats) with sends.
     pub lanes: usize,
-    /// Lanes parked by a FLOOD_WAIT.
+    /// Lanes parked by a FLOOD_WAIT on a call about their chat.
     pub parked_lanes: usize,
+    /// The expensive calls are parked by a FLOOD_WAIT on one (resolving a username, the
+    /// dialog list).
+    pub expensive_parked: bool,
+    /// Every send is parked by a FLOOD_WAIT on another account-wide call (or
+    /// `FLOOD_PREMIUM_WAIT_X`).
+    pub account_parked: bool,
     /// The account is paused after PEER_FLOOD.
     pub paused: bool,
     /// Until when, unix seconds.
@@ -171,9 +186,8 @@ pub struct SendQueue {
     paced: bool,
     config: QueueConfig,
     runner: Runner,
+    usernames: Usernames,
     lanes: Mutex<HashMap<String, Lane>>,
-    /// Held from storing a send to queueing it.
-    order: tokio::sync::Mutex<()>,
     waiters: Mutex<HashMap<i64, Vec<oneshot::Sender<Answer>>>>,
     http: reqwest::Client,
 }
@@ -181,15 +195,19 @@ pub struct SendQueue {
 /// Metric names.
 const DEPTH: &str = "sender_queue_depth";
 const WAIT: &str = "sender_queue_wait_seconds";
-const FLOOD: &str = "sender_queue_flood_total";
+const FLOOD: &str = pacing::FLOOD_METRIC;
 const PAUSED: &str = "sender_account_paused";
 
 impl SendQueue {
     /// Opens the store and resumes every send a previous run left open (with its stored
-    /// `random_id`, so none is sent twice).
+    /// `random_id`, so none is sent twice). `resolver` finds the chat of an `@username`.
     ///
     /// Errors: the store cannot be opened or read.
-    pub async fn start(config: QueueConfig, runner: Runner) -> Result<Arc<Self>, StoreError> {
+    pub async fn start(
+        config: QueueConfig,
+        runner: Runner,
+        resolver: Resolver,
+    ) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(&config.path).await?;
         let queue = Arc::new(Self {
             store,
@@ -197,8 +215,8 @@ impl SendQueue {
             paced: config.pacing.is_some(),
             config,
             runner,
+            usernames: Usernames::new(resolver),
             lanes: Mutex::default(),
-            order: tokio::sync::Mutex::default(),
             waiters: Mutex::default(),
             http: reqwest::Client::new(),
         });
@@ -247,6 +265,8 @@ impl SendQueue {
             depth,
             lanes,
             parked_lanes: self.pacing.parked_lanes(),
+            expensive_parked: self.pacing.expensive_parked(),
+            account_parked: self.pacing.account_parked(),
             paused: pause.is_some(),
             paused_until: pause.and_then(|p| {
                 p.until_wall
@@ -258,9 +278,43 @@ impl SendQueue {
         }
     }
 
-    /// Waits for an expensive call's token (`getChats`, `getChat`).
-    pub async fn expensive(&self) {
+    /// Runs an expensive call (`getChats`, `getChat`) after its park (answering 429 at once
+    /// when that lasts longer than [`QueueConfig::max_wait`]) and a token of the expensive
+    /// bucket; a flood wait it meets parks what it holds, as a send's would.
+    pub async fn expensive(&self, call: impl Future<Output = Response>) -> Response {
+        let parked = self.pacing.expensive_blocked();
+        if parked > self.config.max_wait {
+            return too_many_requests(parked);
+        }
+        tokio::time::sleep(parked).await;
         self.pacing.expensive().await;
+        let (response, flood) = telegram::watch_floods(call).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS
+            && let Some(flood) = flood
+        {
+            let scope = match Scope::of(Some(&flood)) {
+                Scope::Chat => Scope::Expensive,
+                other => other,
+            };
+            count_flood(scope);
+            self.pacing
+                .park_all(scope, Duration::from_secs(u64::from(flood.seconds)));
+        }
+        response
+    }
+
+    /// The lane of `intake`'s send and whether it is a group's and waits for an expensive
+    /// call: its chat, with an `@username` resolved to the chat when it can be now.
+    async fn lane_of(&self, intake: &Intake, lane: String) -> (String, Kind) {
+        let mut kind = Kind::of(intake);
+        if intake.by_username
+            && let Some(id) = self.usernames.chat_id(&lane, &self.pacing).await
+        {
+            kind.group = id < 0;
+            kind.expensive = false;
+            return (id.to_string(), kind);
+        }
+        (lane, kind)
     }
 
     /// Handles one send request of `method`: stores, queues and answers it (see the module
@@ -271,25 +325,39 @@ impl SendQueue {
             Err(error) => return error.into_response(),
         };
         let Some(lane) = intake.lane.clone() else {
-            return respond((self.runner)(job_of(0, method, "", &intake)).await);
+            return respond((self.runner)(job_of(0, method, "", &intake)).await.0);
         };
+        let (lane, kind) = self.lane_of(&intake, lane).await;
         let job = job_of(rand::random(), method, &lane, &intake);
-        // Stored and queued under one lock, so a lane runs its sends in job id order.
-        let order = self.order.lock().await;
-        let known = match self.store.insert(&job, intake.key.as_deref()).await {
-            Ok(known) => known,
-            Err(e) => return store_failed(&e),
+        // Queued by the store's writer right after the commit, in job id order, so a lane
+        // runs its sends in that order; a synchronous caller's waiter is there before.
+        let waited = !intake.is_async;
+        let (stored, known) = oneshot::channel();
+        let queue = self.clone();
+        let then: store::AfterInsert = Box::new(move |known, job| {
+            let known = known.map(|known| {
+                let waiter = match known {
+                    Known::Inserted(id) | Known::Open(id) if waited => Some(queue.wait(id)),
+                    _ => None,
+                };
+                if let Known::Inserted(id) = known {
+                    queue.enqueue(Job { id, ..job }, kind, waited);
+                }
+                (known, waiter)
+            });
+            let _ = stored.send(known);
+        });
+        self.store.insert_then(job, intake.key.clone(), then);
+        let (known, answer) = match known.await {
+            Ok(Ok(known)) => known,
+            Ok(Err(e)) => return store_failed(&e),
+            Err(_) => return shutting_down(),
         };
         let (id, fresh) = match known {
             Known::Done(_, answer) => return replayed(respond(answer)),
             Known::Open(id) => (id, false),
             Known::Inserted(id) => (id, true),
         };
-        let answer = (!intake.is_async).then(|| self.wait(id));
-        if fresh {
-            self.enqueue(Job { id, ..job }, Kind::of(&intake), !intake.is_async);
-        }
-        drop(order);
         let Some(answer) = answer else {
             return accepted(id);
         };
@@ -320,12 +388,10 @@ impl SendQueue {
         match self.withdraw(id) {
             Some(ahead) => {
                 let wait = self.pacing.estimate(lane, ahead);
-                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                let seconds = u32::try_from(seconds.max(1)).unwrap_or(u32::MAX);
                 if let Err(e) = self.store.cancel(id).await {
                     tracing::error!(error = %e, "withdrawing a send from the queue failed");
                 }
-                ApiError::from(botapi::ApiError::too_many_requests(seconds)).into_response()
+                too_many_requests(wait)
             }
             // Being tried: its answer comes soon.
             None => answer.await.map_or_else(|_| shutting_down(), respond),
@@ -420,14 +486,11 @@ impl SendQueue {
 
     /// Tries one send until it has a final answer (or is withdrawn), then records it.
     async fn run_entry(&self, lane: &str, entry: &Entry) {
+        // Becomes true when the send met a wait on an expensive call: it then waits for those.
+        let mut expensive = entry.kind.expensive;
         let answer = loop {
             self.pacing
-                .acquire(
-                    lane,
-                    entry.kind.group,
-                    entry.kind.expensive,
-                    entry.kind.reply,
-                )
+                .acquire(lane, entry.kind.group, expensive, entry.kind.reply)
                 .await;
             if entry
                 .state
@@ -437,14 +500,23 @@ impl SendQueue {
                 return;
             }
             metrics::histogram!(WAIT).record(entry.queued_at.elapsed().as_secs_f64());
-            let answer = self.attempt(&entry.job).await;
+            let (answer, flood) = self.attempt(&entry.job).await;
             let wait = match verdict(&answer) {
                 Verdict::Final => break answer,
                 Verdict::FloodWait(seconds) => {
-                    metrics::counter!(FLOOD, "kind" => "flood_wait").increment(1);
-                    tracing::warn!(lane, seconds, "FLOOD_WAIT: the lane is parked");
+                    let scope = Scope::of(flood.as_ref());
+                    count_flood(scope);
+                    let method = flood.and_then(|f| f.method).unwrap_or("unknown");
+                    tracing::warn!(lane, seconds, method, ?scope, "FLOOD_WAIT: parked");
                     let wait = Duration::from_secs(seconds);
-                    self.pacing.park(lane, wait);
+                    match scope {
+                        Scope::Chat => self.pacing.park(lane, wait),
+                        Scope::Expensive => {
+                            expensive = true;
+                            self.pacing.park_all(scope, wait);
+                        }
+                        Scope::Account => self.pacing.park_all(scope, wait),
+                    }
                     wait
                 }
                 Verdict::PeerFlood => {
@@ -494,15 +566,16 @@ impl SendQueue {
         }
     }
 
-    /// One try, repeated with backoff while it fails with 5xx (same `random_id` each time).
-    async fn attempt(&self, job: &Job) -> Answer {
+    /// One try, repeated with backoff while it fails with 5xx (same `random_id` each time);
+    /// its answer and the flood wait it met.
+    async fn attempt(&self, job: &Job) -> (Answer, Option<telegram::Flood>) {
         let tries = self.config.max_attempts.max(1);
         let run = || async {
-            let answer = (self.runner)(job.clone()).await;
-            if answer.status >= 500 {
-                Err(answer)
+            let ran = (self.runner)(job.clone()).await;
+            if ran.0.status >= 500 {
+                Err(ran)
             } else {
-                Ok(answer)
+                Ok(ran)
             }
         };
         run.retry(
@@ -512,7 +585,7 @@ impl SendQueue {
                 .with_max_times(tries - 1)
                 .with_jitter(),
         )
-        .notify(|answer: &Answer, after| {
+        .notify(|(answer, _): &(Answer, Option<telegram::Flood>), after| {
             tracing::warn!(
                 status = answer.status,
                 retry_in_ms = after.as_millis() as u64,
@@ -684,6 +757,13 @@ fn job_json(id: i64, method: Option<&str>, answer: Option<&Answer>) -> Value {
         job["response"] = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     }
     job
+}
+
+/// 429 "Too Many Requests: retry after N", N = `wait` in whole seconds rounded up (at least 1).
+fn too_many_requests(wait: Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = u32::try_from(seconds.max(1)).unwrap_or(u32::MAX);
+    ApiError::from(botapi::ApiError::too_many_requests(seconds)).into_response()
 }
 
 fn shutting_down() -> Response {

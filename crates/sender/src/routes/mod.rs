@@ -149,7 +149,7 @@ async fn dispatch(state: &ServerState, table: &MethodTable, request: Request<Bod
         return state.queue.handle(name, request).await;
     }
     if queue::EXPENSIVE_METHODS.contains(&lower.as_str()) {
-        state.queue.expensive().await;
+        return state.queue.expensive(table.call(&app, name, request)).await;
     }
     table.call(&app, name, request).await
 }

@@ -195,7 +195,10 @@ impl RpcError {
     /// An error from its message alone, with the code Telegram uses for it
     /// (`FLOOD_WAIT_*` 420, `INTERNAL` 500, `AUTH_KEY_*` 401, `*_FORBIDDEN`/`*_REQUIRED` 403).
     pub fn from_message(message: &str) -> Self {
-        let code = if message.starts_with("FLOOD_WAIT_") || message.starts_with("SLOWMODE_WAIT_") {
+        let code = if message.starts_with("FLOOD_WAIT_")
+            || message.starts_with("FLOOD_PREMIUM_WAIT_")
+            || message.starts_with("SLOWMODE_WAIT_")
+        {
             420
         } else if message == "INTERNAL" || message.contains("TIMEOUT") {
             500
