@@ -190,9 +190,15 @@ impl Telegram {
             // flight.
             let permits = self.upload_permits(size).await?;
             let window = permits.num_permits();
-            upload::upload_file(&self.client, path, size, window, file_name)
-                .await?
-                .0
+            let (file, stats) =
+                upload::upload_file(&self.client, path, size, window, file_name).await?;
+            tracing::debug!(
+                size,
+                parts = stats.parts,
+                buffers = stats.buffers,
+                "file parts uploaded"
+            );
+            file
         };
         Ok(if kind == MediaKind::Photo {
             tl::enums::InputMedia::UploadedPhoto(tl::types::InputMediaUploadedPhoto {
