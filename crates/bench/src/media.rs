@@ -4,13 +4,12 @@
 //! measured in-process on the same bytes.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::sender_load::{Request, Target};
+use crate::sender_load::Target;
 use crate::sink::{Sink, now_micros};
 
 /// Deterministic incompressible-looking bytes (xorshift64), a multiple of 16 long.
@@ -47,22 +46,55 @@ pub(crate) fn aes_ige_bound(data: &[u8]) -> Duration {
     best
 }
 
-/// Uploads `data` as a document through the sender; the time from request to answer.
-pub(crate) async fn upload(target: &Target, data: Arc<Vec<u8>>) -> anyhow::Result<Duration> {
+/// Uploads `data` as a document through the sender to `chat_id`; the time from request to
+/// answer and the answer's status and body. The multipart body owns its own copy of `data`,
+/// made before the clock starts (the copy is the bench's cost, not the sender's).
+async fn post_document(
+    target: &Target,
+    chat_id: i64,
+    data: &[u8],
+) -> anyhow::Result<(Duration, reqwest::StatusCode, Value)> {
     let http = reqwest::Client::new();
-    let req = Request::Upload {
-        method: "sendDocument",
-        field: "document",
-        file_name: "bench.bin",
-        bytes: data,
-    };
+    let part = reqwest::multipart::Part::bytes(data.to_vec()).file_name("bench.bin");
+    let form = reqwest::multipart::Form::new()
+        .text("chat_id", chat_id.to_string())
+        .part("document", part);
+    let request = http
+        .post(format!("{}/api_v1/sendDocument", target.base))
+        .header("x-api-key", &target.key)
+        .multipart(form);
     let t0 = Instant::now();
-    target
-        .send(&http, &req)
-        .await
-        .context("sendDocument failed")?;
-    Ok(t0.elapsed())
+    let response = request.send().await?;
+    let status = response.status();
+    let body: Value = response.json().await.context("answer is not JSON")?;
+    Ok((t0.elapsed(), status, body))
 }
+
+/// Uploads `data` as a document through the sender; the time from request to answer.
+pub(crate) async fn upload(target: &Target, data: &[u8]) -> anyhow::Result<Duration> {
+    let (took, status, body) = post_document(target, target.chat_id, data).await?;
+    anyhow::ensure!(
+        status.is_success() && body["ok"] == Value::Bool(true),
+        "sendDocument failed: {status}: {body}"
+    );
+    Ok(took)
+}
+
+/// The same request to a chat that does not exist: the sender stores the whole body in its
+/// temporary file, then answers 400 "chat not found" without uploading anything. Its time is
+/// the HTTP part of [`upload`] (request body → temporary file), which precedes the first part
+/// sent to Telegram.
+pub(crate) async fn body_only(target: &Target, data: &[u8]) -> anyhow::Result<Duration> {
+    let (took, status, body) = post_document(target, UNKNOWN_CHAT, data).await?;
+    anyhow::ensure!(
+        status == reqwest::StatusCode::BAD_REQUEST,
+        "sendDocument to an unknown chat answered {status}: {body}"
+    );
+    Ok(took)
+}
+
+/// A Bot API chat id no testdc fixture has.
+const UNKNOWN_CHAT: i64 = 987_654_321_987;
 
 /// Has `user_id` send the file at `path` as a document and waits for its payload with a media
 /// URL; the time from the control request to the payload's arrival.

@@ -137,8 +137,8 @@ pub struct Config {
     )]
     pub rate_limit_burst: u32,
     /// File parts, each up to 512 KiB, uploaded to Telegram at once over all requests
-    /// (`UPLOAD_CONCURRENCY`, default 8; 0 counts as 1). Further uploads wait their turn; a file
-    /// above 10 MB takes 4 at once, a smaller one 1. Bounds the memory uploads hold.
+    /// (`UPLOAD_CONCURRENCY`, default 8; 0 counts as 1). Further uploads wait their turn; one
+    /// upload takes one per part it keeps in flight (up to 8). Bounds the memory uploads hold.
     #[arg(
         long = "upload-concurrency",
         env = "UPLOAD_CONCURRENCY",

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use tempfile::TempPath;
-use tokio::io::AsyncWriteExt;
 
 use crate::error::ApiError;
 
@@ -60,10 +59,20 @@ impl WriteError {
     }
 }
 
+/// Bytes gathered before one write to the temporary file: HTTP bodies arrive in chunks of a
+/// few KiB, and a write per chunk would cost a blocking-pool hop each (tokio's `File` does one
+/// per `write`).
+const BATCH: usize = 1024 * 1024;
+
 /// Writes one file chunk by chunk into a fresh temporary file, refusing to grow past `max`
-/// bytes.
+/// bytes. Chunks are gathered into [`BATCH`]-sized buffers, each written on the blocking pool
+/// while the next one fills (two buffers at most, whatever the file's size).
 pub struct UploadWriter {
-    file: tokio::fs::File,
+    /// The file, when no write is in flight.
+    file: Option<std::fs::File>,
+    /// The write in flight: gives back the file and the emptied buffer.
+    pending: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>>,
+    batch: Vec<u8>,
     path: TempPath,
     size: u64,
     max: u64,
@@ -79,30 +88,70 @@ impl UploadWriter {
         .map_err(std::io::Error::other)??;
         let (file, path) = named.into_parts();
         Ok(Self {
-            file: tokio::fs::File::from_std(file),
+            file: Some(file),
+            pending: None,
+            batch: Vec::new(),
             path,
             size: 0,
             max,
         })
     }
 
-    /// Appends `chunk`. Errors: [`WriteError::TooBig`] once the total exceeds the cap.
+    /// Appends `chunk`. Errors: [`WriteError::TooBig`] once the total exceeds the cap; the
+    /// error of an earlier write.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), WriteError> {
         self.size += chunk.len() as u64;
         if self.size > self.max {
             return Err(WriteError::TooBig { max: self.max });
         }
-        self.file.write_all(chunk).await?;
+        if self.batch.capacity() == 0 {
+            self.batch.reserve_exact(BATCH);
+        }
+        self.batch.extend_from_slice(chunk);
+        if self.batch.len() >= BATCH {
+            self.start_write().await?;
+        }
         Ok(())
     }
 
-    /// Flushes and closes the file; `file_name` and `content_type` as declared by the client.
+    /// Waits for the write in flight, if any, and returns the file (and its emptied buffer,
+    /// kept for the next batch).
+    async fn settle(&mut self) -> Result<std::fs::File, WriteError> {
+        if let Some(pending) = self.pending.take() {
+            let (file, mut spare) = pending.await.map_err(std::io::Error::other)??;
+            if self.batch.is_empty() {
+                spare.clear();
+                self.batch = spare;
+            }
+            return Ok(file);
+        }
+        self.file
+            .take()
+            .ok_or_else(|| WriteError::Io(std::io::Error::other("upload writer failed before")))
+    }
+
+    /// Hands the gathered batch to a blocking write once the previous one is done.
+    async fn start_write(&mut self) -> Result<(), WriteError> {
+        let batch = std::mem::take(&mut self.batch);
+        // Gives the previous write's buffer back as the next batch.
+        let mut file = self.settle().await?;
+        self.pending = Some(tokio::task::spawn_blocking(move || {
+            std::io::Write::write_all(&mut file, &batch).map(|()| (file, batch))
+        }));
+        Ok(())
+    }
+
+    /// Writes what is left and closes the file; `file_name` and `content_type` as declared by
+    /// the client.
     pub async fn finish(
         mut self,
         file_name: Option<String>,
         content_type: Option<String>,
     ) -> Result<Upload, WriteError> {
-        self.file.flush().await?;
+        if !self.batch.is_empty() {
+            self.start_write().await?;
+        }
+        drop(self.settle().await?);
         Ok(Upload {
             path: self.path,
             file_name: file_name.filter(|n| !n.trim().is_empty()),
@@ -130,6 +179,22 @@ mod tests {
         let path = upload.path().to_owned();
         drop(upload);
         assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn writer_keeps_order_across_batches() {
+        let mut writer = UploadWriter::create(10 * BATCH as u64)
+            .await
+            .expect("create");
+        let chunk: Vec<u8> = (0..7919u32).map(|i| (i % 253) as u8).collect();
+        let mut expected = Vec::new();
+        while expected.len() < 3 * BATCH + 100 {
+            writer.write(&chunk).await.expect("write");
+            expected.extend_from_slice(&chunk);
+        }
+        let upload = writer.finish(None, None).await.expect("finish");
+        assert_eq!(upload.size, expected.len() as u64);
+        assert!(std::fs::read(upload.path()).expect("read") == expected);
     }
 
     #[tokio::test]

@@ -39,10 +39,10 @@ pub struct TelegramConfig {
     /// receiver asks for a large one and drains it promptly; the sender needs none.
     pub updates_capacity: usize,
     /// How many file parts, each up to 512 KiB, are uploaded to Telegram at once across all
-    /// requests; further uploads wait their turn. A file above 10 MB takes 4 (grammers uploads
-    /// it with 4 workers), a smaller one 1; 0 is treated as 1. Below 4, a big file takes every
-    /// permit but grammers still sends 4 of its parts at once. Bounds the memory uploads hold,
-    /// since each part is copied several times on its way out (serialized, encrypted).
+    /// requests; further uploads wait their turn. An upload takes one permit per part it keeps
+    /// in flight: as many as it has parts, at most [`crate::media::UPLOAD_WINDOW`] and at most
+    /// this limit; 0 is treated as 1. Bounds the memory uploads hold, since each part is
+    /// copied several times on its way out (serialized, encrypted).
     /// [`DEFAULT_UPLOAD_CONCURRENCY`] unless the process has a reason to differ.
     pub upload_concurrency: usize,
 }

@@ -28,6 +28,10 @@ use crate::wire::{self, Message};
 const GZIP_THRESHOLD: usize = 16 * 1024;
 /// Largest transport packet accepted from a client (grammers never sends more than ~1 MiB).
 const MAX_PACKET: usize = 2 * 1024 * 1024;
+/// Room kept free behind the bytes read so far: at least this much is asked for per read.
+const READ_CHUNK: usize = 256 * 1024;
+/// Initial read buffer: room for a few 512 KiB file parts before consumed bytes are dropped.
+const READ_BUFFER: usize = 4 * 1024 * 1024;
 
 /// What the writer is asked to send.
 struct Outbound {
@@ -68,22 +72,32 @@ pub(crate) async fn serve(
         delayed: JoinSet::new(),
     };
     let mut transport = Full::new();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut chunk = vec![0u8; 64 * 1024];
+    // Bytes read land here directly and packets are decrypted where they lie (a 512 KiB file
+    // part is not copied on its way to the decoder); consumed bytes are dropped from the
+    // front only when the room behind runs short (see `Conn::drain_packets`).
+    let mut buf = Vec::with_capacity(READ_BUFFER);
+    let mut start = 0;
     loop {
+        if buf.capacity() - buf.len() < READ_CHUNK {
+            buf.drain(..start);
+            start = 0;
+            buf.reserve(READ_CHUNK);
+        }
         tokio::select! {
             _ = drops.changed() => break,
             Some(_) = conn.delayed.join_next() => {}
             push = pushes.recv(), if conn.spoke => conn.forward_push(push),
-            read = reader.read(&mut chunk) => match read {
+            read = reader.read_buf(&mut buf) => match read {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    if !conn.drain_packets(&mut transport, &mut buf) {
-                        break;
-                    }
-                }
+                Ok(_) => match conn.drain_packets(&mut transport, &mut buf[start..]) {
+                    Some(consumed) => start += consumed,
+                    None => break,
+                },
             },
+        }
+        if start == buf.len() {
+            buf.clear();
+            start = 0;
         }
     }
     drop(conn);
@@ -106,28 +120,30 @@ struct Conn {
 }
 
 impl Conn {
-    /// Handles every complete transport packet in `buf`; `false` closes the connection.
-    fn drain_packets(&mut self, transport: &mut Full, buf: &mut Vec<u8>) -> bool {
+    /// Handles every complete transport packet at the start of `buf`, decrypting each in
+    /// place. Returns how many bytes they took, or `None` to close the connection.
+    fn drain_packets(&mut self, transport: &mut Full, buf: &mut [u8]) -> Option<usize> {
+        let mut consumed = 0;
         loop {
-            if buf.len() >= 4 {
-                let len = i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            let rest = &mut buf[consumed..];
+            if rest.len() >= 4 {
+                let len = i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
                 if len < 12 || len as usize > MAX_PACKET {
                     warn!(conn_id = self.conn_id, len, "bad transport length; closing");
-                    return false;
+                    return None;
                 }
             }
-            match transport.unpack(&mut buf[..]) {
+            match transport.unpack(rest) {
                 Ok(offset) => {
-                    let mut packet = buf[offset.data_range].to_vec();
-                    buf.drain(..offset.next_offset);
-                    if !self.on_packet(&mut packet) {
-                        return false;
+                    if !self.on_packet(&mut rest[offset.data_range]) {
+                        return None;
                     }
+                    consumed += offset.next_offset;
                 }
-                Err(transport::Error::MissingBytes) => return true,
+                Err(transport::Error::MissingBytes) => return Some(consumed),
                 Err(e) => {
                     warn!(conn_id = self.conn_id, error = %e, "transport error; closing");
-                    return false;
+                    return None;
                 }
             }
         }
@@ -384,20 +400,18 @@ async fn write_loop(
         // Every server message here is content-related: seq_no = 2 × earlier ones + 1.
         let seq_no = content_sent * 2 + 1;
         content_sent += 1;
-        let mut plaintext = Vec::with_capacity(32 + out.body.len());
-        0i64.serialize(&mut plaintext); // salt: grammers accepts 0 and never checks it
-        session_id.load(Ordering::Acquire).serialize(&mut plaintext);
-        Message {
-            msg_id,
-            seq_no,
-            body: out.body,
-        }
-        .write(&mut plaintext);
         // Set before anything is sent: replies and pushes only follow a decrypted packet.
         let Some(key) = key.get() else { continue };
-        let packet = key.encrypt_for_client(plaintext);
-        let mut frame = DequeBuffer::with_capacity(packet.len() + 4, 8);
-        frame.extend(packet);
+        // One buffer from plaintext to frame: room in front for the key id, msg_key and the
+        // transport header, at the back for padding and the CRC; the body is copied once.
+        let mut frame = DequeBuffer::with_capacity(32 + out.body.len() + 32 + 4, 32);
+        0i64.serialize(&mut frame); // salt: grammers accepts 0 and never checks it
+        session_id.load(Ordering::Acquire).serialize(&mut frame);
+        msg_id.serialize(&mut frame);
+        seq_no.serialize(&mut frame);
+        (out.body.len() as i32).serialize(&mut frame);
+        frame.extend(&out.body);
+        key.encrypt_in_place(&mut frame);
         transport.pack(&mut frame);
         if writer.write_all(frame.as_ref()).await.is_err() {
             break;

@@ -95,6 +95,23 @@ pub struct RpcResult {
 }
 
 impl RpcResult {
+    /// Like `from_bytes` on the body of a message, but the result keeps the body's allocation:
+    /// the 12-byte header (constructor ID and `req_msg_id`) is removed in place instead of the
+    /// result being copied out (a 512 KiB `upload.file` would otherwise be copied once more).
+    pub fn from_message_body(mut body: Vec<u8>) -> Result<Self, tl::deserialize::Error> {
+        let mut buf = Cursor::from_slice(&body);
+        let constructor_id = u32::deserialize(&mut buf)?;
+        if constructor_id != Self::CONSTRUCTOR_ID {
+            return Err(tl::deserialize::Error::UnexpectedConstructor { id: constructor_id });
+        }
+        let req_msg_id = i64::deserialize(&mut buf)?;
+        body.drain(..12);
+        Ok(Self {
+            req_msg_id,
+            result: body,
+        })
+    }
+
     /// Peek the constructor ID from the body.
     pub fn inner_constructor(&self) -> Result<u32, tl::deserialize::Error> {
         u32::from_bytes(&self.result)

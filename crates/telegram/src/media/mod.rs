@@ -10,6 +10,7 @@ mod album;
 mod download;
 mod file_id;
 mod transfer;
+mod upload;
 
 use botapi::types as bot;
 use grammers_tl_types as tl;
@@ -17,6 +18,7 @@ use grammers_tl_types as tl;
 pub use album::AlbumItem;
 pub use file_id::{FileId, FileIdError};
 pub use transfer::{MediaAttributes, MediaSource, OutgoingMedia};
+pub use upload::UPLOAD_WINDOW;
 
 /// Kind of media, named as the Bot API and the webhook payload name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -8,14 +8,10 @@ use grammers_client::InvocationError;
 use grammers_tl_types as tl;
 use tokio::sync::SemaphorePermit;
 
+use super::upload::{self, UPLOAD_WINDOW};
 use super::{FileId, MediaKind};
 use crate::outgoing::{self, Sent};
 use crate::{Peer, SendOptions, Telegram, TelegramError, entities};
-
-/// Above this size grammers uploads a file as a big file, with [`BIG_FILE_WORKERS`] parts in
-/// flight (its `BIG_FILE_SIZE` and `WORKER_COUNT`); smaller files go one part at a time.
-const BIG_FILE_SIZE: u64 = 10 * 1024 * 1024;
-const BIG_FILE_WORKERS: u32 = 4;
 
 /// Attributes Telegram shows for sent media. Read them from the file itself (the sender does,
 /// with lofty/mp4/imagesize); `None` means unknown, never a guessed 0.
@@ -68,17 +64,6 @@ pub struct OutgoingMedia {
     pub entities: Vec<MessageEntity>,
     /// Reply, silence, protection.
     pub options: SendOptions,
-}
-
-fn upload_error(e: std::io::Error) -> TelegramError {
-    match e
-        .into_inner()
-        .map(|inner| inner.downcast::<InvocationError>())
-    {
-        Some(Ok(invocation)) => TelegramError::from(*invocation),
-        Some(Err(other)) => TelegramError::Network(other.to_string()),
-        None => TelegramError::Network("upload failed".into()),
-    }
 }
 
 pub(super) fn is_expired_reference(e: &InvocationError) -> bool {
@@ -198,22 +183,28 @@ impl Telegram {
         mime_type: &str,
         attributes: &MediaAttributes,
     ) -> Result<tl::enums::InputMedia, TelegramError> {
-        let mut file = tokio::fs::File::open(path).await?;
-        let size = file.metadata().await?.len();
+        let size = tokio::fs::metadata(path).await?.len();
         let uploaded = {
             // Held for the parts only, not for the send that follows: the parts are what
-            // occupy memory (see `TelegramConfig::upload_concurrency`).
-            let _permits = self.upload_permits(size).await?;
-            self.client
-                .upload_stream(&mut file, size as usize, file_name.to_owned())
-                .await
-                .map_err(upload_error)?
+            // occupy memory (see `TelegramConfig::upload_concurrency`). One permit per part in
+            // flight.
+            let permits = self.upload_permits(size).await?;
+            let window = permits.num_permits();
+            let (file, stats) =
+                upload::upload_file(&self.client, path, size, window, file_name).await?;
+            tracing::debug!(
+                size,
+                parts = stats.parts,
+                buffers = stats.buffers,
+                "file parts uploaded"
+            );
+            file
         };
         Ok(if kind == MediaKind::Photo {
             tl::enums::InputMedia::UploadedPhoto(tl::types::InputMediaUploadedPhoto {
                 spoiler: false,
                 live_photo: false,
-                file: uploaded.raw,
+                file: uploaded,
                 stickers: None,
                 ttl_seconds: None,
                 video: None,
@@ -223,7 +214,7 @@ impl Telegram {
                 nosound_video: kind == MediaKind::Animation,
                 force_file: kind == MediaKind::Document,
                 spoiler: false,
-                file: uploaded.raw,
+                file: uploaded,
                 thumb: None,
                 mime_type: mime_type.to_owned(),
                 attributes: document_attributes(kind, attributes, file_name),
@@ -235,16 +226,14 @@ impl Telegram {
         })
     }
 
-    /// Waits for as many upload permits as grammers will have parts of a `size`-byte file in
-    /// flight, capped at the total so a big file can still go when the limit is below 4.
+    /// Waits for one upload permit per part of a `size`-byte file that will be in flight: as
+    /// many as it has parts, at most [`UPLOAD_WINDOW`] and at most the limit (so a file can
+    /// always go), at least 1.
     async fn upload_permits(&self, size: u64) -> Result<SemaphorePermit<'_>, TelegramError> {
-        let weight = if size > BIG_FILE_SIZE {
-            BIG_FILE_WORKERS
-        } else {
-            1
-        };
+        let parts = upload::total_parts(size).max(1) as u32;
+        let weight = parts.min(UPLOAD_WINDOW as u32).min(self.upload_limit);
         self.upload_permits
-            .acquire_many(weight.min(self.upload_limit))
+            .acquire_many(weight)
             .await
             .map_err(|_| TelegramError::Unexpected("upload permits closed".into()))
     }

@@ -246,15 +246,15 @@ async fn concurrent_uploads_keep_to_the_upload_concurrency() {
 }
 
 #[tokio::test]
-async fn big_file_upload_fits_a_limit_below_grammers_workers() {
-    // A file above 10 MB wants 4 permits; with 2 it takes both rather than waiting forever
-    // (grammers still sends its 4 parts at once: the limit cannot go below its worker count).
+async fn big_file_upload_keeps_to_a_limit_below_the_window() {
+    // A file above 10 MB is sent as a big file; with a limit of 2 it takes both permits and
+    // keeps exactly 2 parts in flight (grammers' own loop always sent 4).
     let h = harness_with(2).await;
     let peer =
         h.tg.resolve_chat(&ChatIdParam::Id(Fixture::DEFAULT.alice))
             .await
             .unwrap();
-    h.dc.set_latency(Duration::from_millis(50));
+    h.dc.set_latency(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.bin");
     let size = 10 * 1024 * 1024 + 1;
@@ -265,4 +265,48 @@ async fn big_file_upload_fits_a_limit_below_grammers_workers() {
         .unwrap()
         .unwrap();
     assert_eq!(sent.document.unwrap().file_size, Some(size as u64));
+    assert_eq!(h.dc.peak_in_flight("upload.saveBigFilePart"), 2);
+}
+
+#[tokio::test]
+async fn uploads_keep_the_window_of_parts_in_flight_and_arrive_byte_identical() {
+    // The default limit (8) is the window: a 3 MiB file (6 parts, sent as a small file with
+    // its MD5) has all 6 in flight at once, a 12 MiB one (24 parts, a big file) 8 at a time.
+    let h = harness().await;
+    let peer =
+        h.tg.resolve_chat(&ChatIdParam::Id(Fixture::DEFAULT.alice))
+            .await
+            .unwrap();
+    // Replies are held back long enough that a slow (debug, loaded) client still has every
+    // part of a window sent before the first reply comes.
+    let latency = Duration::from_secs(1);
+    h.dc.set_latency(latency);
+    let dir = tempfile::tempdir().unwrap();
+    for (size, method, peak) in [
+        (3 * 1024 * 1024usize, "upload.saveFilePart", 6u32),
+        (
+            12 * 1024 * 1024 + 5,
+            "upload.saveBigFilePart",
+            telegram::media::UPLOAD_WINDOW as u32,
+        ),
+    ] {
+        let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+        let path = dir.path().join("file.bin");
+        std::fs::write(&path, &bytes).unwrap();
+        let media = document_upload(path, "file.bin");
+        let sent = tokio::time::timeout(WAIT, h.tg.send_media(peer, media))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.dc.peak_in_flight(method), peak, "{method}");
+        h.dc.set_latency(Duration::ZERO);
+        let file = FileId::decode(&sent.document.unwrap().file_id).unwrap();
+        let dest = dir.path().join("back.bin");
+        h.tg.download(&file, &dest).await.unwrap();
+        assert!(
+            std::fs::read(&dest).unwrap() == bytes,
+            "{size} bytes differ"
+        );
+        h.dc.set_latency(latency);
+    }
 }

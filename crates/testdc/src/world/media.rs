@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use grammers_tl_types as tl;
+use grammers_tl_types::{self as tl, Identifiable as _, Serializable as _};
 
 use super::RpcError;
 
@@ -252,11 +252,9 @@ impl MediaStore {
     /// `upload.getFile`: `limit` bytes from `offset`, validated as Telegram does — offsets
     /// multiples of 4 KiB (1 KiB when `precise`), limits multiples of 4 KiB dividing 1 MiB
     /// (with `precise`: multiples of 1 KiB up to 1 MiB), never crossing a 1 MiB boundary.
-    /// Errors: `LIMIT_INVALID`, `OFFSET_INVALID`, plus [`Self::find`]'s.
-    pub fn read(
-        &self,
-        req: &tl::functions::upload::GetFile,
-    ) -> Result<tl::enums::upload::File, RpcError> {
+    /// Returns the serialized `upload.file`. Errors: `LIMIT_INVALID`, `OFFSET_INVALID`, plus
+    /// [`Self::find`]'s.
+    pub fn read(&self, req: &tl::functions::upload::GetFile) -> Result<Vec<u8>, RpcError> {
         let (id, hash, reference) = match &req.location {
             tl::enums::InputFileLocation::InputPhotoFileLocation(l) => {
                 (l.id, l.access_hash, &l.file_reference)
@@ -280,11 +278,15 @@ impl MediaStore {
         let len = file.bytes.len() as i64;
         let start = offset.min(len) as usize;
         let end = (offset + limit).min(len) as usize;
-        Ok(tl::enums::upload::File::File(tl::types::upload::File {
-            r#type: tl::enums::storage::FileType::FilePartial,
-            mtime: file.date,
-            bytes: file.bytes[start..end].to_vec(),
-        }))
+        // Serialized straight from the stored bytes: one copy of the chunk, not a `to_vec`
+        // into an `upload.File` and another into its serialization.
+        let bytes = &file.bytes[start..end];
+        let mut out = Vec::with_capacity(bytes.len() + 24);
+        tl::types::upload::File::CONSTRUCTOR_ID.serialize(&mut out);
+        tl::enums::storage::FileType::FilePartial.serialize(&mut out);
+        file.date.serialize(&mut out);
+        bytes.serialize(&mut out);
+        Ok(out)
     }
 }
 

@@ -117,7 +117,7 @@ impl World {
                 )?;
                 ok(true)
             }
-            f::upload::GetFile::CONSTRUCTOR_ID => self.media.read(&decode(body)?).and_then(ok),
+            f::upload::GetFile::CONSTRUCTOR_ID => self.media.read(&decode(body)?),
             f::messages::SendMedia::CONSTRUCTOR_ID => {
                 self.send_media(&decode(body)?, fx).and_then(ok)
             }

@@ -446,7 +446,7 @@ impl Encrypted {
     /// [RPC Error]: https://core.telegram.org/mtproto/service_messages#rpc-error
     /// [Cancellation of an RPC Query]: https://core.telegram.org/mtproto/service_messages#cancellation-of-an-rpc-query
     fn handle_rpc_result(&mut self, message: manual_tl::Message) -> Result<(), DeserializeError> {
-        let rpc_result = manual_tl::RpcResult::from_bytes(&message.body)?;
+        let rpc_result = manual_tl::RpcResult::from_message_body(message.body)?;
         let inner_constructor = rpc_result.inner_constructor();
         let manual_tl::RpcResult { req_msg_id, result } = rpc_result;
         let msg_id = MsgId(req_msg_id);
