@@ -64,6 +64,9 @@ impl WriteError {
 /// per `write`).
 const BATCH: usize = 1024 * 1024;
 
+/// A write on the blocking pool: gives back the file and the emptied buffer.
+type PendingWrite = tokio::task::JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>;
+
 /// Writes one file chunk by chunk into a fresh temporary file, refusing to grow past `max`
 /// bytes. Chunks are gathered into [`BATCH`]-sized buffers, each written on the blocking pool
 /// while the next one fills (two buffers at most, whatever the file's size).
@@ -71,7 +74,7 @@ pub struct UploadWriter {
     /// The file, when no write is in flight.
     file: Option<std::fs::File>,
     /// The write in flight: gives back the file and the emptied buffer.
-    pending: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>>,
+    pending: Option<PendingWrite>,
     batch: Vec<u8>,
     path: TempPath,
     size: u64,
