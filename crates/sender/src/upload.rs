@@ -68,7 +68,7 @@ const BATCH: usize = 1024 * 1024;
 type PendingWrite = tokio::task::JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>;
 
 /// Writes one file chunk by chunk into a fresh temporary file, refusing to grow past `max`
-/// bytes. Chunks are gathered into [`BATCH`]-sized buffers, each written on the blocking pool
+/// bytes. Chunks are gathered into `BATCH`-sized (1 MiB) buffers, each written on the blocking pool
 /// while the next one fills (two buffers at most, whatever the file's size).
 pub struct UploadWriter {
     /// The file, when no write is in flight.
