@@ -105,6 +105,14 @@ pub async fn watch_floods<F: Future>(call: F) -> (F::Output, Option<Flood>) {
         .await
 }
 
+/// Reports `flood`, seen by a task spawned from inside [`watch_floods`] (task-locals are not
+/// inherited by spawned tasks), to the watching task.
+pub(crate) fn pass_flood(flood: Option<Flood>) {
+    if let Some(flood) = flood {
+        let _ = FLOODS.try_with(|cell| cell.set(Some(flood)));
+    }
+}
+
 fn record_flood(rpc: &grammers_mtsender::RpcError) {
     let method = rpc
         .caused_by

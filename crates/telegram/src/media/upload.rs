@@ -80,7 +80,8 @@ where
         {
             free.push(joined(done)?);
         }
-        in_flight.spawn(send(part, buffer));
+        // Each part's flood wait, if any, goes back to the caller's `watch_floods`.
+        in_flight.spawn(crate::error::watch_floods(send(part, buffer)));
         stats.parts += 1;
     }
     while let Some(done) = in_flight.join_next().await {
@@ -94,12 +95,17 @@ pub(crate) fn total_parts(size: u64) -> i32 {
     size.div_ceil(PART as u64) as i32
 }
 
-/// A finished send task's buffer, or its error; a panic is resumed.
-fn joined(
-    done: Result<Result<Vec<u8>, TelegramError>, tokio::task::JoinError>,
-) -> Result<Vec<u8>, TelegramError> {
+/// What a part's send task gives back: its buffer or error, and the flood wait it met.
+type PartDone = (Result<Vec<u8>, TelegramError>, Option<crate::error::Flood>);
+
+/// A finished send task's buffer, or its error (a flood wait it met is passed on to the
+/// caller's [`crate::error::watch_floods`]); a panic is resumed.
+fn joined(done: Result<PartDone, tokio::task::JoinError>) -> Result<Vec<u8>, TelegramError> {
     match done {
-        Ok(result) => result,
+        Ok((result, flood)) => {
+            crate::error::pass_flood(flood);
+            result
+        }
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(TelegramError::Network(e.to_string())),
     }
