@@ -548,8 +548,14 @@ impl SendQueue {
             entry.state.store(WAITING, Ordering::Release);
         };
         metrics::gauge!(PAUSED).set(0.0);
-        if let Err(e) = self.store.finish(entry.job.id, &answer).await {
-            tracing::error!(error = %e, "recording a send's answer failed");
+        // Written with the writer's next transaction, not awaited: the caller need not wait
+        // for a second commit, and a crash before it only resumes the send with its
+        // `random_id` (Telegram answers the repeat with the message already sent). An answer
+        // nobody can ask for again (synchronous, no idempotency key) is not kept at all.
+        if entry.job.is_async || entry.job.keyed {
+            self.store.record(entry.job.id, answer.clone());
+        } else {
+            self.store.forget(entry.job.id);
         }
         if entry.job.is_async {
             self.post_result(entry.job.id, &entry.job.method, &answer)
@@ -648,9 +654,10 @@ fn job_of(random_id: i64, method: &str, lane: &str, intake: &Intake) -> Job {
         lane: lane.to_owned(),
         random_id,
         is_async: intake.is_async,
+        keyed: intake.key.is_some(),
         content_type: intake.content_type.clone(),
         query: intake.query.clone(),
-        body: intake.body.to_vec(),
+        body: intake.body.clone(),
     }
 }
 
@@ -683,7 +690,6 @@ impl Answer {
         let status = response.status().as_u16();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
-            .map(|b| b.to_vec())
             .unwrap_or_default();
         Answer { status, body }
     }

@@ -1,7 +1,8 @@
 //! The queue's SQLite file (libsql, the copy grammers links): one row per send, written before
 //! the send is first tried and holding its `random_id`, so a restart — `kill -9` included —
 //! resumes every open send with the same `random_id` and Telegram sees each once. Finished rows
-//! keep their answer for the idempotency window, then are pruned.
+//! that someone may ask about again (an idempotency key, an asynchronous job) keep their answer
+//! for the idempotency window, then are pruned; the others are deleted when finished.
 //!
 //! One writer task owns the connection and runs what callers ask in batches: whatever is
 //! waiting when it turns to the queue of requests runs in one transaction, with prepared
@@ -9,11 +10,13 @@
 //! rewrites the WAL pages it touched, so one per send would write the same pages again and
 //! again) and none is answered before it is on disk. A stored send's callback runs on the
 //! writer in row order, so the queue's lanes get their sends in job id order without a lock
-//! held across the write.
+//! held across the write. Finishing a send is not awaited: it rides with the next transaction
+//! that stores new sends (or within 20 ms), so a busy queue commits about once per batch.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
 use libsql::{Connection, Statement, Value, params};
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,10 +54,14 @@ fn sql(op: &'static str) -> impl FnOnce(libsql::Error) -> StoreError {
     move |source| StoreError::Sql { op, source }
 }
 
+/// The table is `sends` (a first version's `jobs` table is moved into it at open,
+/// [`MIGRATE_JOBS`]). Only what a send needs is indexed: the rowid (the job id, also the open
+/// sends' order), idempotency keys where there is one, and the finish time of kept answers,
+/// so storing and forgetting a synchronous send without a key touches the table alone.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS jobs (
+CREATE TABLE IF NOT EXISTS sends (
     id INTEGER PRIMARY KEY,
-    idempotency_key TEXT UNIQUE,
+    idempotency_key TEXT,
     method TEXT NOT NULL,
     lane TEXT NOT NULL,
     random_id INTEGER NOT NULL,
@@ -68,8 +75,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at INTEGER NOT NULL,
     done_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS jobs_open ON jobs (id) WHERE done = 0;
-CREATE INDEX IF NOT EXISTS jobs_done ON jobs (done_at) WHERE done = 1;
+CREATE UNIQUE INDEX IF NOT EXISTS sends_key ON sends (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sends_done ON sends (done_at) WHERE done = 1;
+";
+
+/// Moves the rows of the first version's table (`jobs`: a `UNIQUE` key column, so every row
+/// had an index entry, and an index of open rows) into `sends`, keeping their ids.
+const MIGRATE_JOBS: &str = "
+BEGIN IMMEDIATE;
+INSERT INTO sends SELECT id, idempotency_key, method, lane, random_id, is_async, content_type,
+    query, body, done, status, result, created_at, done_at FROM jobs;
+DROP TABLE jobs;
+COMMIT;
 ";
 
 /// A send as stored: what to replay and with which `random_id`.
@@ -85,12 +103,14 @@ pub struct Job {
     pub random_id: i64,
     /// Asked for asynchronously (202 + job id; the result goes to the result webhook).
     pub is_async: bool,
+    /// Stored under an idempotency key.
+    pub keyed: bool,
     /// The request's Content-Type, if any.
     pub content_type: Option<String>,
     /// The request's query string, if any.
     pub query: Option<String>,
-    /// The request's body.
-    pub body: Vec<u8>,
+    /// The request's body (shared, not copied, by every try).
+    pub body: Bytes,
 }
 
 /// A finished send's answer: HTTP status and JSON body.
@@ -98,8 +118,8 @@ pub struct Job {
 pub struct Answer {
     /// HTTP status (200, or the error's `error_code`).
     pub status: u16,
-    /// The body as sent to the client.
-    pub body: Vec<u8>,
+    /// The body as sent to the client (shared by every waiter).
+    pub body: Bytes,
 }
 
 /// What the store knows of a job.
@@ -129,7 +149,12 @@ enum Op {
     Finish {
         id: i64,
         answer: Answer,
-        reply: Reply<()>,
+        /// `None`: nobody waits ([`Store::record`]); a failure is logged.
+        reply: Option<Reply<()>>,
+    },
+    /// [`Store::forget`]: the row of a finished send nobody can ask about.
+    Forget {
+        id: i64,
     },
     Cancel {
         id: i64,
@@ -155,15 +180,21 @@ enum Done {
     Get(Result<Option<Known>, StoreError>, Reply<Option<Known>>),
     Jobs(Result<Vec<Job>, StoreError>, Reply<Vec<Job>>),
     Count(Result<u64, StoreError>, Reply<u64>),
+    /// Nobody waits: a failure is logged as failing to do this.
+    Logged(Result<(), StoreError>, &'static str),
 }
 
 /// Most requests run in one transaction.
 const MAX_BATCH: usize = 512;
 
-const INSERT: &str = "INSERT INTO jobs (idempotency_key, method, lane, random_id, is_async,
+/// Longest a deferred finish waits for a transaction with other work (see [`Writer::run`]).
+const FLUSH_AFTER: Duration = Duration::from_millis(20);
+
+const INSERT: &str = "INSERT INTO sends (idempotency_key, method, lane, random_id, is_async,
     content_type, query, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-const FINISH: &str = "UPDATE jobs SET done = 1, status = ?2, result = ?3, body = x'',
+const FINISH: &str = "UPDATE sends SET done = 1, status = ?2, result = ?3, body = x'',
     done_at = ?4 WHERE id = ?1";
+const FORGET: &str = "DELETE FROM sends WHERE id = ?1";
 
 /// The queue file, written by one writer task.
 pub struct Store {
@@ -175,6 +206,7 @@ struct Writer {
     conn: Connection,
     insert: Statement,
     finish: Statement,
+    forget: Statement,
 }
 
 fn now() -> i64 {
@@ -210,9 +242,21 @@ impl Store {
             while let Ok(Some(_)) = rows.next().await {}
         }
         conn.execute_batch(SCHEMA).await.map_err(open)?;
+        let mut old = conn
+            .query(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'",
+                (),
+            )
+            .await
+            .map_err(open)?;
+        if old.next().await.map_err(open)?.is_some() {
+            drop(old);
+            conn.execute_batch(MIGRATE_JOBS).await.map_err(open)?;
+        }
         let writer = Writer {
             insert: conn.prepare(INSERT).await.map_err(open)?,
             finish: conn.prepare(FINISH).await.map_err(open)?,
+            forget: conn.prepare(FORGET).await.map_err(open)?,
             conn,
         };
         let (ops, requests) = mpsc::unbounded_channel();
@@ -250,7 +294,32 @@ impl Store {
     /// Records the answer of job `id` and drops its request body.
     pub async fn finish(&self, id: i64, answer: &Answer) -> Result<(), StoreError> {
         let answer = answer.clone();
-        self.ask(|reply| Op::Finish { id, answer, reply }).await
+        self.ask(|reply| Op::Finish {
+            id,
+            answer,
+            reply: Some(reply),
+        })
+        .await
+    }
+
+    /// [`Store::finish`] without waiting for the commit: the answer is recorded with the
+    /// writer's next batch, before any request sent after this call (a later
+    /// [`Store::get`] or idempotency-key lookup sees it). A failure is logged. Until the commit
+    /// the job is open, so a crash in between resumes it with its `random_id` and Telegram
+    /// answers the repeat with the message already sent.
+    pub fn record(&self, id: i64, answer: Answer) {
+        let _ = self.ops.send(Op::Finish {
+            id,
+            answer,
+            reply: None,
+        });
+    }
+
+    /// Deletes the row of job `id`, finished, without waiting: for a synchronous send without
+    /// an idempotency key, whose answer nobody can ask for again (its caller has it, and its
+    /// job id was never shown). Ordered and crash-safe as [`Store::record`].
+    pub fn forget(&self, id: i64) {
+        let _ = self.ops.send(Op::Forget { id });
     }
 
     /// Forgets job `id` (a synchronous send given up before it was tried: the client was told
@@ -277,32 +346,86 @@ impl Store {
 
 impl Writer {
     /// Runs batches until every [`Store`] handle is gone.
+    ///
+    /// Finished sends nobody waits for ([`Store::record`], [`Store::forget`]) are deferred:
+    /// they go into the next transaction that has other work, or after [`FLUSH_AFTER`] (or
+    /// [`MAX_BATCH`] of them), and first in it, so what follows them in the queue of requests
+    /// sees them. A busy queue thus commits about once per batch of new sends, not twice.
     async fn run(self, mut requests: mpsc::UnboundedReceiver<Op>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            if let Err(e) = self.conn.execute("BEGIN IMMEDIATE", ()).await {
-                tracing::error!(error = %e, "starting a send queue transaction failed");
-                let why = e.to_string();
-                for op in batch.drain(..) {
-                    op.fail(&why);
+        let mut deferred: Vec<Op> = Vec::new();
+        let mut flush_at = tokio::time::Instant::now();
+        loop {
+            let (received, due) = if deferred.is_empty() {
+                (requests.recv_many(&mut batch, MAX_BATCH).await, false)
+            } else {
+                tokio::select! {
+                    n = requests.recv_many(&mut batch, MAX_BATCH) => (n, false),
+                    () = tokio::time::sleep_until(flush_at) => (1, true),
                 }
+            };
+            let closed = received == 0;
+            if closed && deferred.is_empty() {
+                return;
+            }
+            if !closed && !due {
+                // Let the tasks that are ready run first: under load they add their sends to
+                // this transaction instead of each starting one (at idle this costs a few µs).
+                tokio::task::yield_now().await;
+                while batch.len() < MAX_BATCH
+                    && let Ok(op) = requests.try_recv()
+                {
+                    batch.push(op);
+                }
+            }
+            let had = deferred.len();
+            let mut work = Vec::with_capacity(batch.len());
+            for op in batch.drain(..) {
+                if op.is_deferrable() {
+                    deferred.push(op);
+                } else {
+                    work.push(op);
+                }
+            }
+            if had == 0 && !deferred.is_empty() {
+                flush_at = tokio::time::Instant::now() + FLUSH_AFTER;
+            }
+            if work.is_empty() && !due && !closed && deferred.len() < MAX_BATCH {
                 continue;
             }
-            let mut done = Vec::with_capacity(batch.len());
-            for op in batch.drain(..) {
-                done.push(self.apply(op).await);
+            let mut ops = std::mem::take(&mut deferred);
+            ops.extend(work);
+            self.transaction(ops).await;
+            if closed {
+                return;
             }
-            let committed = self.conn.execute("COMMIT", ()).await;
-            let failed = committed.err().map(|e| {
-                tracing::error!(error = %e, "committing the send queue failed");
-                e.to_string()
-            });
-            if failed.is_some() && !self.conn.is_autocommit() {
-                let _ = self.conn.execute("ROLLBACK", ()).await;
+        }
+    }
+
+    /// Runs `ops` in one transaction and answers each after the commit.
+    async fn transaction(&self, ops: Vec<Op>) {
+        if let Err(e) = self.conn.execute("BEGIN IMMEDIATE", ()).await {
+            tracing::error!(error = %e, "starting a send queue transaction failed");
+            let why = e.to_string();
+            for op in ops {
+                op.fail(&why);
             }
-            for done in done {
-                done.deliver(failed.as_deref());
-            }
+            return;
+        }
+        let mut done = Vec::with_capacity(ops.len());
+        for op in ops {
+            done.push(self.apply(op).await);
+        }
+        let committed = self.conn.execute("COMMIT", ()).await;
+        let failed = committed.err().map(|e| {
+            tracing::error!(error = %e, "committing the send queue failed");
+            e.to_string()
+        });
+        if failed.is_some() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute("ROLLBACK", ()).await;
+        }
+        for done in done {
+            done.deliver(failed.as_deref());
         }
     }
 
@@ -315,17 +438,35 @@ impl Writer {
             Op::Finish { id, answer, reply } => {
                 let finished = self
                     .finish
-                    .execute(params![id, i64::from(answer.status), answer.body, now()])
+                    .execute(params![
+                        id,
+                        i64::from(answer.status),
+                        answer.body.to_vec(),
+                        now()
+                    ])
                     .await
                     .map(|_| ())
                     .map_err(sql("finish"));
                 self.finish.reset();
-                Done::Unit(finished, reply)
+                match reply {
+                    Some(reply) => Done::Unit(finished, reply),
+                    None => Done::Logged(finished, "recording a send's answer"),
+                }
+            }
+            Op::Forget { id } => {
+                let forgotten = self
+                    .forget
+                    .execute(params![id])
+                    .await
+                    .map(|_| ())
+                    .map_err(sql("forget"));
+                self.forget.reset();
+                Done::Logged(forgotten, "forgetting a finished send")
             }
             Op::Cancel { id, reply } => {
                 let cancelled = self
                     .conn
-                    .execute("DELETE FROM jobs WHERE id = ?1 AND done = 0", params![id])
+                    .execute("DELETE FROM sends WHERE id = ?1 AND done = 0", params![id])
                     .await
                     .map(|_| ())
                     .map_err(sql("cancel"));
@@ -338,7 +479,7 @@ impl Writer {
                 let pruned = self
                     .conn
                     .execute(
-                        "DELETE FROM jobs WHERE done = 1 AND done_at < ?1",
+                        "DELETE FROM sends WHERE done = 1 AND done_at < ?1",
                         params![before],
                     )
                     .await
@@ -364,7 +505,7 @@ impl Writer {
                 i64::from(job.is_async),
                 job.content_type.as_deref(),
                 job.query.as_deref(),
-                job.body.clone(),
+                job.body.to_vec(),
                 now(),
             ])
             .await
@@ -376,13 +517,24 @@ impl Writer {
 }
 
 impl Op {
+    /// Whether nobody waits for it, so it may wait for the next transaction.
+    fn is_deferrable(&self) -> bool {
+        matches!(self, Op::Finish { reply: None, .. } | Op::Forget { .. })
+    }
+
     /// Answers the request with a failure to start its transaction.
     fn fail(self, why: &str) {
         let error = || StoreError::Commit(why.to_owned());
         match self {
             Op::Insert { job, then, .. } => then(Err(error()), job),
-            Op::Finish { reply, .. } | Op::Cancel { reply, .. } => {
+            Op::Finish {
+                reply: Some(reply), ..
+            }
+            | Op::Cancel { reply, .. } => {
                 let _ = reply.send(Err(error()));
+            }
+            Op::Finish { reply: None, .. } | Op::Forget { .. } => {
+                tracing::error!(error = %error(), "recording a finished send failed");
             }
             Op::Get { reply, .. } => {
                 let _ = reply.send(Err(error()));
@@ -420,6 +572,11 @@ impl Done {
             Done::Count(result, reply) => {
                 let _ = reply.send(check(result, failed));
             }
+            Done::Logged(result, what) => {
+                if let Err(e) = check(result, failed) {
+                    tracing::error!(error = %e, "{what} failed");
+                }
+            }
         }
     }
 }
@@ -427,7 +584,7 @@ impl Done {
 async fn get(conn: &Connection, id: i64) -> Result<Option<Known>, StoreError> {
     let mut rows = conn
         .query(
-            "SELECT id, done, status, result FROM jobs WHERE id = ?1",
+            "SELECT id, done, status, result FROM sends WHERE id = ?1",
             params![id],
         )
         .await
@@ -441,8 +598,8 @@ async fn get(conn: &Connection, id: i64) -> Result<Option<Known>, StoreError> {
 async fn open_jobs(conn: &Connection) -> Result<Vec<Job>, StoreError> {
     let mut rows = conn
         .query(
-            "SELECT id, method, lane, random_id, is_async, content_type, query, body
-             FROM jobs WHERE done = 0 ORDER BY id",
+            "SELECT id, method, lane, random_id, is_async, content_type, query, body,
+                idempotency_key IS NOT NULL FROM sends WHERE done = 0 ORDER BY id",
             (),
         )
         .await
@@ -457,7 +614,8 @@ async fn open_jobs(conn: &Connection) -> Result<Vec<Job>, StoreError> {
             is_async: int(&row, 4)? != 0,
             content_type: text(&row, 5)?,
             query: text(&row, 6)?,
-            body: blob(&row, 7)?,
+            body: blob(&row, 7)?.into(),
+            keyed: int(&row, 8)? != 0,
         });
     }
     Ok(jobs)
@@ -466,7 +624,7 @@ async fn open_jobs(conn: &Connection) -> Result<Vec<Job>, StoreError> {
 async fn find_key(conn: &Connection, key: &str) -> Result<Option<Known>, StoreError> {
     let mut rows = conn
         .query(
-            "SELECT id, done, status, result FROM jobs WHERE idempotency_key = ?1",
+            "SELECT id, done, status, result FROM sends WHERE idempotency_key = ?1",
             params![key],
         )
         .await
@@ -488,7 +646,7 @@ fn known(row: &libsql::Row) -> Result<Known, StoreError> {
         id,
         Answer {
             status,
-            body: blob(row, 3)?,
+            body: blob(row, 3)?.into(),
         },
     ))
 }
@@ -530,9 +688,10 @@ mod tests {
             lane: "42".into(),
             random_id: 7,
             is_async: false,
+            keyed: false,
             content_type: Some("application/json".into()),
             query: None,
-            body: b"{}".to_vec(),
+            body: Bytes::from_static(b"{}"),
         }
     }
 
@@ -551,7 +710,7 @@ mod tests {
         ));
         let answer = Answer {
             status: 200,
-            body: b"{\"ok\":true}".to_vec(),
+            body: Bytes::from_static(b"{\"ok\":true}"),
         };
         store.finish(id, &answer).await.unwrap();
         drop(store);
@@ -561,6 +720,88 @@ mod tests {
             Known::Done(same, got) => assert_eq!((same, got), (id, answer)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_recorded_answer_is_seen_by_the_next_request_and_a_forgotten_send_is_gone() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("q.db");
+        let store = Store::open(&path).await.expect("open");
+        let Known::Inserted(kept) = store.insert(&job("a"), Some("k")).await.unwrap() else {
+            panic!("new job")
+        };
+        let Known::Inserted(gone) = store.insert(&job("b"), None).await.unwrap() else {
+            panic!("new job")
+        };
+        let answer = Answer {
+            status: 200,
+            body: Bytes::from_static(b"{\"ok\":true}"),
+        };
+        // Neither is awaited; both are deferred until a request that needs the writer.
+        store.record(kept, answer.clone());
+        store.forget(gone);
+        assert!(matches!(
+            store.get(kept).await.unwrap(),
+            Some(Known::Done(id, got)) if id == kept && got == answer
+        ));
+        assert!(store.get(gone).await.unwrap().is_none());
+        assert!(store.open_jobs().await.unwrap().is_empty());
+        // Nothing else comes: a lone deferred answer is still written within FLUSH_AFTER.
+        let Known::Inserted(late) = store.insert(&job("c"), Some("k2")).await.unwrap() else {
+            panic!("new job")
+        };
+        store.record(late, answer.clone());
+        tokio::time::sleep(FLUSH_AFTER * 10).await;
+        // Read through another connection, so the writer is not asked anything.
+        let db = libsql::Builder::new_local(&path).build().await.unwrap();
+        let mut rows = db
+            .connect()
+            .unwrap()
+            .query("SELECT done FROM sends WHERE id = ?1", params![late])
+            .await
+            .unwrap();
+        let row = rows.next().await.unwrap().expect("the row");
+        assert_eq!(int(&row, 0).unwrap(), 1, "recorded without another request");
+    }
+
+    #[tokio::test]
+    async fn a_first_version_jobs_table_moves_into_sends_with_its_ids_and_keys() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("q.db");
+        {
+            let db = libsql::Builder::new_local(&path).build().await.unwrap();
+            let conn = db.connect().unwrap();
+            conn.execute_batch(
+                "CREATE TABLE jobs (id INTEGER PRIMARY KEY, idempotency_key TEXT UNIQUE,
+                    method TEXT NOT NULL, lane TEXT NOT NULL, random_id INTEGER NOT NULL,
+                    is_async INTEGER NOT NULL, content_type TEXT, query TEXT,
+                    body BLOB NOT NULL, done INTEGER NOT NULL DEFAULT 0, status INTEGER,
+                    result BLOB, created_at INTEGER NOT NULL, done_at INTEGER);
+                CREATE INDEX jobs_open ON jobs (id) WHERE done = 0;
+                INSERT INTO jobs (id, idempotency_key, method, lane, random_id, is_async, body,
+                    created_at) VALUES (41, 'old-key', 'sendMessage', '42', 99, 0, x'7b7d', 1);",
+            )
+            .await
+            .unwrap();
+        }
+        let store = Store::open(&path).await.expect("open migrates");
+        let open = store.open_jobs().await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(
+            (open[0].id, open[0].random_id, open[0].keyed),
+            (41, 99, true)
+        );
+        assert!(matches!(
+            store
+                .insert(&job("sendMessage"), Some("old-key"))
+                .await
+                .unwrap(),
+            Known::Open(41)
+        ));
+        let Known::Inserted(next) = store.insert(&job("x"), None).await.unwrap() else {
+            panic!("new job")
+        };
+        assert!(next > 41, "ids continue after the old ones: {next}");
     }
 
     #[tokio::test]
