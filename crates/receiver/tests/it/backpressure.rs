@@ -28,6 +28,9 @@ async fn a_burst_larger_than_the_update_queue_arrives_exactly_once() {
     let outbox = config(&app.dir, None).outbox_path();
     let db = libsql::Builder::new_local(&outbox).build().await.unwrap();
     let conn = db.connect().unwrap();
+    // The receiver may be writing (its start-up rows) at this moment: wait for the lock as
+    // the receiver's own connections do, instead of failing with SQLITE_BUSY at once.
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
     conn.execute("BEGIN IMMEDIATE", ()).await.unwrap();
     let calls_before = app.dc.calls();
     for i in 0..BURST {
