@@ -2,12 +2,24 @@
 //! replay it), the destination `chat_id` (the lane), the idempotency key, whether it is a
 //! reply and whether the caller asked for the asynchronous mode. The method's own handler
 //! parses the request again when the send is tried; this reads only those few fields.
+//!
+//! A multipart body (an upload) larger than [`SPOOL_ABOVE`] is written to a file in the
+//! queue's [`Spool`] as it arrives, never held whole in memory, and its fields are read back
+//! from the file; other bodies (JSON, forms) stay in memory, as their handlers parse them whole
+//! anyway.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Multipart};
 use axum::http::{HeaderMap, Request, header};
 use serde_json::{Map, Value};
 
+use super::store::StoredBody;
 use crate::error::ApiError;
 
 /// The header carrying an idempotency key (IETF draft "The Idempotency-Key HTTP Header
@@ -22,6 +34,51 @@ pub const ASYNC_FIELD: &str = "respond_async";
 
 /// Longest idempotency key accepted, bytes.
 pub const MAX_KEY_BYTES: usize = 255;
+
+/// A multipart body larger than this many bytes goes to a spool file.
+pub const SPOOL_ABOVE: usize = 1 << 20;
+
+/// Where large request bodies wait for their send: a directory beside the queue's file
+/// (`<SEND_QUEUE_PATH>.spool/`), or a per-process temporary one for an in-memory queue.
+#[derive(Clone, Debug)]
+pub struct Spool {
+    dir: PathBuf,
+}
+
+impl Spool {
+    /// The spool of the queue at `queue` (not created yet: [`Spool::prepare`]).
+    pub fn beside(queue: &Path) -> Self {
+        let dir = if queue.as_os_str() == ":memory:" {
+            std::env::temp_dir().join(format!("send-queue-spool-{}", std::process::id()))
+        } else {
+            let mut name = queue.as_os_str().to_owned();
+            name.push(".spool");
+            PathBuf::from(name)
+        };
+        Self { dir }
+    }
+
+    /// Creates the directory and deletes every file in it that no open send names (left by a
+    /// crash between spooling a body and storing its send, or after a send finished).
+    ///
+    /// Errors: the directory cannot be created or listed.
+    pub async fn prepare(&self, open: &HashSet<PathBuf>) -> std::io::Result<()> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let mut entries = tokio::fs::read_dir(&self.dir).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let path = entry.path();
+            if !open.contains(&path) {
+                let _ = tokio::fs::remove_file(&path).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn new_file(&self) -> PathBuf {
+        self.dir
+            .join(format!("{:016x}.body", rand::random::<u64>()))
+    }
+}
 
 /// What the queue read from a request.
 #[derive(Debug)]
@@ -43,42 +100,138 @@ pub struct Intake {
     pub content_type: Option<String>,
     /// The query string.
     pub query: Option<String>,
-    /// The body.
-    pub body: Bytes,
+    /// The body, in memory or spooled.
+    pub body: StoredBody,
 }
 
-/// Reads `request` (its body up to `limit` bytes).
+/// Reads `request` (its body up to `limit` bytes; a large upload into a file of `spool`).
 ///
-/// Errors: 413 when the body is larger, 400 for an idempotency key that is empty or longer
-/// than [`MAX_KEY_BYTES`].
-pub async fn read(request: Request<Body>, limit: usize) -> Result<Intake, ApiError> {
+/// Errors: 413 when the body is larger (or cannot be read), 400 for an idempotency key that
+/// is empty or longer than [`MAX_KEY_BYTES`], 500 when a spool file cannot be written. On an
+/// error no spool file is left behind.
+pub async fn read(request: Request<Body>, limit: usize, spool: &Spool) -> Result<Intake, ApiError> {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::too_large())?;
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let query = parts.uri.query().map(str::to_owned);
-    let mut fields = Map::new();
-    if let Some(query) = &query {
-        form_pairs(&mut fields, query.as_bytes());
-    }
     let mime = content_type
         .as_deref()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if mime.starts_with("application/json") || mime.contains("+json") {
-        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&body) {
-            fields.extend(map);
-        }
-    } else if mime.starts_with("application/x-www-form-urlencoded") {
-        form_pairs(&mut fields, &body);
-    } else if mime.starts_with("multipart/form-data") {
-        multipart_fields(&mut fields, &parts.headers, body.clone()).await;
+    let multipart = mime.starts_with("multipart/form-data");
+    let body = receive(body, limit, multipart.then_some(spool)).await?;
+    let read = fields(&parts, &mime, &body).await;
+    let intake = read.and_then(|fields| intake(&parts, fields, content_type, body.clone()));
+    if intake.is_err() {
+        body.discard();
     }
+    intake
+}
+
+/// Receives the body: in memory, or — when `spool` is given and it grows past
+/// [`SPOOL_ABOVE`] — into a new spool file.
+async fn receive(body: Body, limit: usize, spool: Option<&Spool>) -> Result<StoredBody, ApiError> {
+    let mut stream = body.into_data_stream();
+    let mut head = Vec::new();
+    let mut file: Option<(tokio::io::BufWriter<tokio::fs::File>, PathBuf)> = None;
+    let mut total = 0usize;
+    let failed = |file: Option<(_, PathBuf)>, error: ApiError| {
+        if let Some((_, path)) = file {
+            StoredBody::File(Arc::new(path)).discard();
+        }
+        error
+    };
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(failed(file, ApiError::too_large()));
+        };
+        total += chunk.len();
+        if total > limit {
+            return Err(failed(file, ApiError::too_large()));
+        }
+        match (&mut file, spool) {
+            (Some((writer, _)), _) => {
+                if let Err(e) = writer.write_all(&chunk).await {
+                    return Err(failed(file, spool_failed(&e)));
+                }
+            }
+            (None, Some(spool)) if head.len() + chunk.len() > SPOOL_ABOVE => {
+                let path = spool.new_file();
+                let opened = tokio::fs::File::create(&path).await;
+                let mut writer = match opened {
+                    Ok(f) => tokio::io::BufWriter::with_capacity(SPOOL_ABOVE, f),
+                    Err(e) => return Err(spool_failed(&e)),
+                };
+                let wrote = match writer.write_all(&head).await {
+                    Ok(()) => writer.write_all(&chunk).await,
+                    Err(e) => Err(e),
+                };
+                head = Vec::new();
+                file = Some((writer, path));
+                if let Err(e) = wrote {
+                    return Err(failed(file, spool_failed(&e)));
+                }
+            }
+            (None, _) => head.extend_from_slice(&chunk),
+        }
+    }
+    match file {
+        None => Ok(StoredBody::Inline(Bytes::from(head))),
+        Some((mut writer, path)) => match writer.flush().await {
+            Ok(()) => Ok(StoredBody::File(Arc::new(path))),
+            Err(e) => Err(failed(Some((writer, path)), spool_failed(&e))),
+        },
+    }
+}
+
+fn spool_failed(error: &std::io::Error) -> ApiError {
+    tracing::error!(error = %error, "writing a request body to the send queue's spool failed");
+    ApiError::from(botapi::ApiError::internal(
+        "the send queue could not store the request body",
+    ))
+}
+
+/// The request's parameters: the query string's, then the body's.
+async fn fields(
+    parts: &axum::http::request::Parts,
+    mime: &str,
+    body: &StoredBody,
+) -> Result<Map<String, Value>, ApiError> {
+    let mut fields = Map::new();
+    if let Some(query) = parts.uri.query() {
+        form_pairs(&mut fields, query.as_bytes());
+    }
+    match body {
+        StoredBody::Inline(bytes) => {
+            if mime.starts_with("application/json") || mime.contains("+json") {
+                if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(bytes) {
+                    fields.extend(map);
+                }
+            } else if mime.starts_with("application/x-www-form-urlencoded") {
+                form_pairs(&mut fields, bytes);
+            } else if mime.starts_with("multipart/form-data") {
+                multipart_fields(&mut fields, &parts.headers, Body::from(bytes.clone())).await;
+            }
+        }
+        StoredBody::File(path) => {
+            let file = tokio::fs::File::open(path.as_ref())
+                .await
+                .map_err(|e| spool_failed(&e))?;
+            let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 << 10);
+            multipart_fields(&mut fields, &parts.headers, Body::from_stream(stream)).await;
+        }
+    }
+    Ok(fields)
+}
+
+fn intake(
+    parts: &axum::http::request::Parts,
+    fields: Map<String, Value>,
+    content_type: Option<String>,
+    body: StoredBody,
+) -> Result<Intake, ApiError> {
     let key = idempotency_key(&parts.headers, &fields)?;
     let prefer_async = parts
         .headers
@@ -98,7 +251,7 @@ pub async fn read(request: Request<Body>, limit: usize) -> Result<Intake, ApiErr
         key,
         is_async: prefer_async || truthy(fields.get(ASYNC_FIELD)),
         content_type,
-        query,
+        query: parts.uri.query().map(str::to_owned),
         body,
     })
 }
@@ -109,13 +262,18 @@ fn form_pairs(fields: &mut Map<String, Value>, bytes: &[u8]) {
     }
 }
 
-/// The text fields of a multipart body (files are skipped unread).
-async fn multipart_fields(fields: &mut Map<String, Value>, headers: &HeaderMap, body: Bytes) {
-    let mut request = Request::new(Body::from(body));
-    *request.headers_mut() = headers.clone();
-    let Ok(mut multipart) = Multipart::from_request(request, &()).await else {
+/// The text fields of a multipart body (file parts are skipped, read through but not kept).
+/// `multer` directly, not axum's `Multipart`: that one applies axum's default 2 MB body limit
+/// to a request built here, which cut every larger upload's fields off.
+async fn multipart_fields(fields: &mut Map<String, Value>, headers: &HeaderMap, body: Body) {
+    let boundary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok());
+    let Some(boundary) = boundary else {
         return;
     };
+    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
     while let Ok(Some(field)) = multipart.next_field().await {
         let name = field.name().map(str::to_owned);
         if field.file_name().is_some() {
@@ -195,9 +353,101 @@ mod tests {
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        read(builder.body(Body::from(body.to_owned())).unwrap(), 1 << 20)
-            .await
+        let spool = Spool::beside(Path::new(":memory:"));
+        read(
+            builder.body(Body::from(body.to_owned())).unwrap(),
+            1 << 20,
+            &spool,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A multipart body with `chat_id`, `caption` and a `size`-byte file part, sent in 64 KiB
+    /// chunks.
+    fn upload(size: usize) -> Request<Body> {
+        let mut body = Vec::new();
+        for (name, value) in [("chat_id", "-100777"), ("idempotency_key", "up-1")] {
+            body.extend_from_slice(
+                format!(
+                    "--XB\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            b"--XB\r\nContent-Disposition: form-data; name=\"document\"; filename=\"a.bin\"\r\n\r\n",
+        );
+        body.extend((0..size).map(|i| (i % 251) as u8));
+        body.extend_from_slice(b"\r\n--XB--\r\n");
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .chunks(64 << 10)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        Request::post("/api_v1/sendDocument")
+            .header("content-type", "multipart/form-data; boundary=XB")
+            .body(Body::from_stream(futures::stream::iter(chunks)))
             .unwrap()
+    }
+
+    fn files_in(dir: &Path) -> usize {
+        std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn a_large_upload_is_spooled_to_a_file_its_fields_read_back_and_nothing_is_left_on_error()
+    {
+        let dir = tempfile::tempdir().expect("dir");
+        let spool = Spool::beside(&dir.path().join("queue.db"));
+        spool.prepare(&HashSet::new()).await.expect("spool dir");
+        let size = 3 * SPOOL_ABOVE;
+        let intake = read(upload(size), 8 * SPOOL_ABOVE, &spool)
+            .await
+            .expect("read");
+        assert_eq!(
+            (intake.lane.as_deref(), intake.key.as_deref()),
+            (Some("-100777"), Some("up-1"))
+        );
+        let path = intake.body.file().expect("spooled").to_path_buf();
+        let stored = std::fs::read(&path).expect("spool file");
+        assert!(stored.len() > size, "the whole body is in the file");
+        assert_eq!(files_in(&spool.dir), 1);
+        // A small upload stays in memory.
+        let small = read(upload(1000), 8 * SPOOL_ABOVE, &spool)
+            .await
+            .expect("read");
+        assert!(small.body.file().is_none());
+        // Over the limit: 413, and the partly written file is removed.
+        let error = read(upload(size), 2 * SPOOL_ABOVE, &spool)
+            .await
+            .unwrap_err();
+        assert_eq!(error.0.error_code, 413);
+        // A bad idempotency key after spooling: 400, file removed too.
+        let mut bad = upload(size);
+        bad.headers_mut()
+            .insert("idempotency-key", " ".parse().unwrap());
+        assert_eq!(
+            read(bad, 8 * SPOOL_ABOVE, &spool)
+                .await
+                .unwrap_err()
+                .0
+                .error_code,
+            400
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(
+            files_in(&spool.dir),
+            1,
+            "only the first upload's file is left"
+        );
+        // prepare() keeps the files of open sends and deletes the rest.
+        spool
+            .prepare(&HashSet::from([path.clone()]))
+            .await
+            .expect("sweep");
+        assert_eq!(files_in(&spool.dir), 1);
+        spool.prepare(&HashSet::new()).await.expect("sweep");
+        assert_eq!(files_in(&spool.dir), 0);
     }
 
     #[tokio::test]
@@ -232,7 +482,8 @@ mod tests {
             .header("idempotency-key", " ")
             .body(Body::empty())
             .unwrap();
-        let error = read(request, 1024).await.unwrap_err();
+        let spool = Spool::beside(Path::new(":memory:"));
+        let error = read(request, 1024, &spool).await.unwrap_err();
         assert_eq!(error.0.error_code, 400);
     }
 }

@@ -35,7 +35,7 @@ pub mod pacing;
 pub mod store;
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -49,10 +49,10 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::error::ApiError;
-use intake::Intake;
+use intake::{Intake, Spool};
 use lanes::{Resolver, Usernames};
 use pacing::{PaceConfig, Pacing, Scope, count_flood};
-use store::{Answer, Job, Known, Store, StoreError};
+use store::{Answer, Job, Known, Store, StoreError, StoredBody};
 
 /// The methods that send messages and go through the queue (lowercase).
 pub const SEND_METHODS: &[&str] = &[
@@ -182,6 +182,7 @@ pub struct QueueStatus {
 /// The queue: store, pacing, lanes and the callers waiting for answers.
 pub struct SendQueue {
     store: Store,
+    spool: Spool,
     pacing: Pacing,
     paced: bool,
     config: QueueConfig,
@@ -209,8 +210,10 @@ impl SendQueue {
         resolver: Resolver,
     ) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(&config.path).await?;
+        let spool = Spool::beside(&config.path);
         let queue = Arc::new(Self {
             store,
+            spool,
             pacing: Pacing::new(config.pacing),
             paced: config.pacing.is_some(),
             config,
@@ -221,6 +224,15 @@ impl SendQueue {
             http: reqwest::Client::new(),
         });
         let open = queue.store.open_jobs().await?;
+        let spooled = open
+            .iter()
+            .filter_map(|job| job.body.file().map(Path::to_path_buf))
+            .collect();
+        queue
+            .spool
+            .prepare(&spooled)
+            .await
+            .map_err(StoreError::Spool)?;
         if !open.is_empty() {
             tracing::info!(
                 count = open.len(),
@@ -320,12 +332,14 @@ impl SendQueue {
     /// Handles one send request of `method`: stores, queues and answers it (see the module
     /// docs). A request naming no `chat_id` runs at once, so its handler answers the error.
     pub async fn handle(self: &Arc<Self>, method: &str, request: Request<Body>) -> Response {
-        let intake = match intake::read(request, self.config.body_limit).await {
+        let intake = match intake::read(request, self.config.body_limit, &self.spool).await {
             Ok(intake) => intake,
             Err(error) => return error.into_response(),
         };
         let Some(lane) = intake.lane.clone() else {
-            return respond((self.runner)(job_of(0, method, "", &intake)).await.0);
+            let answer = (self.runner)(job_of(0, method, "", &intake)).await.0;
+            intake.body.discard();
+            return respond(answer);
         };
         let (lane, kind) = self.lane_of(&intake, lane).await;
         let job = job_of(rand::random(), method, &lane, &intake);
@@ -350,9 +364,19 @@ impl SendQueue {
         self.store.insert_then(job, intake.key.clone(), then);
         let (known, answer) = match known.await {
             Ok(Ok(known)) => known,
-            Ok(Err(e)) => return store_failed(&e),
-            Err(_) => return shutting_down(),
+            Ok(Err(e)) => {
+                intake.body.discard();
+                return store_failed(&e);
+            }
+            Err(_) => {
+                intake.body.discard();
+                return shutting_down();
+            }
         };
+        if !matches!(known, Known::Inserted(_)) {
+            // The key's first request is stored; this one's body is not needed.
+            intake.body.discard();
+        }
         let (id, fresh) = match known {
             Known::Done(_, answer) => return replayed(respond(answer)),
             Known::Open(id) => (id, false),
@@ -386,10 +410,13 @@ impl SendQueue {
             return got.map_or_else(|_| shutting_down(), respond);
         }
         match self.withdraw(id) {
-            Some(ahead) => {
+            Some((ahead, body)) => {
                 let wait = self.pacing.estimate(lane, ahead);
-                if let Err(e) = self.store.cancel(id).await {
-                    tracing::error!(error = %e, "withdrawing a send from the queue failed");
+                match self.store.cancel(id).await {
+                    Ok(()) => body.discard(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "withdrawing a send from the queue failed");
+                    }
                 }
                 too_many_requests(wait)
             }
@@ -398,9 +425,9 @@ impl SendQueue {
         }
     }
 
-    /// Withdraws job `id` if it is waiting; how many sends were ahead of it. `None` when it is
-    /// being tried (or finished).
-    fn withdraw(&self, id: i64) -> Option<usize> {
+    /// Withdraws job `id` if it is waiting; how many sends were ahead of it, and its body.
+    /// `None` when it is being tried (or finished).
+    fn withdraw(&self, id: i64) -> Option<(usize, StoredBody)> {
         let lanes = self.lanes.lock().ok()?;
         for lane in lanes.values() {
             if let Some(at) = lane.jobs.iter().position(|e| e.job.id == id) {
@@ -409,7 +436,7 @@ impl SendQueue {
                     .state
                     .compare_exchange(WAITING, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
                     .ok()
-                    .map(|_| at);
+                    .map(|_| (at, entry.job.body.clone()));
             }
         }
         None
@@ -537,8 +564,11 @@ impl SendQueue {
                 .is_some_and(|deadline| Instant::now() + wait > deadline)
             {
                 entry.state.store(WITHDRAWN, Ordering::Release);
-                if let Err(e) = self.store.cancel(entry.job.id).await {
-                    tracing::error!(error = %e, "withdrawing a send from the queue failed");
+                match self.store.cancel(entry.job.id).await {
+                    Ok(()) => entry.job.body.discard(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "withdrawing a send from the queue failed");
+                    }
                 }
                 let seconds = u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX);
                 let refused = ApiError::from(botapi::ApiError::too_many_requests(seconds));
@@ -553,9 +583,10 @@ impl SendQueue {
         // `random_id` (Telegram answers the repeat with the message already sent). An answer
         // nobody can ask for again (synchronous, no idempotency key) is not kept at all.
         if entry.job.is_async || entry.job.keyed {
-            self.store.record(entry.job.id, answer.clone());
+            self.store
+                .record(entry.job.id, answer.clone(), &entry.job.body);
         } else {
-            self.store.forget(entry.job.id);
+            self.store.forget(entry.job.id, &entry.job.body);
         }
         if entry.job.is_async {
             self.post_result(entry.job.id, &entry.job.method, &answer)
@@ -668,7 +699,22 @@ impl Job {
             Some(q) => format!("/api_v1/{}?{q}", self.method),
             None => format!("/api_v1/{}", self.method),
         };
-        let mut request = Request::new(Body::from(self.body.clone()));
+        let body = match &self.body {
+            StoredBody::Inline(bytes) => Body::from(bytes.clone()),
+            // Read back from its spool file at each try; a file that cannot be opened gives an
+            // empty body, which the handler answers as a request without the file.
+            StoredBody::File(path) => match std::fs::File::open(path.as_ref()) {
+                Ok(file) => Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+                    tokio::fs::File::from_std(file),
+                    intake::SPOOL_ABOVE,
+                )),
+                Err(e) => {
+                    tracing::error!(error = %e, "a spooled request body is missing");
+                    Body::empty()
+                }
+            },
+        };
+        let mut request = Request::new(body);
         *request.method_mut() = axum::http::Method::POST;
         if let Ok(uri) = uri.parse() {
             *request.uri_mut() = uri;

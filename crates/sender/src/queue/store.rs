@@ -48,6 +48,9 @@ pub enum StoreError {
     /// The writer task is gone (the sender is stopping).
     #[error("the send queue is closed")]
     Closed,
+    /// The spool directory (large request bodies) cannot be created or listed.
+    #[error("cannot prepare the send queue's spool directory: {0}")]
+    Spool(std::io::Error),
 }
 
 fn sql(op: &'static str) -> impl FnOnce(libsql::Error) -> StoreError {
@@ -69,6 +72,7 @@ CREATE TABLE IF NOT EXISTS sends (
     content_type TEXT,
     query TEXT,
     body BLOB NOT NULL,
+    body_file TEXT,
     done INTEGER NOT NULL DEFAULT 0,
     status INTEGER,
     result BLOB,
@@ -84,8 +88,10 @@ CREATE INDEX IF NOT EXISTS sends_done ON sends (done_at) WHERE done = 1;
 /// had an index entry, and an index of open rows) into `sends`, keeping their ids.
 const MIGRATE_JOBS: &str = "
 BEGIN IMMEDIATE;
-INSERT INTO sends SELECT id, idempotency_key, method, lane, random_id, is_async, content_type,
-    query, body, done, status, result, created_at, done_at FROM jobs;
+INSERT INTO sends (id, idempotency_key, method, lane, random_id, is_async, content_type, query,
+    body, done, status, result, created_at, done_at)
+SELECT id, idempotency_key, method, lane, random_id, is_async, content_type, query, body, done,
+    status, result, created_at, done_at FROM jobs;
 DROP TABLE jobs;
 COMMIT;
 ";
@@ -110,7 +116,42 @@ pub struct Job {
     /// The request's query string, if any.
     pub query: Option<String>,
     /// The request's body (shared, not copied, by every try).
-    pub body: Bytes,
+    pub body: StoredBody,
+}
+
+/// A stored request body: small ones in memory and in the row; a large upload in a spool file
+/// beside the queue, which the row names (so memory stays bounded whatever the upload's size,
+/// and SQLite holds no large blobs).
+#[derive(Clone, Debug)]
+pub enum StoredBody {
+    /// The bytes.
+    Inline(Bytes),
+    /// A file holding the bytes; deleted once the send is finished or withdrawn.
+    File(std::sync::Arc<PathBuf>),
+}
+
+impl StoredBody {
+    /// The spool file, if the body is in one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            StoredBody::File(path) => Some(path),
+            StoredBody::Inline(_) => None,
+        }
+    }
+
+    /// Deletes the spool file, if any, in the background (a missing file is no error).
+    pub fn discard(&self) {
+        if let Some(path) = self.file() {
+            let path = path.to_path_buf();
+            tokio::spawn(async move {
+                if let Err(e) = tokio::fs::remove_file(&path).await
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(error = %e, path = %path.display(), "deleting a spooled request body failed");
+                }
+            });
+        }
+    }
 }
 
 /// A finished send's answer: HTTP status and JSON body.
@@ -151,10 +192,13 @@ enum Op {
         answer: Answer,
         /// `None`: nobody waits ([`Store::record`]); a failure is logged.
         reply: Option<Reply<()>>,
+        /// The request body, whose spool file goes once this is committed.
+        body: Option<StoredBody>,
     },
     /// [`Store::forget`]: the row of a finished send nobody can ask about.
     Forget {
         id: i64,
+        body: StoredBody,
     },
     Cancel {
         id: i64,
@@ -191,9 +235,10 @@ const MAX_BATCH: usize = 512;
 const FLUSH_AFTER: Duration = Duration::from_millis(20);
 
 const INSERT: &str = "INSERT INTO sends (idempotency_key, method, lane, random_id, is_async,
-    content_type, query, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    content_type, query, body, body_file, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 const FINISH: &str = "UPDATE sends SET done = 1, status = ?2, result = ?3, body = x'',
-    done_at = ?4 WHERE id = ?1";
+    body_file = NULL, done_at = ?4 WHERE id = ?1";
 const FORGET: &str = "DELETE FROM sends WHERE id = ?1";
 
 /// The queue file, written by one writer task.
@@ -298,6 +343,7 @@ impl Store {
             id,
             answer,
             reply: Some(reply),
+            body: None,
         })
         .await
     }
@@ -307,19 +353,26 @@ impl Store {
     /// [`Store::get`] or idempotency-key lookup sees it). A failure is logged. Until the commit
     /// the job is open, so a crash in between resumes it with its `random_id` and Telegram
     /// answers the repeat with the message already sent.
-    pub fn record(&self, id: i64, answer: Answer) {
+    /// `body` is the send's request body: a spool file is deleted once the answer is committed
+    /// (never before, so a resumed send always has its body).
+    pub fn record(&self, id: i64, answer: Answer, body: &StoredBody) {
         let _ = self.ops.send(Op::Finish {
             id,
             answer,
             reply: None,
+            body: Some(body.clone()),
         });
     }
 
     /// Deletes the row of job `id`, finished, without waiting: for a synchronous send without
     /// an idempotency key, whose answer nobody can ask for again (its caller has it, and its
-    /// job id was never shown). Ordered and crash-safe as [`Store::record`].
-    pub fn forget(&self, id: i64) {
-        let _ = self.ops.send(Op::Forget { id });
+    /// job id was never shown). Ordered and crash-safe as [`Store::record`], and so is the
+    /// deletion of `body`'s spool file.
+    pub fn forget(&self, id: i64, body: &StoredBody) {
+        let _ = self.ops.send(Op::Forget {
+            id,
+            body: body.clone(),
+        });
     }
 
     /// Forgets job `id` (a synchronous send given up before it was tried: the client was told
@@ -413,7 +466,13 @@ impl Writer {
             return;
         }
         let mut done = Vec::with_capacity(ops.len());
+        let mut spooled = Vec::new();
         for op in ops {
+            if let Op::Finish { body: Some(b), .. } | Op::Forget { body: b, .. } = &op
+                && b.file().is_some()
+            {
+                spooled.push(b.clone());
+            }
             done.push(self.apply(op).await);
         }
         let committed = self.conn.execute("COMMIT", ()).await;
@@ -423,6 +482,9 @@ impl Writer {
         });
         if failed.is_some() && !self.conn.is_autocommit() {
             let _ = self.conn.execute("ROLLBACK", ()).await;
+        }
+        if failed.is_none() {
+            spooled.iter().for_each(StoredBody::discard);
         }
         for done in done {
             done.deliver(failed.as_deref());
@@ -435,7 +497,9 @@ impl Writer {
                 let known = self.insert(&job, key.as_deref()).await;
                 Done::Insert(known, job, then)
             }
-            Op::Finish { id, answer, reply } => {
+            Op::Finish {
+                id, answer, reply, ..
+            } => {
                 let finished = self
                     .finish
                     .execute(params![
@@ -453,7 +517,7 @@ impl Writer {
                     None => Done::Logged(finished, "recording a send's answer"),
                 }
             }
-            Op::Forget { id } => {
+            Op::Forget { id, .. } => {
                 let forgotten = self
                     .forget
                     .execute(params![id])
@@ -505,7 +569,13 @@ impl Writer {
                 i64::from(job.is_async),
                 job.content_type.as_deref(),
                 job.query.as_deref(),
-                job.body.to_vec(),
+                match &job.body {
+                    StoredBody::Inline(bytes) => bytes.to_vec(),
+                    StoredBody::File(_) => Vec::new(),
+                },
+                job.body
+                    .file()
+                    .map(|path| path.to_string_lossy().into_owned()),
                 now(),
             ])
             .await
@@ -599,7 +669,7 @@ async fn open_jobs(conn: &Connection) -> Result<Vec<Job>, StoreError> {
     let mut rows = conn
         .query(
             "SELECT id, method, lane, random_id, is_async, content_type, query, body,
-                idempotency_key IS NOT NULL FROM sends WHERE done = 0 ORDER BY id",
+                idempotency_key IS NOT NULL, body_file FROM sends WHERE done = 0 ORDER BY id",
             (),
         )
         .await
@@ -614,7 +684,10 @@ async fn open_jobs(conn: &Connection) -> Result<Vec<Job>, StoreError> {
             is_async: int(&row, 4)? != 0,
             content_type: text(&row, 5)?,
             query: text(&row, 6)?,
-            body: blob(&row, 7)?.into(),
+            body: match text(&row, 9)? {
+                Some(path) => StoredBody::File(std::sync::Arc::new(PathBuf::from(path))),
+                None => StoredBody::Inline(blob(&row, 7)?.into()),
+            },
             keyed: int(&row, 8)? != 0,
         });
     }
@@ -691,7 +764,7 @@ mod tests {
             keyed: false,
             content_type: Some("application/json".into()),
             query: None,
-            body: Bytes::from_static(b"{}"),
+            body: StoredBody::Inline(Bytes::from_static(b"{}")),
         }
     }
 
@@ -738,8 +811,9 @@ mod tests {
             body: Bytes::from_static(b"{\"ok\":true}"),
         };
         // Neither is awaited; both are deferred until a request that needs the writer.
-        store.record(kept, answer.clone());
-        store.forget(gone);
+        let inline = StoredBody::Inline(Bytes::new());
+        store.record(kept, answer.clone(), &inline);
+        store.forget(gone, &inline);
         assert!(matches!(
             store.get(kept).await.unwrap(),
             Some(Known::Done(id, got)) if id == kept && got == answer
@@ -750,7 +824,7 @@ mod tests {
         let Known::Inserted(late) = store.insert(&job("c"), Some("k2")).await.unwrap() else {
             panic!("new job")
         };
-        store.record(late, answer.clone());
+        store.record(late, answer.clone(), &inline);
         tokio::time::sleep(FLUSH_AFTER * 10).await;
         // Read through another connection, so the writer is not asked anything.
         let db = libsql::Builder::new_local(&path).build().await.unwrap();

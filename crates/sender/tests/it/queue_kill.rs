@@ -136,3 +136,121 @@ async fn kill_9_mid_queue_then_restart_delivers_every_send_exactly_once_in_order
     sender.start_kill().unwrap();
     let _ = sender.wait().await;
 }
+
+/// `size` bytes that differ for each `n` (so a swapped or repeated file is seen).
+fn document(n: usize, size: usize) -> Vec<u8> {
+    (0..size).map(|i| ((i * 31 + n * 7) % 253) as u8).collect()
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `(caption, sha256)` of the documents this test sent to `chat`, oldest first.
+fn documents(dc: &TestDc, chat: i64) -> Vec<(String, String)> {
+    dc.history(chat)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .filter(|m| m.out && m.text.starts_with("spooled "))
+        .map(|m| (m.text, m.media.map(|f| f.sha256).unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test]
+async fn large_uploads_wait_in_spool_files_survive_kill_9_and_arrive_whole_once() {
+    const UPLOADS: usize = 10;
+    const SIZE: usize = 3 << 20;
+    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    dc.write_session(dir.path().join("tg_userbot.session"))
+        .await
+        .unwrap();
+    // Each document takes a few round trips (parts, then the send): most are still queued
+    // when the kill lands.
+    dc.set_latency(Duration::from_millis(150));
+    let bob = chats().bob;
+    let port = free_port();
+    let mut sender = start(dir.path(), port).await;
+    let client = reqwest::Client::new();
+    for n in 0..UPLOADS {
+        let form = reqwest::multipart::Form::new()
+            .text("chat_id", bob.to_string())
+            .text("caption", format!("spooled {n}"))
+            .text("respond_async", "true")
+            .part(
+                "document",
+                reqwest::multipart::Part::bytes(document(n, SIZE)).file_name(format!("{n}.bin")),
+            );
+        let accepted: Value = client
+            .post(format!("http://127.0.0.1:{port}/api_v1/sendDocument"))
+            .header("x-api-key", API_KEY)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(accepted["result"]["state"], "queued", "{accepted}");
+    }
+    let spool = dir.path().join("tg_userbot.queue.spool");
+    let spooled = std::fs::read_dir(&spool).map(|d| d.count()).unwrap_or(0);
+    assert!(spooled > 0, "no upload body waits in {}", spool.display());
+    let wait_one = tokio::time::timeout(Duration::from_secs(30), async {
+        while documents(&dc, bob).is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    assert!(wait_one.await.is_ok(), "nothing was sent");
+    sender.start_kill().unwrap();
+    sender.wait().await.unwrap();
+    assert!(
+        documents(&dc, bob).len() < UPLOADS,
+        "the kill came too late"
+    );
+
+    let mut sender = start(dir.path(), port).await;
+    let all = tokio::time::timeout(Duration::from_secs(60), async {
+        while documents(&dc, bob).len() < UPLOADS {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        all.is_ok(),
+        "only {:?} after the restart",
+        documents(&dc, bob)
+    );
+    let expected: Vec<(String, String)> = (0..UPLOADS)
+        .map(|n| (format!("spooled {n}"), hex_sha256(&document(n, SIZE))))
+        .collect();
+    assert_eq!(
+        documents(&dc, bob),
+        expected,
+        "lost, duplicated, reordered or damaged"
+    );
+    // Every body's file goes once its answer is stored, and none sat in the SQLite file.
+    let emptied = tokio::time::timeout(Duration::from_secs(10), async {
+        while std::fs::read_dir(&spool).map(|d| d.count()).unwrap_or(0) > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(emptied.is_ok(), "spool files were left behind");
+    let queue_bytes: u64 = ["tg_userbot.queue", "tg_userbot.queue-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    assert!(
+        queue_bytes < SIZE as u64,
+        "the queue's SQLite files hold {queue_bytes} bytes: bodies went into SQLite"
+    );
+    sender.start_kill().unwrap();
+    let _ = sender.wait().await;
+}
