@@ -52,6 +52,20 @@ async fn start(dir: &Path, port: u16) -> Child {
     child
 }
 
+/// testdc answering after `latency`, a session for it in a new directory, and the sender
+/// binary started there on a free port.
+async fn stack(latency: Duration) -> (TestDc, tempfile::TempDir, u16, Child) {
+    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    dc.write_session(dir.path().join("tg_userbot.session"))
+        .await
+        .unwrap();
+    dc.set_latency(latency);
+    let port = free_port();
+    let sender = start(dir.path(), port).await;
+    (dc, dir, port, sender)
+}
+
 fn mine(dc: &TestDc, chat: i64) -> Vec<String> {
     dc.history(chat)
         .unwrap()
@@ -64,16 +78,9 @@ fn mine(dc: &TestDc, chat: i64) -> Vec<String> {
 
 #[tokio::test]
 async fn kill_9_mid_queue_then_restart_delivers_every_send_exactly_once_in_order() {
-    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    dc.write_session(dir.path().join("tg_userbot.session"))
-        .await
-        .unwrap();
     // Each reply takes a while, so a send is almost always in flight when the kill lands.
-    dc.set_latency(Duration::from_millis(80));
+    let (dc, dir, port, mut sender) = stack(Duration::from_millis(80)).await;
     let alice = chats().alice;
-    let port = free_port();
-    let mut sender = start(dir.path(), port).await;
     let client = reqwest::Client::new();
     for n in 0..SENDS {
         let accepted: Value = client
@@ -165,17 +172,10 @@ fn documents(dc: &TestDc, chat: i64) -> Vec<(String, String)> {
 async fn large_uploads_wait_in_spool_files_survive_kill_9_and_arrive_whole_once() {
     const UPLOADS: usize = 10;
     const SIZE: usize = 3 << 20;
-    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    dc.write_session(dir.path().join("tg_userbot.session"))
-        .await
-        .unwrap();
     // Each document takes a few round trips (parts, then the send): most are still queued
     // when the kill lands.
-    dc.set_latency(Duration::from_millis(150));
+    let (dc, dir, port, mut sender) = stack(Duration::from_millis(150)).await;
     let bob = chats().bob;
-    let port = free_port();
-    let mut sender = start(dir.path(), port).await;
     let client = reqwest::Client::new();
     for n in 0..UPLOADS {
         let form = reqwest::multipart::Form::new()
