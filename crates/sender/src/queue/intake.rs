@@ -39,23 +39,43 @@ pub const MAX_KEY_BYTES: usize = 255;
 pub const SPOOL_ABOVE: usize = 1 << 20;
 
 /// Where large request bodies wait for their send: a directory beside the queue's file
-/// (`<SEND_QUEUE_PATH>.spool/`), or a per-process temporary one for an in-memory queue.
+/// (`<SEND_QUEUE_PATH>.spool/`), or, for an in-memory queue, a temporary directory of its own
+/// (removed with the last handle), so that two in-memory queues never sweep each other's files.
 #[derive(Clone, Debug)]
 pub struct Spool {
     dir: PathBuf,
+    _temporary: Option<Arc<tempfile::TempDir>>,
 }
 
 impl Spool {
     /// The spool of the queue at `queue` (not created yet: [`Spool::prepare`]).
     pub fn beside(queue: &Path) -> Self {
-        let dir = if queue.as_os_str() == ":memory:" {
-            std::env::temp_dir().join(format!("send-queue-spool-{}", std::process::id()))
-        } else {
-            let mut name = queue.as_os_str().to_owned();
-            name.push(".spool");
-            PathBuf::from(name)
-        };
-        Self { dir }
+        if queue.as_os_str() == ":memory:" {
+            return match tempfile::Builder::new()
+                .prefix("send-queue-spool-")
+                .tempdir()
+            {
+                Ok(temporary) => Self {
+                    dir: temporary.path().to_path_buf(),
+                    _temporary: Some(Arc::new(temporary)),
+                },
+                // Not creatable now: `prepare` reports why.
+                Err(_) => Self {
+                    dir: std::env::temp_dir().join(format!(
+                        "send-queue-spool-{}-{:08x}",
+                        std::process::id(),
+                        rand::random::<u32>()
+                    )),
+                    _temporary: None,
+                },
+            };
+        }
+        let mut name = queue.as_os_str().to_owned();
+        name.push(".spool");
+        Self {
+            dir: PathBuf::from(name),
+            _temporary: None,
+        }
     }
 
     /// Creates the directory and deletes every file in it that no open send names (left by a
@@ -474,6 +494,20 @@ mod tests {
             (i.key.as_deref(), i.is_async, i.reply),
             (Some("h"), true, false)
         );
+    }
+
+    #[tokio::test]
+    async fn in_memory_queues_get_spools_of_their_own_removed_with_them() {
+        let (a, b) = (
+            Spool::beside(Path::new(":memory:")),
+            Spool::beside(Path::new(":memory:")),
+        );
+        assert_ne!(a.dir, b.dir);
+        a.prepare(&HashSet::new()).await.expect("prepare");
+        let dir = a.dir.clone();
+        assert!(dir.is_dir());
+        drop(a);
+        assert!(!dir.exists(), "the temporary spool outlived its queue");
     }
 
     #[tokio::test]
