@@ -190,10 +190,8 @@ enum Op {
     Finish {
         id: i64,
         answer: Answer,
-        /// `None`: nobody waits ([`Store::record`]); a failure is logged.
-        reply: Option<Reply<()>>,
         /// The request body, whose spool file goes once this is committed.
-        body: Option<StoredBody>,
+        body: StoredBody,
     },
     /// [`Store::forget`]: the row of a finished send nobody can ask about.
     Forget {
@@ -336,21 +334,10 @@ impl Store {
         answer.await.unwrap_or(Err(StoreError::Closed))
     }
 
-    /// Records the answer of job `id` and drops its request body.
-    pub async fn finish(&self, id: i64, answer: &Answer) -> Result<(), StoreError> {
-        let answer = answer.clone();
-        self.ask(|reply| Op::Finish {
-            id,
-            answer,
-            reply: Some(reply),
-            body: None,
-        })
-        .await
-    }
-
-    /// [`Store::finish`] without waiting for the commit: the answer is recorded with the
-    /// writer's next batch, before any request sent after this call (a later
-    /// [`Store::get`] or idempotency-key lookup sees it). A failure is logged. Until the commit
+    /// Records the answer of job `id` and drops its request body, without waiting for the
+    /// commit: it is written with the writer's next batch, before any request sent after this
+    /// call (a later [`Store::get`] or idempotency-key lookup sees it). A failure is logged.
+    /// Until the commit
     /// the job is open, so a crash in between resumes it with its `random_id` and Telegram
     /// answers the repeat with the message already sent.
     /// `body` is the send's request body: a spool file is deleted once the answer is committed
@@ -359,8 +346,7 @@ impl Store {
         let _ = self.ops.send(Op::Finish {
             id,
             answer,
-            reply: None,
-            body: Some(body.clone()),
+            body: body.clone(),
         });
     }
 
@@ -468,7 +454,7 @@ impl Writer {
         let mut done = Vec::with_capacity(ops.len());
         let mut spooled = Vec::new();
         for op in ops {
-            if let Op::Finish { body: Some(b), .. } | Op::Forget { body: b, .. } = &op
+            if let Op::Finish { body: b, .. } | Op::Forget { body: b, .. } = &op
                 && b.file().is_some()
             {
                 spooled.push(b.clone());
@@ -497,9 +483,7 @@ impl Writer {
                 let known = self.insert(&job, key.as_deref()).await;
                 Done::Insert(known, job, then)
             }
-            Op::Finish {
-                id, answer, reply, ..
-            } => {
+            Op::Finish { id, answer, .. } => {
                 let finished = self
                     .finish
                     .execute(params![
@@ -512,10 +496,7 @@ impl Writer {
                     .map(|_| ())
                     .map_err(sql("finish"));
                 self.finish.reset();
-                match reply {
-                    Some(reply) => Done::Unit(finished, reply),
-                    None => Done::Logged(finished, "recording a send's answer"),
-                }
+                Done::Logged(finished, "recording a send's answer")
             }
             Op::Forget { id, .. } => {
                 let forgotten = self
@@ -589,7 +570,7 @@ impl Writer {
 impl Op {
     /// Whether nobody waits for it, so it may wait for the next transaction.
     fn is_deferrable(&self) -> bool {
-        matches!(self, Op::Finish { reply: None, .. } | Op::Forget { .. })
+        matches!(self, Op::Finish { .. } | Op::Forget { .. })
     }
 
     /// Answers the request with a failure to start its transaction.
@@ -597,13 +578,10 @@ impl Op {
         let error = || StoreError::Commit(why.to_owned());
         match self {
             Op::Insert { job, then, .. } => then(Err(error()), job),
-            Op::Finish {
-                reply: Some(reply), ..
-            }
-            | Op::Cancel { reply, .. } => {
+            Op::Cancel { reply, .. } => {
                 let _ = reply.send(Err(error()));
             }
-            Op::Finish { reply: None, .. } | Op::Forget { .. } => {
+            Op::Finish { .. } | Op::Forget { .. } => {
                 tracing::error!(error = %error(), "recording a finished send failed");
             }
             Op::Get { reply, .. } => {
@@ -785,7 +763,12 @@ mod tests {
             status: 200,
             body: Bytes::from_static(b"{\"ok\":true}"),
         };
-        store.finish(id, &answer).await.unwrap();
+        store.record(id, answer.clone(), &StoredBody::Inline(Bytes::new()));
+        // Any later request goes after the deferred answer: it is committed once this returns.
+        assert!(matches!(
+            store.get(id).await.unwrap(),
+            Some(Known::Done(..))
+        ));
         drop(store);
         let store = Store::open(&path).await.expect("reopen");
         assert!(store.open_jobs().await.unwrap().is_empty());
