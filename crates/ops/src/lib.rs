@@ -2,11 +2,12 @@
 //! rolling files), Prometheus metrics (`/metrics`) with an HTTP middleware that records every
 //! request, and the metric names both binaries use.
 //!
-//! Modules: [`config`] (the empty-means-unset rule for settings), [`health`] (the
+//! Modules: [`accounts`] (the account directory `SESSIONS_DIR`), [`config`] (the empty-means-unset rule for settings), [`health`] (the
 //! `healthcheck` subcommand), [`logging`], [`metrics`], [`nats`] (the NATS settings and
 //! connection), [`serve`] (the HTTP server both run, with connection limits and timeouts),
 //! [`shutdown`] (the stop signal).
 
+pub mod accounts;
 pub mod config;
 pub mod health;
 pub mod logging;

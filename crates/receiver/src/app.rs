@@ -46,6 +46,11 @@ pub const FLOOD_SLEEP_THRESHOLD: Duration = Duration::from_secs(60);
 /// 10 s). Whatever is left stays in the outbox for the next start.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(8);
 
+/// Where an app without a listener of its own hands its HTTP routes (`/media`, `/status`,
+/// `/dead-letters`, …): called with `Some(router)` when it starts serving and `None` when it
+/// stops. The many-accounts front ([`crate::accounts`]) mounts them under `/accounts/<name>`.
+pub type Mount = Arc<dyn Fn(Option<axum::Router>) + Send + Sync>;
+
 /// A connected receiver, ready to run.
 pub struct App {
     telegram: Arc<Telegram>,
@@ -60,7 +65,9 @@ pub struct App {
     api_key: Option<SecretString>,
     store: MediaStore,
     media: MediaService,
-    listener: TcpListener,
+    /// Its own HTTP server's listener; `None` when its routes are mounted on a shared server.
+    listener: Option<TcpListener>,
+    mount: Option<Mount>,
     addr: SocketAddr,
     ready: (watch::Sender<bool>, watch::Receiver<bool>),
     handled: broadcast::Sender<Handled>,
@@ -69,6 +76,8 @@ pub struct App {
     drain_deadline: Duration,
     handlers: Handlers,
     nats: Option<crate::nats::Publisher>,
+    /// `[<account name>] ` before each stdout line with many accounts.
+    line_prefix: Arc<str>,
 }
 
 /// The environment's webhook settings; its client is built once here so a bad header value
@@ -120,6 +129,28 @@ impl App {
         config: Config,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        let addr = listener
+            .local_addr()
+            .context("failed to read the HTTP server address")?;
+        Self::build_inner(config, Some(listener), None, addr).await
+    }
+
+    /// Like [`App::build`] for one account of many: binds nothing; its routes go to `mount`
+    /// while it runs. `addr` is the shared server's address (for [`App::local_addr`]).
+    pub async fn build_mounted(
+        config: Config,
+        mount: Mount,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        Self::build_inner(config, None, Some(mount), addr).await
+    }
+
+    async fn build_inner(
+        config: Config,
+        listener: Option<TcpListener>,
+        mount: Option<Mount>,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
         let outbox_path = config.outbox_path();
         let outbox = Outbox::open(&outbox_path).await.with_context(|| {
             format!(
@@ -141,9 +172,6 @@ impl App {
                 config.media_dir.display()
             )
         })?;
-        let addr = listener
-            .local_addr()
-            .context("failed to read the HTTP server address")?;
         let session_path = config.session_path();
         let telegram = Telegram::connect(TelegramConfig {
             api_id: config.api_id,
@@ -211,12 +239,19 @@ impl App {
             usize::from(config.media_download_concurrency),
             config.webhook_max_age,
         );
-        let media = MediaService::new(fetcher, config.public_media_origin());
+        let media = MediaService::new(
+            fetcher,
+            format!(
+                "{}{}",
+                config.public_media_origin(),
+                config.media_url_prefix
+            ),
+        );
         Ok(Self {
             telegram,
             stream,
             outbox,
-            normalizer: config.normalizer(account_phone),
+            normalizer: config.normalizer(account_phone).with_account_id(account_id),
             webhook,
             env_webhook,
             policy: config.retry_policy(),
@@ -225,6 +260,7 @@ impl App {
             store,
             media,
             listener,
+            mount,
             addr,
             ready: watch::channel(false),
             handled: broadcast::channel(4096).0,
@@ -233,6 +269,11 @@ impl App {
             drain_deadline: config.shutdown_drain_timeout,
             handlers: Handlers::new(),
             nats,
+            line_prefix: config
+                .account_name
+                .as_ref()
+                .map_or_else(String::new, |name| format!("[{name}] "))
+                .into(),
         })
     }
 

@@ -238,9 +238,69 @@ pub struct Config {
     /// `NATS_DUPLICATE_WINDOW`): also publish every update to JetStream ([`crate::nats`]).
     #[command(flatten)]
     pub nats: crate::nats::NatsConfig,
+
+    /// The account directory (`SESSIONS_DIR`): when set, the receiver serves every account
+    /// whose session file `<name>.session` lives there, beside the `TG_SESSION_NAME` one
+    /// ([`crate::accounts`]); unset: that one account only.
+    #[arg(long, env = "SESSIONS_DIR", value_name = "SESSIONS_DIR")]
+    pub sessions_dir: Option<PathBuf>,
+
+    /// Path between the media origin and `/media/<name>` in media URLs: empty for one account,
+    /// `/accounts/<name>` for an account of `SESSIONS_DIR` (set by [`crate::accounts`]).
+    #[arg(skip)]
+    pub media_url_prefix: String,
+
+    /// The account's name in `SESSIONS_DIR` (set by [`crate::accounts`]); it starts each
+    /// stdout line (`[name] message update_id=…`). `None` for one account.
+    #[arg(skip)]
+    pub account_name: Option<String>,
 }
 
 impl Config {
+    /// This configuration for account `entry` of `SESSIONS_DIR`: its session; its outbox beside
+    /// it; media in `MEDIA_DIR/<name>` served under `/accounts/<name>/media/`; archive in
+    /// `ARCHIVE_DIR/<name>`; the webhook settings its settings file sets (the others stay
+    /// the environment's). Errors name the setting and the file, never a value.
+    pub fn for_account(&self, entry: &ops::accounts::AccountEntry) -> Result<Self, String> {
+        let name = &entry.name;
+        let settings = &entry.settings;
+        let bad = |field: &str, e: String| {
+            format!("{name}{}: {field}: {e}", ops::accounts::SETTINGS_SUFFIX)
+        };
+        let mut config = self.clone();
+        config.session_name = entry.session_name.to_string_lossy().into_owned();
+        config.outbox_path = None;
+        config.media_dir = self.media_dir.join(name);
+        config.archive_dir = self.archive_dir.as_ref().map(|d| d.join(name));
+        config.media_url_prefix = format!("/accounts/{name}");
+        config.account_name = Some(name.clone());
+        config.phone_number = None;
+        config.bot_token = None;
+        if let Some(url) = &settings.webhook_url {
+            config.webhook_url =
+                Some(parse::parse_webhook_url(url).map_err(|e| bad("webhook_url", e))?);
+        }
+        if let Some(key) = &settings.webhook_api_key {
+            config.webhook_api_key =
+                Some(parse::parse_secret(key).map_err(|e| bad("webhook_api_key", e))?);
+        }
+        if let Some(token) = &settings.webhook_secret_token {
+            config.webhook_secret_token =
+                Some(parse::parse_secret(token).map_err(|e| bad("webhook_secret_token", e))?);
+        }
+        if let Some(secret) = &settings.webhook_signing_secret {
+            config.webhook_signing_secret = Some(
+                parse::parse_signing_secret(secret)
+                    .map_err(|e| bad("webhook_signing_secret", e))?,
+            );
+        }
+        if let Some(format) = &settings.webhook_format {
+            config.webhook_format = <WebhookFormat as clap::ValueEnum>::from_str(format, true)
+                .map_err(|_| bad("webhook_format", "must be legacy or bot_api".into()))?;
+        }
+        Ok(config)
+    }
+
     /// The session file this configuration names (`TG_SESSION_NAME` + `.session`).
     pub fn session_path(&self) -> PathBuf {
         session::SessionStore::path_for_name(&self.session_name)
@@ -274,6 +334,7 @@ impl Config {
         Normalizer {
             format: self.webhook_format,
             account_phone,
+            account_id: None,
             forward_outgoing: self.forward_outgoing,
             allowed_chats: self.allowed_chat_ids.clone(),
             ignored_chats: self.ignored_chat_ids.clone(),

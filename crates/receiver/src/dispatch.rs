@@ -40,6 +40,8 @@ pub(crate) struct Announcer {
     pub handled: broadcast::Sender<Handled>,
     /// Wakes the delivery scheduler and the archiver.
     pub wakes: Wakes,
+    /// Starts each stdout line: `[<account name>] ` with many accounts, else empty.
+    pub prefix: Arc<str>,
 }
 
 /// The tasks that wait for ready rows.
@@ -63,7 +65,12 @@ impl Announcer {
     /// waits.
     pub(crate) fn ready(&self, update_id: i64, chat_id: i64, kind: &str, body: Value) {
         // A closed stdout (e.g. a broken pipe) must not stop the receiver: ignore write errors.
-        let _ = writeln!(std::io::stdout().lock(), "{}", line(kind, &body));
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}{}",
+            self.prefix,
+            line(kind, &body)
+        );
         let _ = self.handled.send(Handled {
             update_id,
             kind: kind.to_owned(),

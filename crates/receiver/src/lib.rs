@@ -20,6 +20,8 @@
 //! - [`nats`]: the JetStream sink (`NATS_URL`): the same bodies, per-chat order, publish
 //!   acknowledgements, the webhook's retries, from the outbox's own sink queue.
 //! - [`archive`]: `ARCHIVE_DIR` JSON files.
+//! - [`accounts`]: many accounts in one process (`SESSIONS_DIR`): an [`App`] per account, one
+//!   HTTP server with each account's routes under `/accounts/<name>/`.
 //! - [`status`]: `/readyz`, `/status`, `/metrics`, `/dead-letters`.
 //! - [`media`]: the media directory, downloads under limits, the `media` object, `/media`.
 //! - [`login`]: the interactive sign-in on a terminal (phone code, 2FA password, bot token).
@@ -31,6 +33,7 @@
 //! Deliberately absent: exactly-once delivery (a consumer de-duplicates by `webhook-id`), and
 //! media downloads in the `bot_api` format (its messages carry `file_id`s instead of URLs).
 
+pub mod accounts;
 mod app;
 pub mod archive;
 pub mod cli;
@@ -49,7 +52,7 @@ pub mod signin_wait;
 pub mod status;
 pub mod webhook;
 
-pub use app::{App, DRAIN_DEADLINE, FLOOD_SLEEP_THRESHOLD, UPDATES_CAPACITY};
+pub use app::{App, DRAIN_DEADLINE, FLOOD_SLEEP_THRESHOLD, Mount, UPDATES_CAPACITY};
 pub use config::Config;
 pub use deliver::RetryPolicy;
 pub use dispatch::Handled;

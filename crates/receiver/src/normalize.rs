@@ -68,6 +68,9 @@ pub struct Normalizer {
     pub format: WebhookFormat,
     /// `account_phone_number` of legacy payloads.
     pub account_phone: Option<String>,
+    /// `account_id` of legacy payloads: the account's Telegram user id (which account of many
+    /// received the update).
+    pub account_id: Option<i64>,
     /// `FORWARD_OUTGOING`.
     pub forward_outgoing: bool,
     /// `ALLOWED_CHAT_IDS` (empty: all).
@@ -87,6 +90,12 @@ fn short_hash(value: &impl serde::Serialize) -> String {
 }
 
 impl Normalizer {
+    /// The same normalizer naming `account_id` in its payloads.
+    pub fn with_account_id(mut self, account_id: i64) -> Self {
+        self.account_id = Some(account_id);
+        self
+    }
+
     /// The row for `event`, or `None` when a filter drops it.
     pub fn row(&self, event: &Event) -> Option<NewUpdate> {
         let (kind, chat) = kind_and_chat(event);
@@ -130,6 +139,7 @@ impl Normalizer {
             "update_id": null,
             "event": kind.as_str(),
             "account_phone_number": self.account_phone,
+            "account_id": self.account_id,
         });
         let mut downloads = Vec::new();
         let rest = match event {

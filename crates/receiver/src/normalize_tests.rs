@@ -76,6 +76,7 @@ fn filters_drop_outgoing_ignored_and_unlisted_updates() {
 fn bot_api_format_is_a_bot_api_update() {
     let n = Normalizer {
         format: WebhookFormat::BotApi,
+        account_id: None,
         ..Normalizer::default()
     };
     let row = n
@@ -122,6 +123,7 @@ fn media_without_caption_has_empty_text_only_in_the_legacy_format() {
     assert_eq!(legacy.body["message"]["text"], "");
     let bot_api = Normalizer {
         format: WebhookFormat::BotApi,
+        account_id: None,
         ..Normalizer::default()
     };
     let row = bot_api.row(&event).expect("row");

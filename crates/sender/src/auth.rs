@@ -14,6 +14,16 @@ use crate::error::ApiError;
 /// Name of the header carrying the shared secret (`X_API_TOKEN`).
 pub const API_KEY_HEADER: &str = "x-api-key";
 
+/// A request extension the many-accounts front ([`crate::accounts`]) puts on a request whose
+/// credentials it has already checked (the account's token or the admin key); the per-account
+/// router's checks then let it through. Only code in this process can set an extension.
+#[derive(Clone, Copy, Debug)]
+pub struct Authenticated;
+
+fn pre_authenticated(request: &Request) -> bool {
+    request.extensions().get::<Authenticated>().is_some()
+}
+
 /// Middleware: lets the request through only when its `x-api-key` header equals `X_API_TOKEN`,
 /// compared in constant time (only the length can leak). Otherwise answers 401
 /// `{"ok":false,"error_code":401,"description":"Unauthorized"}`, as Telegram does for a bad
@@ -29,7 +39,7 @@ pub async fn require_api_key(
         .get(API_KEY_HEADER)
         .map(|value| value.as_bytes())
         .unwrap_or_default();
-    if token_matches(&api_token, presented) {
+    if pre_authenticated(&request) || token_matches(&api_token, presented) {
         next.run(request).await
     } else {
         unauthorized()
@@ -56,7 +66,7 @@ pub async fn require_bot_token(
         .unwrap_or_default();
     if !segment.starts_with("bot") {
         ApiError::not_found().into_response()
-    } else if bot_segment_matches(&api_token, segment) {
+    } else if pre_authenticated(&request) || bot_segment_matches(&api_token, segment) {
         next.run(request).await
     } else {
         unauthorized()
@@ -71,7 +81,7 @@ pub fn bot_segment_matches(api_token: &SecretString, segment: &str) -> bool {
 }
 
 /// `%XX` escapes decoded; anything else (also a malformed escape) kept as it is.
-fn percent_decode(input: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(input: &str) -> Vec<u8> {
     let bytes = input.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

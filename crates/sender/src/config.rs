@@ -280,6 +280,24 @@ pub struct Config {
     /// request/reply as well ([`crate::nats`]); unset `NATS_URL`: HTTP only.
     #[command(flatten)]
     pub nats: ops::nats::NatsSettings,
+    /// The account directory (`SESSIONS_DIR`): when set, the sender serves every account whose
+    /// session file `<name>.session` lives there, beside the `TG_SESSION_NAME` one
+    /// ([`crate::accounts`]); unset: that one account only.
+    #[arg(
+        long = "sessions-dir",
+        env = "SESSIONS_DIR",
+        value_name = "SESSIONS_DIR"
+    )]
+    pub sessions_dir: Option<PathBuf>,
+    /// The management API's key (`ADMIN_API_KEY`, secret), sent as `x-admin-key`; unset: the
+    /// management API answers 403. Only used with `SESSIONS_DIR`.
+    #[arg(
+        long = "admin-api-key",
+        env = "ADMIN_API_KEY",
+        value_name = "ADMIN_API_KEY",
+        hide_env_values = true
+    )]
+    pub admin_api_key: Option<SecretString>,
 }
 
 /// A setting that is present but unusable; the message names the variable.

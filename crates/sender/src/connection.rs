@@ -225,6 +225,29 @@ impl<T> Connection<T> {
         self.advance(&mut flow, step).await
     }
 
+    /// `signInBot` with a bot token from @BotFather (`auth.importBotAuthorization`). Errors:
+    /// 400 when already signed in or without `TG_API_HASH`; `ACCESS_TOKEN_INVALID`.
+    pub async fn sign_in_bot(&self, bot_token: &SecretString) -> Result<Status, ApiError> {
+        let mut flow = self.flow.lock().await;
+        self.refuse_when_signed_in()?;
+        if self.api_hash.is_none() {
+            return Err(bad_request(
+                "TG_API_HASH is not set; it is needed to sign in",
+            ));
+        }
+        let login = match flow.login.take() {
+            Some(login) => login,
+            None => self.open_login().await.or_api(RpcContext::Other)?,
+        };
+        let step = flow
+            .login
+            .insert(login)
+            .bot_sign_in(bot_token)
+            .await
+            .or_api(RpcContext::Other)?;
+        self.advance(&mut flow, step).await
+    }
+
     async fn advance(&self, flow: &mut Flow, step: LoginStep) -> Result<Status, ApiError> {
         match step {
             LoginStep::PasswordNeeded { hint } => flow.step = Step::PasswordNeeded { hint },

@@ -4,6 +4,8 @@
 //! over one persistent MTProto connection.
 //!
 //! Modules:
+//! - [`accounts`]: many accounts in one process (`SESSIONS_DIR`): the front that routes by
+//!   token, one [`routes::router`] per account, the management API `/admin/accounts`.
 //! - [`cli`]: [`cli::Cli`] — the settings plus the `healthcheck` subcommand.
 //! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
 //!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
@@ -54,6 +56,7 @@
 //! Deliberately absent so far: thumbnails, voice waveforms, forum topics, inline messages,
 //! inline mode, payments and games, and every method beyond the above.
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod compat;

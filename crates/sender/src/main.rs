@@ -37,6 +37,25 @@ async fn main() -> anyhow::Result<ExitCode> {
         to_stderr: false,
     })
     .context("failed to set up logging (LOGS_DIR)")?;
+    if config.sessions_dir.is_some() {
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("failed to bind SENDER_BIND {}", config.bind))?;
+        let accounts = sender::accounts::Accounts::start(config)
+            .await
+            .context("failed to start the sender")?;
+        tracing::info!(
+            accounts = ?accounts.names(),
+            addr = %listener.local_addr().context("failed to read SENDER_BIND")?,
+            "sender listening for many accounts"
+        );
+        let stop = ops::shutdown::signal().context("failed to install the SIGTERM handler")?;
+        accounts
+            .serve(listener, stop)
+            .await
+            .context("sender stopped with an error")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let app = App::build(config)
         .await
         .context("failed to start the sender")?;

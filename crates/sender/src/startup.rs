@@ -31,7 +31,7 @@ use crate::updates::UpdatesHub;
 /// 1024 open-file limit, as a request in flight may hold more descriptors (a temp file per
 /// uploaded part, a connection fetching a file URL) beside the MTProto connections and the
 /// session database.
-const HTTP_LIMITS: ServeLimits = ServeLimits {
+pub(crate) const HTTP_LIMITS: ServeLimits = ServeLimits {
     max_connections: 512,
     ..ServeLimits::DEFAULT
 };
@@ -72,66 +72,7 @@ impl App {
         let addr = listener
             .local_addr()
             .context("failed to read the listener's address")?;
-        let session_path = config.session_path();
-        let fetcher = UrlFetcher::new(FetchConfig {
-            allow_private: config.allow_private_urls,
-            max_bytes: config.max_upload_bytes,
-            timeout: config.download_timeout(),
-        })
-        .context("failed to build the HTTP client for file URLs")?;
-        let api_token = Arc::new(config.api_token.clone());
-        let nats = config.nats.connect("sender").await?.map(|client| {
-            Commands::new(
-                client,
-                config.nats.subject_prefix.clone(),
-                api_token.clone(),
-            )
-        });
-        let telegram = TelegramConfig {
-            api_id: config.api_id,
-            session_path: session_path.clone(),
-            flood_sleep_threshold: config.flood_sleep(),
-            // The sender reads no updates; grammers drops them when the channel is full.
-            updates_capacity: 1,
-            upload_concurrency: config.upload_concurrency,
-        };
-        let (token, max_upload_bytes, fetcher) = (
-            api_token.clone(),
-            config.max_upload_bytes,
-            Arc::new(fetcher),
-        );
-        let updates = Arc::new(UpdatesHub::new(config.outbox_path()));
-        let bind = Box::new(move |telegram| AppState {
-            telegram,
-            api_token: token.clone(),
-            max_upload_bytes,
-            fetcher: fetcher.clone(),
-            updates: updates.clone(),
-        });
-        let connection = Connection::start(
-            telegram,
-            config.api_hash.clone(),
-            config.phone_number.clone(),
-            bind,
-        )
-        .await
-        .with_context(|| {
-            format!(
-                "failed to connect to Telegram with session {} (TG_SESSION_NAME)",
-                session_path.display()
-            )
-        })?;
-        let connection = Arc::new(connection);
-        let queue = start_queue(&config, connection.clone()).await?;
-        let state = ServerState {
-            api_token,
-            max_upload_bytes: config.max_upload_bytes,
-            connection,
-            rate_limit: RateLimit::new(config.rate_limit_per_second, config.rate_limit_burst)
-                .map(Arc::new),
-            response_format: config.response_format,
-            queue,
-        };
+        let (state, nats) = build_state(&config).await?;
         Ok(Self {
             listener,
             addr,
@@ -187,6 +128,78 @@ impl App {
         connection.disconnect();
         served
     }
+}
+
+/// Everything one account's API needs, without a listener: its Telegram connection (signed in
+/// or waiting for a login), its send queue next to its session, its rate limit, and its NATS
+/// command subscriber when `NATS_URL` is set. [`App::build_with_listener`] serves one; the
+/// many-accounts front ([`crate::accounts`]) one per account.
+///
+/// Errors: as [`App::build`]'s, minus the listener's.
+pub(crate) async fn build_state(
+    config: &Config,
+) -> anyhow::Result<(ServerState, Option<Commands>)> {
+    let session_path = config.session_path();
+    let fetcher = UrlFetcher::new(FetchConfig {
+        allow_private: config.allow_private_urls,
+        max_bytes: config.max_upload_bytes,
+        timeout: config.download_timeout(),
+    })
+    .context("failed to build the HTTP client for file URLs")?;
+    let api_token = Arc::new(config.api_token.clone());
+    let nats = config.nats.connect("sender").await?.map(|client| {
+        Commands::new(
+            client,
+            config.nats.subject_prefix.clone(),
+            api_token.clone(),
+        )
+    });
+    let telegram = TelegramConfig {
+        api_id: config.api_id,
+        session_path: session_path.clone(),
+        flood_sleep_threshold: config.flood_sleep(),
+        // The sender reads no updates; grammers drops them when the channel is full.
+        updates_capacity: 1,
+        upload_concurrency: config.upload_concurrency,
+    };
+    let (token, max_upload_bytes, fetcher) = (
+        api_token.clone(),
+        config.max_upload_bytes,
+        Arc::new(fetcher),
+    );
+    let updates = Arc::new(UpdatesHub::new(config.outbox_path()));
+    let bind = Box::new(move |telegram| AppState {
+        telegram,
+        api_token: token.clone(),
+        max_upload_bytes,
+        fetcher: fetcher.clone(),
+        updates: updates.clone(),
+    });
+    let connection = Connection::start(
+        telegram,
+        config.api_hash.clone(),
+        config.phone_number.clone(),
+        bind,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "failed to connect to Telegram with session {} (TG_SESSION_NAME)",
+            session_path.display()
+        )
+    })?;
+    let connection = Arc::new(connection);
+    let queue = start_queue(config, connection.clone()).await?;
+    let state = ServerState {
+        api_token,
+        max_upload_bytes: config.max_upload_bytes,
+        connection,
+        rate_limit: RateLimit::new(config.rate_limit_per_second, config.rate_limit_burst)
+            .map(Arc::new),
+        response_format: config.response_format,
+        queue,
+    };
+    Ok((state, nats))
 }
 
 /// Opens the send queue next to the session and resumes what the last run left. Its sends run

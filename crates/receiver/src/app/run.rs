@@ -35,6 +35,7 @@ impl App {
         let announcer = Announcer {
             handled: self.handled.clone(),
             wakes: wakes.clone(),
+            prefix: self.line_prefix.clone(),
         };
         let mut jobs = MediaJobs::new(self.outbox.clone(), self.media.clone(), announcer.clone());
         match self.outbox.pending_media().await {
@@ -95,12 +96,18 @@ impl App {
             wake: wakes.deliver.clone(),
             metrics: self.metrics.clone(),
         }));
-        let listener = self.listener;
-        services.spawn(async move {
-            if let Err(e) = server::serve(listener, router, server_stop_rx).await {
-                error!(error = %e, "HTTP server failed");
+        let mount = self.mount.clone();
+        match (self.listener, &mount) {
+            (Some(listener), _) => {
+                services.spawn(async move {
+                    if let Err(e) = server::serve(listener, router, server_stop_rx).await {
+                        error!(error = %e, "HTTP server failed");
+                    }
+                });
             }
-        });
+            (None, Some(mount)) => mount(Some(router)),
+            (None, None) => {}
+        }
         services.spawn(store::sweeper(
             self.store.clone(),
             store::sweep_interval(self.store.ttl()),
@@ -161,6 +168,9 @@ impl App {
             error!(error = %e, "handler router failed");
         }
         server_stop_tx.send_replace(true);
+        if let Some(mount) = &mount {
+            mount(None);
+        }
         let grace = deadline.max(Instant::now() + SERVER_GRACE);
         if tokio::time::timeout_at(grace, async {
             while services.join_next().await.is_some() {}

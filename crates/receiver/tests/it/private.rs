@@ -22,6 +22,7 @@ async fn private_hello_reaches_webhook_as_the_legacy_payload_with_api_key() {
         "update_id": got.body["update_id"],
         "event": "message",
         "account_phone_number": Fixture::PHONE,
+        "account_id": Fixture::DEFAULT.self_id,
         "message": {
             "message_id": sent.message_id,
             "chat": {"id": alice, "type": "private", "title": null},

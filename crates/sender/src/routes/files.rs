@@ -102,12 +102,13 @@ pub async fn download_with_key(
 /// segment without `bot` in front makes no API route: 404 "Not Found".
 pub async fn download_with_token(
     State(state): State<ServerState>,
+    checked: Option<axum::Extension<crate::auth::Authenticated>>,
     Path((bot_token, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     if !bot_token.starts_with("bot") {
         return Err(ApiError::not_found());
     }
-    if !crate::auth::bot_segment_matches(&state.api_token, &bot_token) {
+    if checked.is_none() && !crate::auth::bot_segment_matches(&state.api_token, &bot_token) {
         return Err(botapi::ApiError::unauthorized().into());
     }
     crate::limits::admit(state.rate_limit.as_deref())?;

@@ -1,6 +1,6 @@
 //! Headless login over HTTP, for servers without a terminal, behind `x-api-key`:
 //! `POST /api_v1/auth/sendCode {phone_number}` → `POST /api_v1/auth/signIn {phone_code}` →
-//! (two-step verification) `POST /api_v1/auth/checkPassword {password}`; `POST
+//! (two-step verification) `POST /api_v1/auth/checkPassword {password}`; or `POST /api_v1/auth/signInBot {bot_token}`; `POST
 //! /api_v1/auth/logOut`; `GET /api_v1/auth/status`. Parameters come as JSON, form or query
 //! like the Bot API methods' ([`crate::extract`]). Every route answers
 //! `{"ok":true,"result":`[`AuthStatus`]`}`; the work is in [`crate::connection`].
@@ -134,6 +134,23 @@ pub async fn check_password(
 ) -> ApiResult<AuthStatus> {
     let CheckPassword { password } = params(request).await?;
     ok(state.connection.check_password(&password.0).await?.into())
+}
+
+/// Parameters of `POST /api_v1/auth/signInBot`.
+#[derive(Debug, Deserialize)]
+pub struct SignInBot {
+    /// The bot token from @BotFather (`<bot id>:<secret>`).
+    pub bot_token: Secret,
+}
+
+/// `POST /api_v1/auth/signInBot` → authorized status: signs the session in as a bot. Errors:
+/// 400 "ACCESS_TOKEN_INVALID", 400 when already signed in or without `TG_API_HASH`.
+pub async fn sign_in_bot(
+    State(state): State<ServerState>,
+    request: Request,
+) -> ApiResult<AuthStatus> {
+    let SignInBot { bot_token } = params(request).await?;
+    ok(state.connection.sign_in_bot(&bot_token.0).await?.into())
 }
 
 /// `POST /api_v1/auth/logOut` → `authorized: false`. Signs the shared session out (the

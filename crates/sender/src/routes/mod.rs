@@ -56,7 +56,7 @@ pub use crate::extract::MAX_BODY_BYTES;
 /// | `GET /api_v1/jobs/<id>` | `x-api-key` | an asynchronous send's state and answer ([`crate::queue`]) |
 /// | `GET /api_v1/openapi.json` | none | the OpenAPI document ([`crate::openapi`]) |
 /// | `GET /docs/` | none | Swagger UI for that document (compiled in, works offline) |
-/// | `POST /api_v1/auth/{sendCode,signIn,checkPassword,logOut}`, `GET /api_v1/auth/status` | `x-api-key` | headless login ([`login`]) |
+/// | `POST /api_v1/auth/{sendCode,signIn,checkPassword,signInBot,logOut}`, `GET /api_v1/auth/status` | `x-api-key` | headless login ([`login`]) |
 /// | `GET\|POST /api_v1/<method>` | `x-api-key` | the method from [`table::methods`] |
 /// | `GET\|POST /bot<X_API_TOKEN>/<method>` | token in the path | the same method |
 /// | `GET /api_v1/file/<file_path>` | `x-api-key` | [`files::download_with_key`] |
@@ -101,6 +101,7 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
         .route("/api_v1/auth/sendCode", post(login::send_code))
         .route("/api_v1/auth/signIn", post(login::sign_in))
         .route("/api_v1/auth/checkPassword", post(login::check_password))
+        .route("/api_v1/auth/signInBot", post(login::sign_in_bot))
         .route("/api_v1/auth/logOut", post(login::log_out))
         .route("/api_v1/auth/status", get(login::status))
         .route_layer(limit.clone())
@@ -180,14 +181,19 @@ async fn unknown_path(State(state): State<ServerState>, request: Request<Body>) 
         .split('/')
         .next()
         .unwrap_or_default();
+    let checked = request
+        .extensions()
+        .get::<crate::auth::Authenticated>()
+        .is_some();
     let authorized = if path.starts_with("/api_v1/") {
         let key = request.headers().get(API_KEY_HEADER);
-        token_matches(
-            &state.api_token,
-            key.map(|v| v.as_bytes()).unwrap_or_default(),
-        )
+        checked
+            || token_matches(
+                &state.api_token,
+                key.map(|v| v.as_bytes()).unwrap_or_default(),
+            )
     } else if first.starts_with("bot") {
-        bot_segment_matches(&state.api_token, first)
+        checked || bot_segment_matches(&state.api_token, first)
     } else {
         return ApiError::not_found();
     };

@@ -120,6 +120,8 @@ pub(crate) fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         peer_flood_pause: 3600,
         send_result_webhook_url: None,
         nats: ops::nats::NatsSettings::default(),
+        sessions_dir: None,
+        admin_api_key: None,
     }
 }
 

@@ -1,0 +1,854 @@
+//! Many accounts in one sender (`SESSIONS_DIR`): one API process for every account whose
+//! session lives in the account directory ([`ops::accounts`]), routed by token, managed over
+//! HTTP with `ADMIN_API_KEY`.
+//!
+//! Each account is served by its own copy of the single-account API ([`crate::routes::router`]
+//! over its own [`ServerState`]: Telegram connection, send queue and rate limit, built by
+//! [`crate::startup::build_state`]), so one account's flood wait, queue or outage never touches
+//! another's. The front ([`Accounts::router`]) picks the account and hands the request on:
+//!
+//! | credentials | account |
+//! |---|---|
+//! | `x-api-key: <user_id>:<secret>` on `/api_v1/…`, `/bot<user_id>:<secret>/…`, `/file/bot<user_id>:<secret>/…` | the account signed in as `user_id`, whose settings hold `secret` (constant-time) |
+//! | `x-admin-key: <ADMIN_API_KEY>` + `x-account: <name>` on `/api_v1/…` | `name`, signed in or not (for the login steps) |
+//! | any other key or token | the `TG_SESSION_NAME` account, which checks it against `X_API_TOKEN` itself |
+//!
+//! The management API under `/admin/accounts` (all with `x-admin-key`): `GET` lists accounts
+//! with their state; `POST {name, phone_number?, bot_token?, …settings}` adds one and starts
+//! its login; `POST /admin/accounts/<name>/auth/<step>` runs a login step
+//! (`sendCode`, `signIn`, `checkPassword`, `signInBot`, `logOut`, as `/api_v1/auth/*`);
+//! `PATCH /admin/accounts/<name>` changes its settings (the account restarts in both
+//! binaries); `DELETE /admin/accounts/<name>` signs it out and removes its session, settings and
+//! send queue. The directory is re-read every [`ops::accounts::SCAN_INTERVAL`], so files the
+//! receiver or a person adds or removes take effect within a second.
+//!
+//! Secrets (tokens, the admin key, codes, passwords) are compared in constant time and never
+//! logged; a listed account shows its token to the admin only.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use ops::accounts::{AccountEntry, AccountSettings, token_matches, token_user_id};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tower::ServiceExt;
+use tracing::Instrument;
+
+use crate::auth::{API_KEY_HEADER, Authenticated};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::ServerState;
+
+/// The management key's header (`ADMIN_API_KEY`).
+pub const ADMIN_KEY_HEADER: &str = "x-admin-key";
+/// With `x-admin-key`: which account an `/api_v1/…` request acts as, by name.
+pub const ACCOUNT_HEADER: &str = "x-account";
+
+/// One served account.
+struct Slot {
+    name: String,
+    /// Its settings file as last read.
+    settings: AccountSettings,
+    /// Whether this is the `TG_SESSION_NAME` account (also reachable with `X_API_TOKEN`).
+    env: bool,
+    state: ServerState,
+    router: Router,
+    /// Stops its NATS subscriber.
+    stop: watch::Sender<bool>,
+}
+
+impl Slot {
+    fn user_id(&self) -> Option<i64> {
+        self.state.connection.account().map(|a| a.id)
+    }
+
+    fn shutdown(&self) {
+        self.stop.send_replace(true);
+        self.state.connection.disconnect();
+    }
+}
+
+/// Every account the sender serves, and the front that routes requests to them.
+pub struct Accounts {
+    dir: PathBuf,
+    base: Config,
+    admin_key: Option<SecretString>,
+    /// The name of the `TG_SESSION_NAME` account (its file stem when it lives in the
+    /// directory, else `default`).
+    env_name: String,
+    env_session: PathBuf,
+    cors: Option<tower_http::cors::CorsLayer>,
+    slots: RwLock<BTreeMap<String, Arc<Slot>>>,
+    by_user: RwLock<HashMap<i64, Arc<Slot>>>,
+    /// Serializes starting, restarting and removing accounts.
+    changes: tokio::sync::Mutex<()>,
+}
+
+fn lock_read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock_write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn api_error(status: u16, description: &str) -> Response {
+    ApiError::with_status(status, description).into_response()
+}
+
+fn unauthorized() -> Response {
+    ApiError::from(botapi::ApiError::unauthorized()).into_response()
+}
+
+impl Accounts {
+    /// Reads `SESSIONS_DIR` (created if missing) and starts every account in it plus the
+    /// `TG_SESSION_NAME` one. An account that cannot start is named in the log and retried at
+    /// the next scan; the others run. Errors: an invalid `config`, the directory cannot be
+    /// created or listed.
+    pub async fn start(config: Config) -> anyhow::Result<Arc<Self>> {
+        config.validate()?;
+        let dir = config
+            .sessions_dir
+            .clone()
+            .context("SESSIONS_DIR is not set")?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .with_context(|| format!("failed to create SESSIONS_DIR {}", dir.display()))?;
+        let env_session = config.session_path();
+        let in_dir = env_session.parent().is_some_and(|p| same_dir(p, &dir));
+        let stem = env_session
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .filter(|s| ops::accounts::valid_name(s));
+        let env_name = match (in_dir, stem) {
+            (true, Some(stem)) => stem.to_owned(),
+            _ => "default".to_owned(),
+        };
+        let this = Arc::new(Self {
+            cors: crate::limits::cors(&config.cors_origins()?),
+            admin_key: config.admin_api_key.clone(),
+            dir,
+            base: config,
+            env_name,
+            env_session,
+            slots: RwLock::default(),
+            by_user: RwLock::default(),
+            changes: tokio::sync::Mutex::new(()),
+        });
+        this.sync().await?;
+        Ok(this)
+    }
+
+    /// Serves the front on `listener` (with the single-account server's connection limits and
+    /// envelopes) and re-reads the directory until `shutdown`; then stops every account.
+    /// Errors: the HTTP server failed.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let watcher = tokio::spawn(self.clone().watch(stopped));
+        let served = ops::serve::serve_with(
+            listener,
+            self.router(),
+            shutdown,
+            crate::startup::HTTP_LIMITS,
+            crate::listener::EnvelopeIo::new,
+        )
+        .await
+        .context("the HTTP server failed");
+        stop.send_replace(true);
+        let _ = watcher.await;
+        tracing::info!("HTTP server stopped; every account disconnected");
+        served
+    }
+
+    /// Names of the accounts served now.
+    pub fn names(&self) -> Vec<String> {
+        lock_read(&self.slots).keys().cloned().collect()
+    }
+
+    /// Re-reads the directory every [`ops::accounts::SCAN_INTERVAL`] until `stop` turns true:
+    /// starts new accounts, restarts those whose settings changed, stops removed ones.
+    pub async fn watch(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                () = tokio::time::sleep(ops::accounts::SCAN_INTERVAL) => {}
+            }
+            if let Err(e) = self.sync().await {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "cannot read SESSIONS_DIR");
+            }
+        }
+        let slots = std::mem::take(&mut *lock_write(&self.slots));
+        slots.values().for_each(|slot| slot.shutdown());
+    }
+
+    /// One pass over the directory (see [`Accounts::watch`]).
+    async fn sync(&self) -> anyhow::Result<()> {
+        let _changes = self.changes.lock().await;
+        let mut wanted = ops::accounts::scan(&self.dir).await?;
+        for entry in wanted.values_mut() {
+            if entry.settings.secret.is_empty()
+                && entry.settings_error.is_none()
+                && !ops::accounts::settings_path(&self.dir, &entry.name).exists()
+            {
+                // A session put there by hand gets a token of its own.
+                entry.settings = AccountSettings::generate();
+                if let Err(e) =
+                    ops::accounts::write_settings(&self.dir, &entry.name, &entry.settings).await
+                {
+                    tracing::warn!(account = %entry.name, error = %e, "cannot write the account's settings");
+                }
+            }
+        }
+        if !wanted.contains_key(&self.env_name) {
+            wanted.insert(
+                self.env_name.clone(),
+                AccountEntry {
+                    name: self.env_name.clone(),
+                    session_name: PathBuf::from(&self.base.session_name),
+                    settings: AccountSettings::default(),
+                    settings_error: None,
+                },
+            );
+        }
+        let running: BTreeMap<String, Arc<Slot>> = lock_read(&self.slots).clone();
+        for (name, slot) in &running {
+            let keep = wanted
+                .get(name)
+                .is_some_and(|entry| entry.settings == slot.settings);
+            if !keep {
+                tracing::info!(account = %name, "stopping account");
+                lock_write(&self.slots).remove(name);
+                slot.shutdown();
+            }
+        }
+        for (name, entry) in wanted {
+            if lock_read(&self.slots).contains_key(&name) {
+                continue;
+            }
+            if let Some(error) = &entry.settings_error {
+                tracing::warn!(account = %name, error, "unreadable account settings; served with defaults");
+            }
+            match self.start_slot(&entry).await {
+                Ok(slot) => {
+                    tracing::info!(account = %name, signed_in = slot.user_id().is_some(), "account started");
+                    lock_write(&self.slots).insert(name, Arc::new(slot));
+                }
+                Err(e) => {
+                    tracing::warn!(account = %name, error = format!("{e:#}"), "cannot start account; retried at the next scan");
+                }
+            }
+        }
+        self.reindex();
+        Ok(())
+    }
+
+    fn reindex(&self) {
+        let index = lock_read(&self.slots)
+            .values()
+            .filter_map(|slot| slot.user_id().map(|id| (id, slot.clone())))
+            .collect();
+        *lock_write(&self.by_user) = index;
+    }
+
+    /// The configuration of one account: the environment's, with its session, its own send
+    /// queue and outbox beside that session, and its settings' rate limit.
+    fn account_config(&self, entry: &AccountEntry, env: bool) -> Config {
+        let mut config = self.base.clone();
+        if !env {
+            config.session_name = entry.session_name.to_string_lossy().into_owned();
+            config.outbox_path = None;
+            config.send_queue_path = None;
+            // Requests reach it only through the front's own checks; no key of its own.
+            config.api_token = SecretString::from(ops::accounts::random_secret());
+            config.phone_number = None;
+        }
+        if let Some(rate) = entry.settings.rate_limit_per_second {
+            config.rate_limit_per_second = rate;
+        }
+        if let Some(burst) = entry.settings.rate_limit_burst {
+            config.rate_limit_burst = burst;
+        }
+        config
+    }
+
+    async fn start_slot(&self, entry: &AccountEntry) -> anyhow::Result<Slot> {
+        let env = entry.name == self.env_name
+            && same_file(
+                &session::SessionStore::path_for_name(&entry.session_name.to_string_lossy()),
+                &self.env_session,
+            );
+        let config = self.account_config(entry, env);
+        let span = tracing::info_span!("account", name = %entry.name);
+        let (state, nats) = crate::startup::build_state(&config)
+            .instrument(span.clone())
+            .await?;
+        let router = crate::routes::router(state.clone(), self.cors.clone());
+        let (stop, stopped) = watch::channel(false);
+        if let Some(nats) = nats {
+            let shutdown = async move {
+                let mut stopped = stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            tokio::spawn(
+                nats.serve(router.clone(), state.connection.clone(), shutdown)
+                    .instrument(span),
+            );
+        }
+        Ok(Slot {
+            name: entry.name.clone(),
+            settings: entry.settings.clone(),
+            env,
+            state,
+            router,
+            stop,
+        })
+    }
+
+    fn slot(&self, name: &str) -> Option<Arc<Slot>> {
+        lock_read(&self.slots).get(name).cloned()
+    }
+
+    fn env_slot(&self) -> Option<Arc<Slot>> {
+        self.slot(&self.env_name).filter(|s| s.env)
+    }
+
+    fn by_user(&self, id: i64) -> Option<Arc<Slot>> {
+        if let Some(slot) = lock_read(&self.by_user).get(&id) {
+            return Some(slot.clone());
+        }
+        // Signed in since the last scan (a login through the API).
+        let slot = lock_read(&self.slots)
+            .values()
+            .find(|s| s.user_id() == Some(id))
+            .cloned()?;
+        lock_write(&self.by_user).insert(id, slot.clone());
+        Some(slot)
+    }
+
+    fn admin_ok(&self, presented: &[u8]) -> bool {
+        self.admin_key
+            .as_ref()
+            .is_some_and(|key| token_matches(key, presented))
+    }
+
+    /// The front: `/healthz`, `/readyz`, `/metrics`, `/status`, the OpenAPI document and the
+    /// management API here; every other request goes to its account's router (see the module
+    /// docs for how the account is chosen).
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(healthz))
+            .route("/status", get(status))
+            .route("/admin/accounts", get(admin_list).post(admin_add))
+            .route(
+                "/admin/accounts/{name}",
+                get(admin_get).patch(admin_patch).delete(admin_delete),
+            )
+            .route("/admin/accounts/{name}/auth/{step}", any(admin_auth))
+            .fallback(front)
+            .with_state(self.clone())
+            .merge(crate::openapi::router())
+            .merge(ops::metrics::route(ops::metrics::install()))
+    }
+
+    fn view(&self, slot: &Slot, with_token: bool) -> Value {
+        let account = slot.state.connection.account();
+        let token = account
+            .as_ref()
+            .and_then(|a| slot.settings.token(a.id))
+            .filter(|_| with_token)
+            .map(|t| t.expose_secret().to_owned());
+        json!({
+            "name": slot.name,
+            "user_id": account.as_ref().map(|a| a.id),
+            "first_name": account.as_ref().map(|a| a.first_name.clone()),
+            "username": account.as_ref().and_then(|a| a.username.clone()),
+            "is_bot": account.as_ref().map(|a| a.is_bot),
+            "signed_in": account.is_some(),
+            "token": token,
+            "env": slot.env,
+            "webhook_url_set": slot.settings.webhook_url.is_some(),
+            "queue": slot.state.queue.status(),
+        })
+    }
+}
+
+/// Whether two paths name the same directory (canonically when both exist).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    let a = if a.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        a
+    };
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.parent(), b.parent()) {
+        (Some(pa), Some(pb)) => same_dir(pa, pb) && a.file_name() == b.file_name(),
+        _ => a == b,
+    }
+}
+
+async fn healthz() -> Response {
+    axum::Json(json!({"ok": true})).into_response()
+}
+
+/// `GET /status`: every account's send queue and whether it is signed in.
+async fn status(State(accounts): State<Arc<Accounts>>) -> Response {
+    let slots: Vec<Arc<Slot>> = lock_read(&accounts.slots).values().cloned().collect();
+    let list: Vec<Value> = slots
+        .iter()
+        .map(|slot| {
+            json!({
+                "name": slot.name,
+                "user_id": slot.user_id(),
+                "signed_in": slot.user_id().is_some(),
+                "queue": slot.state.queue.status(),
+            })
+        })
+        .collect();
+    axum::Json(json!({"ok": true, "accounts": list})).into_response()
+}
+
+/// The token a request presents: `x-api-key` on `/api_v1/…`, the path's `bot<token>` segment
+/// on `/bot<token>/…` and `/file/bot<token>/…` (percent-decoded).
+fn presented_token(request: &Request) -> Option<Vec<u8>> {
+    let path = request.uri().path();
+    if path.starts_with("/api_v1/") {
+        return request
+            .headers()
+            .get(API_KEY_HEADER)
+            .map(|v| v.as_bytes().to_vec());
+    }
+    let mut segments = path.trim_start_matches('/').split('/');
+    let first = segments.next().unwrap_or_default();
+    let segment = if first == "file" {
+        segments.next().unwrap_or_default()
+    } else {
+        first
+    };
+    segment.strip_prefix("bot").map(crate::auth::percent_decode)
+}
+
+/// Every request that is not the front's own: to its account's router.
+async fn front(State(accounts): State<Arc<Accounts>>, mut request: Request) -> Response {
+    if let Some(admin) = request.headers().get(ADMIN_KEY_HEADER) {
+        if !accounts.admin_ok(admin.as_bytes()) {
+            return unauthorized();
+        }
+        let Some(name) = request
+            .headers()
+            .get(ACCOUNT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+        else {
+            return api_error(400, "Bad Request: x-account names no account");
+        };
+        let Some(slot) = accounts.slot(&name) else {
+            return api_error(404, "Not Found: account not found");
+        };
+        request.extensions_mut().insert(Authenticated);
+        return forward(&slot, request).await;
+    }
+    if let Some(token) = presented_token(&request)
+        && let Some(id) = token_user_id(&token)
+        && let Some(slot) = accounts.by_user(id)
+    {
+        let matches = slot
+            .settings
+            .token(id)
+            .is_some_and(|expected| token_matches(&expected, &token));
+        if matches {
+            request.extensions_mut().insert(Authenticated);
+            return forward(&slot, request).await;
+        }
+        if !slot.env {
+            return unauthorized();
+        }
+    }
+    match accounts.env_slot() {
+        Some(slot) => forward(&slot, request).await,
+        None if request.uri().path().starts_with("/api_v1/")
+            || request.uri().path().starts_with("/bot") =>
+        {
+            unauthorized()
+        }
+        None => ApiError::not_found().into_response(),
+    }
+}
+
+async fn forward(slot: &Slot, request: Request) -> Response {
+    let span = tracing::info_span!("account", name = %slot.name);
+    match slot.router.clone().oneshot(request).instrument(span).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The management API's check: `x-admin-key` equal to `ADMIN_API_KEY` (constant time); 403
+/// when no key is configured, 401 for a wrong or missing one.
+fn admin_check(
+    accounts: &Accounts,
+    request_headers: &axum::http::HeaderMap,
+) -> Result<(), ApiError> {
+    if accounts.admin_key.is_none() {
+        return Err(ApiError::with_status(
+            403,
+            "Forbidden: the management API is off; set ADMIN_API_KEY",
+        ));
+    }
+    let presented = request_headers
+        .get(ADMIN_KEY_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if accounts.admin_ok(presented) {
+        Ok(())
+    } else {
+        Err(botapi::ApiError::unauthorized().into())
+    }
+}
+
+fn ok(result: Value) -> Response {
+    axum::Json(json!({"ok": true, "result": result})).into_response()
+}
+
+/// `GET /admin/accounts`: every account with its state and token.
+async fn admin_list(
+    State(accounts): State<Arc<Accounts>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Err(refused) = admin_check(&accounts, &headers) {
+        return refused.into_response();
+    }
+    let slots: Vec<Arc<Slot>> = lock_read(&accounts.slots).values().cloned().collect();
+    ok(Value::Array(
+        slots.iter().map(|s| accounts.view(s, true)).collect(),
+    ))
+}
+
+/// `GET /admin/accounts/<name>`.
+async fn admin_get(
+    State(accounts): State<Arc<Accounts>>,
+    UrlPath(name): UrlPath<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Err(refused) = admin_check(&accounts, &headers) {
+        return refused.into_response();
+    }
+    match accounts.slot(&name) {
+        Some(slot) => ok(accounts.view(&slot, true)),
+        None => api_error(404, "Not Found: account not found"),
+    }
+}
+
+/// The body of `POST /admin/accounts` and `PATCH /admin/accounts/<name>`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountRequest {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    phone_number: Option<String>,
+    #[serde(default)]
+    bot_token: Option<String>,
+    #[serde(default)]
+    webhook_url: Option<String>,
+    #[serde(default)]
+    webhook_api_key: Option<String>,
+    #[serde(default)]
+    webhook_secret_token: Option<String>,
+    #[serde(default)]
+    webhook_signing_secret: Option<String>,
+    #[serde(default)]
+    webhook_format: Option<String>,
+    #[serde(default)]
+    rate_limit_per_second: Option<u32>,
+    #[serde(default)]
+    rate_limit_burst: Option<u32>,
+}
+
+impl AccountRequest {
+    /// Applies the settings it names onto `settings`; an empty string clears one.
+    fn apply(&self, settings: &mut AccountSettings) -> Result<(), String> {
+        let set = |target: &mut Option<String>, value: &Option<String>| {
+            if let Some(value) = value {
+                *target = (!value.is_empty()).then(|| value.clone());
+            }
+        };
+        if let Some(url) = self.webhook_url.as_deref().filter(|u| !u.is_empty()) {
+            let parsed = url::Url::parse(url).map_err(|_| "webhook_url is not a URL".to_owned())?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err("webhook_url must be http or https".into());
+            }
+        }
+        if let Some(format) = self.webhook_format.as_deref().filter(|f| !f.is_empty())
+            && !matches!(format, "legacy" | "bot_api")
+        {
+            return Err("webhook_format must be legacy or bot_api".into());
+        }
+        set(&mut settings.webhook_url, &self.webhook_url);
+        set(&mut settings.webhook_api_key, &self.webhook_api_key);
+        set(
+            &mut settings.webhook_secret_token,
+            &self.webhook_secret_token,
+        );
+        set(
+            &mut settings.webhook_signing_secret,
+            &self.webhook_signing_secret,
+        );
+        set(&mut settings.webhook_format, &self.webhook_format);
+        if self.rate_limit_per_second.is_some() {
+            settings.rate_limit_per_second = self.rate_limit_per_second;
+        }
+        if self.rate_limit_burst.is_some() {
+            settings.rate_limit_burst = self.rate_limit_burst;
+        }
+        Ok(())
+    }
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(request: Request) -> Result<T, ApiError> {
+    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| ApiError::with_status(413, "Request Entity Too Large"))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        // Names the position and the kind, never a value (it may be a secret).
+        ApiError::with_status(
+            400,
+            format!(
+                "Bad Request: the body is not the expected JSON object (line {} column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+/// `POST /admin/accounts {name, phone_number?, bot_token?, …settings}`: writes the account's
+/// settings (with a new token secret), starts it (creating its session file when missing) and,
+/// with `bot_token`, signs it in as that bot, or with `phone_number`, sends the login code
+/// (then `POST /admin/accounts/<name>/auth/signIn {phone_code}`). Errors: 400 for a bad name
+/// or setting, 409 when the name is taken.
+async fn admin_add(State(accounts): State<Arc<Accounts>>, request: Request) -> Response {
+    if let Err(refused) = admin_check(&accounts, request.headers()) {
+        return refused.into_response();
+    }
+    let body: AccountRequest = match read_json(request).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    let Some(name) = body.name.clone().filter(|n| ops::accounts::valid_name(n)) else {
+        return api_error(
+            400,
+            "Bad Request: name must be 1-64 characters of A-Z, a-z, 0-9, _ and -",
+        );
+    };
+    let slot = {
+        let _changes = accounts.changes.lock().await;
+        if accounts.slot(&name).is_some() || name == accounts.env_name {
+            return api_error(409, "Conflict: an account with this name exists");
+        }
+        let mut settings = AccountSettings::generate();
+        if let Err(problem) = body.apply(&mut settings) {
+            return api_error(400, &format!("Bad Request: {problem}"));
+        }
+        if let Err(e) = ops::accounts::write_settings(&accounts.dir, &name, &settings).await {
+            tracing::error!(account = %name, error = %e, "cannot write account settings");
+            return api_error(
+                500,
+                "Internal Server Error: cannot write the account's settings",
+            );
+        }
+        let entry = AccountEntry {
+            name: name.clone(),
+            session_name: accounts.dir.join(&name),
+            settings,
+            settings_error: None,
+        };
+        match accounts.start_slot(&entry).await {
+            Ok(slot) => {
+                let slot = Arc::new(slot);
+                lock_write(&accounts.slots).insert(name.clone(), slot.clone());
+                slot
+            }
+            Err(e) => {
+                tracing::warn!(account = %name, error = format!("{e:#}"), "cannot start the new account");
+                return api_error(
+                    502,
+                    "Bad Gateway: cannot connect the new account to Telegram",
+                );
+            }
+        }
+    };
+    tracing::info!(account = %name, "account added");
+    let login = if let Some(token) = body.bot_token {
+        Some(
+            slot.state
+                .connection
+                .sign_in_bot(&SecretString::from(token))
+                .await,
+        )
+    } else if let Some(phone) = body.phone_number {
+        Some(slot.state.connection.send_code(Some(phone)).await)
+    } else {
+        None
+    };
+    if let Some(Err(e)) = login {
+        return e.into_response();
+    }
+    accounts.reindex();
+    let mut view = accounts.view(&slot, true);
+    view["login"] = json!(crate::routes::login::AuthStatus::from(
+        slot.state.connection.status().await
+    ));
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"ok": true, "result": view})),
+    )
+        .into_response()
+}
+
+/// `POST /admin/accounts/<name>/auth/<step>`: a login step of that account, exactly as
+/// `/api_v1/auth/<step>` (parameters as JSON, form or query).
+async fn admin_auth(
+    State(accounts): State<Arc<Accounts>>,
+    UrlPath((name, step)): UrlPath<(String, String)>,
+    mut request: Request,
+) -> Response {
+    if let Err(refused) = admin_check(&accounts, request.headers()) {
+        return refused.into_response();
+    }
+    let Some(slot) = accounts.slot(&name) else {
+        return api_error(404, "Not Found: account not found");
+    };
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let Ok(uri) = format!("/api_v1/auth/{step}{query}").parse::<Uri>() else {
+        return api_error(400, "Bad Request: invalid login step");
+    };
+    *request.uri_mut() = uri;
+    request.extensions_mut().insert(Authenticated);
+    let response = forward(&slot, request).await;
+    accounts.reindex();
+    response
+}
+
+/// `PATCH /admin/accounts/<name> {…settings}`: changes the account's settings (an empty string
+/// clears one); both binaries restart that account with them within a second.
+async fn admin_patch(
+    State(accounts): State<Arc<Accounts>>,
+    UrlPath(name): UrlPath<String>,
+    request: Request,
+) -> Response {
+    if let Err(refused) = admin_check(&accounts, request.headers()) {
+        return refused.into_response();
+    }
+    let body: AccountRequest = match read_json(request).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    if body.name.is_some() || body.phone_number.is_some() || body.bot_token.is_some() {
+        return api_error(
+            400,
+            "Bad Request: PATCH changes settings only; log in with /admin/accounts/<name>/auth/*",
+        );
+    }
+    let Some(slot) = accounts.slot(&name) else {
+        return api_error(404, "Not Found: account not found");
+    };
+    let mut settings = slot.settings.clone();
+    if settings.secret.is_empty() {
+        settings.secret = ops::accounts::random_secret();
+    }
+    if let Err(problem) = body.apply(&mut settings) {
+        return api_error(400, &format!("Bad Request: {problem}"));
+    }
+    if let Err(e) = ops::accounts::write_settings(&accounts.dir, &name, &settings).await {
+        tracing::error!(account = %name, error = %e, "cannot write account settings");
+        return api_error(
+            500,
+            "Internal Server Error: cannot write the account's settings",
+        );
+    }
+    if let Err(e) = accounts.sync().await {
+        tracing::warn!(error = %e, "cannot read SESSIONS_DIR");
+    }
+    match accounts.slot(&name) {
+        Some(slot) => ok(accounts.view(&slot, true)),
+        None => api_error(502, "Bad Gateway: the account did not restart; see the log"),
+    }
+}
+
+/// `DELETE /admin/accounts/<name>`: signs the account out on Telegram's side, stops it and
+/// deletes its session file, settings and send queue (its outbox stays until deleted by
+/// hand). The `TG_SESSION_NAME` account cannot be removed here (409).
+async fn admin_delete(
+    State(accounts): State<Arc<Accounts>>,
+    UrlPath(name): UrlPath<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Err(refused) = admin_check(&accounts, &headers) {
+        return refused.into_response();
+    }
+    let _changes = accounts.changes.lock().await;
+    let Some(slot) = accounts.slot(&name) else {
+        return api_error(404, "Not Found: account not found");
+    };
+    if slot.env {
+        return api_error(
+            409,
+            "Conflict: the TG_SESSION_NAME account is configured by the environment",
+        );
+    }
+    if slot.user_id().is_some()
+        && let Err(e) = slot.state.connection.log_out().await
+    {
+        return e.into_response();
+    }
+    lock_write(&accounts.slots).remove(&name);
+    slot.shutdown();
+    let session = ops::accounts::session_path(&accounts.dir, &name);
+    let queue = accounts.dir.join(format!("{name}.queue"));
+    let mut files = vec![ops::accounts::settings_path(&accounts.dir, &name)];
+    // The session file goes last: the receiver stops the account when it disappears.
+    for base in [&queue, &session] {
+        for suffix in ["-wal", "-shm", "-journal", ""] {
+            let mut path = base.clone().into_os_string();
+            path.push(suffix);
+            files.push(PathBuf::from(path));
+        }
+    }
+    for file in files {
+        match tokio::fs::remove_file(&file).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot delete"),
+        }
+    }
+    let spool = accounts.dir.join(format!("{name}.queue.spool"));
+    let _ = tokio::fs::remove_dir_all(&spool).await;
+    drop(_changes);
+    accounts.reindex();
+    tracing::info!(account = %name, "account removed");
+    ok(json!({"name": name, "removed": true}))
+}
