@@ -1,13 +1,15 @@
 //! The control API's bot side: a simulated user presses an inline button of the bot's
 //! message, and tests read how the bot answered. Sessions signed in as the bot come from
-//! [`TestDc::write_bot_session`].
+//! [`TestDc::write_bot_session`] (and [`AccountDc::write_bot_session`] in other accounts'
+//! worlds, each with a bot of its own).
 
+use crate::account::AccountDc;
 use crate::dc::{ControlError, TestDc};
 use crate::world::bots::{CallbackAnswer, Press};
 use crate::world::rpc::SideEffects;
 use crate::world::{ChatRef, Fixture};
 
-impl TestDc {
+impl AccountDc<'_> {
     /// User `user_id` presses an inline button with `data` (its `callback_data`, 1–64 bytes) on
     /// message `message_id` of chat `chat_id` (a Bot API id; the user's own id for their private
     /// chat with the bot). The bot's connections ([`TestDc::write_bot_session`]) get
@@ -34,7 +36,7 @@ impl TestDc {
         };
         let mut fx = SideEffects::default();
         let query_id = {
-            let mut world = self.shared.world();
+            let mut world = self.hosted.world();
             if !matches!(chat, ChatRef::User(_)) && !world.chat_exists(chat) {
                 return Err(ControlError::UnknownChat(chat_id));
             }
@@ -42,13 +44,32 @@ impl TestDc {
                 .press_button(press, &mut fx)
                 .map_err(ControlError::Rpc)?
         };
-        self.shared.publish(fx, 0);
+        self.hosted.publish(fx, 0);
         Ok(query_id)
     }
 
     /// How the bot answered callback query `query_id` (`messages.setBotCallbackAnswer`), once
     /// it has; `None` before that or for an unknown id.
     pub fn callback_answer(&self, query_id: i64) -> Option<CallbackAnswer> {
-        self.shared.world().callback_answer(query_id)
+        self.hosted.world().callback_answer(query_id)
+    }
+}
+
+impl TestDc {
+    /// [`AccountDc::press_button`] in the default account's world.
+    pub fn press_button(
+        &self,
+        user_id: i64,
+        chat_id: i64,
+        message_id: i32,
+        data: &[u8],
+    ) -> Result<i64, ControlError> {
+        self.default_account()
+            .press_button(user_id, chat_id, message_id, data)
+    }
+
+    /// [`AccountDc::callback_answer`] in the default account's world.
+    pub fn callback_answer(&self, query_id: i64) -> Option<CallbackAnswer> {
+        self.default_account().callback_answer(query_id)
     }
 }

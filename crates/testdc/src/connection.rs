@@ -1,5 +1,7 @@
 //! One task pair per TCP connection: a reader that unframes, decrypts and dispatches client
-//! messages, and a writer that numbers, encrypts and frames everything the server sends.
+//! messages, and a writer that numbers, encrypts and frames everything the server sends. The
+//! auth key of the first packet fixes the connection's world: its calls run there and only
+//! that world's updates reach it.
 //!
 //! Wire rules grammers depends on (see `FACTS-grammers-testdc.md`): Full transport; echo the
 //! client's `session_id`; nothing is pushed before the client has spoken; service messages
@@ -21,7 +23,8 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use crate::crypto::ServerAuthKey;
-use crate::shared::{Push, Shared};
+use crate::hosted::{Hosted, Push};
+use crate::shared::Shared;
 use crate::wire::{self, Message};
 
 /// Replies larger than this are sent `gzip_packed`, as Telegram does.
@@ -61,13 +64,18 @@ pub(crate) async fn serve(
         key.clone(),
         drops.clone(),
     ));
-    let mut pushes = shared.pushes.subscribe();
+    // The default world's, as most connections speak for the default account and as testdc
+    // always did: its pushes reach a client that connected before they happened, even if its
+    // first packet comes after them. Replaced if the first packet names a key of another world.
+    let mut pushes = shared.default_world().subscribe_pushes();
     let mut conn = Conn {
         shared,
         conn_id,
         out: out_tx,
         session_id,
         key,
+        world: None,
+        new_pushes: None,
         spoke: false,
         delayed: JoinSet::new(),
     };
@@ -99,6 +107,9 @@ pub(crate) async fn serve(
             buf.clear();
             start = 0;
         }
+        if let Some(subscribed) = conn.new_pushes.take() {
+            pushes = subscribed;
+        }
     }
     drop(conn);
     writer_task.abort();
@@ -114,6 +125,11 @@ struct Conn {
     session_id: Arc<AtomicI64>,
     /// The auth key this connection speaks with: set by its first packet, shared with the writer.
     key: Arc<OnceLock<ServerAuthKey>>,
+    /// The world that key belongs to, set with it: every call runs there.
+    world: Option<Arc<Hosted>>,
+    /// That world's pushes, subscribed when the key is found if it is not the default world
+    /// (whose the serve loop has from the start), for the serve loop to take.
+    new_pushes: Option<broadcast::Receiver<Push>>,
     spoke: bool,
     /// Replies held back by injected latency; dropped (and aborted) with the connection.
     delayed: JoinSet<()>,
@@ -190,12 +206,17 @@ impl Conn {
         }
     }
 
-    /// The key a packet names by its first 8 bytes: any key the DC issued for the first packet,
-    /// then the same one for the rest of the connection.
-    fn key_for(&self, packet: &[u8]) -> Option<&ServerAuthKey> {
+    /// The key a packet names by its first 8 bytes: any key the DC issued for the first packet
+    /// (which also fixes the connection's world), then the same one for the rest of the
+    /// connection.
+    fn key_for(&mut self, packet: &[u8]) -> Option<&ServerAuthKey> {
         let id = packet.get(..8)?;
         if self.key.get().is_none() {
-            let found = self.shared.auth_key_for(id)?;
+            let (found, world) = self.shared.auth_key_for(id)?;
+            if world.index != 0 {
+                self.new_pushes = Some(world.subscribe_pushes());
+            }
+            self.world = Some(world);
             let _ = self.key.set(found);
         }
         self.key.get().filter(|k| k.key_id() == id)
@@ -241,9 +262,13 @@ impl Conn {
     fn on_rpc(&mut self, message: Message) {
         let body = peel(&message.body);
         let method = crate::world::rpc::method_name(body);
+        // Set with the key, before any message is decrypted.
+        let Some(world) = self.world.clone() else {
+            return;
+        };
         // In flight until the reply is queued, injected latency included.
         let call = self.shared.in_flight.start(method);
-        let (result, latency) = self.shared.call(body, self.conn_id, self.key_id());
+        let (result, latency) = self.shared.call(&world, body, self.conn_id, self.key_id());
         let bytes = match result {
             // Like Telegram, file parts are sent as they are: they rarely compress.
             Ok(bytes)
@@ -276,18 +301,20 @@ impl Conn {
         }
     }
 
+    /// Sends on a push if it comes from the connection's world, its key is signed in as the
+    /// push's addressee, and it is not the echo of the connection's own call.
     fn forward_push(&mut self, push: Result<Push, broadcast::error::RecvError>) {
+        let Some(world) = self.world.clone() else {
+            return;
+        };
+        let receives = |to| world.receives_pushes(self.key_id(), to);
         match push {
-            Ok(push) if push.origin == self.conn_id => {}
-            Ok(push) if self.shared.receives_pushes(self.key_id(), push.to) => {
-                self.send(push.body.to_vec(), false)
-            }
+            Ok(push) if push.origin == self.conn_id || push.world != world.index => {}
+            Ok(push) if receives(push.to) => self.send(push.body.to_vec(), false),
             Ok(_) => {}
             // Only the account's updates are journaled, so only its connections can catch up
             // after missing some (a bot's callback queries are gone, as on Telegram).
-            Err(broadcast::error::RecvError::Lagged(n))
-                if self.shared.receives_pushes(self.key_id(), None) =>
-            {
+            Err(broadcast::error::RecvError::Lagged(n)) if receives(None) => {
                 warn!(
                     conn_id = self.conn_id,
                     missed = n,

@@ -1,5 +1,7 @@
 //! The running test DC: its MTProto server loop (which owns every connection task) and its
-//! in-process control API.
+//! in-process control API. It hosts one account (the default) unless told to add more
+//! ([`TestDc::add_accounts`], see `account`); its own control methods act in the default
+//! account's world.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -10,7 +12,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +22,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, info, warn};
 
 use crate::crypto::ServerAuthKey;
-use crate::shared::Shared;
+use crate::shared::{NewWorlds, Shared};
 use crate::world::rpc::DcAddress;
 use crate::world::{Fixture, Retention, RpcError, World};
 
@@ -71,6 +73,9 @@ pub enum ControlError {
     /// `chat_id` does not name a chat of the world.
     #[error("chat {0} does not exist")]
     UnknownChat(i64),
+    /// No account with this user id is hosted here ([`TestDc::account`]).
+    #[error("account {0} does not exist")]
+    UnknownAccount(i64),
     /// The world refused the action, with the RPC error Telegram would give.
     #[error("{}: {}", .0.code, .0.message)]
     Rpc(RpcError),
@@ -116,7 +121,11 @@ impl TestDc {
             ip: addr.ip().to_string(),
             port: addr.port(),
         };
-        let shared = Arc::new(Shared::new(world, key, dc));
+        let new_worlds = NewWorlds {
+            counters_from_clock: config.counters_from_clock,
+            retention: config.retention,
+        };
+        let shared = Arc::new(Shared::new(world, key, dc, new_worlds));
         let (stop, stopped) = watch::channel(());
         let server = tokio::spawn(serve(listener, shared.clone(), stopped));
         info!(%addr, "testdc listening");
@@ -143,7 +152,8 @@ impl TestDc {
         self.addr
     }
 
-    /// Ids of the default world.
+    /// Ids of the default world (accounts added with [`TestDc::add_accounts`] have worlds with
+    /// the same ids but their own `self_id`: [`crate::AccountDc::fixture`]).
     pub fn fixture(&self) -> Fixture {
         Fixture::DEFAULT
     }
@@ -155,37 +165,18 @@ impl TestDc {
 
     /// What a client session needs to talk to this DC with no login: home DC 2, this address
     /// for every DC id, the pre-shared auth key, and the account as the cached self user (none
-    /// when that key is not signed in).
+    /// when that key is not signed in). [`crate::AccountDc::session_seed`] of the default account.
     pub fn session_seed(&self) -> session::SessionSeed {
-        let ip = match self.addr {
-            SocketAddr::V4(a) => *a.ip(),
-            SocketAddr::V6(_) => std::net::Ipv4Addr::LOCALHOST,
-        };
-        let world = self.shared.world();
-        session::SessionSeed {
-            home_dc_id: self.shared.dc().dc_id,
-            dc_addr: SocketAddrV4::new(ip, self.addr.port()),
-            auth_key: *self.shared.auth_key.bytes(),
-            // Whoever the key is signed in as (the account unless `signed_in: false` or a
-            // login/logout changed it), cached as the self user.
-            self_user: world
-                .auth
-                .signed_in_as(self.shared.auth_key.key_id())
-                .map(|id| {
-                    let bot = world.users.get(&id).is_some_and(|u| u.bot);
-                    (id, world.access_hash(id), bot)
-                }),
-        }
+        self.default_account().session_seed()
     }
 
     /// Writes a ready session file at `path` (created with mode 0600, parent directories too).
+    /// [`crate::AccountDc::write_session`] of the default account.
     pub async fn write_session(
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> Result<(), ControlError> {
-        let store = session::SessionStore::open(path).await?;
-        store.seed(&self.session_seed()).await?;
-        Ok(())
+        self.default_account().write_session(path).await
     }
 
     /// Writes a session at `path` whose auth key (a new one per call) is signed in as the bot
@@ -193,45 +184,25 @@ impl TestDc {
     /// with the bot cached as the self user. Its connections get the updates addressed to the
     /// bot (callback queries from [`TestDc::press_button`]), not the account's; its calls see
     /// the account's world, except that `inputUserSelf` is the bot.
+    /// [`crate::AccountDc::write_bot_session`] of the default account.
     pub async fn write_bot_session(
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> Result<(), ControlError> {
-        let key = ServerAuthKey::new(rand::random());
-        let bot = Fixture::DEFAULT.bot;
-        let access_hash = {
-            let mut world = self.shared.world();
-            world.auth.sign_in(key.key_id(), bot);
-            world.access_hash(bot)
-        };
-        let seed = session::SessionSeed {
-            auth_key: *key.bytes(),
-            self_user: Some((bot, access_hash, true)),
-            ..self.session_seed()
-        };
-        self.shared.register_key(key);
-        let store = session::SessionStore::open(path).await?;
-        store.seed(&seed).await?;
-        Ok(())
+        self.default_account().write_bot_session(path).await
     }
 
     /// Writes a session at `path` like [`TestDc::write_session`] but with an auth key of its own
     /// that is not signed in: every call but the login ones answers `401 AUTH_KEY_UNREGISTERED`
     /// until the client logs in (phone code, 2FA, bot token). Each call issues a new key.
+    /// [`crate::AccountDc::write_unauthorized_session`] of the default account.
     pub async fn write_unauthorized_session(
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> Result<(), ControlError> {
-        let key = ServerAuthKey::new(rand::random());
-        let seed = session::SessionSeed {
-            auth_key: *key.bytes(),
-            self_user: None,
-            ..self.session_seed()
-        };
-        self.shared.register_key(key);
-        let store = session::SessionStore::open(path).await?;
-        store.seed(&seed).await?;
-        Ok(())
+        self.default_account()
+            .write_unauthorized_session(path)
+            .await
     }
 }
 

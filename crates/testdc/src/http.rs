@@ -1,8 +1,16 @@
 //! The control API over HTTP, so the stack can be driven by hand, by scripts and by
 //! benchmarks. Every route mirrors a [`TestDc`] method; ids are Bot API ids.
 //!
+//! Routes that act in a world (every one from `/world` to `/callback_answer` below but the
+//! faults, `/stats` and `/limits`) take an optional `account`, the user id of a hosted
+//! account ([`TestDc::accounts`]): a field of the JSON body for a `POST`, a query parameter
+//! for a `GET`. Without it they act in the default account's world; an unknown one answers 404
+//! `{error}`.
+//!
 //! | route | does |
 //! |---|---|
+//! | `POST /accounts` `{count, sessions_dir?}` | adds `count` accounts, each in a world of its own; with `sessions_dir`, writes a ready session for each at `<sessions_dir>/acc<user_id>.session`; `{accounts: [{user_id, phone, first_name, session}]}` (`session`: the path or `null`) |
+//! | `GET /accounts` | `{accounts: [{user_id, phone, first_name}]}`, the default account first |
 //! | `GET /world` | fixture ids, users, chats, channels |
 //! | `POST /users` `{first_name}` | adds a user (a new private chat with the account); `{id}` |
 //! | `POST /send` `{from?, chat_id, text, reply_to_message_id?}` | a simulated user sends text |
@@ -51,6 +59,10 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .route("/webhook", post(record_webhook).get(list_webhook))
         .with_state(Sink::default());
     Router::new()
+        .route(
+            "/accounts",
+            post(crate::account::add_accounts_http).get(crate::account::accounts_http),
+        )
         .route("/world", get(world))
         .route("/users", post(add_user))
         .route("/send", post(send))
@@ -100,7 +112,7 @@ async fn list_webhook(State(sink): State<Sink>) -> impl IntoResponse {
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let status = match self {
-            ControlError::UnknownChat(_) => StatusCode::NOT_FOUND,
+            ControlError::UnknownChat(_) | ControlError::UnknownAccount(_) => StatusCode::NOT_FOUND,
             ControlError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ControlError::Rpc(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,9 +121,27 @@ impl IntoResponse for ControlError {
     }
 }
 
-async fn world(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
-    let fixture = dc.fixture();
-    dc.with_world(|w| {
+/// The optional `account` of a request (see the module docs), with the request's own fields.
+#[derive(Deserialize)]
+struct In<T> {
+    account: Option<i64>,
+    #[serde(flatten)]
+    body: T,
+}
+
+/// A `GET` route's `account` query parameter alone.
+#[derive(Deserialize)]
+struct AccountQuery {
+    account: Option<i64>,
+}
+
+async fn world(
+    State(dc): State<Arc<TestDc>>,
+    Query(q): Query<AccountQuery>,
+) -> Result<impl IntoResponse, ControlError> {
+    let account = dc.account_or_default(q.account)?;
+    let fixture = account.fixture();
+    Ok(account.with_world(|w| {
         Json(json!({
             "mtproto_addr": dc.addr().to_string(),
             "fixture": fixture,
@@ -122,7 +152,7 @@ async fn world(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
                 "title": c.title, "username": c.username, "megagroup": c.megagroup,
             })).collect::<Vec<_>>(),
         }))
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -130,19 +160,28 @@ struct NewUser {
     first_name: String,
 }
 
-async fn add_user(State(dc): State<Arc<TestDc>>, Json(body): Json<NewUser>) -> impl IntoResponse {
-    Json(json!({"id": dc.add_user(&body.first_name)}))
+async fn add_user(
+    State(dc): State<Arc<TestDc>>,
+    Json(r): Json<In<NewUser>>,
+) -> Result<impl IntoResponse, ControlError> {
+    let id = dc
+        .account_or_default(r.account)?
+        .add_user(&r.body.first_name);
+    Ok(Json(json!({"id": id})))
 }
 
 async fn send(
     State(dc): State<Arc<TestDc>>,
-    Json(body): Json<SendText>,
+    Json(r): Json<In<SendText>>,
 ) -> Result<impl IntoResponse, ControlError> {
-    dc.send_text(body).map(Json)
+    dc.account_or_default(r.account)?
+        .send_text(r.body)
+        .map(Json)
 }
 
 #[derive(Deserialize)]
 struct SendMediaBody {
+    account: Option<i64>,
     path: std::path::PathBuf,
     #[serde(flatten)]
     send: SendMedia,
@@ -152,8 +191,9 @@ async fn send_media(
     State(dc): State<Arc<TestDc>>,
     Json(body): Json<SendMediaBody>,
 ) -> Result<impl IntoResponse, ControlError> {
+    let account = dc.account_or_default(body.account)?;
     let data = tokio::fs::read(&body.path).await?;
-    dc.send_media(body.send, data).map(Json)
+    account.send_media(body.send, data).map(Json)
 }
 
 #[derive(Deserialize)]
@@ -165,9 +205,12 @@ struct Edit {
 
 async fn edit(
     State(dc): State<Arc<TestDc>>,
-    Json(e): Json<Edit>,
+    Json(r): Json<In<Edit>>,
 ) -> Result<impl IntoResponse, ControlError> {
-    dc.edit_text(e.chat_id, e.message_id, &e.text).map(Json)
+    let e = r.body;
+    dc.account_or_default(r.account)?
+        .edit_text(e.chat_id, e.message_id, &e.text)
+        .map(Json)
 }
 
 #[derive(Deserialize)]
@@ -178,9 +221,11 @@ struct Delete {
 
 async fn delete(
     State(dc): State<Arc<TestDc>>,
-    Json(d): Json<Delete>,
+    Json(r): Json<In<Delete>>,
 ) -> Result<impl IntoResponse, ControlError> {
-    dc.delete_messages(d.chat_id, &d.message_ids)
+    let d = r.body;
+    dc.account_or_default(r.account)?
+        .delete_messages(d.chat_id, &d.message_ids)
         .map(|deleted| Json(json!({"deleted": deleted})))
 }
 
@@ -194,14 +239,17 @@ struct React {
 
 async fn react(
     State(dc): State<Arc<TestDc>>,
-    Json(r): Json<React>,
+    Json(body): Json<In<React>>,
 ) -> Result<impl IntoResponse, ControlError> {
-    dc.react(r.from, r.chat_id, r.message_id, &r.emoji)
+    let r = body.body;
+    dc.account_or_default(body.account)?
+        .react(r.from, r.chat_id, r.message_id, &r.emoji)
         .map(|()| Json(json!({"ok": true})))
 }
 
 #[derive(Deserialize)]
 struct ChatQuery {
+    account: Option<i64>,
     chat_id: i64,
     #[serde(default)]
     after: i32,
@@ -212,7 +260,9 @@ async fn history(
     State(dc): State<Arc<TestDc>>,
     Query(q): Query<ChatQuery>,
 ) -> Result<impl IntoResponse, ControlError> {
-    dc.history(q.chat_id).map(Json)
+    dc.account_or_default(q.account)?
+        .history(q.chat_id)
+        .map(Json)
 }
 
 async fn wait_outgoing(
@@ -220,7 +270,8 @@ async fn wait_outgoing(
     Query(q): Query<ChatQuery>,
 ) -> Result<impl IntoResponse, ControlError> {
     let timeout = Duration::from_millis(q.timeout_ms.unwrap_or(10_000));
-    dc.wait_outgoing(q.chat_id, q.after, timeout)
+    dc.account_or_default(q.account)?
+        .wait_outgoing(q.chat_id, q.after, timeout)
         .await
         .map(Json)
 }
@@ -266,6 +317,7 @@ async fn stats(State(dc): State<Arc<TestDc>>) -> impl IntoResponse {
 
 #[derive(Deserialize)]
 struct SessionPath {
+    account: Option<i64>,
     path: std::path::PathBuf,
 }
 
@@ -273,7 +325,9 @@ async fn unauthorized_session(
     State(dc): State<Arc<TestDc>>,
     Json(body): Json<SessionPath>,
 ) -> Result<impl IntoResponse, ControlError> {
-    dc.write_unauthorized_session(&body.path).await?;
+    dc.account_or_default(body.account)?
+        .write_unauthorized_session(&body.path)
+        .await?;
     Ok(Json(json!({"ok": true})))
 }
 
@@ -281,12 +335,15 @@ async fn bot_session(
     State(dc): State<Arc<TestDc>>,
     Json(body): Json<SessionPath>,
 ) -> Result<impl IntoResponse, ControlError> {
-    dc.write_bot_session(&body.path).await?;
+    dc.account_or_default(body.account)?
+        .write_bot_session(&body.path)
+        .await?;
     Ok(Json(json!({"ok": true})))
 }
 
 #[derive(Deserialize)]
 struct PressButton {
+    account: Option<i64>,
     user_id: i64,
     chat_id: i64,
     message_id: i32,
@@ -297,40 +354,52 @@ async fn press_button(
     State(dc): State<Arc<TestDc>>,
     Json(p): Json<PressButton>,
 ) -> Result<impl IntoResponse, ControlError> {
-    dc.press_button(p.user_id, p.chat_id, p.message_id, p.data.as_bytes())
+    dc.account_or_default(p.account)?
+        .press_button(p.user_id, p.chat_id, p.message_id, p.data.as_bytes())
         // A string: JSON numbers above 2^53 lose precision in most clients.
         .map(|query_id| Json(json!({"query_id": query_id.to_string()})))
 }
 
 #[derive(Deserialize)]
 struct AnswerQuery {
+    account: Option<i64>,
     query_id: i64,
 }
 
-async fn callback_answer(State(dc): State<Arc<TestDc>>, Query(q): Query<AnswerQuery>) -> Response {
-    match dc.callback_answer(q.query_id) {
+async fn callback_answer(
+    State(dc): State<Arc<TestDc>>,
+    Query(q): Query<AnswerQuery>,
+) -> Result<Response, ControlError> {
+    let answer = dc
+        .account_or_default(q.account)?
+        .callback_answer(q.query_id);
+    Ok(match answer {
         Some(answer) => Json(answer).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(json!({"error": "not answered yet"})),
         )
             .into_response(),
-    }
+    })
 }
 
-async fn last_code(State(dc): State<Arc<TestDc>>) -> Response {
-    match dc.last_login_code() {
+async fn last_code(
+    State(dc): State<Arc<TestDc>>,
+    Query(q): Query<AccountQuery>,
+) -> Result<Response, ControlError> {
+    Ok(match dc.account_or_default(q.account)?.last_login_code() {
         Some(code) => Json(json!({"code": code})).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(json!({"error": "no login code sent yet"})),
         )
             .into_response(),
-    }
+    })
 }
 
 #[derive(Deserialize)]
 struct PasswordBody {
+    account: Option<i64>,
     password: Option<String>,
 }
 
@@ -338,9 +407,14 @@ async fn set_password(
     State(dc): State<Arc<TestDc>>,
     Json(body): Json<PasswordBody>,
 ) -> Result<impl IntoResponse, ControlError> {
+    // Checked before the blocking task, which owns its own handle on the DC.
+    dc.account_or_default(body.account)?;
     // PBKDF2 with 100 000 rounds: keep it off the async workers.
-    tokio::task::spawn_blocking(move || dc.set_password(body.password.as_deref()))
-        .await
-        .map_err(|e| ControlError::Io(std::io::Error::other(e)))?;
+    tokio::task::spawn_blocking(move || {
+        dc.account_or_default(body.account)
+            .map(|account| account.set_password(body.password.as_deref()))
+    })
+    .await
+    .map_err(|e| ControlError::Io(std::io::Error::other(e)))??;
     Ok(Json(json!({"ok": true})))
 }

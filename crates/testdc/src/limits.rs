@@ -1,9 +1,10 @@
 //! Telegram-like sending limits, off unless a test asks ([`crate::TestDc::set_limits`]): token
 //! buckets per chat, per group (basic groups, supergroups, channels), per account and per
-//! method. A send over a limit is refused with `FLOOD_WAIT_X`, X the whole seconds until the
-//! bucket has a token again (at least 1), as Telegram does; after
-//! [`Limits::peer_flood_after`] such refusals every further send gets `PEER_FLOOD`, Telegram's
-//! answer to an account that keeps pushing. Counted, so tests prove a client's pacing by the
+//! method, each hosted account's world keeping buckets of its own (a `Limiter` per world). A
+//! send over a limit is refused with `FLOOD_WAIT_X`, X the whole seconds until the bucket has a
+//! token again (at least 1), as Telegram does; after [`Limits::peer_flood_after`] such refusals
+//! every further send of that account gets `PEER_FLOOD`, Telegram's answer to an account that
+//! keeps pushing. Counted, so tests prove a client's pacing by the
 //! number of refusals ([`crate::TestDc::flood_waits`]), not by timing.
 //!
 //! Which wait, where Telegram answers one: a send over its chat's, group's or the account's
@@ -224,20 +225,23 @@ fn destination(method: &str, body: &[u8]) -> (String, bool) {
 }
 
 impl crate::TestDc {
-    /// Enforces `limits` from now on (buckets start full); `Limits::default()` turns them off.
+    /// Enforces `limits` from now on (buckets start full) in every account's world, existing
+    /// and added later, each with buckets of its own: one account's sends never fill another's.
+    /// `Limits::default()` turns them off.
     pub fn set_limits(&self, limits: Limits) {
-        self.shared.limiter().set(limits);
+        self.shared.set_limits(limits);
     }
 
     /// How many calls were refused with `FLOOD_WAIT_X` (or `FLOOD_PREMIUM_WAIT_X`) by
-    /// [`crate::TestDc::set_limits`]'s limits so far (injected faults not included).
+    /// [`crate::TestDc::set_limits`]'s limits so far, over every account (injected faults not
+    /// included).
     pub fn flood_waits(&self) -> u64 {
-        self.shared.limiter().flood_waits()
+        self.shared.refusals().0
     }
 
-    /// How many sends were refused with `PEER_FLOOD` by the limits so far.
+    /// How many sends were refused with `PEER_FLOOD` by the limits so far, over every account.
     pub fn peer_floods(&self) -> u64 {
-        self.shared.limiter().peer_floods()
+        self.shared.refusals().1
     }
 }
 

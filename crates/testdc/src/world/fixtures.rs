@@ -1,5 +1,6 @@
 //! The default world every testdc starts with: an account, three users, a bot, a basic group, a
-//! supergroup and a broadcast channel, each with a little history.
+//! supergroup and a broadcast channel, each with a little history. Every further account
+//! testdc hosts gets the same world around itself ([`World::for_account`]).
 
 use std::collections::BTreeMap;
 
@@ -85,13 +86,7 @@ impl World {
     /// [`World::new`] with every pts, the qts and every message-id counter starting at
     /// `start` (the common box and each channel's box), as if that many changes had happened.
     pub fn with_counters_from(hash_salt: i64, start: i32) -> Self {
-        let started = MessageBox {
-            pts: start,
-            last_id: start,
-            ..MessageBox::default()
-        };
         let f = Fixture::DEFAULT;
-        let date = now() - 86_400;
         let mut me = user(
             f.self_id,
             "Test",
@@ -100,6 +95,25 @@ impl World {
             "en",
         );
         me.phone = Some(Fixture::PHONE.trim_start_matches('+').into());
+        Self::for_account(hash_salt, start, me)
+    }
+
+    /// The default world as seen by the account `me` instead of the fixture's: the same users,
+    /// bot, groups and channels with the same ids and history, `me` in place of
+    /// [`Fixture::self_id`] (as [`World::self_id`] and in every membership). Counters start at
+    /// `start`, as in [`World::with_counters_from`]. This is how each account testdc hosts gets
+    /// a universe of its own.
+    pub fn for_account(hash_salt: i64, start: i32, me: UserRec) -> Self {
+        let started = MessageBox {
+            pts: start,
+            last_id: start,
+            ..MessageBox::default()
+        };
+        let f = Fixture {
+            self_id: me.id,
+            ..Fixture::DEFAULT
+        };
+        let date = now() - 86_400;
         let users = [
             me,
             user(f.alice, "Alice", Some("Smith"), Some("alice"), "en"),

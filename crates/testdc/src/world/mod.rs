@@ -1,5 +1,6 @@
-//! The hermetic Telegram's state: one account, the users and chats it knows, every message
-//! and the pts journals that `updates.getDifference` replays.
+//! The hermetic Telegram's state as one account sees it (testdc keeps a world per account): the
+//! account, the users and chats it knows, every message and the pts journals that
+//! `updates.getDifference` replays.
 //!
 //! Message ids and pts follow Telegram's two kinds of message box
 //! (<https://core.telegram.org/api/updates>): private chats and basic groups share the
@@ -251,7 +252,8 @@ impl TlView<'_> {
     }
 }
 
-/// The whole mutable state of the test DC.
+/// The whole mutable state of one hosted account's universe (the test DC holds one per
+/// account, sharing nothing between them).
 #[derive(Debug)]
 pub struct World {
     /// The account's user id.

@@ -2,6 +2,7 @@
 //! and errors, pts journals, fault injection, the HTTP control API and the binary's container hooks.
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod auth;
 mod binary;
 mod bot_methods;
