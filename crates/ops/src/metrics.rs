@@ -31,6 +31,15 @@ pub const DELIVERIES: &str = "webhook_deliveries_total";
 pub const DELIVERY_PENDING: &str = "webhook_pending";
 /// Histogram: seconds from receiving an update to its successful delivery.
 pub const DELIVERY_LATENCY: &str = "webhook_delivery_latency_seconds";
+/// Gauge: accounts served with `SESSIONS_DIR`, label `state` (sender: `signed_in`,
+/// `signed_out`; receiver: `running`, `waiting_for_sign_in`, `starting`, `failed`).
+pub const ACCOUNTS: &str = "gateway_accounts";
+/// Counter: API requests per account with `SESSIONS_DIR`, label `account` (the account's name
+/// for the first [`ACCOUNT_LABELS`] accounts started, `_other` beyond).
+pub const ACCOUNT_REQUESTS: &str = "sender_account_requests_total";
+/// How many accounts get a label value of their own in per-account metrics; the rest share
+/// `_other`, so the number of series stays bounded with thousands of accounts.
+pub const ACCOUNT_LABELS: usize = 100;
 
 /// How often the recorder's histogram samples are folded into their summaries.
 pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);

@@ -221,6 +221,7 @@ pub async fn run_on(
                 },
             );
         }
+        count_states(&shared);
         tokio::select! {
             () = &mut stop => break,
             () = tokio::time::sleep(ops::accounts::SCAN_INTERVAL) => {}
@@ -241,6 +242,27 @@ pub async fn run_on(
     }
     tracing::info!("receiver stopped");
     Ok(())
+}
+
+/// Sets the [`ops::metrics::ACCOUNTS`] gauge: accounts by state (four series, whatever the
+/// number of accounts).
+fn count_states(shared: &Shared) {
+    let mut counts = [0usize; 4];
+    for state in read(&shared.states).values() {
+        let i = match state {
+            AccountState::Running { .. } => 0,
+            AccountState::WaitingForSignIn => 1,
+            AccountState::Starting => 2,
+            AccountState::Failed { .. } => 3,
+        };
+        counts[i] += 1;
+    }
+    for (state, count) in ["running", "waiting_for_sign_in", "starting", "failed"]
+        .into_iter()
+        .zip(counts)
+    {
+        metrics::gauge!(ops::metrics::ACCOUNTS, "state" => state).set(count as f64);
+    }
 }
 
 /// Whether the session file at `path` holds a signed-in account (its self user), read without

@@ -73,11 +73,21 @@ pub fn document() -> OpenApi {
         item.get = Some(get_operation(post, &method, params.as_ref(), &schemas));
         paths.paths.insert(format!("/api_v1/{}", method.name), item);
     }
+    // The management API of many accounts (`SESSIONS_DIR`, `ADMIN_API_KEY`).
+    let account = object::<crate::accounts::AccountRequest>(&mut schemas);
+    tags.push("accounts");
+    for (path, item) in crate::accounts::openapi_paths(&account, &error) {
+        paths.paths.insert(path, item);
+    }
     let mut components = Components::new();
     components.schemas.extend(schemas);
     components.add_security_scheme(
         API_KEY_SCHEME,
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+    );
+    components.add_security_scheme(
+        "admin_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-admin-key"))),
     );
     OpenApiBuilder::new()
         .info(info())
@@ -365,5 +375,28 @@ mod tests {
             let name = part.split('"').next().expect("name");
             assert!(schemas.contains_key(name), "dangling $ref {name}");
         }
+    }
+
+    #[test]
+    fn the_management_api_is_documented_under_the_admin_key() {
+        let json = serde_json::to_value(document()).expect("serialize");
+        let add = &json["paths"]["/admin/accounts"]["post"];
+        assert_eq!(add["operationId"], "addAccount");
+        assert!(add["security"][0]["admin_key"].is_array(), "{add}");
+        let body = &json["components"]["schemas"]["AccountRequest"]["properties"];
+        for field in ["name", "phone_number", "bot_token", "webhook_url"] {
+            assert!(body[field]["description"].is_string(), "{field}: {body}");
+        }
+        for (path, method) in [
+            ("/admin/accounts/{name}", "delete"),
+            ("/admin/accounts/{name}", "patch"),
+            ("/admin/accounts/{name}/auth/{step}", "post"),
+        ] {
+            assert!(json["paths"][path][method].is_object(), "{path} {method}");
+        }
+        assert_eq!(
+            json["components"]["securitySchemes"]["admin_key"]["name"],
+            "x-admin-key"
+        );
     }
 }

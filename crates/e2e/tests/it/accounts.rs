@@ -509,4 +509,22 @@ async fn three_accounts_one_process_each_its_own_webhook_token_and_login() {
     for name in ["a", "c", "d"] {
         assert_eq!(states[name]["state"], "running", "{states:?}");
     }
+
+    // Per-account metrics: requests by account name, accounts by state.
+    let metrics = http
+        .get(format!("http://{sender}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"sender_account_requests_total{account="a"}"#,
+        r#"sender_account_requests_total{account="d"}"#,
+        r#"gateway_accounts{state="signed_in"}"#,
+        r#"gateway_accounts{state="running"}"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from /metrics");
+    }
 }

@@ -31,13 +31,11 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Path as UrlPath, Request, State};
-use axum::http::{StatusCode, Uri};
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use ops::accounts::{AccountEntry, AccountSettings, token_matches, token_user_id};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tower::ServiceExt;
@@ -47,6 +45,12 @@ use crate::auth::{API_KEY_HEADER, Authenticated};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::ServerState;
+
+mod admin;
+
+pub(crate) use admin::{AccountRequest, openapi_paths};
+
+use admin::{admin_add, admin_auth, admin_delete, admin_get, admin_list, admin_patch};
 
 /// The management key's header (`ADMIN_API_KEY`).
 pub const ADMIN_KEY_HEADER: &str = "x-admin-key";
@@ -64,6 +68,8 @@ struct Slot {
     router: Router,
     /// Stops its NATS subscriber.
     stop: watch::Sender<bool>,
+    /// Its `account` label in per-account metrics (bounded: see [`ops::metrics::ACCOUNT_LABELS`]).
+    label: String,
 }
 
 impl Slot {
@@ -91,6 +97,8 @@ pub struct Accounts {
     by_user: RwLock<HashMap<i64, Arc<Slot>>>,
     /// Serializes starting, restarting and removing accounts.
     changes: tokio::sync::Mutex<()>,
+    /// Names that have a metric label of their own (at most [`ops::metrics::ACCOUNT_LABELS`]).
+    labeled: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn lock_read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -143,6 +151,7 @@ impl Accounts {
             slots: RwLock::default(),
             by_user: RwLock::default(),
             changes: tokio::sync::Mutex::new(()),
+            labeled: std::sync::Mutex::default(),
         });
         this.sync().await?;
         Ok(this)
@@ -256,10 +265,14 @@ impl Accounts {
     }
 
     fn reindex(&self) {
-        let index = lock_read(&self.slots)
+        let index: HashMap<i64, Arc<Slot>> = lock_read(&self.slots)
             .values()
             .filter_map(|slot| slot.user_id().map(|id| (id, slot.clone())))
             .collect();
+        let total = lock_read(&self.slots).len();
+        metrics::gauge!(ops::metrics::ACCOUNTS, "state" => "signed_in").set(index.len() as f64);
+        metrics::gauge!(ops::metrics::ACCOUNTS, "state" => "signed_out")
+            .set(total.saturating_sub(index.len()) as f64);
         *lock_write(&self.by_user) = index;
     }
 
@@ -307,7 +320,17 @@ impl Accounts {
                     .instrument(span),
             );
         }
+        let label = {
+            let mut labeled = self.labeled.lock().unwrap_or_else(|e| e.into_inner());
+            if labeled.contains(&entry.name) || labeled.len() < ops::metrics::ACCOUNT_LABELS {
+                labeled.insert(entry.name.clone());
+                entry.name.clone()
+            } else {
+                "_other".to_owned()
+            }
+        };
         Ok(Slot {
+            label,
             name: entry.name.clone(),
             settings: entry.settings.clone(),
             env,
@@ -495,360 +518,10 @@ async fn front(State(accounts): State<Arc<Accounts>>, mut request: Request) -> R
 }
 
 async fn forward(slot: &Slot, request: Request) -> Response {
+    metrics::counter!(ops::metrics::ACCOUNT_REQUESTS, "account" => slot.label.clone()).increment(1);
     let span = tracing::info_span!("account", name = %slot.name);
     match slot.router.clone().oneshot(request).instrument(span).await {
         Ok(response) => response,
         Err(never) => match never {},
     }
-}
-
-/// The management API's check: `x-admin-key` equal to `ADMIN_API_KEY` (constant time); 403
-/// when no key is configured, 401 for a wrong or missing one.
-fn admin_check(
-    accounts: &Accounts,
-    request_headers: &axum::http::HeaderMap,
-) -> Result<(), ApiError> {
-    if accounts.admin_key.is_none() {
-        return Err(ApiError::with_status(
-            403,
-            "Forbidden: the management API is off; set ADMIN_API_KEY",
-        ));
-    }
-    let presented = request_headers
-        .get(ADMIN_KEY_HEADER)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if accounts.admin_ok(presented) {
-        Ok(())
-    } else {
-        Err(botapi::ApiError::unauthorized().into())
-    }
-}
-
-fn ok(result: Value) -> Response {
-    axum::Json(json!({"ok": true, "result": result})).into_response()
-}
-
-/// `GET /admin/accounts`: every account with its state and token.
-async fn admin_list(
-    State(accounts): State<Arc<Accounts>>,
-    headers: axum::http::HeaderMap,
-) -> Response {
-    if let Err(refused) = admin_check(&accounts, &headers) {
-        return refused.into_response();
-    }
-    let slots: Vec<Arc<Slot>> = lock_read(&accounts.slots).values().cloned().collect();
-    ok(Value::Array(
-        slots.iter().map(|s| accounts.view(s, true)).collect(),
-    ))
-}
-
-/// `GET /admin/accounts/<name>`.
-async fn admin_get(
-    State(accounts): State<Arc<Accounts>>,
-    UrlPath(name): UrlPath<String>,
-    headers: axum::http::HeaderMap,
-) -> Response {
-    if let Err(refused) = admin_check(&accounts, &headers) {
-        return refused.into_response();
-    }
-    match accounts.slot(&name) {
-        Some(slot) => ok(accounts.view(&slot, true)),
-        None => api_error(404, "Not Found: account not found"),
-    }
-}
-
-/// The body of `POST /admin/accounts` and `PATCH /admin/accounts/<name>`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AccountRequest {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    phone_number: Option<String>,
-    #[serde(default)]
-    bot_token: Option<String>,
-    #[serde(default)]
-    webhook_url: Option<String>,
-    #[serde(default)]
-    webhook_api_key: Option<String>,
-    #[serde(default)]
-    webhook_secret_token: Option<String>,
-    #[serde(default)]
-    webhook_signing_secret: Option<String>,
-    #[serde(default)]
-    webhook_format: Option<String>,
-    #[serde(default)]
-    rate_limit_per_second: Option<u32>,
-    #[serde(default)]
-    rate_limit_burst: Option<u32>,
-}
-
-impl AccountRequest {
-    /// Applies the settings it names onto `settings`; an empty string clears one.
-    fn apply(&self, settings: &mut AccountSettings) -> Result<(), String> {
-        let set = |target: &mut Option<String>, value: &Option<String>| {
-            if let Some(value) = value {
-                *target = (!value.is_empty()).then(|| value.clone());
-            }
-        };
-        if let Some(url) = self.webhook_url.as_deref().filter(|u| !u.is_empty()) {
-            let parsed = url::Url::parse(url).map_err(|_| "webhook_url is not a URL".to_owned())?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err("webhook_url must be http or https".into());
-            }
-        }
-        if let Some(format) = self.webhook_format.as_deref().filter(|f| !f.is_empty())
-            && !matches!(format, "legacy" | "bot_api")
-        {
-            return Err("webhook_format must be legacy or bot_api".into());
-        }
-        set(&mut settings.webhook_url, &self.webhook_url);
-        set(&mut settings.webhook_api_key, &self.webhook_api_key);
-        set(
-            &mut settings.webhook_secret_token,
-            &self.webhook_secret_token,
-        );
-        set(
-            &mut settings.webhook_signing_secret,
-            &self.webhook_signing_secret,
-        );
-        set(&mut settings.webhook_format, &self.webhook_format);
-        if self.rate_limit_per_second.is_some() {
-            settings.rate_limit_per_second = self.rate_limit_per_second;
-        }
-        if self.rate_limit_burst.is_some() {
-            settings.rate_limit_burst = self.rate_limit_burst;
-        }
-        Ok(())
-    }
-}
-
-async fn read_json<T: for<'de> Deserialize<'de>>(request: Request) -> Result<T, ApiError> {
-    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| ApiError::with_status(413, "Request Entity Too Large"))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        // Names the position and the kind, never a value (it may be a secret).
-        ApiError::with_status(
-            400,
-            format!(
-                "Bad Request: the body is not the expected JSON object (line {} column {})",
-                e.line(),
-                e.column()
-            ),
-        )
-    })
-}
-
-/// `POST /admin/accounts {name, phone_number?, bot_token?, …settings}`: writes the account's
-/// settings (with a new token secret), starts it (creating its session file when missing) and,
-/// with `bot_token`, signs it in as that bot, or with `phone_number`, sends the login code
-/// (then `POST /admin/accounts/<name>/auth/signIn {phone_code}`). Errors: 400 for a bad name
-/// or setting, 409 when the name is taken.
-async fn admin_add(State(accounts): State<Arc<Accounts>>, request: Request) -> Response {
-    if let Err(refused) = admin_check(&accounts, request.headers()) {
-        return refused.into_response();
-    }
-    let body: AccountRequest = match read_json(request).await {
-        Ok(body) => body,
-        Err(refused) => return refused.into_response(),
-    };
-    let Some(name) = body.name.clone().filter(|n| ops::accounts::valid_name(n)) else {
-        return api_error(
-            400,
-            "Bad Request: name must be 1-64 characters of A-Z, a-z, 0-9, _ and -",
-        );
-    };
-    let slot = {
-        let _changes = accounts.changes.lock().await;
-        if accounts.slot(&name).is_some() || name == accounts.env_name {
-            return api_error(409, "Conflict: an account with this name exists");
-        }
-        let mut settings = AccountSettings::generate();
-        if let Err(problem) = body.apply(&mut settings) {
-            return api_error(400, &format!("Bad Request: {problem}"));
-        }
-        if let Err(e) = ops::accounts::write_settings(&accounts.dir, &name, &settings).await {
-            tracing::error!(account = %name, error = %e, "cannot write account settings");
-            return api_error(
-                500,
-                "Internal Server Error: cannot write the account's settings",
-            );
-        }
-        let entry = AccountEntry {
-            name: name.clone(),
-            session_name: accounts.dir.join(&name),
-            settings,
-            settings_error: None,
-        };
-        match accounts.start_slot(&entry).await {
-            Ok(slot) => {
-                let slot = Arc::new(slot);
-                lock_write(&accounts.slots).insert(name.clone(), slot.clone());
-                slot
-            }
-            Err(e) => {
-                tracing::warn!(account = %name, error = format!("{e:#}"), "cannot start the new account");
-                return api_error(
-                    502,
-                    "Bad Gateway: cannot connect the new account to Telegram",
-                );
-            }
-        }
-    };
-    tracing::info!(account = %name, "account added");
-    let login = if let Some(token) = body.bot_token {
-        Some(
-            slot.state
-                .connection
-                .sign_in_bot(&SecretString::from(token))
-                .await,
-        )
-    } else if let Some(phone) = body.phone_number {
-        Some(slot.state.connection.send_code(Some(phone)).await)
-    } else {
-        None
-    };
-    if let Some(Err(e)) = login {
-        return e.into_response();
-    }
-    accounts.reindex();
-    let mut view = accounts.view(&slot, true);
-    view["login"] = json!(crate::routes::login::AuthStatus::from(
-        slot.state.connection.status().await
-    ));
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"ok": true, "result": view})),
-    )
-        .into_response()
-}
-
-/// `POST /admin/accounts/<name>/auth/<step>`: a login step of that account, exactly as
-/// `/api_v1/auth/<step>` (parameters as JSON, form or query).
-async fn admin_auth(
-    State(accounts): State<Arc<Accounts>>,
-    UrlPath((name, step)): UrlPath<(String, String)>,
-    mut request: Request,
-) -> Response {
-    if let Err(refused) = admin_check(&accounts, request.headers()) {
-        return refused.into_response();
-    }
-    let Some(slot) = accounts.slot(&name) else {
-        return api_error(404, "Not Found: account not found");
-    };
-    let query = request
-        .uri()
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    let Ok(uri) = format!("/api_v1/auth/{step}{query}").parse::<Uri>() else {
-        return api_error(400, "Bad Request: invalid login step");
-    };
-    *request.uri_mut() = uri;
-    request.extensions_mut().insert(Authenticated);
-    let response = forward(&slot, request).await;
-    accounts.reindex();
-    response
-}
-
-/// `PATCH /admin/accounts/<name> {…settings}`: changes the account's settings (an empty string
-/// clears one); both binaries restart that account with them within a second.
-async fn admin_patch(
-    State(accounts): State<Arc<Accounts>>,
-    UrlPath(name): UrlPath<String>,
-    request: Request,
-) -> Response {
-    if let Err(refused) = admin_check(&accounts, request.headers()) {
-        return refused.into_response();
-    }
-    let body: AccountRequest = match read_json(request).await {
-        Ok(body) => body,
-        Err(refused) => return refused.into_response(),
-    };
-    if body.name.is_some() || body.phone_number.is_some() || body.bot_token.is_some() {
-        return api_error(
-            400,
-            "Bad Request: PATCH changes settings only; log in with /admin/accounts/<name>/auth/*",
-        );
-    }
-    let Some(slot) = accounts.slot(&name) else {
-        return api_error(404, "Not Found: account not found");
-    };
-    let mut settings = slot.settings.clone();
-    if settings.secret.is_empty() {
-        settings.secret = ops::accounts::random_secret();
-    }
-    if let Err(problem) = body.apply(&mut settings) {
-        return api_error(400, &format!("Bad Request: {problem}"));
-    }
-    if let Err(e) = ops::accounts::write_settings(&accounts.dir, &name, &settings).await {
-        tracing::error!(account = %name, error = %e, "cannot write account settings");
-        return api_error(
-            500,
-            "Internal Server Error: cannot write the account's settings",
-        );
-    }
-    if let Err(e) = accounts.sync().await {
-        tracing::warn!(error = %e, "cannot read SESSIONS_DIR");
-    }
-    match accounts.slot(&name) {
-        Some(slot) => ok(accounts.view(&slot, true)),
-        None => api_error(502, "Bad Gateway: the account did not restart; see the log"),
-    }
-}
-
-/// `DELETE /admin/accounts/<name>`: signs the account out on Telegram's side, stops it and
-/// deletes its session file, settings and send queue (its outbox stays until deleted by
-/// hand). The `TG_SESSION_NAME` account cannot be removed here (409).
-async fn admin_delete(
-    State(accounts): State<Arc<Accounts>>,
-    UrlPath(name): UrlPath<String>,
-    headers: axum::http::HeaderMap,
-) -> Response {
-    if let Err(refused) = admin_check(&accounts, &headers) {
-        return refused.into_response();
-    }
-    let _changes = accounts.changes.lock().await;
-    let Some(slot) = accounts.slot(&name) else {
-        return api_error(404, "Not Found: account not found");
-    };
-    if slot.env {
-        return api_error(
-            409,
-            "Conflict: the TG_SESSION_NAME account is configured by the environment",
-        );
-    }
-    if slot.user_id().is_some()
-        && let Err(e) = slot.state.connection.log_out().await
-    {
-        return e.into_response();
-    }
-    lock_write(&accounts.slots).remove(&name);
-    slot.shutdown();
-    let session = ops::accounts::session_path(&accounts.dir, &name);
-    let queue = accounts.dir.join(format!("{name}.queue"));
-    let mut files = vec![ops::accounts::settings_path(&accounts.dir, &name)];
-    // The session file goes last: the receiver stops the account when it disappears.
-    for base in [&queue, &session] {
-        for suffix in ["-wal", "-shm", "-journal", ""] {
-            let mut path = base.clone().into_os_string();
-            path.push(suffix);
-            files.push(PathBuf::from(path));
-        }
-    }
-    for file in files {
-        match tokio::fs::remove_file(&file).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot delete"),
-        }
-    }
-    let spool = accounts.dir.join(format!("{name}.queue.spool"));
-    let _ = tokio::fs::remove_dir_all(&spool).await;
-    drop(_changes);
-    accounts.reindex();
-    tracing::info!(account = %name, "account removed");
-    ok(json!({"name": name, "removed": true}))
 }
