@@ -528,3 +528,137 @@ async fn three_accounts_one_process_each_its_own_webhook_token_and_login() {
         assert!(metrics.contains(line), "{line} missing from /metrics");
     }
 }
+
+/// One account in trouble — its chat in a FLOOD_WAIT, its webhook down — while another account
+/// of the same processes sends and receives as if alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_accounts_flood_wait_and_dead_webhook_never_hold_up_another() {
+    let dc = TestDc::start(TestDcConfig::default()).await.unwrap();
+    // Each world has its own buckets: two sends per chat per minute, then FLOOD_WAIT.
+    dc.set_limits(testdc::Limits {
+        per_chat: Some(testdc::Rate {
+            count: 2,
+            per: Duration::from_secs(60),
+        }),
+        ..testdc::Limits::default()
+    });
+    let b = dc.add_accounts(1).remove(0);
+    let (a_id, alice) = (Fixture::DEFAULT.self_id, Fixture::DEFAULT.alice);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("sessions");
+    std::fs::create_dir_all(&dir).unwrap();
+    let env_session = scratch.path().join("env").join("unused");
+    let env_session = env_session.to_str().unwrap();
+    let (hook_addr, hooks) = sink().await;
+    dc.write_session(dir.join("a.session")).await.unwrap();
+    dc.account(b.user_id)
+        .unwrap()
+        .write_session(dir.join("b.session"))
+        .await
+        .unwrap();
+    let a = settings("a", hook_addr, 1);
+    // Nothing listens on port 1: every delivery of b's fails and is retried.
+    let b_settings = AccountSettings {
+        webhook_url: Some("http://127.0.0.1:1/hook/b".into()),
+        ..settings("b", hook_addr, 2)
+    };
+    write_settings(&dir, "a", &a).await.unwrap();
+    write_settings(&dir, "b", &b_settings).await.unwrap();
+    let (a_token, b_token) = (
+        format!("{a_id}:{}", a.secret),
+        format!("{}:{}", b.user_id, b_settings.secret),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sender = listener.local_addr().unwrap();
+    let config = sender::Config::try_parse_from([
+        "sender",
+        "--x-api-token",
+        "1:env-token",
+        "--tg-api-id",
+        "1",
+        "--tg-session-name",
+        env_session,
+        "--sessions-dir",
+        dir.to_str().unwrap(),
+        "--send-pacing",
+        "false",
+        "--send-queue-max-wait",
+        "1",
+    ])
+    .unwrap();
+    let accounts = sender::accounts::Accounts::start(config).await.unwrap();
+    tokio::spawn(accounts.serve(listener, std::future::pending()));
+    let receiver = start_receiver(&dir, env_session, &scratch.path().join("media")).await;
+    let http = reqwest::Client::new();
+    for name in ["a", "b"] {
+        until(Duration::from_secs(20), &format!("{name} running"), || {
+            running(&http, receiver, name)
+        })
+        .await;
+    }
+
+    // b's chat with Alice: two sends, then Telegram's FLOOD_WAIT parks b's lane; the
+    // synchronous caller gets 429 after SEND_QUEUE_MAX_WAIT.
+    for i in 0..2 {
+        let (status, body) = send(&http, sender, &b_token, alice, &format!("b {i}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = send(&http, sender, &b_token, alice, "b over the limit").await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(dc.flood_waits(), 1);
+    // a, same processes, same chat id in its own world: not held up by b's wait.
+    for i in 0..2 {
+        let (status, body) = send(&http, sender, &a_token, alice, &format!("a {i}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"]["from"]["id"], a_id);
+    }
+    assert_eq!(dc.flood_waits(), 1, "a's sends met no flood wait");
+
+    // b's webhook is down; Alice writes to b, then to a: a's update arrives all the same.
+    let b_dc = dc.account(b.user_id).unwrap();
+    for i in 0..5 {
+        b_dc.send_text(SendText {
+            from: Some(alice),
+            chat_id: alice,
+            text: format!("to b {i}"),
+            reply_to_message_id: None,
+        })
+        .unwrap();
+    }
+    let key = a.webhook_api_key.clone().unwrap();
+    let secret = a.webhook_signing_secret.clone().unwrap();
+    let start = Instant::now();
+    'delivered: for attempt in 0.. {
+        let text = format!("to a {attempt}");
+        dc.send_text(SendText {
+            from: Some(alice),
+            chat_id: alice,
+            text: text.clone(),
+            reply_to_message_id: None,
+        })
+        .unwrap();
+        let wait = Instant::now();
+        while wait.elapsed() < Duration::from_millis(500) {
+            if let Some(payload) = received(&hooks, "a", &secret, &key, &text).first() {
+                assert_eq!(payload["account_id"], a_id);
+                break 'delivered;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "a got nothing");
+    }
+    // b's updates are kept for their retries, not lost: its own status counts them open.
+    let b_status: Value = http
+        .get(format!("http://{receiver}/accounts/b/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(hooks.lock().unwrap().get("b").is_none());
+    assert!(
+        b_status["pending"].as_u64().unwrap() >= 5,
+        "b's five updates wait for their retries: {b_status}"
+    );
+}
