@@ -190,7 +190,10 @@ pub async fn run_on(
             }
             let is_env = name == env_name;
             let account_config = if is_env {
-                Ok(config.clone())
+                // The environment's settings, routes at the root; its lines are named too.
+                let mut env = config.clone();
+                env.account_name = Some(name.clone());
+                Ok(env)
             } else {
                 config.for_account(&entry)
             };

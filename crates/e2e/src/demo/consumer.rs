@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::{DEMO_KEY, PROBE_PREFIX};
+use testdc::Fixture;
 
 /// What the consumer did, for whoever follows the demo (the README test does).
 #[derive(Clone, Debug)]
@@ -26,6 +27,8 @@ pub enum Event {
     Answered(Value),
     /// Answering a payload failed; why.
     Failed(String),
+    /// A start-up probe arrived (the receiver is live).
+    Probe,
 }
 
 /// The consumer's state: where the sender is, where the consumer itself is reachable.
@@ -160,11 +163,20 @@ async fn webhook(State(c): State<Consumer>, Json(payload): Json<Value>) -> Json<
     let probe = message["text"]
         .as_str()
         .is_some_and(|t| t.starts_with(PROBE_PREFIX));
-    // Only new messages are answered, not edits, deletions or reactions.
-    if !probe && payload["event"] == "message" {
+    // The demo answers as its own account (the other accounts' updates are only shown).
+    let own = payload["account_id"].is_null() || payload["account_id"] == Fixture::DEFAULT.self_id;
+    if probe {
+        let _ = c.events.send(Event::Probe);
+    } else if payload["event"] == "message" && own {
+        // Only new messages are answered, not edits, deletions or reactions.
         println!("   webhook ← receiver: {message}");
         let _ = c.events.send(Event::Received(payload.clone()));
         tokio::spawn(c.handle(payload));
+    } else if payload["event"] == "message" {
+        println!(
+            "   webhook ← receiver (account {}): {message}",
+            payload["account_id"]
+        );
     }
     Json(json!({"ok": true}))
 }

@@ -28,6 +28,17 @@ pub use consumer::Event;
 /// [`Fixture::self_id`]) as the digits, as Bot API libraries expect.
 pub const DEMO_KEY: &str = "100000001:demo";
 
+/// The management API key (`ADMIN_API_KEY`) of the demo's sender.
+pub const DEMO_ADMIN_KEY: &str = "demo-admin";
+
+/// The demo's second account, signed in from the start: (name, token secret). Its testdc
+/// user id is 100000002, so its token is `100000002:demo-shop2`.
+pub const SHOP2: (&str, &str) = ("shop2", "demo-shop2");
+
+/// The demo's third account, not signed in: the README logs it in over the management API.
+/// Its testdc user id is 100000003 (phone +10000000002), its token `100000003:demo-shop3`.
+pub const SHOP3: (&str, &str) = ("shop3", "demo-shop3");
+
 /// The text of the messages [`Demo::start`] sends to see that the receiver is live; the
 /// consumer ignores them.
 pub const PROBE_PREFIX: &str = "demo start-up probe";
@@ -135,10 +146,36 @@ impl Demo {
         };
 
         let dir = tempfile::tempdir().context("failed to create a scratch directory")?;
-        dc.write_session(dir.path().join("demo.session"))
+        let sessions = dir.path().join("sessions");
+        dc.write_session(sessions.join("demo.session"))
             .await
             .context("failed to write the demo session")?;
-        let session = path_str(&dir.path().join("demo"))?;
+        // Two more accounts in the same processes (SESSIONS_DIR): shop2 signed in, shop3
+        // waiting for its login over the management API.
+        let more = dc.add_accounts(2);
+        for ((name, secret), account, signed_in) in
+            [(SHOP2, &more[0], true), (SHOP3, &more[1], false)]
+        {
+            let account = dc
+                .account(account.user_id)
+                .context("testdc lost an account it just added")?;
+            let path = sessions.join(format!("{name}.session"));
+            if signed_in {
+                account.write_session(&path).await
+            } else {
+                account.write_unauthorized_session(&path).await
+            }
+            .with_context(|| format!("failed to write the {name} session"))?;
+            let settings = ops::accounts::AccountSettings {
+                secret: secret.to_owned(),
+                ..ops::accounts::AccountSettings::default()
+            };
+            ops::accounts::write_settings(&sessions, name, &settings)
+                .await
+                .with_context(|| format!("failed to write the {name} settings"))?;
+        }
+        let session = path_str(&sessions.join("demo"))?;
+        let sessions = path_str(&sessions)?;
         let media_dir = path_str(&dir.path().join("media"))?;
 
         let (stop, _) = watch::channel(false);
@@ -153,17 +190,21 @@ impl Demo {
             "1",
             "--tg-session-name",
             &session,
+            "--tg-api-hash",
+            "00000000000000000000000000000000",
+            "--sessions-dir",
+            &sessions,
+            "--admin-api-key",
+            DEMO_ADMIN_KEY,
             // The consumer answers voice notes with a file it serves on loopback.
             "--allow-private-urls",
             "true",
         ];
-        let sender = sender::App::build_with_listener(
-            sender::Config::try_parse_from(sender_args)?,
-            sender_listener,
-        )
-        .await
-        .context("failed to start the sender")?;
-        tasks.spawn(sender.run_until(stopped(&stop)));
+        let sender =
+            sender::accounts::Accounts::start(sender::Config::try_parse_from(sender_args)?)
+                .await
+                .context("failed to start the sender")?;
+        tasks.spawn(sender.serve(sender_listener, stopped(&stop)));
 
         let consumer = consumer::Consumer::new(addrs.sender, addrs.consumer, events.clone());
         tasks.spawn(serve(consumer_listener, consumer.router(), stopped(&stop)));
@@ -189,15 +230,15 @@ impl Demo {
             "127.0.0.1",
             "--public-media-port",
             &media_port,
+            "--sessions-dir",
+            &sessions,
         ];
-        let receiver = receiver::App::build_with_listener(
+        let mut probes = events.subscribe();
+        tasks.spawn(receiver::accounts::run_on(
             receiver::Config::try_parse_from(receiver_args)?,
             media_listener,
-        )
-        .await
-        .context("failed to start the receiver")?;
-        let mut handled = receiver.subscribe();
-        tasks.spawn(receiver.run_until(stopped(&stop)));
+            stopped(&stop),
+        ));
 
         let demo = Self {
             dc,
@@ -207,16 +248,13 @@ impl Demo {
             tasks,
             _dir: dir,
         };
-        demo.until_live(&mut handled).await?;
+        demo.until_live(&mut probes).await?;
         Ok(demo)
     }
 
     /// Messages testdc recorded before the receiver's first `getState` count as seen: probe
     /// (in Carol's chat, out of the way of the README's examples) until one is delivered.
-    async fn until_live(
-        &self,
-        handled: &mut broadcast::Receiver<receiver::Handled>,
-    ) -> anyhow::Result<()> {
+    async fn until_live(&self, probes: &mut broadcast::Receiver<Event>) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + LIVE_TIMEOUT;
         for i in 0.. {
             if tokio::time::Instant::now() > deadline {
@@ -228,7 +266,9 @@ impl Demo {
                 text: format!("{PROBE_PREFIX} {i}"),
                 reply_to_message_id: None,
             })?;
-            if tokio::time::timeout(Duration::from_millis(250), handled.recv())
+            let probed =
+                async { while !matches!(probes.recv().await, Ok(Event::Probe) | Err(_)) {} };
+            if tokio::time::timeout(Duration::from_millis(250), probed)
                 .await
                 .is_ok()
             {
@@ -257,7 +297,7 @@ impl Demo {
     pub fn describe(&self) -> String {
         let a = self.addrs;
         format!(
-            "  sender (Bot API)     http://{}   x-api-key: {DEMO_KEY}\n  \
+            "  sender (Bot API)     http://{}   x-api-key: {DEMO_KEY}   x-admin-key: {DEMO_ADMIN_KEY}\n  \
              receiver /media      http://{}\n  \
              testdc MTProto       {}\n  \
              testdc control API   http://{}   (GET /world lists every id)\n  \

@@ -26,7 +26,8 @@ async fn answered(events: &mut broadcast::Receiver<Event>) -> anyhow::Result<()>
             match events.recv().await {
                 Ok(Event::Answered(_)) => return Ok(()),
                 Ok(Event::Failed(why)) => bail!("the consumer could not answer: {why}"),
-                Ok(Event::Received(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(Event::Received(_) | Event::Probe)
+                | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => bail!("the consumer stopped"),
             }
         }
