@@ -6,6 +6,7 @@
 //! Modules:
 //! - [`accounts`]: many accounts in one process (`SESSIONS_DIR`): the front that routes by
 //!   token, one [`routes::router`] per account, the management API `/admin/accounts`.
+//! - [`admin_api`]: the management API's body type and OpenAPI paths.
 //! - [`cli`]: [`cli::Cli`] — the settings plus the `healthcheck` subcommand.
 //! - [`config`]: [`Config`] from flags / environment (`X_API_TOKEN`, `SENDER_BIND`, `TG_*`,
 //!   `ALLOW_PRIVATE_URLS`, `MAX_UPLOAD_BYTES`, `URL_DOWNLOAD_TIMEOUT`, `LOGS_DIR`,
@@ -57,6 +58,7 @@
 //! inline mode, payments and games, and every method beyond the above.
 
 pub mod accounts;
+pub mod admin_api;
 pub mod auth;
 pub mod cli;
 pub mod compat;

@@ -74,9 +74,9 @@ pub fn document() -> OpenApi {
         paths.paths.insert(format!("/api_v1/{}", method.name), item);
     }
     // The management API of many accounts (`SESSIONS_DIR`, `ADMIN_API_KEY`).
-    let account = object::<crate::accounts::AccountRequest>(&mut schemas);
+    let account = object::<crate::admin_api::AccountRequest>(&mut schemas);
     tags.push("accounts");
-    for (path, item) in crate::accounts::openapi_paths(&account, &error) {
+    for (path, item) in crate::admin_api::openapi_paths(&account, &error) {
         paths.paths.insert(path, item);
     }
     let mut components = Components::new();

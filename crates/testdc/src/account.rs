@@ -13,21 +13,9 @@ use serde::Serialize;
 
 use crate::crypto::ServerAuthKey;
 use crate::dc::{ControlError, TestDc};
+pub use crate::hosted::AccountInfo;
 use crate::hosted::Hosted;
 use crate::world::Fixture;
-
-/// Who a hosted account is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct AccountInfo {
-    /// The account's user id: [`Fixture::self_id`] for the default account, that plus `k` for
-    /// the `k`-th added one.
-    pub user_id: i64,
-    /// Its phone number in international format with `+` ([`Fixture::PHONE`] for the default
-    /// account, `+1000000` and `k` in 4 digits for the others), for `auth.sendCode`.
-    pub phone: String,
-    /// Its first name (`Account k` for added accounts).
-    pub first_name: String,
-}
 
 /// A handle on one hosted account's world: the in-process control API acting there. Get one
 /// with [`TestDc::account`] or [`TestDc::default_account`].

@@ -6,12 +6,24 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::sync::broadcast;
 
-use crate::account::AccountInfo;
 use crate::crypto::ServerAuthKey;
 use crate::limits::Limiter;
 use crate::world::auth::KeyId;
 use crate::world::rpc::SideEffects;
 use crate::world::{World, WorldEvent};
+
+/// Who a hosted account is.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccountInfo {
+    /// The account's user id: [`crate::Fixture::self_id`] for the default account, that plus `k` for
+    /// the `k`-th added one.
+    pub user_id: i64,
+    /// Its phone number in international format with `+` ([`crate::Fixture::PHONE`] for the default
+    /// account, `+1000000` and `k` in 4 digits for the others), for `auth.sendCode`.
+    pub phone: String,
+    /// Its first name (`Account k` for added accounts).
+    pub first_name: String,
+}
 
 /// Pushes and events the default world's channels hold for a slow connection or waiter before
 /// it lags (and gets `updatesTooLong`): as many as testdc always held.

@@ -11,9 +11,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::debug;
 
-use crate::account::AccountInfo;
 use crate::crypto::ServerAuthKey;
-use crate::hosted::{ADDED_CAPACITY, DEFAULT_CAPACITY, Hosted};
+use crate::hosted::{ADDED_CAPACITY, AccountInfo, DEFAULT_CAPACITY, Hosted};
 use crate::in_flight::InFlight;
 use crate::limits::{Limiter, Limits};
 use crate::world::auth::KeyId;

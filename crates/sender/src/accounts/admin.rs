@@ -1,6 +1,6 @@
 //! The management API under `/admin/accounts` (header `x-admin-key`): list, add (and start the
-//! login), run login steps, change settings, remove; and its OpenAPI paths
-//! ([`openapi_paths`]). See the parent module for how accounts are served.
+//! login), run login steps, change settings, remove. Its body type and OpenAPI paths are in
+//! [`crate::admin_api`]. See the parent module for how accounts are served.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,6 +9,8 @@ use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use ops::accounts::{AccountEntry, AccountSettings};
+
+use crate::admin_api::AccountRequest;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -70,86 +72,6 @@ pub(super) async fn admin_get(
     match accounts.slot(&name) {
         Some(slot) => ok(accounts.view(&slot, true)),
         None => api_error(404, "Not Found: account not found"),
-    }
-}
-
-/// The body of `POST /admin/accounts` and `PATCH /admin/accounts/<name>` (JSON). Settings left
-/// out keep their value (the environment's for a new account); `""` clears one.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = AccountRequest)]
-pub(crate) struct AccountRequest {
-    /// The account's name (POST only): 1–64 characters of `A-Z a-z 0-9 _ -`; its files are
-    /// `<name>.session`, `<name>.account.json`, … in `SESSIONS_DIR`.
-    #[serde(default)]
-    name: Option<String>,
-    /// POST only: send a login code to this number (international format); then
-    /// `POST /admin/accounts/<name>/auth/signIn {phone_code}`.
-    #[serde(default)]
-    phone_number: Option<String>,
-    /// POST only: sign the account in as this bot (@BotFather's token).
-    #[serde(default)]
-    bot_token: Option<String>,
-    /// Where the receiver POSTs this account's updates (http or https); unset: `WEBHOOK_URL`.
-    #[serde(default)]
-    webhook_url: Option<String>,
-    /// `x-api-key` of its webhook POSTs; unset: `WEBHOOK_API_KEY`.
-    #[serde(default)]
-    webhook_api_key: Option<String>,
-    /// `X-Telegram-Bot-Api-Secret-Token` of its webhook POSTs; unset: `WEBHOOK_SECRET_TOKEN`.
-    #[serde(default)]
-    webhook_secret_token: Option<String>,
-    /// Standard Webhooks signing secret (`whsec_…`); unset: `WEBHOOK_SIGNING_SECRET`.
-    #[serde(default)]
-    webhook_signing_secret: Option<String>,
-    /// `legacy` or `bot_api`; unset: `WEBHOOK_FORMAT`.
-    #[serde(default)]
-    webhook_format: Option<String>,
-    /// Requests per second its API accepts (0: no limit); unset: `RATE_LIMIT_PER_SECOND`.
-    #[serde(default)]
-    rate_limit_per_second: Option<u32>,
-    /// Burst of that limit; unset: `RATE_LIMIT_BURST`.
-    #[serde(default)]
-    rate_limit_burst: Option<u32>,
-}
-
-impl AccountRequest {
-    /// Applies the settings it names onto `settings`; an empty string clears one.
-    fn apply(&self, settings: &mut AccountSettings) -> Result<(), String> {
-        let set = |target: &mut Option<String>, value: &Option<String>| {
-            if let Some(value) = value {
-                *target = (!value.is_empty()).then(|| value.clone());
-            }
-        };
-        if let Some(url) = self.webhook_url.as_deref().filter(|u| !u.is_empty()) {
-            let parsed = url::Url::parse(url).map_err(|_| "webhook_url is not a URL".to_owned())?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err("webhook_url must be http or https".into());
-            }
-        }
-        if let Some(format) = self.webhook_format.as_deref().filter(|f| !f.is_empty())
-            && !matches!(format, "legacy" | "bot_api")
-        {
-            return Err("webhook_format must be legacy or bot_api".into());
-        }
-        set(&mut settings.webhook_url, &self.webhook_url);
-        set(&mut settings.webhook_api_key, &self.webhook_api_key);
-        set(
-            &mut settings.webhook_secret_token,
-            &self.webhook_secret_token,
-        );
-        set(
-            &mut settings.webhook_signing_secret,
-            &self.webhook_signing_secret,
-        );
-        set(&mut settings.webhook_format, &self.webhook_format);
-        if self.rate_limit_per_second.is_some() {
-            settings.rate_limit_per_second = self.rate_limit_per_second;
-        }
-        if self.rate_limit_burst.is_some() {
-            settings.rate_limit_burst = self.rate_limit_burst;
-        }
-        Ok(())
     }
 }
 
@@ -380,114 +302,4 @@ pub(super) async fn admin_delete(
     accounts.reindex();
     tracing::info!(account = %name, "account removed");
     ok(json!({"name": name, "removed": true}))
-}
-
-/// The management API's paths for the OpenAPI document, each under the `admin_key` security
-/// scheme (`x-admin-key`), tagged `accounts`; `body` is [`AccountRequest`]'s schema reference,
-/// `error` the error envelope's.
-pub(crate) fn openapi_paths(
-    body: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-    error: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-) -> Vec<(String, utoipa::openapi::path::PathItem)> {
-    use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn, PathItem};
-    use utoipa::openapi::request_body::RequestBody;
-    use utoipa::openapi::response::ResponseBuilder;
-    use utoipa::openapi::security::SecurityRequirement;
-    use utoipa::openapi::{ContentBuilder, Required};
-
-    let op = |id: &str, summary: &str, with_body: bool, path_params: &[&str]| {
-        let mut op = Operation::new();
-        op.operation_id = Some(id.to_owned());
-        op.tags = Some(vec!["accounts".to_owned()]);
-        op.summary = Some(summary.to_owned());
-        op.security = Some(vec![SecurityRequirement::new(
-            "admin_key",
-            Vec::<String>::new(),
-        )]);
-        if with_body {
-            let mut request = RequestBody::new();
-            request.content.insert(
-                "application/json".to_owned(),
-                ContentBuilder::new()
-                    .schema(Some(body.clone()))
-                    .build()
-                    .into(),
-            );
-            request.required = Some(Required::True);
-            op.request_body = Some(request.into());
-        }
-        op.parameters = Some(
-            path_params
-                .iter()
-                .map(|name| {
-                    ParameterBuilder::new()
-                        .name(*name)
-                        .parameter_in(ParameterIn::Path)
-                        .required(Required::True)
-                        .build()
-                        .into()
-                })
-                .collect(),
-        );
-        let ok = ResponseBuilder::new()
-            .description("`{\"ok\":true,\"result\":…}`: the account (name, user_id, signed_in, is_bot, token, queue)")
-            .build();
-        let failed = ResponseBuilder::new()
-            .description("The error envelope: 401 wrong admin key, 403 no ADMIN_API_KEY set, 404 no such account, 409 name taken")
-            .content(
-                "application/json",
-                ContentBuilder::new().schema(Some(error.clone())).build(),
-            )
-            .build();
-        op.responses.responses.insert("200".to_owned(), ok.into());
-        op.responses
-            .responses
-            .insert("default".to_owned(), failed.into());
-        op
-    };
-    let mut list = PathItem::new(
-        HttpMethod::Get,
-        op(
-            "listAccounts",
-            "Every account with its state and token",
-            false,
-            &[],
-        ),
-    );
-    list.post = Some(op(
-        "addAccount",
-        "Add an account and start its login (phone_number: a code is sent; bot_token: signed in)",
-        true,
-        &[],
-    ));
-    let mut one = PathItem::new(
-        HttpMethod::Get,
-        op("getAccount", "One account", false, &["name"]),
-    );
-    one.patch = Some(op(
-        "changeAccount",
-        "Change its settings; both binaries restart that account with them",
-        true,
-        &["name"],
-    ));
-    one.delete = Some(op(
-        "removeAccount",
-        "Sign it out and delete its session, settings and send queue",
-        false,
-        &["name"],
-    ));
-    let step = PathItem::new(
-        HttpMethod::Post,
-        op(
-            "accountLoginStep",
-            "A login step as /api_v1/auth/<step>: sendCode, signIn, checkPassword, signInBot, logOut, status",
-            false,
-            &["name", "step"],
-        ),
-    );
-    vec![
-        ("/admin/accounts".to_owned(), list),
-        ("/admin/accounts/{name}".to_owned(), one),
-        ("/admin/accounts/{name}/auth/{step}".to_owned(), step),
-    ]
 }

@@ -4,7 +4,7 @@
 //!
 //! Each account is served by its own copy of the single-account API ([`crate::routes::router`]
 //! over its own [`ServerState`]: Telegram connection, send queue and rate limit, built by
-//! [`crate::startup::build_state`]), so one account's flood wait, queue or outage never touches
+//! `startup::build_state`), so one account's flood wait, queue or outage never touches
 //! another's. The front ([`Accounts::router`]) picks the account and hands the request on:
 //!
 //! | credentials | account |
@@ -47,8 +47,6 @@ use crate::error::ApiError;
 use crate::state::ServerState;
 
 mod admin;
-
-pub(crate) use admin::{AccountRequest, openapi_paths};
 
 use admin::{admin_add, admin_auth, admin_delete, admin_get, admin_list, admin_patch};
 
