@@ -42,6 +42,19 @@ struct Args {
     /// behind gets `differenceTooLong`). Unset: keep all.
     #[arg(long, env = "TESTDC_KEEP_CHANGES", value_name = "N")]
     keep_changes: Option<usize>,
+    /// Host N more accounts (each a world of its own, user ids 100000002…) and write a ready
+    /// session for each at `<--accounts-dir>/acc<user_id>.session` at start, for gateways that
+    /// serve many accounts (`SESSIONS_DIR`). Same ids and file names on every start.
+    #[arg(long, env = "TESTDC_ACCOUNTS", value_name = "N", default_value_t = 0)]
+    accounts: usize,
+    /// Where `--accounts` writes the sessions (created if missing).
+    #[arg(
+        long,
+        env = "TESTDC_ACCOUNTS_DIR",
+        value_name = "DIR",
+        default_value = "sessions/accounts"
+    )]
+    accounts_dir: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -65,6 +78,10 @@ enum Command {
         /// Sender in a group (a user id); ignored in private chats (the other user writes).
         #[arg(long)]
         from: Option<i64>,
+        /// The account (user id) whose world it happens in (`--accounts`); unset: the default
+        /// account's.
+        #[arg(long)]
+        account: Option<i64>,
     },
 }
 
@@ -81,8 +98,10 @@ async fn main() -> anyhow::Result<ExitCode> {
             chat_id,
             ref text,
             from,
+            account,
         }) => {
-            let body = serde_json::json!({"chat_id": chat_id, "text": text, "from": from});
+            let body = serde_json::json!({"chat_id": chat_id, "text": text, "from": from,
+                "account": account});
             let sent = control_client()?
                 .post(format!("http://{}/send", args.control))
                 .json(&body)
@@ -134,6 +153,25 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         };
         written.with_context(|| format!("failed to write session file {}", path.display()))?;
         tracing::info!(path = %path.display(), "session written");
+    }
+    if args.accounts > 0 {
+        let ids: Vec<i64> = dc
+            .add_accounts(args.accounts)
+            .iter()
+            .map(|a| a.user_id)
+            .collect();
+        tokio::fs::create_dir_all(&args.accounts_dir)
+            .await
+            .with_context(|| format!("failed to create {}", args.accounts_dir.display()))?;
+        dc.write_account_sessions(&ids, &args.accounts_dir)
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to write sessions in {}",
+                    args.accounts_dir.display()
+                )
+            })?;
+        tracing::info!(count = ids.len(), dir = %args.accounts_dir.display(), "account sessions written");
     }
     let listener = tokio::net::TcpListener::bind(args.control)
         .await
