@@ -57,6 +57,15 @@ pub struct AccountSettings {
     /// `legacy` or `bot_api` (`WEBHOOK_FORMAT`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_format: Option<String>,
+    /// Only these chats are forwarded (`ALLOWED_CHAT_IDS`; Bot API chat ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_chat_ids: Option<Vec<i64>>,
+    /// These chats are never forwarded (`IGNORED_CHAT_IDS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_chat_ids: Option<Vec<i64>>,
+    /// Update kinds forwarded (`ALLOWED_UPDATES`: `message`, `edited_message`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_updates: Option<Vec<String>>,
     /// Requests per second its API accepts (`RATE_LIMIT_PER_SECOND`; 0 turns it off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_per_second: Option<u32>,
@@ -75,6 +84,9 @@ impl std::fmt::Debug for AccountSettings {
             .field("webhook_secret_token", &set(&self.webhook_secret_token))
             .field("webhook_signing_secret", &set(&self.webhook_signing_secret))
             .field("webhook_format", &self.webhook_format)
+            .field("allowed_chat_ids", &self.allowed_chat_ids)
+            .field("ignored_chat_ids", &self.ignored_chat_ids)
+            .field("allowed_updates", &self.allowed_updates)
             .field("rate_limit_per_second", &self.rate_limit_per_second)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .finish()

@@ -3,8 +3,8 @@
 //! outbox, media directory, delivery lanes and webhook — inside this process, and one HTTP
 //! server on `MEDIA_BIND` serves them all.
 //!
-//! Routes of the shared server: `/healthz`, `/readyz`, `/metrics`, `/status` (every account's
-//! state); `/accounts/<name>/…` → that account's own routes (`/media/<file>`, `/status`,
+//! Routes of the shared server: `/healthz`, `/readyz`, `/metrics`, `/status` (accounts by
+//! state; with `x-api-key` = `WEBHOOK_API_KEY` every account by name); `/accounts/<name>/…` → that account's own routes (`/media/<file>`, `/status`,
 //! `/dead-letters`, …; its media URLs point there); anything else → the `TG_SESSION_NAME`
 //! account's routes, exactly as with one account.
 //!
@@ -74,6 +74,8 @@ struct Shared {
     routes: RwLock<HashMap<String, Router>>,
     states: RwLock<BTreeMap<String, AccountState>>,
     env_name: String,
+    /// `WEBHOOK_API_KEY`: shows `/status`'s list of accounts.
+    api_key: Option<secrecy::SecretString>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -82,6 +84,18 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl AccountState {
+    /// The state's name, as `/status` shows it.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::WaitingForSignIn => "waiting_for_sign_in",
+            Self::Starting => "starting",
+            Self::Running { .. } => "running",
+            Self::Failed { .. } => "failed",
+        }
+    }
 }
 
 impl Shared {
@@ -131,6 +145,7 @@ pub async fn run_on(
     };
     let shared = Arc::new(Shared {
         env_name: env_name.clone(),
+        api_key: config.webhook_api_key.clone(),
         ..Shared::default()
     });
     let (server_stop, server_stopped) = watch::channel(false);
@@ -381,14 +396,30 @@ async fn healthz() -> Response {
     axum::Json(json!({"ok": true})).into_response()
 }
 
-/// `GET /status`: every account by name with its state.
-async fn status(State(shared): State<Arc<Shared>>) -> Response {
+/// `GET /status`: accounts by state, and with `x-api-key` = `WEBHOOK_API_KEY` (the
+/// environment's, as for the single account's details) every account by name with its state.
+async fn status(State(shared): State<Arc<Shared>>, headers: axum::http::HeaderMap) -> Response {
     let states = read(&shared.states).clone();
-    let accounts: Vec<_> = states
-        .into_iter()
-        .map(|(name, state)| json!({"name": name, "state": state}))
-        .collect();
-    axum::Json(json!({"ok": true, "accounts": accounts})).into_response()
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for state in states.values() {
+        *counts.entry(state.name()).or_default() += 1;
+    }
+    let mut body = json!({"ok": true, "accounts": states.len(), "states": counts});
+    let presented = headers
+        .get("x-api-key")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let allowed = shared
+        .api_key
+        .as_ref()
+        .is_some_and(|key| ops::accounts::token_matches(key, presented));
+    if allowed {
+        body["list"] = states
+            .into_iter()
+            .map(|(name, state)| json!({"name": name, "state": state}))
+            .collect();
+    }
+    axum::Json(body).into_response()
 }
 
 fn not_found() -> Response {

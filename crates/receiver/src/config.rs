@@ -259,8 +259,8 @@ pub struct Config {
 impl Config {
     /// This configuration for account `entry` of `SESSIONS_DIR`: its session; its outbox beside
     /// it; media in `MEDIA_DIR/<name>` served under `/accounts/<name>/media/`; archive in
-    /// `ARCHIVE_DIR/<name>`; the webhook settings its settings file sets (the others stay
-    /// the environment's). Errors name the setting and the file, never a value.
+    /// `ARCHIVE_DIR/<name>`; the webhook settings and filters its settings file sets (the
+    /// others stay the environment's). Errors name the setting and the file, never a secret.
     pub fn for_account(&self, entry: &ops::accounts::AccountEntry) -> Result<Self, String> {
         let name = &entry.name;
         let settings = &entry.settings;
@@ -293,6 +293,21 @@ impl Config {
                 parse::parse_signing_secret(secret)
                     .map_err(|e| bad("webhook_signing_secret", e))?,
             );
+        }
+        if let Some(chats) = &settings.allowed_chat_ids {
+            config.allowed_chat_ids = chats.clone();
+        }
+        if let Some(chats) = &settings.ignored_chat_ids {
+            config.ignored_chat_ids = chats.clone();
+        }
+        if let Some(kinds) = &settings.allowed_updates {
+            config.allowed_updates = kinds
+                .iter()
+                .map(|k| {
+                    <UpdateKind as clap::ValueEnum>::from_str(k, true)
+                        .map_err(|_| bad("allowed_updates", format!("unknown update kind {k:?}")))
+                })
+                .collect::<Result<_, _>>()?;
         }
         if let Some(format) = &settings.webhook_format {
             config.webhook_format = <WebhookFormat as clap::ValueEnum>::from_str(format, true)

@@ -37,6 +37,18 @@ pub struct AccountRequest {
     /// `legacy` or `bot_api`; unset: `WEBHOOK_FORMAT`.
     #[serde(default)]
     pub webhook_format: Option<String>,
+    /// Only these chats are forwarded (Bot API chat ids); unset: `ALLOWED_CHAT_IDS`; `[]`:
+    /// all.
+    #[serde(default)]
+    pub allowed_chat_ids: Option<Vec<i64>>,
+    /// These chats are never forwarded; unset: `IGNORED_CHAT_IDS`.
+    #[serde(default)]
+    pub ignored_chat_ids: Option<Vec<i64>>,
+    /// Update kinds forwarded (`message`, `edited_message`, `channel_post`,
+    /// `edited_channel_post`, `deleted_messages`, `message_reaction_count`,
+    /// `callback_query`); unset: `ALLOWED_UPDATES`; `[]`: all.
+    #[serde(default)]
+    pub allowed_updates: Option<Vec<String>>,
     /// Requests per second its API accepts (0: no limit); unset: `RATE_LIMIT_PER_SECOND`.
     #[serde(default)]
     pub rate_limit_per_second: Option<u32>,
@@ -75,6 +87,27 @@ impl AccountRequest {
             &self.webhook_signing_secret,
         );
         set(&mut settings.webhook_format, &self.webhook_format);
+        const KINDS: [&str; 7] = [
+            "message",
+            "edited_message",
+            "channel_post",
+            "edited_channel_post",
+            "deleted_messages",
+            "message_reaction_count",
+            "callback_query",
+        ];
+        if let Some(kinds) = &self.allowed_updates {
+            if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+                return Err(format!("allowed_updates: unknown update kind {bad:?}"));
+            }
+            settings.allowed_updates = Some(kinds.clone());
+        }
+        if let Some(chats) = &self.allowed_chat_ids {
+            settings.allowed_chat_ids = Some(chats.clone());
+        }
+        if let Some(chats) = &self.ignored_chat_ids {
+            settings.ignored_chat_ids = Some(chats.clone());
+        }
         if self.rate_limit_per_second.is_some() {
             settings.rate_limit_per_second = self.rate_limit_per_second;
         }
@@ -127,6 +160,11 @@ pub fn openapi_paths(
                         .name(*name)
                         .parameter_in(ParameterIn::Path)
                         .required(Required::True)
+                        .schema(Some(
+                            utoipa::openapi::schema::ObjectBuilder::new()
+                                .schema_type(utoipa::openapi::schema::Type::String)
+                                .pattern(Some("^[A-Za-z0-9_-]{1,64}$")),
+                        ))
                         .build()
                         .into()
                 })

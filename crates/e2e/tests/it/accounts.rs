@@ -19,6 +19,9 @@ use testdc::{Fixture, SendText, TestDc, TestDcConfig};
 use tokio::net::TcpListener;
 
 const ADMIN: &str = "admin-key-for-e2e";
+/// The receivers' `WEBHOOK_API_KEY` (each account's settings send their own to their webhook);
+/// it also opens the receiver's list of accounts in `/status`.
+const RECEIVER_KEY: &str = "receiver-env-key";
 
 /// What one webhook path received: `(x-api-key, webhook-id, webhook-timestamp,
 /// webhook-signature, body)`.
@@ -95,13 +98,14 @@ async fn until<F: std::future::Future<Output = bool>>(
 async fn receiver_states(http: &reqwest::Client, addr: SocketAddr) -> HashMap<String, Value> {
     let status: Value = http
         .get(format!("http://{addr}/status"))
+        .header("x-api-key", RECEIVER_KEY)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    status["accounts"]
+    status["list"]
         .as_array()
         .unwrap()
         .iter()
@@ -213,6 +217,8 @@ async fn start_receiver(dir: &Path, env_session: &str, media: &Path) -> SocketAd
         dir.to_str().unwrap(),
         "--outbox-path",
         ":memory:",
+        "--webhook-api-key",
+        RECEIVER_KEY,
     ])
     .unwrap();
     tokio::spawn(receiver::accounts::run_on(

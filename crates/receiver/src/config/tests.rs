@@ -113,3 +113,64 @@ fn phone_is_normalised_and_secrets_are_not_printed() {
     assert_eq!(config.phone_number.as_deref(), Some("+15551234567"));
     assert!(!format!("{config:?}").contains("s3cret"));
 }
+
+#[test]
+fn an_account_of_many_takes_its_settings_over_the_environments() {
+    let base = parse(&[
+        "--api-id",
+        "1",
+        "--webhook-url",
+        "http://env.example/hook",
+        "--webhook-api-key",
+        "env-key",
+        "--media-dir",
+        "media",
+        "--allowed-chat-ids",
+        "5",
+    ])
+    .expect("valid");
+    let entry = |settings: ops::accounts::AccountSettings| ops::accounts::AccountEntry {
+        name: "shop2".into(),
+        session_name: PathBuf::from("sessions/shop2"),
+        settings,
+        settings_error: None,
+    };
+    let settings = ops::accounts::AccountSettings {
+        webhook_url: Some("https://shop2.example/hook".into()),
+        webhook_format: Some("bot_api".into()),
+        allowed_updates: Some(vec!["message".into(), "callback_query".into()]),
+        ignored_chat_ids: Some(vec![-100]),
+        ..ops::accounts::AccountSettings::generate()
+    };
+    let config = base.for_account(&entry(settings)).expect("valid settings");
+    assert_eq!(
+        config.session_path(),
+        PathBuf::from("sessions/shop2.session")
+    );
+    assert_eq!(config.outbox_path(), PathBuf::from("sessions/shop2.outbox"));
+    assert_eq!(config.media_dir, PathBuf::from("media/shop2"));
+    assert_eq!(config.media_url_prefix, "/accounts/shop2");
+    assert_eq!(config.account_name.as_deref(), Some("shop2"));
+    assert_eq!(
+        config.webhook_url.as_ref().map(Url::as_str),
+        Some("https://shop2.example/hook")
+    );
+    assert_eq!(config.webhook_format, WebhookFormat::BotApi);
+    assert_eq!(
+        config.allowed_updates,
+        [UpdateKind::Message, UpdateKind::CallbackQuery]
+    );
+    assert_eq!(config.ignored_chat_ids, [-100]);
+    // What its settings leave out stays the environment's.
+    assert_eq!(config.allowed_chat_ids, [5]);
+    assert!(config.webhook_api_key.is_some());
+
+    let bad = ops::accounts::AccountSettings {
+        webhook_signing_secret: Some("not-a-whsec-secret-value".into()),
+        allowed_updates: Some(vec!["everything".into()]),
+        ..ops::accounts::AccountSettings::default()
+    };
+    let err = base.for_account(&entry(bad)).expect_err("refused");
+    assert!(err.starts_with("shop2.account.json: "), "{err}");
+    assert!(!err.contains("not-a-whsec-secret-value"), "{err}");
+}

@@ -431,21 +431,34 @@ async fn healthz() -> Response {
     axum::Json(json!({"ok": true})).into_response()
 }
 
-/// `GET /status`: every account's send queue and whether it is signed in.
-async fn status(State(accounts): State<Arc<Accounts>>) -> Response {
+/// `GET /status`: how many accounts are signed in, and with `x-admin-key` every account's name,
+/// user id and send queue (names and ids are not for anyone who can reach the port).
+async fn status(State(accounts): State<Arc<Accounts>>, headers: axum::http::HeaderMap) -> Response {
     let slots: Vec<Arc<Slot>> = lock_read(&accounts.slots).values().cloned().collect();
-    let list: Vec<Value> = slots
-        .iter()
-        .map(|slot| {
-            json!({
-                "name": slot.name,
-                "user_id": slot.user_id(),
-                "signed_in": slot.user_id().is_some(),
-                "queue": slot.state.queue.status(),
+    let signed_in = slots.iter().filter(|s| s.user_id().is_some()).count();
+    let mut body = json!({
+        "ok": true,
+        "accounts": slots.len(),
+        "signed_in": signed_in,
+        "queue_depth": slots.iter().map(|s| s.state.queue.status().depth).sum::<usize>(),
+    });
+    let admin = headers
+        .get(ADMIN_KEY_HEADER)
+        .is_some_and(|key| accounts.admin_ok(key.as_bytes()));
+    if admin {
+        body["list"] = slots
+            .iter()
+            .map(|slot| {
+                json!({
+                    "name": slot.name,
+                    "user_id": slot.user_id(),
+                    "signed_in": slot.user_id().is_some(),
+                    "queue": slot.state.queue.status(),
+                })
             })
-        })
-        .collect();
-    axum::Json(json!({"ok": true, "accounts": list})).into_response()
+            .collect();
+    }
+    axum::Json(body).into_response()
 }
 
 /// The token a request presents: `x-api-key` on `/api_v1/…`, the path's `bot<token>` segment

@@ -53,6 +53,7 @@ pub use crate::extract::MAX_BODY_BYTES;
 /// | `GET /readyz` | none | 200 when signed in and Telegram answers, else 503 ([`health`]) |
 /// | `GET /metrics` | none | Prometheus text ([`crate::telemetry`]) |
 /// | `GET /status` | none | the send queue: depth, lanes, parked lanes, PEER_FLOOD pause ([`crate::queue`]) |
+/// | `/admin/accounts…` | none | 403: the management API is served only with `SESSIONS_DIR` ([`crate::accounts`]) |
 /// | `GET /api_v1/jobs/<id>` | `x-api-key` | an asynchronous send's state and answer ([`crate::queue`]) |
 /// | `GET /api_v1/openapi.json` | none | the OpenAPI document ([`crate::openapi`]) |
 /// | `GET /docs/` | none | Swagger UI for that document (compiled in, works offline) |
@@ -122,6 +123,9 @@ pub fn router(state: ServerState, cors: Option<tower_http::cors::CorsLayer>) -> 
             "/file/{bot_token}/{*file_path}",
             get(files::download_with_token).fallback(files::download_other_method),
         )
+        // The management API lives in the many-accounts front (`crate::accounts`).
+        .route("/admin/accounts", any(management_off))
+        .route("/admin/accounts/{*rest}", any(management_off))
         .fallback(unknown_path)
         .with_state(state)
         .merge(crate::openapi::router())
@@ -170,6 +174,15 @@ async fn job(
         Err(_) => ApiError::from(botapi::ApiError::bad_request("job id must be an integer"))
             .into_response(),
     }
+}
+
+/// `/admin/accounts…` on a single-account sender: 403, the management API needs
+/// `SESSIONS_DIR` (and `ADMIN_API_KEY`).
+async fn management_off() -> ApiError {
+    ApiError::with_status(
+        403,
+        "Forbidden: the management API needs SESSIONS_DIR and ADMIN_API_KEY",
+    )
 }
 
 /// Paths no route matched. Under `/api_v1/` and `/bot<token>/`: 401 without the right

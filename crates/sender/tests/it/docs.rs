@@ -90,7 +90,8 @@ async fn openapi_declares_get_with_query_parameters_beside_post() {
     let app = spawn_app().await;
     let doc = app.get("/api_v1/openapi.json").await.body;
     let paths = doc["paths"].as_object().unwrap();
-    for (path, item) in paths {
+    // The Bot API methods; the management API (`/admin/accounts…`) has its own verbs.
+    for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/api_v1/")) {
         assert!(item["post"].is_object(), "{path} has POST");
         assert!(item["get"].is_object(), "{path} has GET");
         assert!(
