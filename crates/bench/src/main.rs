@@ -2,13 +2,17 @@
 //! prints one markdown table of throughput, latency, media speed, RSS and start-up time.
 //!
 //! Run `cargo build --release --workspace && target/release/bench` (see BENCHMARKS.md).
+//! `--only accounts` measures many accounts in one receiver and one sender ([`accounts`]).
 //! `--quick` is a ~30 s smoke run for CI: it exercises every path and never asserts a timing;
 //! the exit code is non-zero only when something fails outright (a process does not start,
 //! a request errors in a way that stops a phase).
 
+mod accounts;
+mod accounts_load;
 mod idle;
 mod longrun;
 mod media;
+mod multi;
 mod nats;
 mod phases;
 mod procs;
@@ -70,6 +74,13 @@ struct Args {
     /// Also write the table (with the machine line) to this file.
     #[arg(long)]
     markdown: Option<PathBuf>,
+    /// Most accounts the accounts phase adds (its steps are 1, 10, 100, then this).
+    #[arg(long, default_value_t = 1000)]
+    max_accounts: usize,
+    /// Keep the full logs of the accounts phase's receivers and senders in this directory
+    /// (`<part>-<binary>.log`); otherwise only their last lines are shown, on failure.
+    #[arg(long)]
+    logs_dir: Option<PathBuf>,
 }
 
 /// A phase `--only` can pick.
@@ -83,6 +94,9 @@ enum Phase {
     Idle,
     /// Rounds of sendMessage load with the sender's and testdc's RSS after each.
     Longrun,
+    /// Many accounts in one receiver and one sender: idle RSS per extra account, start-up with
+    /// 1,000 accounts, load spread over 100 (last in a full run).
+    Accounts,
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -186,6 +200,21 @@ async fn main() -> anyhow::Result<()> {
     sampler.abort();
     phases::stop(sender.proc).await;
     phases::stop(dc.proc).await;
+    // Last, on a testdc and binaries of its own: nothing it leaves behind touches the others.
+    let accounts = if wants(Phase::Accounts) {
+        if let Some(dir) = &args.logs_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("failed to create {}", dir.display()))?;
+        }
+        let ap = accounts::AccountsPlan::new(args.quick, args.max_accounts, args.logs_dir.clone());
+        let done = accounts::run(&bins, &plan, &ap, &sink, &hook, &mut run, &mut rows).await;
+        if let Err(e) = &done {
+            rows.push(Row::new("accounts phase", format!("failed: {e:#}")));
+        }
+        done
+    } else {
+        Ok(())
+    };
 
     let machine = report::machine();
     let text = format!(
@@ -202,7 +231,7 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(path, &text)
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
-    Ok(())
+    accounts.context("the accounts phase failed")
 }
 
 /// Restarts the receiver with its outbox in memory (`OUTBOX_PATH=:memory:`, plus

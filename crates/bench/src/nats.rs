@@ -98,6 +98,7 @@ pub(crate) async fn run(
         let inj = Injection {
             control: dc.control.clone(),
             users: many.clone(),
+            accounts: std::sync::Arc::new([]),
             rate: rate_per_s,
             injectors,
             duration,

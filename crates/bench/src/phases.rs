@@ -62,6 +62,7 @@ impl Env<'_> {
             base: self.sender.base.clone(),
             key: crate::stack::API_KEY.to_owned(),
             chat_id: self.dc.alice,
+            key_in_path: false,
         }
     }
 
@@ -172,6 +173,7 @@ pub(crate) async fn receiver(
         let inj = Injection {
             control: env.dc.control.clone(),
             users,
+            accounts: Arc::new([]),
             rate: rate_per_s,
             injectors,
             duration,

@@ -3,6 +3,7 @@
 //! `/proc/<pid>`.
 
 use std::collections::VecDeque;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -66,6 +67,10 @@ struct LogState {
     warnings: u64,
     /// The first [`KEEP_WARNINGS`] WARN/ERROR lines, to show with the count.
     first_warnings: Vec<String>,
+    /// Where every line is also written, when asked.
+    file: Option<std::io::LineWriter<std::fs::File>>,
+    /// Lines seen so far that contain each watched text ([`Proc::count_lines`]).
+    counted: Vec<(&'static str, u64)>,
 }
 
 /// How many WARN/ERROR lines a process keeps for the report.
@@ -83,6 +88,26 @@ impl Proc {
         env: &[(String, String)],
         log_on_stdout: bool,
     ) -> anyhow::Result<Self> {
+        Self::spawn_logged(name, bin, cwd, args, env, log_on_stdout, None)
+    }
+
+    /// [`Proc::spawn`], also appending every log line to `log_file` when given (created or
+    /// truncated; the watcher stops writing to it after the first write error).
+    pub(crate) fn spawn_logged(
+        name: &'static str,
+        bin: &Path,
+        cwd: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log_on_stdout: bool,
+        log_file: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let file = log_file
+            .map(|path| {
+                std::fs::File::create(path)
+                    .with_context(|| format!("failed to create log file {}", path.display()))
+            })
+            .transpose()?;
         let spawned = Instant::now();
         let mut child = Command::new(bin)
             .args(args)
@@ -100,7 +125,10 @@ impl Proc {
             .spawn()
             .with_context(|| format!("failed to start {}", bin.display()))?;
         let pid = child.id().context("child exited at once")?;
-        let log = Arc::new(Mutex::new(LogState::default()));
+        let log = Arc::new(Mutex::new(LogState {
+            file: file.map(std::io::LineWriter::new),
+            ..LogState::default()
+        }));
         let stderr = child.stderr.take().context("stderr not piped")?;
         watch_lines(stderr, log.clone());
         if let Some(stdout) = child.stdout.take() {
@@ -128,6 +156,19 @@ impl Proc {
     /// The first few WARN/ERROR lines (at most 5).
     pub(crate) fn first_warnings(&self) -> Vec<String> {
         self.lock().first_warnings.clone()
+    }
+
+    /// How many log lines containing `text` appeared since it was first asked for (the first
+    /// call starts counting and answers 0).
+    pub(crate) fn count_lines(&self, text: &'static str) -> u64 {
+        let mut state = self.lock();
+        match state.counted.iter().find(|(t, _)| *t == text) {
+            Some((_, n)) => *n,
+            None => {
+                state.counted.push((text, 0));
+                0
+            }
+        }
     }
 
     /// The last log lines, for error messages.
@@ -169,6 +210,11 @@ impl Proc {
         }
     }
 
+    /// How it exited, when it has.
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Kills the process and reaps it.
     pub(crate) async fn stop(mut self) {
         let _ = self.child.kill().await;
@@ -202,6 +248,14 @@ fn watch_lines(
                 if state.first_warnings.len() < KEEP_WARNINGS {
                     state.first_warnings.push(line.clone());
                 }
+            }
+            for (text, n) in &mut state.counted {
+                *n += u64::from(line.contains(*text));
+            }
+            if let Some(file) = state.file.as_mut()
+                && writeln!(file, "{line}").is_err()
+            {
+                state.file = None;
             }
             if state.last.len() == KEEP_LINES {
                 state.last.pop_front();
@@ -245,6 +299,41 @@ pub(crate) fn status_kib(pid: u32, key: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Open file descriptors of `pid` (entries of `/proc/<pid>/fd`; 0 when unreadable).
+pub(crate) fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+/// The soft and hard limit on open files of `pid` (`Max open files` of `/proc/<pid>/limits`;
+/// `u64::MAX` for `unlimited`), when readable.
+pub(crate) fn fd_limit(pid: u32) -> Option<(u64, u64)> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let mut values = line["Max open files".len()..]
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(u64::MAX));
+    Some((values.next()?, values.next()?))
+}
+
+/// Raises the soft limit on open files of `pid` to its hard limit with util-linux `prlimit`
+/// (each account holds SQLite files and a TCP connection). Returns the soft limit in effect
+/// afterwards; a note on stderr when it could not be raised.
+pub(crate) fn raise_fd_limit(pid: u32) -> Option<u64> {
+    let (soft, hard) = fd_limit(pid)?;
+    if soft >= hard {
+        return Some(soft);
+    }
+    let raised = std::process::Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .arg(format!("--nofile={hard}:{hard}"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !raised {
+        eprintln!("bench: could not raise the open-files limit of {pid} from {soft} to {hard}");
+    }
+    fd_limit(pid).map(|(soft, _)| soft)
 }
 
 /// CPU use of each process over one phase, as a share of one core.

@@ -1,6 +1,7 @@
 //! Receive-side load: concurrent injectors post `POST /send` to testdc's control API (users
-//! write to the account, each in their private chat, round-robin), paced to a rate or as fast
-//! as possible; the sink times each payload from injection to arrival.
+//! write to the account, or to several hosted accounts, each in their private chat,
+//! round-robin), paced to a rate or as fast as possible; the sink times each payload from
+//! injection to arrival.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +23,10 @@ pub(crate) struct Injection {
     pub control: String,
     /// The simulated users (each their own private chat) the messages come from, in turn.
     pub users: Arc<[i64]>,
+    /// The hosted accounts (testdc's `account`, a user id) the messages go to, in turn; empty
+    /// for testdc's default account. Message `n` goes from `users[n % users.len()]` to
+    /// `accounts[n % accounts.len()]`.
+    pub accounts: Arc<[i64]>,
     /// Updates per second to offer; `None` for as fast as the injectors go.
     pub rate: Option<f64>,
     /// Concurrent injectors.
@@ -61,7 +66,8 @@ pub(crate) async fn run(sink: &Sink, inj: &Injection) -> Outcome {
     for i in 0..inj.injectors {
         let (http, sent, errors) = (http.clone(), sent.clone(), errors.clone());
         let url = format!("{}/send", inj.control);
-        let (users, run, rate, k) = (inj.users.clone(), inj.run, inj.rate, inj.injectors);
+        let (users, accounts) = (inj.users.clone(), inj.accounts.clone());
+        let (run, rate, k) = (inj.run, inj.rate, inj.injectors);
         tasks.push(tokio::spawn(async move {
             for j in 0u64.. {
                 if let Some(rate) = rate {
@@ -74,9 +80,13 @@ pub(crate) async fn run(sink: &Sink, inj: &Injection) -> Outcome {
                 } else if Instant::now() >= end {
                     break;
                 }
-                let user = users[(j as usize * k + i) % users.len()];
+                let n = j as usize * k + i;
+                let user = users[n % users.len()];
                 let text = format!("bench {run} {}", now_micros());
-                let body = json!({"from": user, "chat_id": user, "text": text});
+                let mut body = json!({"from": user, "chat_id": user, "text": text});
+                if !accounts.is_empty() {
+                    body["account"] = json!(accounts[n % accounts.len()]);
+                }
                 match http.post(&url).json(&body).send().await {
                     Ok(r) if r.status().is_success() => sent.fetch_add(1, Ordering::Relaxed),
                     _ => errors.fetch_add(1, Ordering::Relaxed),

@@ -1,5 +1,6 @@
 //! Closed-loop HTTP load on the sender: N concurrent clients (one keep-alive connection each)
-//! repeat one request for a fixed time; every latency goes into an HDR histogram.
+//! repeat one request for a fixed time, to one target or spread round-robin over several
+//! (accounts); every latency goes into an HDR histogram.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,13 +49,26 @@ pub(crate) struct LoadResult {
 pub(crate) struct Target {
     /// e.g. `http://127.0.0.1:40123`.
     pub base: String,
-    /// `X_API_TOKEN`.
+    /// `X_API_TOKEN`, or an account's token `<user_id>:<secret>`.
     pub key: String,
     /// Bot API chat id every message goes to.
     pub chat_id: i64,
+    /// Send the key in the path, `/bot<key>/<method>` (as Bot API libraries do), instead of
+    /// `x-api-key` on `/api_v1/<method>`.
+    pub key_in_path: bool,
 }
 
 impl Target {
+    /// `POST` of `method` with the key where [`Target::key_in_path`] says.
+    fn post(&self, http: &reqwest::Client, method: &str) -> reqwest::RequestBuilder {
+        if self.key_in_path {
+            http.post(format!("{}/bot{}/{method}", self.base, self.key))
+        } else {
+            http.post(format!("{}/api_v1/{method}", self.base))
+                .header("x-api-key", &self.key)
+        }
+    }
+
     /// Sends `req` once; `Ok(body)` on 200 with `"ok": true`.
     pub(crate) async fn send(
         &self,
@@ -62,9 +76,7 @@ impl Target {
         req: &Request,
     ) -> anyhow::Result<Value> {
         let builder = match req {
-            Request::Json { method, body } => http
-                .post(format!("{}/api_v1/{method}", self.base))
-                .json(body),
+            Request::Json { method, body } => self.post(http, method).json(body),
             Request::Upload {
                 method,
                 field,
@@ -76,11 +88,10 @@ impl Target {
                 let form = reqwest::multipart::Form::new()
                     .text("chat_id", self.chat_id.to_string())
                     .part(*field, part);
-                http.post(format!("{}/api_v1/{method}", self.base))
-                    .multipart(form)
+                self.post(http, method).multipart(form)
             }
         };
-        let response = builder.header("x-api-key", &self.key).send().await?;
+        let response = builder.send().await?;
         let status = response.status();
         let body: Value = response.json().await.context("answer is not JSON")?;
         if status.is_success() && body["ok"] == Value::Bool(true) {
@@ -99,21 +110,36 @@ pub(crate) async fn run(
     warmup: Duration,
     duration: Duration,
 ) -> LoadResult {
+    run_spread(std::slice::from_ref(target), req, clients, warmup, duration).await
+}
+
+/// [`run`] over several targets: request `j` of client `i` goes to target
+/// `(i + j * clients) % targets.len()`, so every target gets an even share at any moment.
+/// `targets` must not be empty.
+pub(crate) async fn run_spread(
+    targets: &[Target],
+    req: &Request,
+    clients: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> LoadResult {
     let start = Instant::now() + warmup;
     let end = start + duration;
+    let targets: Arc<[Target]> = targets.into();
     let mut tasks = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        let (target, req) = (target.clone(), req.clone());
+    for i in 0..clients {
+        let (targets, req) = (targets.clone(), req.clone());
         tasks.push(tokio::spawn(async move {
             // One client per loop: its own keep-alive connection, like a separate caller.
             let http = reqwest::Client::new();
             let mut hist = histogram();
             let (mut ok, mut errors, mut first_error) = (0u64, 0u64, None);
-            loop {
+            for j in 0usize.. {
                 let t0 = Instant::now();
                 if t0 >= end {
                     break;
                 }
+                let target = &targets[(i + j * clients) % targets.len()];
                 let result = target.send(&http, &req).await;
                 let measured = t0 >= start;
                 match result {

@@ -2,6 +2,7 @@
 //! directory, then the receiver (webhook → the bench's sink) and the sender, each on free
 //! loopback ports, with their start-up times.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -54,11 +55,21 @@ pub(crate) struct Dc {
 
 /// Starts testdc with a fresh session in a temporary directory.
 pub(crate) async fn start_dc(bins: &std::path::Path, http: &reqwest::Client) -> anyhow::Result<Dc> {
+    start_dc_at(bins, http, "bench").await
+}
+
+/// Starts testdc with a fresh session named `session` (a path relative to a new temporary
+/// directory, e.g. `accounts/main`; testdc creates the parent directories).
+pub(crate) async fn start_dc_at(
+    bins: &std::path::Path,
+    http: &reqwest::Client,
+    session: &str,
+) -> anyhow::Result<Dc> {
     let dir = tempfile::Builder::new()
         .prefix("tg-bench-")
         .tempdir()
         .context("failed to create a temporary directory")?;
-    let session = dir.path().join("bench").display().to_string();
+    let session = dir.path().join(session).display().to_string();
     let (mt, ctl) = (free_addr()?, free_addr()?);
     let args = [
         "--bind".to_owned(),
@@ -140,18 +151,7 @@ pub(crate) async fn start_receiver(
     extra: &[(String, String)],
 ) -> anyhow::Result<Started> {
     let bind = free_addr()?;
-    let media_dir: PathBuf = dc.dir.path().join("media");
-    let mut env = vec![
-        ("TG_API_ID".to_owned(), "1".to_owned()),
-        ("TG_SESSION_NAME".to_owned(), dc.session.clone()),
-        ("WEBHOOK_URL".to_owned(), webhook.to_owned()),
-        ("WEBHOOK_API_KEY".to_owned(), "bench-key".to_owned()),
-        ("MEDIA_DIR".to_owned(), media_dir.display().to_string()),
-        ("MEDIA_BIND".to_owned(), bind.to_string()),
-        ("PUBLIC_MEDIA_HOST".to_owned(), "127.0.0.1".to_owned()),
-        ("PUBLIC_MEDIA_PORT".to_owned(), bind.port().to_string()),
-        ("MEDIA_MAX_BYTES".to_owned(), media_max.to_string()),
-    ];
+    let mut env = receiver_env(dc, &dc.session, webhook, bind, media_max);
     env.extend_from_slice(extra);
     let proc = Proc::spawn(
         "receiver",
@@ -172,19 +172,7 @@ pub(crate) async fn start_sender(
     max_upload: u64,
 ) -> anyhow::Result<Started> {
     let bind = free_addr()?;
-    let env = [
-        ("TG_API_ID".to_owned(), "1".to_owned()),
-        ("TG_SESSION_NAME".to_owned(), dc.session.clone()),
-        ("X_API_TOKEN".to_owned(), API_KEY.to_owned()),
-        ("SENDER_BIND".to_owned(), bind.to_string()),
-        // The load is the point: no per-key rate limit.
-        ("RATE_LIMIT_PER_SECOND".to_owned(), "0".to_owned()),
-        // The send queue without pacing, and the bench chat's sends all in flight at once:
-        // what the queue's storage costs, not what pacing holds back.
-        ("SEND_PACING".to_owned(), "false".to_owned()),
-        ("SEND_CHAT_CONCURRENCY".to_owned(), "64".to_owned()),
-        ("MAX_UPLOAD_BYTES".to_owned(), max_upload.to_string()),
-    ];
+    let env = sender_env(&dc.session, bind, max_upload);
     let proc = Proc::spawn(
         "sender",
         &bins.join("sender"),
@@ -194,4 +182,49 @@ pub(crate) async fn start_sender(
         true,
     )?;
     wait_ready(proc, http, format!("http://{bind}")).await
+}
+
+/// The receiver's environment: session `session` (`TG_SESSION_NAME`), webhook → `webhook`,
+/// media under testdc's directory served on `bind`, `MEDIA_MAX_BYTES` = `media_max`.
+pub(crate) fn receiver_env(
+    dc: &Dc,
+    session: &str,
+    webhook: &str,
+    bind: SocketAddr,
+    media_max: u64,
+) -> Vec<(String, String)> {
+    let media_dir: PathBuf = dc.dir.path().join("media");
+    vec![
+        ("TG_API_ID".to_owned(), "1".to_owned()),
+        ("TG_SESSION_NAME".to_owned(), session.to_owned()),
+        ("WEBHOOK_URL".to_owned(), webhook.to_owned()),
+        ("WEBHOOK_API_KEY".to_owned(), "bench-key".to_owned()),
+        ("MEDIA_DIR".to_owned(), media_dir.display().to_string()),
+        ("MEDIA_BIND".to_owned(), bind.to_string()),
+        ("PUBLIC_MEDIA_HOST".to_owned(), "127.0.0.1".to_owned()),
+        ("PUBLIC_MEDIA_PORT".to_owned(), bind.port().to_string()),
+        ("MEDIA_MAX_BYTES".to_owned(), media_max.to_string()),
+    ]
+}
+
+/// The sender's environment: session `session`, [`API_KEY`], HTTP on `bind`, no rate limit,
+/// no pacing, `MAX_UPLOAD_BYTES` = `max_upload`.
+pub(crate) fn sender_env(
+    session: &str,
+    bind: SocketAddr,
+    max_upload: u64,
+) -> Vec<(String, String)> {
+    vec![
+        ("TG_API_ID".to_owned(), "1".to_owned()),
+        ("TG_SESSION_NAME".to_owned(), session.to_owned()),
+        ("X_API_TOKEN".to_owned(), API_KEY.to_owned()),
+        ("SENDER_BIND".to_owned(), bind.to_string()),
+        // The load is the point: no per-key rate limit.
+        ("RATE_LIMIT_PER_SECOND".to_owned(), "0".to_owned()),
+        // The send queue without pacing, and the bench chat's sends all in flight at once:
+        // what the queue's storage costs, not what pacing holds back.
+        ("SEND_PACING".to_owned(), "false".to_owned()),
+        ("SEND_CHAT_CONCURRENCY".to_owned(), "64".to_owned()),
+        ("MAX_UPLOAD_BYTES".to_owned(), max_upload.to_string()),
+    ]
 }
