@@ -102,6 +102,28 @@ impl AccountSettings {
         }
     }
 
+    /// What the sender serves the account with: its token's secret and its rate limit. A
+    /// change elsewhere (a webhook setting) does not restart it there.
+    pub fn sender_part(&self) -> (&str, Option<u32>, Option<u32>) {
+        (
+            &self.secret,
+            self.rate_limit_per_second,
+            self.rate_limit_burst,
+        )
+    }
+
+    /// What the receiver serves the account with: everything but [`Self::sender_part`], so a
+    /// new token secret (the sender writes one for a session found without settings) does not
+    /// restart it there.
+    pub fn receiver_part(&self) -> Self {
+        Self {
+            secret: String::new(),
+            rate_limit_per_second: None,
+            rate_limit_burst: None,
+            ..self.clone()
+        }
+    }
+
     /// The account's API token for `user_id`: `<user_id>:<secret>`; `None` without a secret.
     pub fn token(&self, user_id: i64) -> Option<SecretString> {
         (!self.secret.is_empty()).then(|| SecretString::from(format!("{user_id}:{}", self.secret)))
@@ -275,6 +297,20 @@ mod tests {
         let shown = format!("{settings:?}");
         assert!(!shown.contains(&settings.secret), "{shown}");
         assert!(!shown.contains("hook-key-value"), "{shown}");
+    }
+
+    #[test]
+    fn a_new_secret_restarts_only_the_sender_and_a_webhook_change_only_the_receiver() {
+        let before = AccountSettings::generate();
+        let new_secret = AccountSettings::generate();
+        assert_eq!(before.receiver_part(), new_secret.receiver_part());
+        assert_ne!(before.sender_part(), new_secret.sender_part());
+        let new_hook = AccountSettings {
+            webhook_url: Some("http://127.0.0.1:1/hook".into()),
+            ..before.clone()
+        };
+        assert_eq!(before.sender_part(), new_hook.sender_part());
+        assert_ne!(before.receiver_part(), new_hook.receiver_part());
     }
 
     #[tokio::test]

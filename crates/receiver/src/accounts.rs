@@ -190,7 +190,7 @@ pub async fn run_on(
         for name in names {
             let keep = wanted
                 .get(&name)
-                .is_some_and(|entry| running[&name].settings == entry.settings);
+                .is_some_and(|entry| running[&name].settings == entry.settings.receiver_part());
             if !keep && let Some(old) = running.remove(&name) {
                 tracing::info!(account = %name, "stopping account");
                 old.stop.send_replace(true);
@@ -233,7 +233,7 @@ pub async fn run_on(
             running.insert(
                 name,
                 Running {
-                    settings: entry.settings,
+                    settings: entry.settings.receiver_part(),
                     stop: stop_tx,
                     task,
                 },
@@ -404,7 +404,11 @@ async fn status(State(shared): State<Arc<Shared>>, headers: axum::http::HeaderMa
     for state in states.values() {
         *counts.entry(state.name()).or_default() += 1;
     }
-    let mut body = json!({"ok": true, "accounts": states.len(), "states": counts});
+    // Tasks alive in the process: flat while accounts come and go, or something leaks.
+    let tasks = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    let mut body = json!({"ok": true, "accounts": states.len(), "states": counts, "tasks": tasks});
     let presented = headers
         .get("x-api-key")
         .map(|v| v.as_bytes())

@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             .await
             .context("failed to start the sender")?;
         tracing::info!(
-            accounts = ?accounts.names(),
+            accounts = accounts.names().len(),
             addr = %listener.local_addr().context("failed to read SENDER_BIND")?,
             "sender listening for many accounts"
         );

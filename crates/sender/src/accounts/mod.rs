@@ -34,6 +34,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use futures::StreamExt as _;
 use ops::accounts::{AccountEntry, AccountSettings, token_matches, token_user_id};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -49,6 +50,13 @@ use crate::state::ServerState;
 mod admin;
 
 use admin::{admin_add, admin_auth, admin_delete, admin_get, admin_list, admin_patch};
+
+/// Accounts started at once (each opens its session, send queue and Telegram connection).
+const START_AT_ONCE: usize = 16;
+/// The first retry of an account that failed to start; doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest wait between two start attempts of a failing account.
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The management key's header (`ADMIN_API_KEY`).
 pub const ADMIN_KEY_HEADER: &str = "x-admin-key";
@@ -95,6 +103,8 @@ pub struct Accounts {
     by_user: RwLock<HashMap<i64, Arc<Slot>>>,
     /// Serializes starting, restarting and removing accounts.
     changes: tokio::sync::Mutex<()>,
+    /// Accounts whose last start failed: when to try again and the current backoff.
+    failed: std::sync::Mutex<HashMap<String, (std::time::Instant, std::time::Duration)>>,
     /// Names that have a metric label of their own (at most [`ops::metrics::ACCOUNT_LABELS`]).
     labeled: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -150,6 +160,7 @@ impl Accounts {
             by_user: RwLock::default(),
             changes: tokio::sync::Mutex::new(()),
             labeled: std::sync::Mutex::default(),
+            failed: std::sync::Mutex::default(),
         });
         this.sync().await?;
         Ok(this)
@@ -234,27 +245,51 @@ impl Accounts {
         for (name, slot) in &running {
             let keep = wanted
                 .get(name)
-                .is_some_and(|entry| entry.settings == slot.settings);
+                .is_some_and(|entry| entry.settings.sender_part() == slot.settings.sender_part());
             if !keep {
                 tracing::info!(account = %name, "stopping account");
                 lock_write(&self.slots).remove(name);
                 slot.shutdown();
             }
         }
-        for (name, entry) in wanted {
-            if lock_read(&self.slots).contains_key(&name) {
-                continue;
-            }
+        // Start what is new, several at once (each opens files and connects), except accounts
+        // whose last start failed and whose retry is not due yet.
+        let now = std::time::Instant::now();
+        let starting: Vec<AccountEntry> = wanted
+            .into_values()
+            .filter(|entry| !lock_read(&self.slots).contains_key(&entry.name))
+            .filter(|entry| {
+                self.failed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&entry.name)
+                    .is_none_or(|(due, _)| *due <= now)
+            })
+            .collect();
+        let mut started = futures::stream::iter(starting)
+            .map(|entry| async move {
+                let slot = self.start_slot(&entry).await;
+                (entry, slot)
+            })
+            .buffer_unordered(START_AT_ONCE);
+        while let Some((entry, slot)) = started.next().await {
+            let name = entry.name.clone();
             if let Some(error) = &entry.settings_error {
                 tracing::warn!(account = %name, error, "unreadable account settings; served with defaults");
             }
-            match self.start_slot(&entry).await {
+            let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+            match slot {
                 Ok(slot) => {
-                    tracing::info!(account = %name, signed_in = slot.user_id().is_some(), "account started");
+                    failed.remove(&name);
+                    tracing::debug!(account = %name, signed_in = slot.user_id().is_some(), "account started");
                     lock_write(&self.slots).insert(name, Arc::new(slot));
                 }
                 Err(e) => {
-                    tracing::warn!(account = %name, error = format!("{e:#}"), "cannot start account; retried at the next scan");
+                    let delay = failed
+                        .get(&name)
+                        .map_or(RETRY_FIRST, |(_, d)| (*d * 2).min(RETRY_MAX));
+                    tracing::warn!(account = %name, error = format!("{e:#}"), retry_in = ?delay, "cannot start account");
+                    failed.insert(name, (std::time::Instant::now() + delay, delay));
                 }
             }
         }
@@ -401,7 +436,6 @@ impl Accounts {
             "signed_in": account.is_some(),
             "token": token,
             "env": slot.env,
-            "webhook_url_set": slot.settings.webhook_url.is_some(),
             "queue": slot.state.queue.status(),
         })
     }
