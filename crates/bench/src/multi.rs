@@ -148,7 +148,10 @@ impl Binary {
     /// What the binary reports now. Errors: no answer within 5 s, or not the expected JSON.
     pub(crate) async fn census(&self, http: &reqwest::Client) -> anyhow::Result<Census> {
         let request = match self.kind {
-            Kind::Receiver => http.get(format!("{}/status", self.base)),
+            // The list of accounts needs the receiver's WEBHOOK_API_KEY (stack::receiver_env).
+            Kind::Receiver => http
+                .get(format!("{}/status", self.base))
+                .header("x-api-key", "bench-key"),
             Kind::Sender => http
                 .get(format!("{}/admin/accounts", self.base))
                 .header("x-admin-key", ADMIN_KEY),
@@ -161,7 +164,7 @@ impl Binary {
             .json()
             .await?;
         let list = match self.kind {
-            Kind::Receiver => &body["accounts"],
+            Kind::Receiver => &body["list"],
             Kind::Sender => &body["result"],
         };
         let list = list
