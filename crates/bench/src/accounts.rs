@@ -10,19 +10,19 @@
 //! 2. Start-up with every session of part 1 already in the directory: each binary alone, from
 //!    spawn until all its accounts are up; then its idle RSS, and the slope from that fresh
 //!    start (no restarts).
-//! 3. Load spread over 100 accounts ([`crate::accounts_load`]).
+//! 3. Load spread over 100 accounts (`accounts_load`).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::multi::{self, Binary, Kind, Layout};
+use crate::multi::{self, AccountsPlan, Binary, Ctx, Kind};
 use crate::phases::Plan;
 use crate::procs::{open_fds, status_kib};
 use crate::report::{Row, mib, rate};
 use crate::sink::Sink;
-use crate::stack::{self, Dc};
+use crate::stack;
 
 /// Share of the open-files limit, and of the memory available, a next step may be projected to
 /// use before adding stops.
@@ -31,81 +31,6 @@ const HEADROOM: f64 = 0.8;
 /// What the receiver logs when it stops an account (before starting it again when only its
 /// settings changed).
 const RESTART_LINE: &str = "stopping account";
-
-/// What the phase does.
-pub(crate) struct AccountsPlan {
-    /// Accounts after each step, ascending; the first counts the `TG_SESSION_NAME` account.
-    pub steps: Vec<usize>,
-    /// Accounts the load is spread over.
-    pub spread: usize,
-    /// Quiet time after a step before RSS is read.
-    pub settle: Duration,
-    /// Longest wait for a step, or a start, to come up.
-    pub timeout: Duration,
-    /// Where the children's log lines also go (kept after the run).
-    pub logs: Option<PathBuf>,
-}
-
-impl AccountsPlan {
-    /// 1 → 10 → 100 → `max` accounts (default 1,000) and load over 100; quick: 1 → 4 → 16 and
-    /// load over 8. Every count capped at `max`.
-    pub(crate) fn new(quick: bool, max: usize, logs: Option<PathBuf>) -> Self {
-        let max = max.max(1);
-        let (base, top, spread, settle): (&[usize], usize, usize, f64) = if quick {
-            (&[1, 4], 16.min(max), 8, 0.5)
-        } else {
-            (&[1, 10, 100], max, 100, 3.0)
-        };
-        let mut steps: Vec<usize> = base.iter().copied().filter(|&n| n < top).collect();
-        steps.push(top);
-        Self {
-            steps,
-            spread: spread.min(max),
-            settle: Duration::from_secs_f64(settle),
-            timeout: Duration::from_secs(120),
-            logs,
-        }
-    }
-}
-
-/// What every part of the phase shares.
-pub(crate) struct Ctx<'a> {
-    /// Where the release binaries are.
-    pub bins: &'a Path,
-    /// The phase's own testdc.
-    pub dc: &'a Dc,
-    /// The sink's URL (every receiver's `WEBHOOK_URL`).
-    pub hook: &'a str,
-    /// For status polls and testdc's control API.
-    pub http: reqwest::Client,
-    /// What the phase does.
-    pub ap: &'a AccountsPlan,
-    /// WARN/ERROR lines the receivers and senders of this phase logged.
-    warnings: [u64; 2],
-}
-
-impl Ctx<'_> {
-    /// Binaries over `dir` with `TG_SESSION_NAME` = `session`.
-    pub(crate) fn layout(&self, dir: PathBuf, session: String) -> Layout<'_> {
-        Layout {
-            dc: self.dc,
-            dir,
-            session,
-            hook: self.hook,
-            logs: self.ap.logs.as_deref(),
-        }
-    }
-
-    /// Counts `b`'s WARN/ERROR lines and shows the first few on stderr; then stops it.
-    pub(crate) async fn retire(&mut self, b: Binary, label: &str) {
-        let slot = usize::from(b.kind == Kind::Sender);
-        self.warnings[slot] += b.proc.warnings();
-        for line in b.proc.first_warnings() {
-            eprintln!("bench: accounts ({label}) {} logged: {line}", b.proc.name);
-        }
-        b.stop().await;
-    }
-}
 
 /// Runs the phase and appends its rows. Errors: testdc or a binary did not start, the load
 /// accounts did not come up (the step and start-up measurements report their failures as rows).

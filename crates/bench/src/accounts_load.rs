@@ -8,8 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, ensure};
 use serde_json::json;
 
-use crate::accounts::Ctx;
-use crate::multi::{self, Binary, Kind};
+use crate::multi::{self, Binary, Ctx, Kind};
 use crate::phases::{CLIENTS, Plan};
 use crate::procs::Procs;
 use crate::receiver_load::{self, Injection};

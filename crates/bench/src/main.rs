@@ -206,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("failed to create {}", dir.display()))?;
         }
-        let ap = accounts::AccountsPlan::new(args.quick, args.max_accounts, args.logs_dir.clone());
+        let ap = multi::AccountsPlan::new(args.quick, args.max_accounts, args.logs_dir.clone());
         let done = accounts::run(&bins, &plan, &ap, &sink, &hook, &mut run, &mut rows).await;
         if let Err(e) = &done {
             rows.push(Row::new("accounts phase", format!("failed: {e:#}")));

@@ -261,6 +261,37 @@ pub async fn write_settings(
     tokio::fs::rename(&tmp, &path).await
 }
 
+/// The name the `TG_SESSION_NAME` account (the environment's, served beside the directory's)
+/// goes by: its session file's stem when that file lies in `dir` and the stem is a valid name,
+/// else `default`.
+pub fn env_account_name(env_session: &Path, dir: &Path) -> String {
+    let in_dir = env_session.parent().is_some_and(|p| same_dir(p, dir));
+    let stem = env_session
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| valid_name(s));
+    match (in_dir, stem) {
+        (true, Some(stem)) => stem.to_owned(),
+        _ => "default".to_owned(),
+    }
+}
+
+/// Whether two paths name the same directory (canonically when both exist; `""` is `.`).
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    let dot = |p: &Path| -> PathBuf {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p.to_path_buf()
+        }
+    };
+    let (a, b) = (dot(a), dot(b));
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// Compares a presented token with the account's in constant time (only the length leaks).
 pub fn token_matches(expected: &SecretString, presented: &[u8]) -> bool {
     use subtle::ConstantTimeEq;

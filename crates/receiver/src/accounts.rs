@@ -133,16 +133,7 @@ pub async fn run_on(
     let addr = listener
         .local_addr()
         .context("failed to read the HTTP server address")?;
-    let env_session = config.session_path();
-    let in_dir = env_session.parent().is_some_and(|p| same_dir(p, &dir));
-    let stem = env_session
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .filter(|s| ops::accounts::valid_name(s));
-    let env_name = match (in_dir, stem) {
-        (true, Some(stem)) => stem.to_owned(),
-        _ => "default".to_owned(),
-    };
+    let env_name = ops::accounts::env_account_name(&config.session_path(), &dir);
     let shared = Arc::new(Shared {
         env_name: env_name.clone(),
         api_key: config.webhook_api_key.clone(),
@@ -480,18 +471,5 @@ async fn env_route(State(shared): State<Arc<Shared>>, request: Request) -> Respo
     match router.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
-    }
-}
-
-/// Whether two paths name the same directory (canonically when both exist).
-fn same_dir(a: &Path, b: &Path) -> bool {
-    let a = if a.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        a
-    };
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
     }
 }

@@ -140,15 +140,7 @@ impl Accounts {
             .await
             .with_context(|| format!("failed to create SESSIONS_DIR {}", dir.display()))?;
         let env_session = config.session_path();
-        let in_dir = env_session.parent().is_some_and(|p| same_dir(p, &dir));
-        let stem = env_session
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .filter(|s| ops::accounts::valid_name(s));
-        let env_name = match (in_dir, stem) {
-            (true, Some(stem)) => stem.to_owned(),
-            _ => "default".to_owned(),
-        };
+        let env_name = ops::accounts::env_account_name(&env_session, &dir);
         let this = Arc::new(Self {
             cors: crate::limits::cors(&config.cors_origins()?),
             admin_key: config.admin_api_key.clone(),
@@ -441,22 +433,10 @@ impl Accounts {
     }
 }
 
-/// Whether two paths name the same directory (canonically when both exist).
-fn same_dir(a: &Path, b: &Path) -> bool {
-    let a = if a.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        a
-    };
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
-}
-
+/// Whether two paths name the same file (their directories compared canonically).
 fn same_file(a: &Path, b: &Path) -> bool {
     match (a.parent(), b.parent()) {
-        (Some(pa), Some(pb)) => same_dir(pa, pb) && a.file_name() == b.file_name(),
+        (Some(pa), Some(pb)) => ops::accounts::same_dir(pa, pb) && a.file_name() == b.file_name(),
         _ => a == b,
     }
 }
