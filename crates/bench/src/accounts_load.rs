@@ -20,7 +20,7 @@ use crate::sink::Sink;
 /// Injectors of the receive run (as the single-account saturation row).
 const INJECTORS: usize = 64;
 
-/// Part 3: sendMessage and receive load spread over [`crate::accounts::AccountsPlan::spread`] accounts.
+/// Part 3: sendMessage and receive load spread over [`crate::multi::AccountsPlan::spread`] accounts.
 pub(crate) async fn spread(
     ctx: &mut Ctx<'_>,
     plan: &Plan,

@@ -155,3 +155,33 @@ async fn send_code_needs_a_phone_number_and_the_api_hash() {
             "Bad Request: TG_API_HASH is not set; it is needed to sign in",
         );
 }
+
+#[tokio::test]
+async fn a_bot_token_signs_the_session_in_as_that_bot_without_restart() {
+    let app = spawn_signed_out_app().await;
+    auth(&app, "signInBot", json!({ "bot_token": "700000001:wrong" }))
+        .await
+        .assert_error(400, "Bad Request: ACCESS_TOKEN_INVALID");
+    assert_eq!(status(&app).await["authorized"], false);
+    let signed = auth(
+        &app,
+        "signInBot",
+        json!({ "bot_token": Fixture::BOT_TOKEN }),
+    )
+    .await;
+    assert_eq!(signed.result()["authorized"], true);
+    assert_eq!(signed.result()["account"]["id"], Fixture::DEFAULT.bot);
+    assert_eq!(signed.result()["account"]["is_bot"], true);
+    let me = app.post("getMe", json!({})).await;
+    assert_eq!(me.result()["id"], Fixture::DEFAULT.bot);
+    auth(
+        &app,
+        "signInBot",
+        json!({ "bot_token": Fixture::BOT_TOKEN }),
+    )
+    .await
+    .assert_error(
+        400,
+        "Bad Request: the session is already signed in; call /api_v1/auth/logOut first",
+    );
+}
