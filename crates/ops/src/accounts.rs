@@ -172,36 +172,94 @@ pub fn settings_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}{SETTINGS_SUFFIX}"))
 }
 
-/// Every account in `dir`, by name. A missing directory has none. Errors: the directory
-/// exists but cannot be listed.
+/// Every account in `dir`, by name, read once (see [`Scanner`] for repeated scans). A missing
+/// directory has none. Errors: the directory exists but cannot be listed.
 pub async fn scan(dir: &Path) -> std::io::Result<BTreeMap<String, AccountEntry>> {
-    let mut accounts = BTreeMap::new();
-    let mut entries = match tokio::fs::read_dir(dir).await {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(accounts),
-        Err(e) => return Err(e),
-    };
-    while let Some(entry) = entries.next_entry().await? {
-        let file_name = entry.file_name();
-        let Some(name) = file_name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".session"))
-            .filter(|n| valid_name(n))
-        else {
-            continue;
-        };
-        let (settings, settings_error) = read_settings(dir, name).await;
-        accounts.insert(
-            name.to_owned(),
-            AccountEntry {
-                name: name.to_owned(),
-                session_name: dir.join(name),
-                settings,
-                settings_error,
-            },
-        );
+    Scanner::new(dir).scan().await
+}
+
+/// Which version of a settings file was read: modification time, length and (Unix) inode —
+/// [`write_settings`] renames a new file into place, so a rewrite changes the inode.
+type Version = (Option<std::time::SystemTime>, u64, u64);
+
+fn version(meta: &std::fs::Metadata) -> Version {
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    (meta.modified().ok(), meta.len(), inode)
+}
+
+/// Repeated scans of one account directory (both binaries scan every [`SCAN_INTERVAL`]): a
+/// settings file is read and parsed again only when its version ([`Version`]) changed, so an
+/// idle directory of 1,000 accounts costs a listing and 1,000 `stat`s per scan, not 1,000 reads.
+pub struct Scanner {
+    dir: PathBuf,
+    read: std::collections::HashMap<String, (Version, AccountSettings, Option<String>)>,
+}
+
+impl Scanner {
+    /// A scanner of `dir` that has read nothing yet.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            read: std::collections::HashMap::new(),
+        }
     }
-    Ok(accounts)
+
+    /// Every account in the directory, by name (as [`scan`]). Errors: the directory exists but
+    /// cannot be listed.
+    pub async fn scan(&mut self) -> std::io::Result<BTreeMap<String, AccountEntry>> {
+        let mut accounts = BTreeMap::new();
+        let mut entries = match tokio::fs::read_dir(&self.dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(accounts),
+            Err(e) => return Err(e),
+        };
+        while let Some(entry) = entries.next_entry().await? {
+            let file_name = entry.file_name();
+            let Some(name) = file_name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".session"))
+                .filter(|n| valid_name(n))
+            else {
+                continue;
+            };
+            let (settings, settings_error) = self.settings(name).await;
+            accounts.insert(
+                name.to_owned(),
+                AccountEntry {
+                    name: name.to_owned(),
+                    session_name: self.dir.join(name),
+                    settings,
+                    settings_error,
+                },
+            );
+        }
+        self.read.retain(|name, _| accounts.contains_key(name));
+        Ok(accounts)
+    }
+
+    async fn settings(&mut self, name: &str) -> (AccountSettings, Option<String>) {
+        let current = tokio::fs::metadata(settings_path(&self.dir, name))
+            .await
+            .ok()
+            .map(|meta| version(&meta));
+        let Some(current) = current else {
+            // No file (or no access to it): read_settings says which.
+            self.read.remove(name);
+            return read_settings(&self.dir, name).await;
+        };
+        if let Some((seen, settings, error)) = self.read.get(name)
+            && *seen == current
+        {
+            return (settings.clone(), error.clone());
+        }
+        let (settings, error) = read_settings(&self.dir, name).await;
+        self.read
+            .insert(name.to_owned(), (current, settings.clone(), error.clone()));
+        (settings, error)
+    }
 }
 
 /// Reads `<name>.account.json`: defaults when it does not exist; defaults and the reason when
@@ -379,5 +437,20 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(scan(&dir.path().join("missing")).await.unwrap().is_empty());
+
+        // A scanner reads a settings file again only once it was rewritten.
+        let mut scanner = Scanner::new(dir.path());
+        assert_eq!(scanner.scan().await.unwrap()["a"].settings, settings);
+        let changed = AccountSettings {
+            webhook_format: Some("bot_api".into()),
+            ..settings.clone()
+        };
+        write_settings(dir.path(), "a", &changed).await.unwrap();
+        assert_eq!(scanner.scan().await.unwrap()["a"].settings, changed);
+        std::fs::remove_file(settings_path(dir.path(), "a")).unwrap();
+        assert_eq!(
+            scanner.scan().await.unwrap()["a"].settings,
+            AccountSettings::default()
+        );
     }
 }

@@ -148,9 +148,10 @@ pub async fn run_on(
     tracing::info!(%addr, dir = %dir.display(), "receiver serving many accounts");
 
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
+    let mut scanner = ops::accounts::Scanner::new(&dir);
     tokio::pin!(stop);
     loop {
-        let mut wanted = match ops::accounts::scan(&dir).await {
+        let mut wanted = match scanner.scan().await {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), error = %e, "cannot read SESSIONS_DIR");

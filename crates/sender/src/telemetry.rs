@@ -46,7 +46,9 @@ pub fn label(path: &str) -> &'static str {
         ["api_v1", "auth", "sendCode"] => "auth/sendCode",
         ["api_v1", "auth", "signIn"] => "auth/signIn",
         ["api_v1", "auth", "checkPassword"] => "auth/checkPassword",
+        ["api_v1", "auth", "signInBot"] => "auth/signInBot",
         ["api_v1", "auth", "logOut"] => "auth/logOut",
+        ["admin", "accounts", ..] => "admin/accounts",
         ["api_v1", "auth", "status"] => "auth/status",
         ["api_v1", "auth", ..] => "unknown",
         ["api_v1", name] => method_label(name),
@@ -139,6 +141,8 @@ mod tests {
     fn labels_come_from_a_closed_set_and_never_carry_tokens() {
         for (path, expected) in [
             ("/api_v1/sendMessage", "sendMessage"),
+            ("/api_v1/auth/signInBot", "auth/signInBot"),
+            ("/admin/accounts/shop2/auth/signIn", "admin/accounts"),
             ("/bot1:secret/SENDMESSAGE", "sendMessage"),
             ("/bot1:secret/sendTelepathy", "unknown"),
             ("/api_v1/auth/signIn", "auth/signIn"),

@@ -176,10 +176,56 @@ fn last_text_from(dc: &TestDc, account: Option<i64>, chat: i64) -> Option<(i64, 
         .map(|m| (m.from_id.unwrap_or_default(), m.text.clone()))
 }
 
-async fn start_sender(dir: &Path, env_session: &str) -> SocketAddr {
+/// Alice writes `text` to the account of `world` (its private chat).
+fn alice_writes(world: &testdc::AccountDc<'_>, text: &str) {
+    let alice = Fixture::DEFAULT.alice;
+    world
+        .send_text(SendText {
+            from: Some(alice),
+            chat_id: alice,
+            text: text.to_owned(),
+            reply_to_message_id: None,
+        })
+        .unwrap();
+}
+
+/// Makes `write` happen with a fresh text (`<text> #<attempt>`) every 500 ms until `name`'s
+/// webhook got one, signed with its settings' secret and carrying its key; returns that payload
+/// and its text. Retried because what testdc records before an update stream's first
+/// `getState` counts as seen.
+async fn until_delivered(
+    hooks: &Hooks,
+    name: &str,
+    settings: &AccountSettings,
+    text: &str,
+    write: impl Fn(&str),
+) -> (Value, String) {
+    let key = settings.webhook_api_key.clone().unwrap();
+    let secret = settings.webhook_signing_secret.clone().unwrap();
+    let start = Instant::now();
+    for attempt in 0.. {
+        let text = format!("{text} #{attempt}");
+        write(&text);
+        let wait = Instant::now();
+        while wait.elapsed() < Duration::from_millis(500) {
+            if let Some(payload) = received(hooks, name, &secret, &key, &text).first() {
+                return (payload.clone(), text);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{name} got nothing"
+        );
+    }
+    unreachable!()
+}
+
+/// A many-accounts sender over `dir` with `extra` flags.
+async fn start_sender(dir: &Path, env_session: &str, extra: &[&str]) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = sender::Config::try_parse_from([
+    let args = [
         "sender",
         "--x-api-token",
         "1:env-token",
@@ -195,8 +241,8 @@ async fn start_sender(dir: &Path, env_session: &str) -> SocketAddr {
         ADMIN,
         "--send-pacing",
         "false",
-    ])
-    .unwrap();
+    ];
+    let config = sender::Config::try_parse_from(args.iter().chain(extra)).unwrap();
     let accounts = sender::accounts::Accounts::start(config).await.unwrap();
     tokio::spawn(accounts.serve(listener, std::future::pending()));
     addr
@@ -270,7 +316,7 @@ async fn three_accounts_one_process_each_its_own_webhook_token_and_login() {
         format!("{id}:{}", s.secret)
     };
 
-    let sender = start_sender(&dir, env_session).await;
+    let sender = start_sender(&dir, env_session, &[]).await;
     let receiver = start_receiver(&dir, env_session, &scratch.path().join("media")).await;
     let http = reqwest::Client::new();
     for name in ["a", "b", "c"] {
@@ -282,61 +328,22 @@ async fn three_accounts_one_process_each_its_own_webhook_token_and_login() {
 
     // Updates: each account's reach only its own webhook, with its key and signature and
     // its account_id. The update stream is live only once getState answered: retry probes.
-    let deliver = |name: &'static str, text: String| {
-        let (dc, hooks, all) = (&dc, hooks.clone(), &all);
-        async move {
-            let (id, s) = &all[name];
-            let key = s.webhook_api_key.clone().unwrap();
-            let secret = s.webhook_signing_secret.clone().unwrap();
-            let start = Instant::now();
-            for attempt in 0.. {
-                let text = format!("{text} #{attempt}");
-                match name {
-                    "a" => {
-                        dc.send_text(SendText {
-                            from: Some(alice),
-                            chat_id: alice,
-                            text: text.clone(),
-                            reply_to_message_id: None,
-                        })
-                        .unwrap();
-                    }
-                    "b" => {
-                        dc.account(*id)
-                            .unwrap()
-                            .send_text(SendText {
-                                from: Some(alice),
-                                chat_id: alice,
-                                text: text.clone(),
-                                reply_to_message_id: None,
-                            })
-                            .unwrap();
-                    }
-                    _ => {
-                        dc.press_button(alice, alice, 42, text.as_bytes()).unwrap();
-                    }
-                }
-                let wait = Instant::now();
-                while wait.elapsed() < Duration::from_millis(500) {
-                    let got = received(&hooks, name, &secret, &key, &text);
-                    if let Some(payload) = got.first() {
-                        return (payload.clone(), text);
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(20),
-                    "{name} got nothing"
-                );
-            }
-            unreachable!()
-        }
-    };
-    let (payload, text_a) = deliver("a", "to a".into()).await;
+    let world_a = dc.default_account();
+    let world_b = dc.account(b.user_id).unwrap();
+    let (payload, text_a) = until_delivered(&hooks, "a", &all["a"].1, "to a", |t| {
+        alice_writes(&world_a, t)
+    })
+    .await;
     assert_eq!(payload["account_id"], a_id);
-    let (payload, text_b) = deliver("b", "to b".into()).await;
+    let (payload, text_b) = until_delivered(&hooks, "b", &all["b"].1, "to b", |t| {
+        alice_writes(&world_b, t)
+    })
+    .await;
     assert_eq!(payload["account_id"], b.user_id);
-    let (bot_payload, text_c) = deliver("c", "to c".into()).await;
+    let (bot_payload, text_c) = until_delivered(&hooks, "c", &all["c"].1, "to c", |t| {
+        dc.press_button(alice, alice, 42, t.as_bytes()).unwrap();
+    })
+    .await;
     assert_eq!(bot_payload["account_id"], bot_id);
     for (name, text) in [("a", &text_a), ("b", &text_b), ("c", &text_c)] {
         for other in ["a", "b", "c"].into_iter().filter(|o| *o != name) {
@@ -423,12 +430,13 @@ async fn three_accounts_one_process_each_its_own_webhook_token_and_login() {
         .write_unauthorized_session(dir.join("d.session"))
         .await
         .unwrap();
+    let d_hook = settings("d", hook_addr, 9);
     let d_settings = json!({
         "name": "d",
         "phone_number": d.phone,
-        "webhook_url": format!("http://{hook_addr}/hook/d"),
-        "webhook_api_key": "hook-key-d",
-        "webhook_signing_secret": signing_secret(9),
+        "webhook_url": d_hook.webhook_url,
+        "webhook_api_key": d_hook.webhook_api_key,
+        "webhook_signing_secret": d_hook.webhook_signing_secret,
     });
     let admin = |r: reqwest::RequestBuilder| r.header("x-admin-key", ADMIN);
     let added: Value = admin(http.post(format!("http://{sender}/admin/accounts")))
@@ -471,27 +479,10 @@ async fn three_accounts_one_process_each_its_own_webhook_token_and_login() {
         "receiver started the new account {:?} after its sign-in",
         signed_at.elapsed()
     );
-    let d_secret = signing_secret(9);
-    let start = Instant::now();
-    loop {
-        let text = format!("to d {}", start.elapsed().as_millis());
-        dc.account(d.user_id)
-            .unwrap()
-            .send_text(SendText {
-                from: Some(alice),
-                chat_id: alice,
-                text: text.clone(),
-                reply_to_message_id: None,
-            })
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let got = received(&hooks, "d", &d_secret, "hook-key-d", &text);
-        if let Some(payload) = got.first() {
-            assert_eq!(payload["account_id"], d.user_id);
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "d got nothing");
-    }
+    let world_d = dc.account(d.user_id).unwrap();
+    let (payload, _) =
+        until_delivered(&hooks, "d", &d_hook, "to d", |t| alice_writes(&world_d, t)).await;
+    assert_eq!(payload["account_id"], d.user_id);
 
     // Removing b stops only b.
     let removed = admin(http.delete(format!("http://{sender}/admin/accounts/b")))
@@ -509,12 +500,31 @@ async fn three_accounts_one_process_each_its_own_webhook_token_and_login() {
     .await;
     let (status, body) = send(&http, sender, &token("a"), alice, "a still works").await;
     assert_eq!(status, 200, "{body}");
-    let (payload, _) = deliver("a", "a after b left".into()).await;
+    let (payload, _) = until_delivered(&hooks, "a", &all["a"].1, "a after b left", |t| {
+        alice_writes(&world_a, t)
+    })
+    .await;
     assert_eq!(payload["account_id"], a_id);
     let states = receiver_states(&http, receiver).await;
     for name in ["a", "c", "d"] {
         assert_eq!(states[name]["state"], "running", "{states:?}");
     }
+
+    // The front's own refusals are envelopes too, and the admin key is required.
+    let wrong_verb = admin(http.put(format!("http://{sender}/admin/accounts")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_verb.status(), 405);
+    let body: Value = wrong_verb.json().await.unwrap();
+    assert_eq!(body["ok"], false, "{body}");
+    assert_eq!(body["error_code"], 405, "{body}");
+    let no_key = http
+        .get(format!("http://{sender}/admin/accounts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_key.status(), 401);
 
     // Per-account metrics: requests by account name, accounts by state.
     let metrics = http
@@ -574,26 +584,7 @@ async fn one_accounts_flood_wait_and_dead_webhook_never_hold_up_another() {
         format!("{a_id}:{}", a.secret),
         format!("{}:{}", b.user_id, b_settings.secret),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sender = listener.local_addr().unwrap();
-    let config = sender::Config::try_parse_from([
-        "sender",
-        "--x-api-token",
-        "1:env-token",
-        "--tg-api-id",
-        "1",
-        "--tg-session-name",
-        env_session,
-        "--sessions-dir",
-        dir.to_str().unwrap(),
-        "--send-pacing",
-        "false",
-        "--send-queue-max-wait",
-        "1",
-    ])
-    .unwrap();
-    let accounts = sender::accounts::Accounts::start(config).await.unwrap();
-    tokio::spawn(accounts.serve(listener, std::future::pending()));
+    let sender = start_sender(&dir, env_session, &["--send-queue-max-wait", "1"]).await;
     let receiver = start_receiver(&dir, env_session, &scratch.path().join("media")).await;
     let http = reqwest::Client::new();
     for name in ["a", "b"] {
@@ -623,36 +614,12 @@ async fn one_accounts_flood_wait_and_dead_webhook_never_hold_up_another() {
     // b's webhook is down; Alice writes to b, then to a: a's update arrives all the same.
     let b_dc = dc.account(b.user_id).unwrap();
     for i in 0..5 {
-        b_dc.send_text(SendText {
-            from: Some(alice),
-            chat_id: alice,
-            text: format!("to b {i}"),
-            reply_to_message_id: None,
-        })
-        .unwrap();
+        alice_writes(&b_dc, &format!("to b {i}"));
     }
-    let key = a.webhook_api_key.clone().unwrap();
-    let secret = a.webhook_signing_secret.clone().unwrap();
-    let start = Instant::now();
-    'delivered: for attempt in 0.. {
-        let text = format!("to a {attempt}");
-        dc.send_text(SendText {
-            from: Some(alice),
-            chat_id: alice,
-            text: text.clone(),
-            reply_to_message_id: None,
-        })
-        .unwrap();
-        let wait = Instant::now();
-        while wait.elapsed() < Duration::from_millis(500) {
-            if let Some(payload) = received(&hooks, "a", &secret, &key, &text).first() {
-                assert_eq!(payload["account_id"], a_id);
-                break 'delivered;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "a got nothing");
-    }
+    let world_a = dc.default_account();
+    let (payload, _) =
+        until_delivered(&hooks, "a", &a, "to a", |t| alice_writes(&world_a, t)).await;
+    assert_eq!(payload["account_id"], a_id);
     // b's updates are kept for their retries, not lost: its own status counts them open.
     let b_status: Value = http
         .get(format!("http://{receiver}/accounts/b/status"))

@@ -101,8 +101,8 @@ pub struct Accounts {
     cors: Option<tower_http::cors::CorsLayer>,
     slots: RwLock<BTreeMap<String, Arc<Slot>>>,
     by_user: RwLock<HashMap<i64, Arc<Slot>>>,
-    /// Serializes starting, restarting and removing accounts.
-    changes: tokio::sync::Mutex<()>,
+    /// Serializes starting, restarting and removing accounts; holds the directory's scanner.
+    changes: tokio::sync::Mutex<ops::accounts::Scanner>,
     /// Accounts whose last start failed: when to try again and the current backoff.
     failed: std::sync::Mutex<HashMap<String, (std::time::Instant, std::time::Duration)>>,
     /// Names that have a metric label of their own (at most [`ops::metrics::ACCOUNT_LABELS`]).
@@ -141,7 +141,9 @@ impl Accounts {
             .with_context(|| format!("failed to create SESSIONS_DIR {}", dir.display()))?;
         let env_session = config.session_path();
         let env_name = ops::accounts::env_account_name(&env_session, &dir);
+        let scanner = ops::accounts::Scanner::new(&dir);
         let this = Arc::new(Self {
+            changes: tokio::sync::Mutex::new(scanner),
             cors: crate::limits::cors(&config.cors_origins()?),
             admin_key: config.admin_api_key.clone(),
             dir,
@@ -150,7 +152,6 @@ impl Accounts {
             env_session,
             slots: RwLock::default(),
             by_user: RwLock::default(),
-            changes: tokio::sync::Mutex::new(()),
             labeled: std::sync::Mutex::default(),
             failed: std::sync::Mutex::default(),
         });
@@ -206,8 +207,8 @@ impl Accounts {
 
     /// One pass over the directory (see [`Accounts::watch`]).
     async fn sync(&self) -> anyhow::Result<()> {
-        let _changes = self.changes.lock().await;
-        let mut wanted = ops::accounts::scan(&self.dir).await?;
+        let mut scanner = self.changes.lock().await;
+        let mut wanted = scanner.scan().await?;
         for entry in wanted.values_mut() {
             if entry.settings.secret.is_empty()
                 && entry.settings_error.is_none()
@@ -396,20 +397,28 @@ impl Accounts {
     /// management API here; every other request goes to its account's router (see the module
     /// docs for how the account is chosen).
     pub fn router(self: &Arc<Self>) -> Router {
-        Router::new()
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(healthz))
-            .route("/status", get(status))
+        // The management API is logged and counted here; an account's requests (also a login
+        // step, which goes on to the account's `/api_v1/auth/<step>`) are logged by its own
+        // router, so no request counts twice.
+        let admin = Router::new()
             .route("/admin/accounts", get(admin_list).post(admin_add))
             .route(
                 "/admin/accounts/{name}",
                 get(admin_get).patch(admin_patch).delete(admin_delete),
             )
-            .route("/admin/accounts/{name}/auth/{step}", any(admin_auth))
+            .route_layer(axum::middleware::from_fn(crate::telemetry::track))
+            .route("/admin/accounts/{name}/auth/{step}", any(admin_auth));
+        Router::new()
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(healthz))
+            .route("/status", get(status))
+            .merge(admin)
             .fallback(front)
             .with_state(self.clone())
             .merge(crate::openapi::router())
             .merge(ops::metrics::route(ops::metrics::install()))
+            // axum's own answers (a 405 on /admin/accounts) in the envelope too.
+            .layer(axum::middleware::map_response(crate::envelope::errors))
     }
 
     fn view(&self, slot: &Slot, with_token: bool) -> Value {
