@@ -191,7 +191,7 @@ fn version(meta: &std::fs::Metadata) -> Version {
 }
 
 /// Repeated scans of one account directory (both binaries scan every [`SCAN_INTERVAL`]): a
-/// settings file is read and parsed again only when its version ([`Version`]) changed, so an
+/// settings file is read and parsed again only when its version (modification time, length, inode) changed, so an
 /// idle directory of 1,000 accounts costs a listing and 1,000 `stat`s per scan, not 1,000 reads.
 pub struct Scanner {
     dir: PathBuf,
