@@ -71,6 +71,26 @@ pub enum SessionError {
         /// The existing file.
         path: PathBuf,
     },
+    /// The shared database of several instances (Postgres, crate `cluster`) failed.
+    #[error("shared session database error during {op}")]
+    Remote {
+        /// The store operation that failed, e.g. `"cache_peers"`.
+        op: &'static str,
+        /// The database client's error (it never holds the connection password).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// This instance no longer holds the account's lease (expired or taken over), so the
+    /// session write was refused: another instance owns the account now.
+    #[error(
+        "the lease on account {account} (fencing token {fence}) is no longer held; session write refused"
+    )]
+    Fenced {
+        /// The account's name.
+        account: String,
+        /// The fencing token the refused writer held.
+        fence: i64,
+    },
     /// The in-memory DC cache lock was poisoned by a panicking thread.
     #[error("session cache lock is poisoned")]
     Poisoned,

@@ -16,12 +16,15 @@
 //! - `sql`: the statements and row <-> grammers type conversion (never panics on bad rows).
 //! - `schema`: connection pragmas and the schema, versioned by `PRAGMA user_version`.
 //! - `retry`: retrying an operation while SQLite reports `SQLITE_BUSY`/`SQLITE_LOCKED`.
+//! - `columns`: [`PeerColumns`], a cached peer as columns (shared with the Postgres store in
+//!   crate `cluster`).
 //! - `error`: [`SessionError`].
 //!
 //! Deliberately absent: an in-memory peer cache (every `peer()` reads the file so the other
 //! process's peers are visible at once) and refreshing the home DC/DC options written by the
 //! other process after open.
 
+mod columns;
 mod error;
 mod inspect;
 mod resolve;
@@ -32,6 +35,7 @@ mod sql;
 mod store;
 mod telethon;
 
+pub use columns::PeerColumns;
 pub use error::SessionError;
 pub use resolve::{
     ImportSummary, Resolved, SessionSource, gateway_path, import_target, install, resolve,

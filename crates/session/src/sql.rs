@@ -6,13 +6,12 @@
 use std::net::{SocketAddrV4, SocketAddrV6};
 
 use grammers_session::types::{
-    ChannelKind, ChannelState, DcOption, PeerAuth, PeerId, PeerInfo, PeerKind, UpdateState,
-    UpdatesState,
+    ChannelState, DcOption, PeerId, PeerInfo, UpdateState, UpdatesState,
 };
 use libsql::{Connection, Row, Value};
 
-use crate::SessionError;
 use crate::retry::OpError;
+use crate::{PeerColumns, SessionError};
 
 type OpResult<T> = Result<T, OpError>;
 
@@ -104,6 +103,21 @@ pub(crate) async fn read_peer(conn: &Connection, peer: PeerId) -> OpResult<Optio
     }
 }
 
+/// Every cached peer, by id.
+pub(crate) async fn read_all_peers(conn: &Connection) -> OpResult<Vec<PeerInfo>> {
+    let mut rows = conn
+        .query(
+            "SELECT peer_id, access_hash, bot, is_self, channel_kind FROM peer ORDER BY peer_id",
+            (),
+        )
+        .await?;
+    let mut peers = Vec::new();
+    while let Some(row) = rows.next().await? {
+        peers.push(peer_from_row(&row)?);
+    }
+    Ok(peers)
+}
+
 /// Inserts or merges one peer, field by field like grammers' `PeerInfo::extend_info`: a known
 /// value is never replaced by `None`. That is what keeps an access hash when the same user later
 /// arrives as a "min" constructor (grammers maps min users/channels to `auth: None`).
@@ -111,16 +125,13 @@ pub(crate) async fn read_peer(conn: &Connection, peer: PeerId) -> OpResult<Optio
 /// A peer flagged `is_self = true` clears the flag on any other user, so
 /// [`PeerId::self_user`] always resolves to the account most recently seen as self.
 pub(crate) async fn upsert_peer(conn: &Connection, peer: &PeerInfo) -> OpResult<()> {
-    let (hash, bot, is_self, kind) = match peer {
-        PeerInfo::User {
-            auth, bot, is_self, ..
-        } => (auth.map(PeerAuth::hash), *bot, *is_self, None),
-        PeerInfo::Chat { .. } => (None, None, None, None),
-        PeerInfo::Channel { auth, kind, .. } => {
-            (auth.map(PeerAuth::hash), None, None, kind.map(kind_code))
-        }
-    };
-    let id = dialog_id(peer);
+    let PeerColumns {
+        peer_id: id,
+        access_hash: hash,
+        bot,
+        is_self,
+        channel_kind: kind,
+    } = PeerColumns::from_info(peer);
     if is_self == Some(true) {
         conn.execute(
             "UPDATE peer SET is_self = 0 WHERE is_self = 1 AND peer_id <> ?1",
@@ -211,51 +222,14 @@ async fn write_channel_pts(conn: &Connection, id: i64, pts: i32) -> OpResult<()>
 }
 
 fn peer_from_row(row: &Row) -> OpResult<PeerInfo> {
-    let dialog_id: i64 = int(row, 0)?;
-    let peer = PeerId::from_bot_api_dialog_id(dialog_id)
-        .ok_or_else(|| corrupt(format!("peer id {dialog_id} is not a Bot API dialog id")))?;
-    let id = peer
-        .bare_id()
-        .ok_or_else(|| corrupt(format!("peer id {dialog_id} has no bare id")))?;
-    let auth = opt_int::<i64>(row, 1)?.map(PeerAuth::from_hash);
-    Ok(match peer.kind() {
-        PeerKind::User => PeerInfo::User {
-            id,
-            auth,
-            bot: opt_int::<i64>(row, 2)?.map(|v| v != 0),
-            is_self: opt_int::<i64>(row, 3)?.map(|v| v != 0),
-        },
-        PeerKind::Chat => PeerInfo::Chat { id },
-        PeerKind::Channel => PeerInfo::Channel {
-            id,
-            auth,
-            kind: opt_int::<i64>(row, 4)?.and_then(kind_from_code),
-        },
-    })
-}
-
-fn dialog_id(peer: &PeerInfo) -> i64 {
-    // `PeerInfo::id` only builds ids, the self-user sentinel can't come out of it.
-    peer.id().bot_api_dialog_id().unwrap_or_default()
-}
-
-fn kind_code(kind: ChannelKind) -> i64 {
-    match kind {
-        ChannelKind::Broadcast => 1,
-        ChannelKind::Megagroup => 2,
-        ChannelKind::Gigagroup => 3,
-        ChannelKind::Community => 4,
-    }
-}
-
-fn kind_from_code(code: i64) -> Option<ChannelKind> {
-    match code {
-        1 => Some(ChannelKind::Broadcast),
-        2 => Some(ChannelKind::Megagroup),
-        3 => Some(ChannelKind::Gigagroup),
-        4 => Some(ChannelKind::Community),
-        _ => None,
-    }
+    let columns = PeerColumns {
+        peer_id: int(row, 0)?,
+        access_hash: opt_int::<i64>(row, 1)?,
+        bot: opt_int::<i64>(row, 2)?.map(|v| v != 0),
+        is_self: opt_int::<i64>(row, 3)?.map(|v| v != 0),
+        channel_kind: opt_int::<i64>(row, 4)?,
+    };
+    Ok(columns.into_info()?)
 }
 
 fn int<T: TryFrom<i64>>(row: &Row, idx: i32) -> OpResult<T> {

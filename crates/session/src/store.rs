@@ -216,6 +216,34 @@ impl SessionStore {
         .await
     }
 
+    /// Everything in the session as grammers' [`SessionData`] (home DC, DC options with their
+    /// auth keys, every cached peer, the update state), read in one transaction: what another
+    /// store (Postgres, crate `cluster`) imports with [`SessionData::import_to`].
+    ///
+    /// Errors: as for [`Session::peer`].
+    pub async fn export_data(&self) -> Result<SessionData, SessionError> {
+        let (home_dc, dc_options, peers, updates) = self
+            .read("export_data", |c| async move {
+                c.execute("BEGIN", ()).await?;
+                let home_dc = sql::read_home_dc(&c).await?;
+                let dc_options = sql::read_dc_options(&c).await?;
+                let peers = sql::read_all_peers(&c).await?;
+                let updates = sql::read_updates_state(&c).await?;
+                sql::commit(&c).await?;
+                Ok((home_dc, dc_options, peers, updates))
+            })
+            .await?;
+        let mut data = SessionData::default();
+        if let Some(home_dc) = home_dc {
+            data.home_dc = home_dc;
+        }
+        data.dc_options
+            .extend(dc_options.into_iter().map(|dc| (dc.id, dc)));
+        data.peer_infos = peers.into_iter().map(|p| (p.id(), p)).collect();
+        data.updates_state = updates;
+        Ok(data)
+    }
+
     /// Runs `op` inside `BEGIN IMMEDIATE … COMMIT`, retried as a whole while the file is busy.
     pub(crate) async fn write<T, F, Fut>(
         &self,

@@ -2,7 +2,6 @@
 //! (`getChats`, a user-account extra).
 
 use botapi::types::{ChatFullInfo, ChatListItem};
-use grammers_session::Session as _;
 use grammers_session::types::{PeerId, PeerKind};
 use grammers_tl_types as tl;
 

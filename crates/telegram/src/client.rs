@@ -10,8 +10,9 @@ use botapi::types::User;
 use grammers_client::Client;
 use grammers_client::session::updates::UpdatesLike;
 use grammers_mtsender::{AutoSleep, ConnectionParams, SenderPool};
+use grammers_session::Session;
 use grammers_tl_types as tl;
-use session::SessionStore;
+use session::{SessionError, SessionStore};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -47,6 +48,11 @@ pub struct TelegramConfig {
     pub upload_concurrency: usize,
 }
 
+/// A grammers session store shared by the connection pool and this crate: the session file
+/// ([`SessionStore`]) or any other store with the same error type (crate `cluster`'s
+/// `PgSession`).
+pub type SharedSession = Arc<dyn Session<Error = SessionError>>;
+
 /// The signed-in account.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -60,7 +66,7 @@ pub struct Account {
 /// connection (never a client per request).
 pub struct Telegram {
     pub(crate) client: Client,
-    pub(crate) session: Arc<SessionStore>,
+    pub(crate) session: SharedSession,
     /// The same store as grammers sees it (refused channel hashes hidden).
     pub(crate) pool_session: Arc<PoolSession>,
     account: Account,
@@ -99,6 +105,20 @@ impl Telegram {
             return Err(TelegramError::NoSession(config.session_path));
         }
         let session = Arc::new(SessionStore::open(&resolved.path).await?);
+        Self::connect_with_session(config, session).await
+    }
+
+    /// [`Telegram::connect`] with a session store the caller opened: another backend than the
+    /// session file (several instances keep sessions in Postgres, crate `cluster`).
+    /// [`TelegramConfig::session_path`] is not read.
+    ///
+    /// Errors: as [`Telegram::connect`], except `NoSession`; a store refusing a write (for
+    /// example, [`session::SessionError::Fenced`] once this instance lost the account) shows
+    /// in grammers' logs and the store, not here.
+    pub async fn connect_with_session(
+        config: TelegramConfig,
+        session: SharedSession,
+    ) -> Result<Self, TelegramError> {
         let params = ConnectionParams {
             retry_policy: Box::new(AutoSleep {
                 tries: NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN),

@@ -42,7 +42,7 @@ mod updates;
 
 pub use actions::Forward;
 pub use bots::{BotInfo, BotInfoField, CallbackAnswer};
-pub use client::{Account, DEFAULT_UPLOAD_CONCURRENCY, Telegram, TelegramConfig};
+pub use client::{Account, DEFAULT_UPLOAD_CONCURRENCY, SharedSession, Telegram, TelegramConfig};
 pub use content::{InlineMedia, OutgoingPoll};
 pub use error::{Flood, TelegramError, watch_floods};
 pub use events::{CallbackQueryEvent, DeletedMessages, Event, ReactionCounts};

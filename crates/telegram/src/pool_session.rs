@@ -1,5 +1,5 @@
 //! The session as grammers' connection pool and update stream see it: the shared
-//! [`SessionStore`], minus the channel access hashes Telegram refused.
+//! session store ([`SharedSession`]), minus the channel access hashes Telegram refused.
 //!
 //! Why: grammers 0.11 fetches a channel's missed updates with `updates.getChannelDifference`
 //! and, when Telegram answers `CHANNEL_INVALID`, surfaces the error and asks again on every
@@ -10,21 +10,23 @@
 //! the channel shows up again with a different one.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use grammers_session::types::{DcOption, PeerId, PeerInfo, UpdateState, UpdatesState};
 use grammers_session::{BoxFuture, Session};
-use session::{SessionError, SessionStore};
+use session::SessionError;
 
-/// [`SessionStore`] for grammers, hiding refused channel access hashes (see the module docs).
+use crate::SharedSession;
+
+/// The session store for grammers, hiding refused channel access hashes (see the module docs).
 pub(crate) struct PoolSession {
-    store: Arc<SessionStore>,
+    store: SharedSession,
     /// Bare channel id → the access hash Telegram refused for it.
     refused: Mutex<HashMap<i64, i64>>,
 }
 
 impl PoolSession {
-    pub(crate) fn new(store: Arc<SessionStore>) -> Self {
+    pub(crate) fn new(store: SharedSession) -> Self {
         Self {
             store,
             refused: Mutex::default(),
@@ -106,6 +108,9 @@ impl Session for PoolSession {
 #[cfg(test)]
 mod tests {
     use grammers_session::types::{ChannelKind, PeerAuth};
+    use std::sync::Arc;
+
+    use session::SessionStore;
 
     use super::*;
 

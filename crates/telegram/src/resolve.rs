@@ -11,7 +11,6 @@
 use std::time::{Duration, Instant};
 
 use botapi::ids::ChatIdParam;
-use grammers_session::Session as _;
 use grammers_session::types::{PeerAuth, PeerId, PeerInfo, PeerKind, PeerRef};
 use grammers_tl_types as tl;
 

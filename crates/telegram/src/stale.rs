@@ -17,7 +17,6 @@
 use std::fmt;
 
 use grammers_client::InvocationError;
-use grammers_session::Session as _;
 use grammers_session::types::PeerId;
 use grammers_tl_types as tl;
 use tracing::{debug, warn};

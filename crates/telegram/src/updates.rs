@@ -25,7 +25,6 @@ use grammers_client::InvocationError;
 use grammers_client::peer::{Peer, PeerMap};
 use grammers_client::update::Update;
 use grammers_mtsender::UpdatesConfiguration;
-use grammers_session::Session as _;
 use grammers_session::types::UpdateState;
 use grammers_session::updates::State;
 use grammers_tl_types as tl;

@@ -1,0 +1,207 @@
+//! Several gateway instances sharing accounts through one Postgres database.
+//!
+//! Telegram refuses two live owners of one auth key (`AUTH_KEY_DUPLICATED`, lost updates), so
+//! the shape is "one owner per account, another takes over when it dies":
+//! - [`Cluster`]: the connection pool (sqlx) and the schema (`migrations/`, run at
+//!   [`Cluster::connect`]); this instance's heartbeat ([`Cluster::heartbeat`]) and the account
+//!   registry ([`Cluster::register_account`], [`Cluster::accounts`]).
+//! - [`lease`]: a lease row per account (owner, fencing token, expiry on the database's clock).
+//!   Acquiring takes only a free or expired lease and bumps the fencing token; a holder treats
+//!   its lease as lost at a local deadline that falls before the database's expiry, so it stops
+//!   before anyone else can start.
+//! - [`PgSession`]: grammers' `Session` on Postgres for one account; every write checks, in
+//!   its transaction, that the writer still holds the lease with its fencing token
+//!   ([`session::SessionError::Fenced`] otherwise).
+//!
+//! Times are the database's (`now()`), never compared across machines' clocks; durations are
+//! milliseconds in SQL and [`std::time::Duration`] in Rust.
+
+pub mod lease;
+mod pg_session;
+mod sql;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+pub use lease::{Lease, LeaseState};
+pub use pg_session::PgSession;
+
+/// Why a cluster operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// `DATABASE_URL` is not a Postgres URL sqlx accepts. The URL itself is never quoted (it
+    /// may hold a password).
+    #[error("DATABASE_URL is not a valid postgres:// URL: {0}")]
+    InvalidUrl(String),
+    /// The database refused or failed an operation (connection, query, migration).
+    #[error("postgres error during {op}: {source}")]
+    Postgres {
+        /// What was being done, e.g. `"acquire lease"`.
+        op: &'static str,
+        /// sqlx's error (sqlx never prints the connection password).
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The schema could not be brought to this version.
+    #[error("postgres migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The account is not in the registry.
+    #[error("account {0} is not registered")]
+    UnknownAccount(String),
+}
+
+/// Wraps a sqlx error with what was being done.
+pub(crate) fn pg(op: &'static str) -> impl FnOnce(sqlx::Error) -> ClusterError {
+    move |source| ClusterError::Postgres { op, source }
+}
+
+/// The schema this crate needs (`crates/cluster/migrations`), embedded at build time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// One instance's handle on the shared database: a connection pool and the instance's id.
+///
+/// Cheap to clone (the pool is shared).
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pool: PgPool,
+    instance: String,
+}
+
+impl Cluster {
+    /// Connects to `database_url` (`postgres://user:password@host:port/db`, sqlx's URL
+    /// options such as `sslmode` apply) with a pool of at most `max_connections`, and runs the
+    /// migrations (concurrent starts are safe: sqlx takes an advisory lock).
+    ///
+    /// `instance` names this instance in leases and heartbeats; two running instances must
+    /// never share one (each would think the other's leases its own).
+    ///
+    /// Errors: [`ClusterError::InvalidUrl`], [`ClusterError::Postgres`] when the database is
+    /// unreachable (within 10 s), [`ClusterError::Migrate`].
+    pub async fn connect(
+        database_url: &str,
+        instance: &str,
+        max_connections: u32,
+    ) -> Result<Self, ClusterError> {
+        let options: PgConnectOptions = database_url
+            .parse()
+            .map_err(|e: sqlx::Error| ClusterError::InvalidUrl(redacted_reason(&e)))?;
+        let options = options
+            .application_name(&format!("tg-gateway {instance}"))
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(pg("connect"))?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            instance: instance.to_owned(),
+        })
+    }
+
+    /// The pool, for the other stores that live in the same database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// This instance's id (as given to [`Cluster::connect`]).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Records that this instance is alive now, and where its sender answers (`None` when it
+    /// runs none). Call it at least every lease period; see [`Cluster::live_instances`].
+    pub async fn heartbeat(&self, sender_url: Option<&str>) -> Result<(), ClusterError> {
+        sqlx::query(
+            "INSERT INTO gateway_instances (id, sender_url) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET sender_url = EXCLUDED.sender_url, seen_at = now()",
+        )
+        .bind(&self.instance)
+        .bind(sender_url)
+        .execute(&self.pool)
+        .await
+        .map_err(pg("heartbeat"))?;
+        Ok(())
+    }
+
+    /// The instances whose heartbeat is newer than `within` (database clock), sorted by id,
+    /// with their sender URLs.
+    pub async fn live_instances(
+        &self,
+        within: Duration,
+    ) -> Result<Vec<(String, Option<String>)>, ClusterError> {
+        sqlx::query_as(
+            "SELECT id, sender_url FROM gateway_instances
+             WHERE seen_at > now() - ($1::float8 * interval '1 millisecond') ORDER BY id",
+        )
+        .bind(sql::millis(within))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(pg("live instances"))
+    }
+
+    /// Removes this instance's heartbeat (a clean shutdown), so it stops counting toward
+    /// every instance's fair share at once.
+    pub async fn leave(&self) -> Result<(), ClusterError> {
+        sqlx::query("DELETE FROM gateway_instances WHERE id = $1")
+            .bind(&self.instance)
+            .execute(&self.pool)
+            .await
+            .map_err(pg("leave"))?;
+        Ok(())
+    }
+
+    /// Adds `name` to the account registry with `settings` (JSON), or replaces its settings.
+    pub async fn register_account(
+        &self,
+        name: &str,
+        settings: &serde_json::Value,
+    ) -> Result<(), ClusterError> {
+        sqlx::query(
+            "INSERT INTO gateway_accounts (name, settings) VALUES ($1, $2::text::jsonb)
+             ON CONFLICT (name) DO UPDATE SET settings = EXCLUDED.settings",
+        )
+        .bind(name)
+        .bind(settings.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(pg("register account"))?;
+        Ok(())
+    }
+
+    /// Every registered account's name, sorted.
+    pub async fn accounts(&self) -> Result<Vec<String>, ClusterError> {
+        sqlx::query_scalar("SELECT name FROM gateway_accounts ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(pg("list accounts"))
+    }
+
+    /// Removes `name` from the registry with its lease and session (cascade). Whoever owns it
+    /// finds its next renewal refused and stops.
+    pub async fn remove_account(&self, name: &str) -> Result<bool, ClusterError> {
+        let done = sqlx::query("DELETE FROM gateway_accounts WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(pg("remove account"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Closes the pool (waits for connections in use to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// sqlx's URL parse error without the URL (which may hold a password).
+fn redacted_reason(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Configuration(_) => "unrecognised URL or option".to_owned(),
+        _ => "cannot be parsed".to_owned(),
+    }
+}
