@@ -90,6 +90,13 @@ impl AccountDc<'_> {
         self.hosted.info.user_id
     }
 
+    /// The id of the auth key this account's ready sessions carry ([`AccountDc::write_session`])
+    /// as [`crate::AuthKeyConnections::auth_key_id`] shows it (16 hex digits), to find its
+    /// connections in [`TestDc::auth_key_connections`].
+    pub fn auth_key_id(&self) -> String {
+        crate::key_connections::key_id_hex(self.hosted.key.key_id())
+    }
+
     /// Ids of this account's world: the default world's, with this account as `self_id`.
     pub fn fixture(&self) -> Fixture {
         Fixture {

@@ -1,7 +1,8 @@
 //! One task pair per TCP connection: a reader that unframes, decrypts and dispatches client
 //! messages, and a writer that numbers, encrypts and frames everything the server sends. The
 //! auth key of the first packet fixes the connection's world: its calls run there and only
-//! that world's updates reach it.
+//! that world's updates reach it. From the first packet decrypted with that key until the socket
+//! is closed, the connection counts as open on the key (`key_connections`).
 //!
 //! Wire rules grammers depends on (see `FACTS-grammers-testdc.md`): Full transport; echo the
 //! client's `session_id`; nothing is pushed before the client has spoken; service messages
@@ -24,6 +25,7 @@ use tracing::{debug, warn};
 
 use crate::crypto::ServerAuthKey;
 use crate::hosted::{Hosted, Push};
+use crate::key_connections::Counted;
 use crate::shared::Shared;
 use crate::wire::{self, Message};
 
@@ -78,6 +80,7 @@ pub(crate) async fn serve(
         new_pushes: None,
         spoke: false,
         delayed: JoinSet::new(),
+        counted: None,
     };
     let mut transport = Full::new();
     // Bytes read land here directly and packets are decrypted where they lie (a 512 KiB file
@@ -111,10 +114,15 @@ pub(crate) async fn serve(
             pushes = subscribed;
         }
     }
+    // Counted open until the socket is closed, not only until the reader stops, so a key's open
+    // count never shows fewer connections than a client still has. Were this task aborted
+    // instead, dropping the guard would still close it in the count.
+    let counted = conn.counted.take();
     drop(conn);
     writer_task.abort();
     // Awaited so the socket is closed once this returns (the server loop waits for that).
     let _ = writer_task.await;
+    drop(counted);
     debug!(conn_id, "connection closed");
 }
 
@@ -133,6 +141,8 @@ struct Conn {
     spoke: bool,
     /// Replies held back by injected latency; dropped (and aborted) with the connection.
     delayed: JoinSet<()>,
+    /// This connection counted open on its key: set once a packet decrypts with it.
+    counted: Option<Counted>,
 }
 
 impl Conn {
@@ -187,6 +197,9 @@ impl Conn {
                 return false;
             }
         };
+        if self.counted.is_none() {
+            self.count_on_key();
+        }
         let mut cursor = tl::Cursor::from_slice(plaintext);
         let header = (i64::deserialize(&mut cursor), i64::deserialize(&mut cursor));
         let (Ok(_salt), Ok(session_id)) = header else {
@@ -220,6 +233,14 @@ impl Conn {
             let _ = self.key.set(found);
         }
         self.key.get().filter(|k| k.key_id() == id)
+    }
+
+    /// Counts this connection open on its key (set by [`Conn::key_for`]) until it closes.
+    fn count_on_key(&mut self) {
+        if let (Some(key), Some(world)) = (self.key.get(), &self.world) {
+            let connections = &self.shared.key_connections;
+            self.counted = Some(connections.open(key.key_id(), world.info.user_id));
+        }
     }
 
     fn key_id(&self) -> [u8; 8] {

@@ -32,6 +32,8 @@
 //! | `POST /auth/bot_session` `{path}` | write a session signed in as the bot |
 //! | `POST /press_button` `{user_id, chat_id, message_id, data}` | a user presses the bot's inline button (`data` as UTF-8); `{query_id}` |
 //! | `GET /callback_answer?query_id=` | how the bot answered (404 until it has) |
+//! | `GET /auth_keys` | `{auth_keys: [{auth_key_id, account, open, peak}]}`: per auth key that ever had a connection (every account's), its MTProto connections open now and the most open at once (`auth_key_id`: 16 hex digits; `account`: the user id of the account the key belongs to) |
+//! | `POST /auth_keys/reset_peaks` | every key's `peak` becomes its `open`, starting a new window |
 //! | `POST /webhook` | a webhook sink: records the JSON body (for trying the receiver by hand) |
 //! | `GET /webhook` | the last 100 recorded bodies, oldest first |
 
@@ -86,6 +88,11 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .route("/auth/bot_session", post(bot_session))
         .route("/press_button", post(press_button))
         .route("/callback_answer", get(callback_answer))
+        .route("/auth_keys", get(crate::key_connections::auth_keys_http))
+        .route(
+            "/auth_keys/reset_peaks",
+            post(crate::key_connections::reset_peaks_http),
+        )
         .with_state(dc)
         .merge(sink)
 }

@@ -10,7 +10,8 @@
 //! API's world actions), `dc_control` ([`TestDc`]'s own: the default account's, and faults),
 //! `hosted` (one account's world, limiter and update channels), `shared` (the state the server
 //! loop, the connections and the control API share: every world, the auth keys and the world
-//! each belongs to), `in_flight` (calls handled at once, per method), [`limits`]
+//! each belongs to), `in_flight` (calls handled at once, per method), `key_connections`
+//! (connections open per auth key, and their peak: [`AuthKeyConnections`]), [`limits`]
 //! (Telegram-like sending limits: FLOOD_WAIT_X, PEER_FLOOD), `buttons` (its bot side:
 //! inline-button presses), `view` (control API shapes), [`http`] (the same control API over
 //! HTTP, for the `testdc` binary).
@@ -25,6 +26,7 @@ mod dc_control;
 mod hosted;
 pub mod http;
 mod in_flight;
+mod key_connections;
 pub mod limits;
 mod shared;
 mod view;
@@ -33,6 +35,7 @@ pub mod world;
 
 pub use account::{AccountDc, AccountInfo};
 pub use dc::{ControlError, TestDc, TestDcConfig};
+pub use key_connections::AuthKeyConnections;
 pub use limits::{Limits, Rate};
 pub use view::{MediaView, MessageView, SendMedia, SendText};
 pub use world::bots::{BotCommand, BotProfile, CallbackAnswer, CommandScope};

@@ -1,7 +1,7 @@
 //! State shared by the MTProto server loop, every connection and the control API: every
 //! hosted account's world (one lock each, see `hosted`), the auth keys issued and the world each
-//! belongs to, injected faults, the sending limits every world enforces, counters, and "drop
-//! every connection".
+//! belongs to, injected faults, the sending limits every world enforces, counters (connections
+//! open per auth key among them), and "drop every connection".
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +14,7 @@ use tracing::debug;
 use crate::crypto::ServerAuthKey;
 use crate::hosted::{ADDED_CAPACITY, AccountInfo, DEFAULT_CAPACITY, Hosted};
 use crate::in_flight::InFlight;
+use crate::key_connections::KeyConnections;
 use crate::limits::{Limiter, Limits};
 use crate::world::auth::KeyId;
 use crate::world::rpc::{DcAddress, SideEffects, method_name};
@@ -74,6 +75,8 @@ pub(crate) struct Shared {
     errors: Mutex<HashMap<(&'static str, String), u64>>,
     /// Calls being handled per method, for [`crate::TestDc::peak_in_flight`].
     pub in_flight: Arc<InFlight>,
+    /// Connections open per auth key, for [`crate::TestDc::auth_key_connections`].
+    pub key_connections: Arc<KeyConnections>,
     /// Sending limits ([`crate::TestDc::set_limits`]), off by default; each world enforces
     /// them with buckets of its own.
     limits: Mutex<Limits>,
@@ -118,6 +121,7 @@ impl Shared {
             calls: AtomicU64::new(0),
             errors: Mutex::default(),
             in_flight: Arc::default(),
+            key_connections: Arc::default(),
             limits: Mutex::default(),
         }
     }

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use testdc::{Fixture, TestDc, TestDcConfig};
 use tower::ServiceExt;
 
-async fn call(
+/// Sends `method uri` with a JSON `body` to `app`; returns the status and the JSON answer
+/// (`null` if none).
+pub(crate) async fn call(
     app: &axum::Router,
     method: &str,
     uri: &str,

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth;
+mod auth_keys;
 mod binary;
 mod bot_methods;
 mod bots;
