@@ -13,6 +13,9 @@ CREATE TABLE gateway_instances (
 -- The account registry: every account the deployment serves, by name.
 CREATE TABLE gateway_accounts (
     name       TEXT PRIMARY KEY,
+    -- A short number naming the account's own Postgres schemas (`outbox_<id>`, `sendq_<id>`):
+    -- names may be 64 characters, identifiers only 63 bytes.
+    id         BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     settings   JSONB NOT NULL DEFAULT '{}'::jsonb,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );

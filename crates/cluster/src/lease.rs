@@ -54,6 +54,15 @@ impl Lease {
         self.fence
     }
 
+    /// The [`crate::Fence`] that this lease's holder writes the account's rows under.
+    pub fn fence_token(&self) -> crate::Fence {
+        crate::Fence {
+            account: self.account.clone(),
+            owner: self.owner.clone(),
+            token: self.fence,
+        }
+    }
+
     /// The lease period (how long one acquisition or renewal lasts).
     pub fn period(&self) -> Duration {
         self.period

@@ -60,6 +60,46 @@ pub(crate) fn pg(op: &'static str) -> impl FnOnce(sqlx::Error) -> ClusterError {
 /// The schema this crate needs (`crates/cluster/migrations`), embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Who may write an account's rows: the holder of its lease, by owner and fencing token.
+///
+/// Every store that keeps an account's state in Postgres (its session, outbox, send queue)
+/// calls [`Fence::check`] first in each write transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    /// The account's name.
+    pub account: String,
+    /// The holding instance.
+    pub owner: String,
+    /// The fencing token of the holder's lease.
+    pub token: i64,
+}
+
+impl Fence {
+    /// Whether the lease is still this holder's and live, checked inside the caller's
+    /// transaction on `conn`; when it is, its row stays locked (`FOR SHARE`) until that
+    /// transaction ends, so a takeover (which updates the row) waits for the write and every
+    /// write after the takeover sees the new owner.
+    pub async fn check(&self, conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+        let held: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM public.gateway_leases
+             WHERE account = $1 AND owner = $2 AND fence = $3 AND expires_at > now()
+             FOR SHARE",
+        )
+        .bind(&self.account)
+        .bind(&self.owner)
+        .bind(self.token)
+        .fetch_optional(conn)
+        .await?;
+        Ok(held.is_some())
+    }
+}
+
+/// The Postgres schema holding one store's tables for one account: `<store>_<account id>`
+/// (for example `outbox_7`; the id from [`Cluster::account_id`]).
+pub fn account_schema(store: &str, account_id: i64) -> String {
+    format!("{store}_{account_id}")
+}
+
 /// One instance's handle on the shared database: a connection pool and the instance's id.
 ///
 /// Cheap to clone (the pool is shared).
@@ -171,6 +211,52 @@ impl Cluster {
         .await
         .map_err(pg("register account"))?;
         Ok(())
+    }
+
+    /// The registered account's number (stable for its lifetime; see [`account_schema`]).
+    /// Errors: [`ClusterError::UnknownAccount`].
+    pub async fn account_id(&self, name: &str) -> Result<i64, ClusterError> {
+        sqlx::query_scalar("SELECT id FROM gateway_accounts WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(pg("account id"))?
+            .ok_or_else(|| ClusterError::UnknownAccount(name.to_owned()))
+    }
+
+    /// A pool of at most `max_connections` to the same database whose connections work in
+    /// `schema` (created if missing; `search_path` is `schema, public`, so a store's
+    /// unqualified table names are its own and `public.gateway_leases` stays reachable).
+    /// A store keeps its tables there with the same SQL it uses elsewhere.
+    pub async fn store_pool(
+        &self,
+        schema: &str,
+        max_connections: u32,
+    ) -> Result<PgPool, ClusterError> {
+        let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {quoted}"
+        )))
+        .execute(&self.pool)
+        .await
+        .map_err(pg("create schema"))?;
+        let options = self.pool.connect_options().as_ref().clone();
+        let set_path = format!("SET search_path TO {quoted}, public");
+        PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                let set_path = set_path.clone();
+                Box::pin(async move {
+                    sqlx::query(sqlx::AssertSqlSafe(set_path))
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(pg("store pool"))
     }
 
     /// Every registered account's name, sorted.

@@ -13,7 +13,7 @@ use grammers_session::{BoxFuture, Session, SessionData};
 use session::{PeerColumns, SessionError};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::{Cluster, Lease};
+use crate::{Cluster, Fence, Lease};
 
 /// A grammers [`Session`] for one registered account, in the cluster's Postgres database
 /// (tables `gateway_session_*`), written only while the lease it was opened with is held.
@@ -30,8 +30,7 @@ use crate::{Cluster, Lease};
 pub struct PgSession {
     pool: PgPool,
     account: String,
-    owner: String,
-    fence: i64,
+    fence: Fence,
     cache: Mutex<DcCache>,
     known: Mutex<HashMap<PeerId, PeerInfo>>,
 }
@@ -84,8 +83,7 @@ impl PgSession {
         Ok(Self {
             pool,
             account,
-            owner: lease.owner().to_owned(),
-            fence: lease.fence(),
+            fence: lease.fence_token(),
             cache: Mutex::new(DcCache {
                 home_dc: home.unwrap_or(defaults.home_dc),
                 dc_options,
@@ -99,9 +97,9 @@ impl PgSession {
         &self.account
     }
 
-    /// The fencing token its writes carry.
-    pub fn fence(&self) -> i64 {
-        self.fence
+    /// The lease holder its writes are fenced by.
+    pub fn fence(&self) -> &Fence {
+        &self.fence
     }
 
     /// The signed-in user (the peer flagged `is_self`), or `None` when not signed in.
@@ -153,21 +151,10 @@ impl PgSession {
         op: &'static str,
     ) -> Result<Transaction<'static, Postgres>, SessionError> {
         let mut tx = self.pool.begin().await.map_err(remote(op))?;
-        let held: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM gateway_leases
-             WHERE account = $1 AND owner = $2 AND fence = $3 AND expires_at > now()
-             FOR SHARE",
-        )
-        .bind(&self.account)
-        .bind(&self.owner)
-        .bind(self.fence)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(remote(op))?;
-        if held.is_none() {
+        if !self.fence.check(&mut tx).await.map_err(remote(op))? {
             return Err(SessionError::Fenced {
-                account: self.account.clone(),
-                fence: self.fence,
+                account: self.fence.account.clone(),
+                fence: self.fence.token,
             });
         }
         Ok(tx)
@@ -235,7 +222,6 @@ impl fmt::Debug for PgSession {
         // Deliberately omits the DC options: they carry auth keys.
         f.debug_struct("PgSession")
             .field("account", &self.account)
-            .field("owner", &self.owner)
             .field("fence", &self.fence)
             .finish_non_exhaustive()
     }

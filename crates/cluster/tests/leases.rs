@@ -192,3 +192,60 @@ fn fair_share_splits_evenly_rounding_up_and_caps() {
     assert_eq!(fair_share(30, 1, 12), 12);
     assert_eq!(fair_share(5, 0, 100), 5);
 }
+
+/// A store's own schema per account (`store_pool`) and the fence check its writes run.
+#[tokio::test]
+async fn store_pools_work_in_their_schema_and_fences_follow_the_lease() {
+    let pg = Postgres::start().await;
+    let url = pg.create_database("stores");
+    let a = instance(&url, "a").await;
+    let b = instance(&url, "b").await;
+    for name in [
+        "shop",
+        "a-very-long-account-name-that-is-sixty-four-characters-long-xxxxx",
+    ] {
+        a.register_account(name, &serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+    let id = a.account_id("shop").await.unwrap();
+    assert_ne!(
+        id,
+        a.account_id("a-very-long-account-name-that-is-sixty-four-characters-long-xxxxx")
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        a.account_id("nobody").await,
+        Err(ClusterError::UnknownAccount(_))
+    ));
+    let schema = cluster::account_schema("outbox", id);
+    let pool = a.store_pool(&schema, 2).await.unwrap();
+    sqlx::query("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let found: String = sqlx::query_scalar(
+        "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'meta'",
+    )
+    .fetch_one(a.pool())
+    .await
+    .unwrap();
+    assert_eq!(found, schema);
+
+    let lease = a
+        .acquire("shop", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let fence = lease.fence_token();
+    let mut conn = pool.acquire().await.unwrap();
+    assert!(fence.check(&mut conn).await.unwrap());
+    a.release(lease).await.unwrap();
+    let _new = b
+        .acquire("shop", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!fence.check(&mut conn).await.unwrap());
+}

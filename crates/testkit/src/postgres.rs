@@ -63,7 +63,17 @@ impl Postgres {
             bin,
             child: None,
         };
-        server.start_again().await;
+        // A port picked free can be taken by another test's server before this one binds it:
+        // try another port then.
+        for _ in 0..3 {
+            match server.spawn_and_wait().await {
+                Ok(()) => return server,
+                Err(_) => server.addr = free_port(),
+            }
+        }
+        if let Err(log) = server.spawn_and_wait().await {
+            panic!("postgres exited at start four times; its last log:\n{log}");
+        }
         server
     }
 
@@ -113,6 +123,14 @@ impl Postgres {
     /// Starts the server again (after [`Postgres::stop`]) on the same port and data.
     /// Panics as [`Postgres::start`] does.
     pub async fn start_again(&mut self) {
+        if let Err(log) = self.spawn_and_wait().await {
+            panic!("postgres exited at start; its log:\n{log}");
+        }
+    }
+
+    /// Starts the postmaster and waits until it accepts connections; `Err` with its log when
+    /// it exits first. Panics when it does not come up within 30 s.
+    async fn spawn_and_wait(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "postgres is already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -141,21 +159,19 @@ impl Postgres {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run postgres ({e})"));
         self.child = Some(child);
-        self.wait_ready().await;
+        self.wait_ready().await
     }
 
     /// Polls `pg_isready` until the server accepts connections.
-    async fn wait_ready(&mut self) {
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
                 self.child = None;
-                panic!(
-                    "postgres exited at start ({status}); its log: {}",
-                    self.log_path().display()
-                );
+                let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+                return Err(format!("exit status {status}\n{log}"));
             }
             let ready = Command::new(self.bin.join("pg_isready"))
                 .args(["-q", "-h", "127.0.0.1", "-U", "postgres", "-p"])
@@ -163,7 +179,7 @@ impl Postgres {
                 .status()
                 .is_ok_and(|s| s.success());
             if ready {
-                return;
+                return Ok(());
             }
             assert!(
                 Instant::now() < deadline,
