@@ -12,11 +12,14 @@
 //! - [`PgSession`]: grammers' `Session` on Postgres for one account; every write checks, in
 //!   its transaction, that the writer still holds the lease with its fencing token
 //!   ([`session::SessionError::Fenced`] otherwise).
+//! - [`Ownership`]: the loop that takes this instance's fair share of the accounts, renews
+//!   their leases and reports [`Change`]s (start serving / stop serving) to the caller.
 //!
 //! Times are the database's (`now()`), never compared across machines' clocks; durations are
 //! milliseconds in SQL and [`std::time::Duration`] in Rust.
 
 pub mod lease;
+mod ownership;
 mod pg_session;
 mod sql;
 
@@ -26,6 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
 pub use lease::{Lease, LeaseState};
+pub use ownership::{Change, Ownership, OwnershipConfig};
 pub use pg_session::PgSession;
 
 /// Why a cluster operation failed.

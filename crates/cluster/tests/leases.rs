@@ -2,6 +2,8 @@
 //! that grow with every owner, takeover after expiry, and no two holders' local deadlines
 //! overlapping under contention.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

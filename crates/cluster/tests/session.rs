@@ -2,6 +2,8 @@
 //! refused once the lease is lost, and the real grammers client (through `telegram`) runs on
 //! a session moved from a file into Postgres, against testdc.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
