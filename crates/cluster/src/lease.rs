@@ -206,6 +206,27 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// The live leases held under this instance's id: (account, fencing token, time left
+    /// before the database frees it), sorted by account. The time left is measured on the
+    /// database's clock; see [`crate::Follower`] for turning it into a local deadline.
+    pub async fn held_here(&self) -> Result<Vec<(String, i64, Duration)>, ClusterError> {
+        let rows: Vec<(String, i64, f64)> = sqlx::query_as(
+            "SELECT account, fence,
+                    (EXTRACT(EPOCH FROM (expires_at - now())) * 1000)::float8
+             FROM gateway_leases WHERE owner = $1 AND expires_at > now() ORDER BY account",
+        )
+        .bind(self.instance())
+        .fetch_all(self.pool())
+        .await
+        .map_err(pg("held here"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(account, fence, ms)| (account, fence, Duration::from_millis(ms.max(0.0) as u64)))
+            .collect())
+    }
+}
+
 /// How many accounts one of `instances` live instances should own: an even split rounded up,
 /// capped by `max` (the configured share). At least one instance is assumed.
 pub fn fair_share(accounts: usize, instances: usize, max: usize) -> usize {

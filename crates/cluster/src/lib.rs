@@ -13,11 +13,13 @@
 //!   its transaction, that the writer still holds the lease with its fencing token
 //!   ([`session::SessionError::Fenced`] otherwise).
 //! - [`Ownership`]: the loop that takes this instance's fair share of the accounts, renews
-//!   their leases and reports [`Change`]s (start serving / stop serving) to the caller.
+//!   their leases and reports [`Change`]s (start serving / stop serving) to the caller;
+//!   [`Follower`]: the same changes for the instance's second process, which holds no lease.
 //!
 //! Times are the database's (`now()`), never compared across machines' clocks; durations are
 //! milliseconds in SQL and [`std::time::Duration`] in Rust.
 
+mod follower;
 pub mod lease;
 mod ownership;
 mod pg_session;
@@ -28,6 +30,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
+pub use follower::Follower;
 pub use lease::{Lease, LeaseState};
 pub use ownership::{Change, Ownership, OwnershipConfig};
 pub use pg_session::PgSession;
@@ -54,6 +57,12 @@ pub enum ClusterError {
     /// The account is not in the registry.
     #[error("account {0} is not registered")]
     UnknownAccount(String),
+    /// The account is being served by an instance (its lease is live); stop that first.
+    #[error("account {0} is being served by instance {1}")]
+    AccountBusy(String, String),
+    /// The account's session store failed.
+    #[error("session store: {0}")]
+    Session(#[from] session::SessionError),
 }
 
 /// Wraps a sqlx error with what was being done.
@@ -261,6 +270,56 @@ impl Cluster {
             .connect_with(options)
             .await
             .map_err(pg("store pool"))
+    }
+
+    /// The settings registered with `name` (see [`Cluster::register_account`]), or `None`
+    /// when it is not registered.
+    pub async fn account_settings(
+        &self,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, ClusterError> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT settings::text FROM gateway_accounts WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(pg("account settings"))?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// Registers `name` with `settings` and stores `data` (a session read from a file with
+    /// [`session::SessionStore::export_data`]) as its session, under a lease taken for the
+    /// import and given up after it. An account already registered is left as it is (returns
+    /// `false`) unless `replace`.
+    ///
+    /// Errors: [`ClusterError::AccountBusy`] when an instance serves it now, the database's.
+    pub async fn import_account(
+        &self,
+        name: &str,
+        settings: &serde_json::Value,
+        data: &grammers_session::SessionData,
+        replace: bool,
+    ) -> Result<bool, ClusterError> {
+        if !replace && self.account_settings(name).await?.is_some() {
+            return Ok(false);
+        }
+        self.register_account(name, settings).await?;
+        let Some(lease) = self.acquire(name, Duration::from_secs(30)).await? else {
+            let owner = self
+                .owner_of(name)
+                .await?
+                .map(|(o, _)| o)
+                .unwrap_or_default();
+            return Err(ClusterError::AccountBusy(name.to_owned(), owner));
+        };
+        let stored = async {
+            let store = PgSession::open(self, &lease.fence_token()).await?;
+            store.import(data).await
+        }
+        .await;
+        self.release(lease).await?;
+        stored?;
+        Ok(true)
     }
 
     /// Every registered account's name, sorted.

@@ -13,7 +13,9 @@ use grammers_session::{BoxFuture, Session, SessionData};
 use session::{PeerColumns, SessionError};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::{Cluster, Fence, Lease};
+#[cfg(doc)]
+use crate::Lease;
+use crate::{Cluster, Fence};
 
 /// A grammers [`Session`] for one registered account, in the cluster's Postgres database
 /// (tables `gateway_session_*`), written only while the lease it was opened with is held.
@@ -53,14 +55,14 @@ type DcRow = (i32, String, String, Option<Vec<u8>>);
 type PeerRow = (i64, Option<i64>, Option<bool>, Option<bool>, Option<i16>);
 
 impl PgSession {
-    /// Opens the session of `lease`'s account, writing as `lease`'s holder (its owner and
-    /// fencing token). Loads the home DC and the DC options; DCs 1–5 missing from the database
+    /// Opens the session of `fence`'s account, writing as that lease holder (owner and
+    /// fencing token; [`Lease::fence_token`]). Loads the home DC and the DC options; DCs 1–5 missing from the database
     /// fall back to Telegram's static addresses, as grammers' own stores do.
     ///
     /// Errors: [`SessionError::Remote`], [`SessionError::Corrupt`] for an unreadable row.
-    pub async fn open(cluster: &Cluster, lease: &Lease) -> Result<Self, SessionError> {
+    pub async fn open(cluster: &Cluster, fence: &Fence) -> Result<Self, SessionError> {
         let pool = cluster.pool().clone();
-        let account = lease.account().to_owned();
+        let account = fence.account.clone();
         let home: Option<i32> =
             sqlx::query_scalar("SELECT dc_id FROM gateway_session_home WHERE account = $1")
                 .bind(&account)
@@ -83,7 +85,7 @@ impl PgSession {
         Ok(Self {
             pool,
             account,
-            fence: lease.fence_token(),
+            fence: fence.clone(),
             cache: Mutex::new(DcCache {
                 home_dc: home.unwrap_or(defaults.home_dc),
                 dc_options,

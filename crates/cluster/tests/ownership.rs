@@ -231,3 +231,74 @@ async fn recv(changes: &mut mpsc::UnboundedReceiver<Change>) -> Option<Change> {
         .await
         .expect("a change within five periods")
 }
+
+/// The instance's second process follows the holder: it serves what the holder gained, and
+/// when the holder dies it stops every account before another instance takes one.
+#[tokio::test]
+async fn the_follower_serves_what_its_instance_holds_and_stops_before_a_takeover() {
+    let pg = Postgres::start().await;
+    let url = pg.create_database("follow");
+    let setup = Cluster::connect(&url, "setup", 2).await.unwrap();
+    for i in 0..3 {
+        setup
+            .register_account(&format!("acct{i}"), &serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+    let config = OwnershipConfig {
+        period: PERIOD,
+        ..OwnershipConfig::default()
+    };
+    let holder = Cluster::connect(&url, "a", 2).await.unwrap();
+    let (ownership, mut held) = Ownership::start(holder, config.clone());
+    let second = Cluster::connect(&url, "a", 2).await.unwrap();
+    let (_follower, mut followed) = cluster::Follower::start(second, PERIOD);
+    let mut gained = BTreeMap::new();
+    while gained.len() < 3 {
+        if let Some(Change::Gained { account, fence }) = recv(&mut held).await {
+            gained.insert(account, fence);
+        }
+    }
+    let mut following = BTreeMap::new();
+    while following.len() < 3 {
+        if let Some(Change::Gained { account, fence }) = recv(&mut followed).await {
+            following.insert(account, fence);
+        }
+    }
+    assert_eq!(
+        following, gained,
+        "the follower serves the same accounts, same fences"
+    );
+
+    // The holder dies; another instance starts. The follower stops each account before the
+    // other instance gains it.
+    drop(ownership);
+    let other = Cluster::connect(&url, "b", 2).await.unwrap();
+    let (_b, mut b_changes) = Ownership::start(other, config);
+    // Both consumers record when they hear of a change, concurrently.
+    let stops = tokio::spawn(async move {
+        let mut at = BTreeMap::new();
+        while at.len() < 3 {
+            if let Some(Change::Lost { account }) = recv(&mut followed).await {
+                at.insert(account, Instant::now());
+            }
+        }
+        at
+    });
+    let takes = tokio::spawn(async move {
+        let mut at = BTreeMap::new();
+        while at.len() < 3 {
+            if let Some(Change::Gained { account, .. }) = recv(&mut b_changes).await {
+                at.insert(account, Instant::now());
+            }
+        }
+        at
+    });
+    let (stopped_at, taken_at) = (stops.await.unwrap(), takes.await.unwrap());
+    for (account, taken) in taken_at {
+        assert!(
+            stopped_at[&account] < taken,
+            "{account} taken before the follower stopped"
+        );
+    }
+}

@@ -34,7 +34,7 @@ async fn round_trip_and_fenced_after_takeover() {
         .await
         .unwrap();
     let lease = a.acquire("shop", PERIOD).await.unwrap().unwrap();
-    let session = PgSession::open(&a, &lease).await.unwrap();
+    let session = PgSession::open(&a, &lease.fence_token()).await.unwrap();
 
     session.set_home_dc_id(4).await.unwrap();
     let me = PeerInfo::User {
@@ -88,7 +88,7 @@ async fn round_trip_and_fenced_after_takeover() {
     // A fresh store on the same account (what a new owner opens) reads it all back.
     a.release(lease).await.unwrap();
     let by_b = b.acquire("shop", PERIOD).await.unwrap().unwrap();
-    let fresh = PgSession::open(&b, &by_b).await.unwrap();
+    let fresh = PgSession::open(&b, &by_b.fence_token()).await.unwrap();
     assert_eq!(fresh.home_dc_id().unwrap(), 4);
     assert_eq!(fresh.self_user().await.unwrap(), Some(me));
     assert_eq!(
@@ -147,7 +147,11 @@ async fn the_real_client_runs_on_a_session_moved_into_postgres() {
         .await
         .unwrap();
     let lease = cluster.acquire("shop", PERIOD).await.unwrap().unwrap();
-    let store = Arc::new(PgSession::open(&cluster, &lease).await.unwrap());
+    let store = Arc::new(
+        PgSession::open(&cluster, &lease.fence_token())
+            .await
+            .unwrap(),
+    );
     store.import(&data).await.unwrap();
     let group = PeerId::channel_unchecked(Fixture::DEFAULT.supergroup);
     let before = store.peer(group).await.unwrap();
@@ -189,7 +193,9 @@ async fn the_real_client_runs_on_a_session_moved_into_postgres() {
     let other = instance(&url, "b").await;
     cluster.release(lease).await.unwrap();
     let lease_b = other.acquire("shop", PERIOD).await.unwrap().unwrap();
-    let seen_by_b = PgSession::open(&other, &lease_b).await.unwrap();
+    let seen_by_b = PgSession::open(&other, &lease_b.fence_token())
+        .await
+        .unwrap();
     let stored = seen_by_b.peer(group).await.unwrap();
     assert!(
         stored.as_ref().and_then(PeerInfo::auth).is_some(),
