@@ -16,9 +16,12 @@ CREATE TABLE gateway_accounts (
     -- A short number naming the account's own Postgres schemas (`outbox_<id>`, `sendq_<id>`):
     -- names may be 64 characters, identifiers only 63 bytes.
     id         BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+    -- The Telegram user id the account is signed in as (a token `<user_id>:<secret>` names it).
+    user_id    BIGINT,
     settings   JSONB NOT NULL DEFAULT '{}'::jsonb,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+CREATE INDEX gateway_accounts_user ON gateway_accounts (user_id);
 
 -- Who owns an account now. `fence` grows by one with every new owner (the fencing token);
 -- a lease is free once `expires_at` (database clock) has passed.

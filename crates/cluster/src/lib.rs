@@ -107,6 +107,17 @@ impl Fence {
     }
 }
 
+/// Where an account's requests go ([`Cluster::route`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The account's name.
+    pub account: String,
+    /// The instance owning it now, if any.
+    pub owner: Option<String>,
+    /// That instance's sender URL (`CLUSTER_SENDER_URL`), if it gave one.
+    pub sender_url: Option<String>,
+}
+
 /// The Postgres schema holding one store's tables for one account: `<store>_<account id>`
 /// (for example `outbox_7`; the id from [`Cluster::account_id`]).
 pub fn account_schema(store: &str, account_id: i64) -> String {
@@ -303,7 +314,24 @@ impl Cluster {
         if !replace && self.account_settings(name).await?.is_some() {
             return Ok(false);
         }
+        if let Some((owner, _)) = self.owner_of(name).await? {
+            return Err(ClusterError::AccountBusy(name.to_owned(), owner));
+        }
         self.register_account(name, settings).await?;
+        let user_id = data.peer_infos.values().find_map(|peer| match peer {
+            grammers_session::types::PeerInfo::User {
+                id,
+                is_self: Some(true),
+                ..
+            } => Some(*id),
+            _ => None,
+        });
+        sqlx::query("UPDATE gateway_accounts SET user_id = $2 WHERE name = $1")
+            .bind(name)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(pg("import account"))?;
         let Some(lease) = self.acquire(name, Duration::from_secs(30)).await? else {
             let owner = self
                 .owner_of(name)
@@ -320,6 +348,27 @@ impl Cluster {
         self.release(lease).await?;
         stored?;
         Ok(true)
+    }
+
+    /// Where requests for the account signed in as `user_id` go: its name, the instance that
+    /// owns it now and that instance's sender URL (from its heartbeat). `None` when no
+    /// registered account has that user id; owner and URL are `None` while nobody owns it.
+    pub async fn route(&self, user_id: i64) -> Result<Option<Route>, ClusterError> {
+        let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT a.name, l.owner, i.sender_url FROM gateway_accounts a
+             LEFT JOIN gateway_leases l ON l.account = a.name AND l.expires_at > now()
+             LEFT JOIN gateway_instances i ON i.id = l.owner
+             WHERE a.user_id = $1 ORDER BY a.name LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg("route"))?;
+        Ok(row.map(|(account, owner, sender_url)| Route {
+            account,
+            owner,
+            sender_url,
+        }))
     }
 
     /// Every registered account's name, sorted.

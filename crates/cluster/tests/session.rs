@@ -142,17 +142,53 @@ async fn the_real_client_runs_on_a_session_moved_into_postgres() {
     std::fs::remove_file(&file).unwrap();
 
     let cluster = instance(&url, "a").await;
-    cluster
-        .register_account("shop", &serde_json::json!({}))
+    let settings = serde_json::json!({"secret": "s3"});
+    assert!(
+        cluster
+            .import_account("shop", &settings, &data, false)
+            .await
+            .unwrap()
+    );
+    // Again without --force: left as it is.
+    assert!(
+        !cluster
+            .import_account("shop", &settings, &data, false)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        cluster.account_settings("shop").await.unwrap(),
+        Some(settings)
+    );
+    let unowned = cluster
+        .route(Fixture::DEFAULT.self_id)
         .await
+        .unwrap()
         .unwrap();
+    assert_eq!((unowned.account.as_str(), unowned.owner), ("shop", None));
+    assert_eq!(cluster.route(42).await.unwrap(), None);
+
+    cluster.heartbeat(Some("http://a:8081")).await.unwrap();
     let lease = cluster.acquire("shop", PERIOD).await.unwrap().unwrap();
+    let route = cluster
+        .route(Fixture::DEFAULT.self_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(route.owner.as_deref(), Some("a"));
+    assert_eq!(route.sender_url.as_deref(), Some("http://a:8081"));
+    // Importing over an account an instance serves is refused.
+    assert!(matches!(
+        cluster
+            .import_account("shop", &serde_json::json!({}), &data, true)
+            .await,
+        Err(cluster::ClusterError::AccountBusy(..))
+    ));
     let store = Arc::new(
         PgSession::open(&cluster, &lease.fence_token())
             .await
             .unwrap(),
     );
-    store.import(&data).await.unwrap();
     let group = PeerId::channel_unchecked(Fixture::DEFAULT.supergroup);
     let before = store.peer(group).await.unwrap();
     assert!(
