@@ -234,6 +234,7 @@ async fn start_queue(
     });
     let queue_config = QueueConfig {
         path: config.queue_path(),
+        postgres: None,
         pacing: config.pacing(is_bot),
         max_wait: Duration::from_secs(config.send_queue_max_wait),
         keep: Duration::from_secs(config.idempotency_ttl),

@@ -39,8 +39,9 @@ pub const MAX_KEY_BYTES: usize = 255;
 pub const SPOOL_ABOVE: usize = 1 << 20;
 
 /// Where large request bodies wait for their send: a directory beside the queue's file
-/// (`<SEND_QUEUE_PATH>.spool/`), or, for an in-memory queue, a temporary directory of its own
-/// (removed with the last handle), so that two in-memory queues never sweep each other's files.
+/// (`<SEND_QUEUE_PATH>.spool/`), or, for an in-memory queue or one on Postgres, a temporary
+/// directory of its own (removed with the last handle), so that two such queues never sweep
+/// each other's files.
 #[derive(Clone, Debug)]
 pub struct Spool {
     dir: PathBuf,
@@ -48,33 +49,41 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// The spool of the queue at `queue` (not created yet: [`Spool::prepare`]).
+    /// The spool of the queue at `queue` (not created yet: [`Spool::prepare`]); for
+    /// `:memory:`, [`Spool::temporary`].
     pub fn beside(queue: &Path) -> Self {
         if queue.as_os_str() == ":memory:" {
-            return match tempfile::Builder::new()
-                .prefix("send-queue-spool-")
-                .tempdir()
-            {
-                Ok(temporary) => Self {
-                    dir: temporary.path().to_path_buf(),
-                    _temporary: Some(Arc::new(temporary)),
-                },
-                // Not creatable now: `prepare` reports why.
-                Err(_) => Self {
-                    dir: std::env::temp_dir().join(format!(
-                        "send-queue-spool-{}-{:08x}",
-                        std::process::id(),
-                        rand::random::<u32>()
-                    )),
-                    _temporary: None,
-                },
-            };
+            return Self::temporary();
         }
         let mut name = queue.as_os_str().to_owned();
         name.push(".spool");
         Self {
             dir: PathBuf::from(name),
             _temporary: None,
+        }
+    }
+
+    /// A temporary directory of its own, removed with the last handle: for a queue in memory,
+    /// and for one on Postgres (whose rows hold every body, so a spool file is needed only
+    /// while its request is read and its send runs on this instance).
+    pub fn temporary() -> Self {
+        match tempfile::Builder::new()
+            .prefix("send-queue-spool-")
+            .tempdir()
+        {
+            Ok(temporary) => Self {
+                dir: temporary.path().to_path_buf(),
+                _temporary: Some(Arc::new(temporary)),
+            },
+            // Not creatable now: `prepare` reports why.
+            Err(_) => Self {
+                dir: std::env::temp_dir().join(format!(
+                    "send-queue-spool-{}-{:08x}",
+                    std::process::id(),
+                    rand::random::<u32>()
+                )),
+                _temporary: None,
+            },
         }
     }
 

@@ -2,8 +2,9 @@
 //!
 //! A send request (`sendMessage`, `sendPhoto`…, `sendMediaGroup`, `sendLocation`…,
 //! `forwardMessage(s)`, `copyMessage(s)`; [`SEND_METHODS`]) is stored first — method, query,
-//! body and a fresh `random_id` — in an SQLite file next to the session ([`store`]), then put
-//! in its chat's lane. A lane runs one send at a time, in arrival order, each after a token
+//! body and a fresh `random_id` — in an SQLite file next to the session, or in the account's
+//! schema on Postgres when several instances share accounts ([`store`]), then put in its
+//! chat's lane. A lane runs one send at a time, in arrival order, each after a token
 //! from the buckets of [`pacing`]; the send is the method's own handler run on the stored
 //! request inside [`telegram::with_random_id`], so every try — a retry after a network error,
 //! the resumption after a restart — carries the same `random_id` and Telegram sees one send
@@ -26,13 +27,16 @@
 //! `GET /api_v1/jobs/<id>`. An idempotency key (`Idempotency-Key` header or `idempotency_key`
 //! parameter) returns the first answer of that key for [`QueueConfig::keep`].
 //!
-//! Modules: [`store`] (the file), [`pacing`] (buckets, parks, the account pause), [`intake`]
-//! (what is read from a request before it is stored), [`lanes`] (`@username` → chat).
+//! Modules: [`store`] (the file or the Postgres rows), [`pacing`] (buckets, parks, the account
+//! pause), [`intake`] (what is read from a request before it is stored), [`lanes`]
+//! (`@username` → chat).
 
 pub mod intake;
 pub mod lanes;
 pub mod pacing;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -88,8 +92,12 @@ pub type Runner =
 /// How the queue behaves.
 #[derive(Clone, Debug)]
 pub struct QueueConfig {
-    /// The SQLite file (`:memory:`: not durable).
+    /// The SQLite file (`:memory:`: not durable); unused with [`QueueConfig::postgres`].
     pub path: PathBuf,
+    /// The account's queue on the cluster's Postgres instead of the SQLite file: another
+    /// instance that takes the account over resumes its open sends
+    /// ([`Store::open_postgres`]; request bodies are stored in the rows).
+    pub postgres: Option<store::PostgresQueue>,
     /// The buckets; `None` paces nothing (lanes still run one send per chat, in order).
     pub pacing: Option<PaceConfig>,
     /// How long a synchronous caller waits for its send to start (`SEND_QUEUE_MAX_WAIT`).
@@ -200,8 +208,9 @@ const FLOOD: &str = pacing::FLOOD_METRIC;
 const PAUSED: &str = "sender_account_paused";
 
 impl SendQueue {
-    /// Opens the store and resumes every send a previous run left open (with its stored
-    /// `random_id`, so none is sent twice). `resolver` finds the chat of an `@username`.
+    /// Opens the store and resumes every send a previous run (on Postgres: the account's
+    /// previous owner) left open, with its stored `random_id`, so none is sent twice.
+    /// `resolver` finds the chat of an `@username`.
     ///
     /// Errors: the store cannot be opened or read.
     pub async fn start(
@@ -209,8 +218,16 @@ impl SendQueue {
         runner: Runner,
         resolver: Resolver,
     ) -> Result<Arc<Self>, StoreError> {
-        let store = Store::open(&config.path).await?;
-        let spool = Spool::beside(&config.path);
+        let (store, spool) = match &config.postgres {
+            Some(pg) => (
+                Store::open_postgres(&pg.cluster, pg.fence.clone(), config.body_limit).await?,
+                Spool::temporary(),
+            ),
+            None => (
+                Store::open(&config.path).await?,
+                Spool::beside(&config.path),
+            ),
+        };
         let queue = Arc::new(Self {
             store,
             spool,
