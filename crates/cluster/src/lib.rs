@@ -251,19 +251,26 @@ impl Cluster {
     /// A pool of at most `max_connections` to the same database whose connections work in
     /// `schema` (created if missing; `search_path` is `schema, public`, so a store's
     /// unqualified table names are its own and `public.gateway_leases` stays reachable).
-    /// A store keeps its tables there with the same SQL it uses elsewhere.
+    /// A store keeps its tables there with the same SQL it uses elsewhere. Calls for one new
+    /// schema may run at once (each gets its pool).
     pub async fn store_pool(
         &self,
         schema: &str,
         max_connections: u32,
     ) -> Result<PgPool, ClusterError> {
         let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        let created = sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE SCHEMA IF NOT EXISTS {quoted}"
         )))
         .execute(&self.pool)
-        .await
-        .map_err(pg("create schema"))?;
+        .await;
+        match created {
+            Ok(_) => {}
+            // Another connection created it at the same moment: `IF NOT EXISTS` only skips a
+            // schema already committed, a concurrent creation fails on the catalog's key.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+            Err(e) => return Err(pg("create schema")(e)),
+        }
         let options = self.pool.connect_options().as_ref().clone();
         let set_path = format!("SET search_path TO {quoted}, public");
         PgPoolOptions::new()

@@ -251,3 +251,24 @@ async fn store_pools_work_in_their_schema_and_fences_follow_the_lease() {
         .unwrap();
     assert!(!fence.check(&mut conn).await.unwrap());
 }
+
+/// Stores opening one new schema at once (an instance's receiver and sender starting) all get
+/// their pool: `CREATE SCHEMA IF NOT EXISTS` alone fails when another connection creates the
+/// schema at the same moment.
+#[tokio::test]
+async fn concurrent_store_pools_of_one_new_schema_all_open() {
+    let pg = Postgres::start().await;
+    let url = pg.create_database("schemas");
+    let a = instance(&url, "a").await;
+    for id in 0..8 {
+        let schema = cluster::account_schema("outbox", id);
+        let mut opens = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let (a, schema) = (a.clone(), schema.clone());
+            opens.spawn(async move { a.store_pool(&schema, 1).await.map(drop) });
+        }
+        while let Some(opened) = opens.join_next().await {
+            opened.unwrap().unwrap();
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! The durable outbox: every forwarded update is a row in an SQLite file of its own
-//! (`OUTBOX_PATH`) before the update position moves past it, and stays there until the
-//! webhook answered 2xx (then its natural key is kept a while longer for de-duplication, its
-//! body only until archived) or it grew too
-//! old (then it is a dead letter that can be listed and replayed).
+//! (`OUTBOX_PATH`), or in the account's tables in Postgres, before the update position moves
+//! past it, and stays there until the webhook answered 2xx (then its natural key is kept a
+//! while longer for de-duplication, its body only until archived) or it grew too old (then it
+//! is a dead letter that can be listed and replayed).
 //!
 //! Rows, one per update (`updates` table):
 //! - `id` is the update's `update_id`: monotonic per outbox, starting at a random base as the
@@ -13,10 +13,18 @@
 //! - `status`: [`Status`]. A chat's rows are delivered in `id` order: a chat's oldest open
 //!   row (media or ready) holds back the chat's later ones; other chats go on.
 //!
-//! Modules: `schema` (pragmas, tables, open checks), `rows` (row types), `queries`, `sink`
-//! (the queue of the second target, NATS JetStream: its own rows, same order rules).
+//! Two backends, chosen at open, with the same API and behaviour:
+//! - [`Outbox::open`]: an SQLite file (or [`IN_MEMORY`]). SQLite comes from libsql, the copy
+//!   grammers links (rusqlite would not link beside it).
+//! - [`Outbox::open_postgres`]: one account's outbox in the database several gateway
+//!   instances share (`cluster`), so another instance can take the account over with its
+//!   outbox. Writes there are fenced by the account's lease ([`OutboxError::Fenced`]).
 //!
-//! SQLite comes from libsql, the copy grammers links (rusqlite would not link beside it).
+//! Modules: `db` (the connection: one interface over both backends, so each query is written
+//! once), `value` (parameters and rows of both), `pg` (what only Postgres needs: its
+//! connection, the lease check, the write lock, its schema version), `schema` (pragmas,
+//! tables, open checks), `rows` (row types), `queries`, `polling`, `sink` (the queue of the
+//! second target, NATS JetStream: its own rows, same order rules).
 
 /// The statement text of a template naming statuses as `{media}`, `{open}`, …
 /// ([`Status::in_sql`]), built on first use and kept, so it is `'static` like a literal and
@@ -29,7 +37,22 @@ macro_rules! sql {
     }};
 }
 
+/// Statement parameters ([`value::Param`]) as an array: `params![id, text, None::<i64>]`.
+macro_rules! params {
+    ($($param:expr),* $(,)?) => {
+        [$($crate::value::Param::from($param)),*]
+    };
+}
+
+// First: its macro is used by the test modules below.
+#[cfg(test)]
+#[macro_use]
+mod testing;
+
 mod db;
+mod pg;
+#[cfg(test)]
+mod pg_tests;
 mod polling;
 #[cfg(test)]
 mod polling_tests;
@@ -41,11 +64,13 @@ mod sink;
 mod sink_tests;
 #[cfg(test)]
 mod tests;
+mod value;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::sync::Mutex;
+use cluster::{Cluster, ClusterError, Fence};
+use tokio::sync::{Mutex, MutexGuard};
 
 use db::Db;
 
@@ -113,15 +138,39 @@ pub enum OutboxError {
         #[source]
         source: libsql::Error,
     },
+    /// Postgres failed (unreachable, connection lost, a statement refused, …); on a lost
+    /// connection the next call connects again.
+    #[error("outbox postgres error during {op}: {source}")]
+    Postgres {
+        /// What was being done.
+        op: &'static str,
+        /// sqlx's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A Postgres outbox's write was refused: this instance no longer holds `account`'s lease
+    /// (another instance owns the account now, or the lease expired). Nothing was written; the
+    /// outbox must not be written again under this lease ([`Outbox::open_postgres`] with the
+    /// lease of a new acquisition may). The check and the rule are `cluster`'s
+    /// ([`Fence::check`]).
+    #[error("the outbox of account {account} belongs to another instance now; nothing was written")]
+    Fenced {
+        /// The account.
+        account: String,
+    },
+    /// Opening a Postgres outbox failed in the cluster: the account is not registered, or its
+    /// schema or connection pool could not be made.
+    #[error("cannot open the outbox in the cluster: {0}")]
+    Cluster(#[from] ClusterError),
     /// The file is damaged or was written by a newer version.
     #[error("the outbox is corrupt or unsupported: {0}")]
     Corrupt(String),
 }
 
-/// The outbox file. Cheap to share behind an `Arc`; one connection, one statement at a time.
+/// The outbox: an SQLite file, or an account's tables in Postgres. Cheap to share behind an
+/// `Arc`; one connection, one statement at a time.
 pub struct Outbox {
     path: PathBuf,
-    _db: libsql::Database,
     conn: Mutex<Db>,
     mode: Mode,
     sink_wake: std::sync::Arc<tokio::sync::Notify>,
@@ -149,6 +198,14 @@ impl std::fmt::Debug for Outbox {
 /// The `OUTBOX_PATH` that keeps the outbox in memory (SQLite's name for it); see
 /// [`Outbox::open`].
 pub const IN_MEMORY: &str = ":memory:";
+
+/// The store name of the outbox in the cluster: an account's outbox tables are in schema
+/// `outbox_<account id>` ([`cluster::account_schema`]).
+pub const PG_STORE: &str = "outbox";
+
+/// Connections of a Postgres outbox's pool: the outbox takes one out and keeps it (one
+/// statement at a time, as on SQLite); the pool opens its replacement after a failure.
+const PG_CONNECTIONS: u32 = 1;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -188,11 +245,47 @@ impl Outbox {
         schema::migrate(&conn).await?;
         Ok(Self {
             path,
-            _db: db,
-            conn: Mutex::new(Db::new(conn)),
+            conn: Mutex::new(Db::sqlite(db, conn)),
             mode: Mode::default(),
             sink_wake: Default::default(),
         })
+    }
+
+    /// Opens the outbox of account `fence.account` in the cluster's database, writing as the
+    /// holder of the lease `fence` names (from [`cluster::Lease::fence_token`]); creates its
+    /// tables in the account's schema (`outbox_<account id>`, see [`PG_STORE`]) or migrates
+    /// them, in a transaction fenced like every write. A new owner of the account opens it
+    /// the same way and finds every row, the update position and the webhook settings as
+    /// the last owner committed them.
+    ///
+    /// Same API and behaviour as a file, except: the outbox is as durable as the database's
+    /// commits (`synchronous_commit`); every write first checks the lease
+    /// ([`OutboxError::Fenced`]); [`Outbox::data_version`] also changes with this handle's
+    /// own commits; [`Outbox::path`] is `postgres:<schema>`; [`Outbox::writable`] also says
+    /// whether the lease is still held.
+    ///
+    /// Errors: [`OutboxError::Cluster`] (the account is not registered, the schema or pool
+    /// cannot be made), [`OutboxError::Fenced`], [`OutboxError::Postgres`],
+    /// [`OutboxError::Corrupt`] when the tables have a newer schema version.
+    pub async fn open_postgres(cluster: &Cluster, fence: Fence) -> Result<Self, OutboxError> {
+        let id = cluster.account_id(&fence.account).await?;
+        let schema = cluster::account_schema(PG_STORE, id);
+        let pool = cluster.store_pool(&schema, PG_CONNECTIONS).await?;
+        let pg = pg::Pg::open(pool, fence).await?;
+        Ok(Self {
+            path: PathBuf::from(format!("postgres:{schema}")),
+            conn: Mutex::new(Db::postgres(pg)),
+            mode: Mode::default(),
+            sink_wake: Default::default(),
+        })
+    }
+
+    /// The connection, for one operation (ending first a transaction that a dropped future
+    /// left open).
+    async fn db(&self) -> MutexGuard<'_, Db> {
+        let mut db = self.conn.lock().await;
+        db.settle().await;
+        db
     }
 
     /// Sets how rows are written (see [`Mode`]).
@@ -219,16 +312,14 @@ impl Outbox {
         self.path.as_os_str() == IN_MEMORY
     }
 
-    /// The file.
+    /// The file; for an outbox in Postgres, `postgres:<schema>` (no file).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Whether a write transaction can be taken right now (for `/readyz`).
+    /// Whether a write transaction can be taken right now (for `/readyz`); in Postgres also
+    /// whether this instance still holds the account's lease.
     pub async fn writable(&self) -> bool {
-        let mut db = self.conn.lock().await;
-        let ok = db.execute("writable", "BEGIN IMMEDIATE", ()).await.is_ok();
-        let _ = db.execute("writable", "ROLLBACK", ()).await;
-        ok
+        self.db().await.writable().await
     }
 }

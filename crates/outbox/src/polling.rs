@@ -16,7 +16,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::db::{Db, Result, int, opt_text, text};
+use super::db::Db;
+use super::value::{Result, int, opt_text, text};
 use super::{Outbox, OutboxError, Status, now_ms};
 
 /// The `kv` key of [`EnvWebhook`].
@@ -149,7 +150,7 @@ async fn read_kv(db: &mut Db, key: &str) -> Result<Option<String>> {
         .all(
             "read_kv",
             "SELECT value FROM kv WHERE key = ?1",
-            [key],
+            params![key],
             |r| text(r, 0),
         )
         .await?
@@ -164,12 +165,12 @@ async fn write_kv(db: &mut Db, key: &str, value: Option<String>) -> Result<()> {
                 "write_kv",
                 "INSERT INTO kv (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key, value.as_str()],
+                params![key, &value],
             )
             .await?
         }
         None => {
-            db.execute("write_kv", "DELETE FROM kv WHERE key = ?1", [key])
+            db.execute("write_kv", "DELETE FROM kv WHERE key = ?1", params![key])
                 .await?
         }
     };
@@ -185,7 +186,7 @@ fn parse<T: for<'de> Deserialize<'de>>(key: &str, text: Option<String>) -> Resul
 impl Outbox {
     /// Both webhook records.
     pub async fn webhook_state(&self) -> Result<WebhookState> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let env = read_kv(&mut db, ENV_KEY).await?;
         let runtime = read_kv(&mut db, RUNTIME_KEY).await?;
         Ok(WebhookState {
@@ -198,7 +199,7 @@ impl Outbox {
     /// another environment (a changed `WEBHOOK_URL` wins again). Returns the dropped setting.
     pub async fn sync_env_webhook(&self, env: &EnvWebhook) -> Result<Option<RuntimeWebhook>> {
         let value = to_json("webhook_env", env)?;
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.transaction("sync_env_webhook", async |db: &mut Db| {
             write_kv(db, ENV_KEY, Some(value)).await?;
             let runtime: Option<RuntimeWebhook> =
@@ -222,7 +223,7 @@ impl Outbox {
         drop_pending: bool,
     ) -> Result<()> {
         let value = to_json("webhook_runtime", setting)?;
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.transaction("set_runtime_webhook", async |db: &mut Db| {
             if drop_pending {
                 confirm_below(db, i64::MAX).await?;
@@ -234,7 +235,7 @@ impl Outbox {
 
     /// The `allowed_updates` the last `getUpdates` that gave one asked for.
     pub async fn poll_allowed_updates(&self) -> Result<Option<Vec<String>>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let text = read_kv(&mut db, POLL_ALLOWED_KEY).await?;
         parse(POLL_ALLOWED_KEY, text)
     }
@@ -243,37 +244,47 @@ impl Outbox {
     /// specified, the previous setting will be used").
     pub async fn set_poll_allowed_updates(&self, kinds: &[String]) -> Result<()> {
         let value = to_json(POLL_ALLOWED_KEY, &kinds)?;
-        let mut db = self.conn.lock().await;
-        write_kv(&mut db, POLL_ALLOWED_KEY, Some(value)).await
+        let mut db = self.db().await;
+        db.write("set_poll_allowed_updates", async |db: &mut Db| {
+            write_kv(db, POLL_ALLOWED_KEY, Some(value)).await
+        })
+        .await
     }
 
     /// Confirms (as delivered) every open row with an `update_id` below `offset`; returns how
     /// many.
     pub async fn confirm_below(&self, offset: i64) -> Result<u64> {
-        let mut db = self.conn.lock().await;
-        confirm_below(&mut db, offset).await
+        let mut db = self.db().await;
+        db.write("confirm_below", async |db: &mut Db| {
+            confirm_below(db, offset).await
+        })
+        .await
     }
 
     /// Confirms every open row but the newest `keep` (a negative `getUpdates` offset);
     /// returns how many.
     pub async fn confirm_all_but_last(&self, keep: u64) -> Result<u64> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let newest = db
             .all(
                 "confirm_all_but_last",
                 sql!("SELECT id FROM updates WHERE status IN ({open}) ORDER BY id DESC"),
-                (),
+                [],
                 |r| int(r, 0),
             )
             .await?;
-        match usize::try_from(keep)
+        let below = match usize::try_from(keep)
             .ok()
             .and_then(|k| newest.get(k.checked_sub(1)?))
         {
-            Some(&oldest_kept) => confirm_below(&mut db, oldest_kept).await,
-            None if keep == 0 => confirm_below(&mut db, i64::MAX).await,
-            None => Ok(0),
-        }
+            Some(&oldest_kept) => oldest_kept,
+            None if keep == 0 => i64::MAX,
+            None => return Ok(0),
+        };
+        db.write("confirm_all_but_last", async |db: &mut Db| {
+            confirm_below(db, below).await
+        })
+        .await
     }
 
     /// Up to [`FETCH_MAX`] open rows from `offset` on (media finished or not: the Bot API
@@ -286,7 +297,7 @@ impl Outbox {
         offset: i64,
         allowed_kinds: Option<&[String]>,
     ) -> Result<Vec<Polled>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let rows = db
             .all(
                 "fetch_updates",
@@ -294,7 +305,7 @@ impl Outbox {
                     "SELECT id, kind, COALESCE(update_json, body) FROM updates
                      WHERE status IN ({open}) AND id >= ?1 ORDER BY id LIMIT 100"
                 ),
-                [offset],
+                params![offset],
                 |r| Ok((int(r, 0)?, text(r, 1)?, opt_text(r, 2)?.unwrap_or_default())),
             )
             .await?;
@@ -308,37 +319,43 @@ impl Outbox {
                 skipped.push(id);
             }
         }
-        for id in skipped {
-            confirm_one(&mut db, id).await?;
+        if !skipped.is_empty() {
+            db.write("fetch_updates", async |db: &mut Db| {
+                for id in skipped {
+                    confirm_one(db, id).await?;
+                }
+                Ok(())
+            })
+            .await?;
         }
         Ok(out)
     }
 
     /// A number that changes whenever another connection (the receiver storing updates, the
     /// sender confirming them) commits to the file (`PRAGMA data_version`); a long poll reads
-    /// it to know when to look again.
+    /// it to know when to look again. In Postgres, a counter every write transaction
+    /// increments: it changes with this handle's own commits too (a poll then looks once
+    /// more and finds nothing new).
     pub async fn data_version(&self) -> Result<i64> {
-        let mut db = self.conn.lock().await;
-        db.all("data_version", "PRAGMA data_version", (), |r| int(r, 0))
-            .await?
-            .first()
-            .copied()
-            .ok_or_else(|| OutboxError::Corrupt("PRAGMA data_version answered nothing".into()))
+        self.db().await.data_version().await
     }
 
     /// Expires open rows stored before `before` (unix ms) while nothing fetches them (no
     /// webhook, no `getUpdates`): they count as delivered. Returns how many.
     pub async fn expire_unfetched(&self, before: i64) -> Result<u64> {
-        let mut db = self.conn.lock().await;
-        db.execute(
-            "expire_unfetched",
-            sql!(
-                "UPDATE updates SET status = {delivered}, done_at = ?2, update_json = NULL,
-                     downloads = NULL, body = CASE WHEN archived = 1 THEN '' ELSE body END
-                 WHERE status IN ({open}) AND received_at < ?1"
-            ),
-            [before, now_ms()],
-        )
+        let mut db = self.db().await;
+        db.write("expire_unfetched", async |db: &mut Db| {
+            db.execute(
+                "expire_unfetched",
+                sql!(
+                    "UPDATE updates SET status = {delivered}, done_at = ?2, update_json = NULL,
+                         downloads = NULL, body = CASE WHEN archived = 1 THEN '' ELSE body END
+                     WHERE status IN ({open}) AND received_at < ?1"
+                ),
+                params![before, now_ms()],
+            )
+            .await
+        })
         .await
     }
 }
@@ -351,7 +368,7 @@ async fn confirm_below(db: &mut Db, offset: i64) -> Result<u64> {
                  downloads = NULL, body = CASE WHEN archived = 1 THEN '' ELSE body END
              WHERE status IN ({open}) AND id < ?1"
         ),
-        [offset, now_ms()],
+        params![offset, now_ms()],
     )
     .await
 }
@@ -364,7 +381,7 @@ async fn confirm_one(db: &mut Db, id: i64) -> Result<u64> {
                  downloads = NULL, body = CASE WHEN archived = 1 THEN '' ELSE body END
              WHERE status IN ({open}) AND id = ?1"
         ),
-        [id, now_ms()],
+        params![id, now_ms()],
     )
     .await
 }

@@ -1,10 +1,16 @@
-//! The update methods on a real outbox file: webhook settings shared by two connections (the
-//! receiver's and the sender's), `getUpdates` fetching and confirming, expiry, and the
-//! migration of a version-1 file.
+//! The update methods on a real outbox file and in Postgres: webhook settings shared by two
+//! connections (the receiver's and the sender's), `getUpdates` fetching and confirming,
+//! expiry, and the migration of a version-1 file (SQLite only).
 
 use serde_json::json;
 
+use super::testing::Store;
 use super::*;
+
+on_both_backends!(
+    a_runtime_webhook_wins_until_the_environment_changes,
+    fetch_hands_out_bot_api_updates_in_order_and_offsets_confirm,
+);
 
 fn legacy_with_update(key: &str, kind: &'static str, chat_id: i64) -> NewUpdate {
     NewUpdate {
@@ -17,15 +23,20 @@ fn legacy_with_update(key: &str, kind: &'static str, chat_id: i64) -> NewUpdate 
     }
 }
 
-async fn pair(dir: &tempfile::TempDir) -> (Outbox, Outbox) {
-    let path = dir.path().join("shared.outbox");
-    let receiver = Outbox::open(&path).await.expect("open").with_mode(Mode {
-        deliver: true,
-        archive: false,
-        id_prefix: "r_".into(),
-        sink: false,
-    });
-    let sender = Outbox::open(&path).await.expect("open a second connection");
+/// The receiver's and the sender's connection to one outbox.
+async fn pair(store: &Store) -> (Outbox, Outbox) {
+    let receiver = store
+        .open(
+            "shared",
+            Mode {
+                deliver: true,
+                archive: false,
+                id_prefix: "r_".into(),
+                sink: false,
+            },
+        )
+        .await;
+    let sender = store.open("shared", Mode::default()).await;
     (receiver, sender)
 }
 
@@ -38,10 +49,8 @@ fn env(url: Option<&str>, fingerprint: &str) -> EnvWebhook {
     }
 }
 
-#[tokio::test]
-async fn a_runtime_webhook_wins_until_the_environment_changes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (receiver, sender) = pair(&dir).await;
+async fn a_runtime_webhook_wins_until_the_environment_changes(store: Store) {
+    let (receiver, sender) = pair(&store).await;
     assert_eq!(
         sender.webhook_state().await.unwrap().target(),
         Target::Polling
@@ -107,10 +116,8 @@ async fn a_runtime_webhook_wins_until_the_environment_changes() {
     );
 }
 
-#[tokio::test]
-async fn fetch_hands_out_bot_api_updates_in_order_and_offsets_confirm() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (receiver, sender) = pair(&dir).await;
+async fn fetch_hands_out_bot_api_updates_in_order_and_offsets_confirm(store: Store) {
+    let (receiver, sender) = pair(&store).await;
     let before = sender.data_version().await.unwrap();
     let mut ids = Vec::new();
     for (i, kind) in [
@@ -181,6 +188,7 @@ async fn fetch_hands_out_bot_api_updates_in_order_and_offsets_confirm() {
     assert_eq!(sender.stats().await.unwrap().pending, 0);
 }
 
+// SQLite only: Postgres outboxes began at version 3.
 #[tokio::test]
 async fn a_version_1_file_migrates_and_its_open_legacy_rows_are_not_handed_out() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -5,8 +5,9 @@
 use serde_json::json;
 use telegram::Position;
 
-use super::db::{Db, Result, int, opt_int, opt_text, text};
+use super::db::Db;
 use super::rows::{DeadLetter, Due, Inserted, NewUpdate, Outcome, PendingMedia, Stats};
+use super::value::{Result, Row, int, opt_int, opt_text, text};
 use super::{Outbox, OutboxError, Status, now_ms};
 
 /// The columns [`due`] reads, prefixed `u.` (a macro so statements stay `'static` literals).
@@ -37,7 +38,7 @@ pub const PRUNE_BATCH: u64 = prune_batch!();
 /// How many rows [`Outbox::lane`] reads at once.
 pub const LANE_ROWS: usize = lane_rows!();
 
-fn due(row: &libsql::Row) -> Result<Due> {
+fn due(row: &Row<'_>) -> Result<Due> {
     Ok(Due {
         id: int(row, 0)?,
         webhook_id: text(row, 1)?,
@@ -98,13 +99,13 @@ impl Outbox {
     /// [`Outbox::insert`] for several updates in one transaction (one commit for a burst):
     /// all are stored, in order, or none. One [`Inserted`] per update, in the same order.
     pub async fn insert_all(&self, updates: &[NewUpdate]) -> Result<Vec<Inserted>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.transaction("insert", async |db: &mut Db| {
             let mut next_id = db
                 .all(
                     "insert",
                     "SELECT value FROM meta WHERE key = 'next_update_id'",
-                    (),
+                    [],
                     |r| int(r, 0),
                 )
                 .await?
@@ -118,7 +119,7 @@ impl Outbox {
                     .all(
                         "insert",
                         "SELECT id, status FROM updates WHERE natural_key = ?1",
-                        [update.natural_key.as_str()],
+                        params![update.natural_key.as_str()],
                         |r| Ok((int(r, 0)?, int(r, 1)?)),
                     )
                     .await?;
@@ -148,7 +149,7 @@ impl Outbox {
                     "INSERT INTO updates (id, webhook_id, natural_key, kind, chat_id, status, body,
                                           downloads, received_at, archived, done_at, update_json)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    libsql::params![
+                    params![
                         id,
                         self.webhook_id(id),
                         update.natural_key.as_str(),
@@ -188,7 +189,7 @@ impl Outbox {
                 db.execute(
                     "insert",
                     "UPDATE meta SET value = ?1 WHERE key = 'next_update_id'",
-                    [next_id],
+                    params![next_id],
                 )
                 .await?;
             }
@@ -199,11 +200,11 @@ impl Outbox {
 
     /// Rows still waiting for their media (after a restart: every one not finished).
     pub async fn pending_media(&self) -> Result<Vec<PendingMedia>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.all(
             "pending_media",
             sql!("SELECT id, body, downloads, kind, chat_id FROM updates WHERE status = {media} ORDER BY id"),
-            (),
+            [],
             |r| {
                 let corrupt = |e: serde_json::Error| OutboxError::Corrupt(e.to_string());
                 let downloads = opt_text(r, 2)?.unwrap_or_else(|| "[]".into());
@@ -222,20 +223,27 @@ impl Outbox {
     /// The media of row `id` is done: `body` is final and the row is ready (or delivered, and
     /// then kept without its body unless the archive needs it).
     pub async fn media_done(&self, id: i64, body: &serde_json::Value) -> Result<()> {
-        let mut db = self.conn.lock().await;
-        db.execute(
-            "media_done",
-            sql!(
-                "UPDATE updates SET downloads = NULL, status = ?2,
-                     body = CASE WHEN ?2 = {delivered} AND archived = 1 THEN '' ELSE ?1 END,
-                     done_at = CASE WHEN ?2 = {delivered} THEN ?4 END
-                 WHERE id = ?3 AND status = {media}"
-            ),
-            libsql::params![body.to_string(), self.ready_status() as i64, id, now_ms()],
-        )
+        let body = body.to_string();
+        let mut db = self.db().await;
+        db.write("media_done", async |db: &mut Db| {
+            db.execute(
+                "media_done",
+                sql!(
+                    "UPDATE updates SET downloads = NULL, status = ?2,
+                         body = CASE WHEN ?2 = {delivered} AND archived = 1 THEN '' ELSE ?1 END,
+                         done_at = CASE WHEN ?2 = {delivered} THEN ?4 END
+                     WHERE id = ?3 AND status = {media}"
+                ),
+                params![&body, self.ready_status() as i64, id, now_ms()],
+            )
+            .await?;
+            if self.mode.sink {
+                super::sink::media_done(db, id, &body).await?;
+            }
+            Ok(())
+        })
         .await?;
         if self.mode.sink {
-            super::sink::media_done(&mut db, id, &body.to_string()).await?;
             self.sink_wake.notify_one();
         }
         Ok(())
@@ -243,7 +251,7 @@ impl Outbox {
 
     /// Every chat's oldest open row (media or ready), oldest chats first.
     pub async fn heads(&self) -> Result<Vec<Due>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.all(
             "heads",
             // Walks the open lanes with index seeks (O(lanes · log n)): a GROUP BY over every
@@ -264,7 +272,7 @@ impl Outbox {
                  )
                  ORDER BY u.id"
             )),
-            (),
+            [],
             due,
         )
         .await
@@ -273,7 +281,7 @@ impl Outbox {
     /// Up to [`LANE_ROWS`] of chat `chat_id`'s open rows (media or ready), oldest first: the
     /// rows a lane delivers in order without going back to the scheduler.
     pub async fn lane(&self, chat_id: i64) -> Result<Vec<Due>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.all(
             "lane",
             // The limit is a literal: SQLite (built with STAT4, as libsql is) re-prepares a
@@ -285,7 +293,7 @@ impl Outbox {
                   ORDER BY u.id LIMIT ",
                 lane_rows!()
             )),
-            [chat_id],
+            params![chat_id],
             due,
         )
         .await
@@ -302,7 +310,7 @@ impl Outbox {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let now = now_ms();
         db.transaction("record", async |db: &mut Db| {
             for (id, outcome) in outcomes {
@@ -325,7 +333,7 @@ impl Outbox {
                              update_json = CASE WHEN ?1 = {delivered} THEN NULL ELSE update_json END
                          WHERE id = ?6"
                     ),
-                    libsql::params![status as i64, now, error.cloned(), retry_at, done_at, *id],
+                    params![status as i64, now, error.map(String::as_str), retry_at, done_at, *id],
                 )
                 .await?;
             }
@@ -336,7 +344,7 @@ impl Outbox {
 
     /// Pending count, oldest pending time, dead letters, last error.
     pub async fn stats(&self) -> Result<Stats> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let counts = db
             .all(
                 "stats",
@@ -348,7 +356,7 @@ impl Outbox {
                             (SELECT MIN(id) FROM updates WHERE status IN ({open}))),
                         (SELECT COUNT(*) FROM updates WHERE status = {dead})"
                 ),
-                (),
+                [],
                 |r| Ok((int(r, 0)?, opt_int(r, 1)?, int(r, 2)?)),
             )
             .await?;
@@ -357,7 +365,7 @@ impl Outbox {
                 "stats",
                 "SELECT last_error, last_attempt_at FROM updates WHERE last_error IS NOT NULL
              ORDER BY last_attempt_at DESC LIMIT 1",
-                (),
+                [],
                 |r| Ok((opt_text(r, 0)?, opt_int(r, 1)?)),
             )
             .await?;
@@ -374,7 +382,7 @@ impl Outbox {
 
     /// Up to `limit` dead letters, oldest first.
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.all(
             "dead_letters",
             // The sink's dead rows (state 2) beside the webhook's; a sink row's `webhook-id` is
@@ -385,7 +393,7 @@ impl Outbox {
              SELECT id, '', kind, chat_id, attempts, last_error, received_at,
                     NULLIF(next_attempt_at, 0), 'nats' FROM sink WHERE state = 2
              ORDER BY update_id, target LIMIT ?1",
-            [i64::from(limit)],
+            params![i64::from(limit)],
             |r| {
                 let update_id = int(r, 0)?;
                 let target = text(r, 8)?;
@@ -412,35 +420,40 @@ impl Outbox {
     /// age and attempt count; same `update_id` and `webhook-id`. Returns how many (the sink's
     /// dead rows are revived too, and counted).
     pub async fn replay(&self, update_id: Option<i64>) -> Result<u64> {
-        let mut db = self.conn.lock().await;
-        let sink = super::sink::replay(&mut db, update_id).await?;
+        let mut db = self.db().await;
+        let (webhook, sink) = db
+            .write("replay", async |db: &mut Db| {
+                let sink = super::sink::replay(db, update_id).await?;
+                let webhook = db
+                    .execute(
+                        "replay",
+                        sql!(
+                            "UPDATE updates SET status = {ready}, attempts = 0, next_attempt_at = 0,
+                                 received_at = ?1, done_at = NULL
+                             WHERE status = {dead} AND (?2 IS NULL OR id = ?2)"
+                        ),
+                        params![now_ms(), update_id],
+                    )
+                    .await?;
+                Ok((webhook, sink))
+            })
+            .await?;
         if sink > 0 {
             self.sink_wake.notify_one();
         }
-        let webhook = db
-            .execute(
-                "replay",
-                sql!(
-                    "UPDATE updates SET status = {ready}, attempts = 0, next_attempt_at = 0,
-                     received_at = ?1, done_at = NULL
-                 WHERE status = {dead} AND (?2 IS NULL OR id = ?2)"
-                ),
-                libsql::params![now_ms(), update_id],
-            )
-            .await?;
         Ok(webhook + sink)
     }
 
     /// Up to `limit` final rows not yet written to `ARCHIVE_DIR`: `(id, received_at, body)`.
     pub async fn unarchived(&self, limit: u32) -> Result<Vec<(i64, i64, String)>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.all(
             "unarchived",
             sql!(
                 "SELECT id, received_at, body FROM updates WHERE archived = 0 AND status != {media}
                  ORDER BY id LIMIT ?1"
             ),
-            [i64::from(limit)],
+            params![i64::from(limit)],
             |r| Ok((int(r, 0)?, int(r, 1)?, text(r, 2)?)),
         )
         .await
@@ -448,15 +461,18 @@ impl Outbox {
 
     /// Row `id` is in the archive.
     pub async fn mark_archived(&self, id: i64) -> Result<()> {
-        let mut db = self.conn.lock().await;
-        db.execute(
-            "mark_archived",
-            sql!(
-                "UPDATE updates SET archived = 1,
-                     body = CASE WHEN status = {delivered} THEN '' ELSE body END WHERE id = ?1"
-            ),
-            [id],
-        )
+        let mut db = self.db().await;
+        db.write("mark_archived", async |db: &mut Db| {
+            db.execute(
+                "mark_archived",
+                sql!(
+                    "UPDATE updates SET archived = 1,
+                         body = CASE WHEN status = {delivered} THEN '' ELSE body END WHERE id = ?1"
+                ),
+                params![id],
+            )
+            .await
+        })
         .await?;
         Ok(())
     }
@@ -468,25 +484,29 @@ impl Outbox {
             "qts": position.qts,
             "channels": position.channels.iter().map(|(id, pts)| [*id, i64::from(*pts)]).collect::<Vec<_>>(),
         });
-        let mut db = self.conn.lock().await;
-        db.execute(
-            "save_position",
-            "INSERT INTO kv (key, value) VALUES ('position', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [value.to_string()],
-        )
+        let value = value.to_string();
+        let mut db = self.db().await;
+        db.write("save_position", async |db: &mut Db| {
+            db.execute(
+                "save_position",
+                "INSERT INTO kv (key, value) VALUES ('position', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![&value],
+            )
+            .await
+        })
         .await?;
         Ok(())
     }
 
     /// The saved update position, if any.
     pub async fn load_position(&self) -> Result<Option<Position>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let rows = db
             .all(
                 "load_position",
                 "SELECT value FROM kv WHERE key = 'position'",
-                (),
+                [],
                 |r| text(r, 0),
             )
             .await?;
@@ -518,19 +538,22 @@ impl Outbox {
         let mut total = 0;
         loop {
             let deleted = {
-                let mut db = self.conn.lock().await;
-                db.execute(
-                    "prune",
-                    sql!(concat!(
-                        "DELETE FROM updates WHERE id IN (
-                             SELECT id FROM updates
-                             WHERE status = {delivered} AND archived = 1 AND done_at < ?1
-                             ORDER BY id LIMIT ",
-                        prune_batch!(),
-                        ")"
-                    )),
-                    [before],
-                )
+                let mut db = self.db().await;
+                db.write("prune", async |db: &mut Db| {
+                    db.execute(
+                        "prune",
+                        sql!(concat!(
+                            "DELETE FROM updates WHERE id IN (
+                                 SELECT id FROM updates
+                                 WHERE status = {delivered} AND archived = 1 AND done_at < ?1
+                                 ORDER BY id LIMIT ",
+                            prune_batch!(),
+                            ")"
+                        )),
+                        params![before],
+                    )
+                    .await
+                })
                 .await?
             };
             total += deleted;

@@ -1,12 +1,13 @@
 //! The outbox file: creation (mode 0600), pragmas, the integrity check and the schema
-//! (versioned by `PRAGMA user_version`).
+//! (versioned by `PRAGMA user_version`). The schema's steps ([`STEPS`]) are Postgres's too
+//! ([`for_postgres`]; `pg` runs them).
 
 use std::path::Path;
 use std::time::Duration;
 
 use libsql::{Connection, Value};
 
-use super::db::sql;
+use super::value::sql;
 use super::{OutboxError, Status};
 
 /// The schema version this code writes.
@@ -96,9 +97,7 @@ pub(super) async fn check(conn: &Connection) -> Result<(), OutboxError> {
     }
     let version = user_version(conn).await?;
     if version > SCHEMA_VERSION {
-        return Err(OutboxError::Corrupt(format!(
-            "schema version {version} is newer than the supported {SCHEMA_VERSION}"
-        )));
+        return Err(newer(version));
     }
     Ok(())
 }
@@ -110,9 +109,58 @@ pub(super) async fn check(conn: &Connection) -> Result<(), OutboxError> {
 const V2: &str = "ALTER TABLE updates ADD COLUMN update_json TEXT;
 UPDATE updates SET update_json = '' WHERE status IN ({open});";
 
+/// Schema version 3: the `sink` table (the queue of the second target, see `sink`; its states
+/// are `SinkState`'s numbers).
+const V3: &str = "
+CREATE TABLE IF NOT EXISTS sink (
+    id INTEGER PRIMARY KEY,
+    chat_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS sink_open_lanes ON sink (chat_id, id) WHERE state IN (0, 1);
+CREATE INDEX IF NOT EXISTS sink_dead ON sink (id) WHERE state = 2;
+";
+
+/// The steps from one version to the next: `STEPS[n - 1]` brings version `n - 1` to `n`.
+/// Statuses are written as `{name}` ([`Status::in_sql`]); after step 1, [`FIRST_ID`] stores
+/// the first `update_id`.
+pub(super) const STEPS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
+
+/// Stores the first `update_id` ([`first_update_id`]) when none is stored.
+pub(super) const FIRST_ID: &str =
+    "INSERT INTO meta (key, value) VALUES ('next_update_id', ?1) ON CONFLICT DO NOTHING";
+
+/// As the Bot API does: ids start at a random positive number and then increase.
+pub(super) fn first_update_id() -> i64 {
+    rand::random_range(1..1_000_000_000)
+}
+
+/// A step's text as Postgres runs it: statuses filled in, `BIGINT` for SQLite's `INTEGER`
+/// (SQLite's integers are 64-bit), and the view replaced rather than skipped when present
+/// (Postgres has no `CREATE VIEW IF NOT EXISTS`).
+pub(super) fn for_postgres(step: &str) -> String {
+    Status::in_sql(step)
+        .replace("INTEGER", "BIGINT")
+        .replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE VIEW")
+}
+
+/// The error for an outbox whose schema `version` is newer than this code's.
+pub(super) fn newer(version: i64) -> OutboxError {
+    OutboxError::Corrupt(format!(
+        "schema version {version} is newer than the supported {SCHEMA_VERSION}"
+    ))
+}
+
 /// Brings the schema to [`SCHEMA_VERSION`] in one transaction: version 1's tables and the
-/// random first `update_id`, then version 2's column, then version 3's `sink` table. The version is read again inside the
-/// transaction, so the receiver and the sender opening a new file at once migrate it once.
+/// random first `update_id`, then version 2's column, then version 3's `sink` table
+/// ([`STEPS`]). The version is read again inside the transaction, so the receiver and the
+/// sender opening a new file at once migrate it once.
 pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
     let version = user_version(conn).await?;
     if version >= SCHEMA_VERSION {
@@ -124,21 +172,14 @@ pub(super) async fn migrate(conn: &Connection) -> Result<(), OutboxError> {
             Ok(Some(Value::Integer(v))) => v,
             _ => 0,
         };
-        if from < 1 {
-            conn.execute_batch(&Status::in_sql(V1)).await?;
-            // As the Bot API does: ids start at a random positive number and then increase.
-            let base: i64 = rand::random_range(1..1_000_000_000);
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('next_update_id', ?1)",
-                [base],
-            )
-            .await?;
-        }
-        if from < 2 {
-            conn.execute_batch(&Status::in_sql(V2)).await?;
-        }
-        if from < 3 {
-            conn.execute_batch(super::sink::V3).await?;
+        for (step, text) in (1..).zip(STEPS) {
+            if step <= from {
+                continue;
+            }
+            conn.execute_batch(&Status::in_sql(text)).await?;
+            if step == 1 {
+                conn.execute(FIRST_ID, [first_update_id()]).await?;
+            }
         }
         conn.execute(&format!("PRAGMA user_version = {SCHEMA_VERSION}"), ())
             .await?;

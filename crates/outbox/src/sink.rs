@@ -1,32 +1,17 @@
-//! The second delivery target's queue (schema version 3): with [`super::Mode::sink`] set (the
-//! NATS JetStream sink), every fresh update also gets a row in `sink`, written in the same
-//! transaction as its `updates` row, holding its own copy of the body until the target
-//! acknowledged it. The `updates` row's life (webhook status, pruning, archive) is untouched:
-//! the two targets succeed, retry and die independently, each in per-chat `update_id` order.
+//! The second delivery target's queue (schema version 3, `schema::V3`): with
+//! [`super::Mode::sink`] set (the NATS JetStream sink), every fresh update also gets a row in
+//! `sink`, written in the same transaction as its `updates` row, holding its own copy of the
+//! body until the target acknowledged it. The `updates` row's life (webhook status, pruning,
+//! archive) is untouched: the two targets succeed, retry and die independently, each in
+//! per-chat `update_id` order.
 //!
 //! Rows: `state` is [`SinkState`]; a row acknowledged by the target is deleted (the target
 //! de-duplicates a re-publish after a crash by the `webhook-id`); a dead one stays until
 //! replayed ([`super::Outbox::replay`] revives both kinds of dead letters).
 
-use super::db::{Db, Result, int, text};
+use super::db::Db;
+use super::value::{Result, Row, int, text};
 use super::{Outbox, now_ms};
-
-/// Schema version 3: the `sink` table.
-pub(super) const V3: &str = "
-CREATE TABLE IF NOT EXISTS sink (
-    id INTEGER PRIMARY KEY,
-    chat_id INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    state INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    received_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS sink_open_lanes ON sink (chat_id, id) WHERE state IN (0, 1);
-CREATE INDEX IF NOT EXISTS sink_dead ON sink (id) WHERE state = 2;
-";
 
 /// Where a `sink` row is. The numbers are literals in the statements below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,9 +77,9 @@ pub(super) async fn queue(
     };
     db.execute(
         "sink_queue",
-        "INSERT OR IGNORE INTO sink (id, chat_id, kind, state, body, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        libsql::params![id, chat_id, kind, state as i64, body, now],
+        "INSERT INTO sink (id, chat_id, kind, state, body, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        params![id, chat_id, kind, state as i64, body, now],
     )
     .await?;
     Ok(())
@@ -105,7 +90,7 @@ pub(super) async fn media_done(db: &mut Db, id: i64, body: &str) -> Result<()> {
     db.execute(
         "sink_media_done",
         "UPDATE sink SET state = 1, body = ?1 WHERE id = ?2 AND state = 0",
-        libsql::params![body, id],
+        params![body, id],
     )
     .await?;
     Ok(())
@@ -117,12 +102,12 @@ pub(super) async fn replay(db: &mut Db, update_id: Option<i64>) -> Result<u64> {
         "sink_replay",
         "UPDATE sink SET state = 1, attempts = 0, next_attempt_at = 0, received_at = ?1
          WHERE state = 2 AND (?2 IS NULL OR id = ?2)",
-        libsql::params![now_ms(), update_id],
+        params![now_ms(), update_id],
     )
     .await
 }
 
-fn sink_row(outbox: &Outbox) -> impl Fn(&libsql::Row) -> Result<SinkRow> + '_ {
+fn sink_row(outbox: &Outbox) -> impl Fn(&Row<'_>) -> Result<SinkRow> + '_ {
     move |r| {
         let id = int(r, 0)?;
         Ok(SinkRow {
@@ -142,7 +127,7 @@ fn sink_row(outbox: &Outbox) -> impl Fn(&libsql::Row) -> Result<SinkRow> + '_ {
 impl Outbox {
     /// Every chat's oldest open sink row, as `(chat_id, ready, next_attempt_at)`.
     pub async fn sink_heads(&self) -> Result<Vec<(i64, bool, i64)>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.all(
             "sink_heads",
             // Index seeks per lane, as `heads` does for the webhook.
@@ -157,7 +142,7 @@ impl Outbox {
                  SELECT MIN(id) FROM sink WHERE state IN (0, 1) AND chat_id = lanes.chat_id
              )
              ORDER BY s.id",
-            (),
+            [],
             |r| {
                 Ok((
                     int(r, 0)?,
@@ -171,13 +156,13 @@ impl Outbox {
 
     /// Up to [`SINK_LANE_ROWS`] of chat `chat_id`'s open sink rows, oldest first.
     pub async fn sink_lane(&self, chat_id: i64) -> Result<Vec<SinkRow>> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         db.all(
             "sink_lane",
             // The limit is a literal (see `lane`): a bound LIMIT re-prepares under STAT4.
             "SELECT id, chat_id, kind, state, body, attempts, received_at, next_attempt_at
              FROM sink WHERE chat_id = ?1 AND state IN (0, 1) ORDER BY id LIMIT 64",
-            [chat_id],
+            params![chat_id],
             sink_row(self),
         )
         .await
@@ -187,12 +172,15 @@ impl Outbox {
     /// in order and stops at the first failure, so they are a prefix): deleted in one
     /// statement. Returns how many.
     pub async fn sink_acked(&self, chat_id: i64, update_id: i64) -> Result<u64> {
-        let mut db = self.conn.lock().await;
-        db.execute(
-            "sink_acked",
-            "DELETE FROM sink WHERE chat_id = ?1 AND id <= ?2 AND state = 1",
-            [chat_id, update_id],
-        )
+        let mut db = self.db().await;
+        db.write("sink_acked", async |db: &mut Db| {
+            db.execute(
+                "sink_acked",
+                "DELETE FROM sink WHERE chat_id = ?1 AND id <= ?2 AND state = 1",
+                params![chat_id, update_id],
+            )
+            .await
+        })
         .await
     }
 
@@ -200,31 +188,34 @@ impl Outbox {
     /// `next_attempt_at` then keeps when it died, listed as `died_at` by
     /// [`Outbox::dead_letters`]).
     pub async fn sink_failed(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<()> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let (state, retry_at) = match retry_at {
             Some(at) => (SinkState::Ready, at),
             None => (SinkState::Dead, now_ms()),
         };
-        db.execute(
-            "sink_failed",
-            "UPDATE sink SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2,
-                 last_error = ?3
-             WHERE id = ?4",
-            libsql::params![state as i64, retry_at, error, id],
-        )
+        db.write("sink_failed", async |db: &mut Db| {
+            db.execute(
+                "sink_failed",
+                "UPDATE sink SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2,
+                     last_error = ?3
+                 WHERE id = ?4",
+                params![state as i64, retry_at, error, id],
+            )
+            .await
+        })
         .await?;
         Ok(())
     }
 
     /// Pending and dead sink rows.
     pub async fn sink_stats(&self) -> Result<SinkStats> {
-        let mut db = self.conn.lock().await;
+        let mut db = self.db().await;
         let counts = db
             .all(
                 "sink_stats",
                 "SELECT (SELECT COUNT(*) FROM sink WHERE state IN (0, 1)),
                         (SELECT COUNT(*) FROM sink WHERE state = 2)",
-                (),
+                [],
                 |r| Ok((int(r, 0)?, int(r, 1)?)),
             )
             .await?;

@@ -1,10 +1,17 @@
-//! The sink queue on a real file: queued with the update in one transaction, per-chat order,
-//! media holding a chat back, acknowledged prefixes deleted, retries, dead letters and their
-//! replay, and an outbox of schema version 2 migrated.
+//! The sink queue on a real file and in Postgres: queued with the update in one transaction,
+//! per-chat order, media holding a chat back, acknowledged prefixes deleted, retries, dead
+//! letters and their replay, and an outbox of schema version 2 migrated (SQLite only).
 
 use serde_json::json;
 
+use super::testing::Store;
 use super::*;
+
+on_both_backends!(
+    every_fresh_update_is_queued_once_in_chat_order_without_a_webhook_too,
+    media_holds_the_chat_back_until_the_final_body_is_there,
+    failures_retry_then_die_and_a_replay_revives_them,
+);
 
 fn update(key: &str, chat_id: i64) -> NewUpdate {
     NewUpdate {
@@ -17,16 +24,18 @@ fn update(key: &str, chat_id: i64) -> NewUpdate {
     }
 }
 
-async fn open(dir: &tempfile::TempDir, deliver: bool) -> Outbox {
-    Outbox::open(dir.path().join("s.outbox"))
+async fn open(store: &Store, deliver: bool) -> Outbox {
+    store
+        .open(
+            "s",
+            Mode {
+                deliver,
+                archive: false,
+                id_prefix: "tg1_".into(),
+                sink: true,
+            },
+        )
         .await
-        .expect("open")
-        .with_mode(Mode {
-            deliver,
-            archive: false,
-            id_prefix: "tg1_".into(),
-            sink: true,
-        })
 }
 
 fn texts(rows: &[SinkRow]) -> Vec<String> {
@@ -41,10 +50,8 @@ fn texts(rows: &[SinkRow]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn every_fresh_update_is_queued_once_in_chat_order_without_a_webhook_too() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir, false).await;
+async fn every_fresh_update_is_queued_once_in_chat_order_without_a_webhook_too(store: Store) {
+    let outbox = open(&store, false).await;
     let wake = outbox.sink_wake();
     outbox
         .insert_all(&[update("a", -100), update("b", 7), update("c", -100)])
@@ -70,10 +77,8 @@ async fn every_fresh_update_is_queued_once_in_chat_order_without_a_webhook_too()
     assert_eq!((stats.pending, stats.dead), (2, 0));
 }
 
-#[tokio::test]
-async fn media_holds_the_chat_back_until_the_final_body_is_there() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir, true).await;
+async fn media_holds_the_chat_back_until_the_final_body_is_there(store: Store) {
+    let outbox = open(&store, true).await;
     let mut with_media = update("photo", 5);
     with_media.downloads.push(Download {
         file_id: "x".into(),
@@ -97,10 +102,8 @@ async fn media_holds_the_chat_back_until_the_final_body_is_there() {
     assert!(lane[0].ready && lane[0].body.contains("media_url"));
 }
 
-#[tokio::test]
-async fn failures_retry_then_die_and_a_replay_revives_them() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir, true).await;
+async fn failures_retry_then_die_and_a_replay_revives_them(store: Store) {
+    let outbox = open(&store, true).await;
     outbox
         .insert_all(&[update("x", 1), update("y", 1)])
         .await
@@ -144,25 +147,24 @@ async fn failures_retry_then_die_and_a_replay_revives_them() {
     );
 }
 
+// SQLite only: Postgres outboxes began at version 3.
 #[tokio::test]
 async fn a_version_2_outbox_gets_the_sink_table_and_keeps_its_rows() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = Outbox::open(dir.path().join("s.outbox"))
-        .await
-        .expect("open");
+    let store = Store::sqlite();
+    let outbox = store.open("s", Mode::default()).await;
     let kept = outbox.insert(update("old", 3)).await.expect("insert");
     {
         // Back to what version 2 wrote: no sink table.
         let mut db = outbox.conn.lock().await;
-        db.execute("downgrade", "DROP TABLE sink", ())
+        db.execute("downgrade", "DROP TABLE sink", [])
             .await
             .expect("drop");
-        db.execute("downgrade", "PRAGMA user_version = 2", ())
+        db.execute("downgrade", "PRAGMA user_version = 2", [])
             .await
             .expect("version");
     }
     drop(outbox);
-    let outbox = open(&dir, true).await;
+    let outbox = open(&store, true).await;
     let again = outbox.insert(update("old", 3)).await.expect("replay");
     assert_eq!((again.id, again.fresh), (kept.id, false));
     outbox.insert(update("new", 3)).await.expect("insert");

@@ -1,9 +1,23 @@
-//! The outbox on a real file: de-duplication, per-chat heads, retries, dead letters, refusal
-//! of damaged files.
+//! The outbox on a real file and in Postgres (each test runs on both backends, but those
+//! about SQLite files: damaged files, `:memory:`): de-duplication, per-chat heads, retries,
+//! dead letters, refusal of damaged files.
 
 use serde_json::json;
 
+use super::testing::Store;
 use super::*;
+
+on_both_backends!(
+    a_replayed_update_keeps_its_row_and_id,
+    a_burst_is_stored_in_order_with_replays_recognised_inside_it,
+    each_chat_has_one_head_and_a_delivered_head_frees_the_next,
+    a_lane_reads_its_chats_open_rows_in_order_up_to_lane_rows,
+    dead_letters_are_listed_and_replayed,
+    media_rows_hold_their_chat_until_done,
+    pruning_deletes_only_delivered_rows_finished_before_the_cutoff,
+    a_delivered_row_keeps_its_key_but_not_its_body_once_archived,
+    pruning_goes_on_past_one_batch,
+);
 
 fn update(key: &str, chat_id: i64) -> NewUpdate {
     NewUpdate {
@@ -16,17 +30,17 @@ fn update(key: &str, chat_id: i64) -> NewUpdate {
     }
 }
 
-/// An in-memory outbox that delivers to a webhook (`deliver`) or stores rows delivered.
-async fn in_memory(deliver: bool) -> Outbox {
-    Outbox::open(IN_MEMORY)
-        .await
-        .expect("open")
-        .with_mode(Mode {
+/// An outbox of its own (in memory on SQLite) that delivers to a webhook (`deliver`) or
+/// stores rows delivered.
+async fn scratch(store: &Store, deliver: bool) -> Outbox {
+    store
+        .scratch(Mode {
             deliver,
             archive: false,
             id_prefix: "m_".into(),
             sink: false,
         })
+        .await
 }
 
 /// The ids of every chat's head, oldest first.
@@ -35,22 +49,22 @@ async fn head_ids(outbox: &Outbox) -> Vec<i64> {
     heads.iter().map(|d| d.id).collect()
 }
 
-async fn open(dir: &tempfile::TempDir) -> Outbox {
-    Outbox::open(dir.path().join("x.outbox"))
+async fn open(store: &Store) -> Outbox {
+    store
+        .open(
+            "x",
+            Mode {
+                deliver: true,
+                archive: false,
+                id_prefix: "t_".into(),
+                sink: false,
+            },
+        )
         .await
-        .expect("open")
-        .with_mode(Mode {
-            deliver: true,
-            archive: false,
-            id_prefix: "t_".into(),
-            sink: false,
-        })
 }
 
-#[tokio::test]
-async fn a_replayed_update_keeps_its_row_and_id() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir).await;
+async fn a_replayed_update_keeps_its_row_and_id(store: Store) {
+    let outbox = open(&store).await;
     let first = outbox.insert(update("new:1:1", 1)).await.expect("insert");
     let second = outbox.insert(update("new:1:2", 1)).await.expect("insert");
     let again = outbox.insert(update("new:1:1", 1)).await.expect("insert");
@@ -59,7 +73,7 @@ async fn a_replayed_update_keeps_its_row_and_id() {
     assert_eq!(again.id, first.id);
     drop(outbox);
     // Survives reopening, ids continue.
-    let outbox = open(&dir).await;
+    let outbox = open(&store).await;
     let third = outbox.insert(update("new:1:3", 1)).await.expect("insert");
     assert_eq!(third.id, first.id + 2);
     let heads = outbox.heads().await.expect("heads");
@@ -70,10 +84,8 @@ async fn a_replayed_update_keeps_its_row_and_id() {
     assert_eq!(body["update_id"], first.id);
 }
 
-#[tokio::test]
-async fn a_burst_is_stored_in_order_with_replays_recognised_inside_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir).await;
+async fn a_burst_is_stored_in_order_with_replays_recognised_inside_it(store: Store) {
+    let outbox = open(&store).await;
     let before = outbox.insert(update("new:1:1", 1)).await.expect("insert");
     let burst = ["new:1:2", "new:1:1", "new:2:1", "new:1:2"].map(|k| update(k, 1));
     let got = outbox.insert_all(&burst).await.expect("insert_all");
@@ -93,10 +105,8 @@ async fn a_burst_is_stored_in_order_with_replays_recognised_inside_it() {
     assert!(outbox.insert_all(&[]).await.expect("empty").is_empty());
 }
 
-#[tokio::test]
-async fn each_chat_has_one_head_and_a_delivered_head_frees_the_next() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir).await;
+async fn each_chat_has_one_head_and_a_delivered_head_frees_the_next(store: Store) {
+    let outbox = open(&store).await;
     let a1 = outbox.insert(update("a1", 1)).await.expect("insert");
     let b1 = outbox.insert(update("b1", 2)).await.expect("insert");
     let a2 = outbox.insert(update("a2", 1)).await.expect("insert");
@@ -109,10 +119,8 @@ async fn each_chat_has_one_head_and_a_delivered_head_frees_the_next() {
     assert_eq!(outbox.stats().await.expect("stats").pending, 2);
 }
 
-#[tokio::test]
-async fn a_lane_reads_its_chats_open_rows_in_order_up_to_lane_rows() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir).await;
+async fn a_lane_reads_its_chats_open_rows_in_order_up_to_lane_rows(store: Store) {
+    let outbox = open(&store).await;
     let mut chat1 = Vec::new();
     for i in 0..5 {
         let row = outbox.insert(update(&format!("a{i}"), 1)).await;
@@ -143,10 +151,8 @@ async fn a_lane_reads_its_chats_open_rows_in_order_up_to_lane_rows() {
     assert_eq!(rows.len(), LANE_ROWS, "at most LANE_ROWS");
 }
 
-#[tokio::test]
-async fn dead_letters_are_listed_and_replayed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir).await;
+async fn dead_letters_are_listed_and_replayed(store: Store) {
+    let outbox = open(&store).await;
     let a = outbox.insert(update("a", 1)).await.expect("insert");
     let retry = Outcome::Retry {
         error: "webhook answered 500".into(),
@@ -176,10 +182,8 @@ async fn dead_letters_are_listed_and_replayed() {
     );
 }
 
-#[tokio::test]
-async fn media_rows_hold_their_chat_until_done() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outbox = open(&dir).await;
+async fn media_rows_hold_their_chat_until_done(store: Store) {
+    let outbox = open(&store).await;
     let mut with_media = update("m", 1);
     with_media.downloads.push(Download {
         file_id: "x".into(),
@@ -204,6 +208,7 @@ async fn media_rows_hold_their_chat_until_done() {
     assert!(heads[0].ready && heads[0].body.contains("done"));
 }
 
+// SQLite only: about the file.
 #[tokio::test]
 async fn a_file_that_is_not_an_outbox_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -218,9 +223,10 @@ async fn a_file_that_is_not_an_outbox_is_refused() {
     );
 }
 
+// SQLite only: `:memory:` is SQLite's.
 #[tokio::test]
 async fn an_in_memory_outbox_works_and_writes_no_file() {
-    let outbox = in_memory(true).await;
+    let outbox = scratch(&Store::sqlite(), true).await;
     let a = outbox.insert(update("new:1:1", 1)).await.expect("insert");
     assert!(
         !outbox
@@ -237,9 +243,8 @@ async fn an_in_memory_outbox_works_and_writes_no_file() {
     );
 }
 
-#[tokio::test]
-async fn pruning_deletes_only_delivered_rows_finished_before_the_cutoff() {
-    let outbox = in_memory(true).await;
+async fn pruning_deletes_only_delivered_rows_finished_before_the_cutoff(store: Store) {
+    let outbox = scratch(&store, true).await;
     let delivered = outbox.insert(update("new:1:1", 1)).await.expect("insert");
     let pending = outbox.insert(update("new:2:1", 2)).await.expect("insert");
     outbox
@@ -274,8 +279,8 @@ async fn stored_body(outbox: &Outbox, id: i64) -> String {
     db.all(
         "test",
         "SELECT body FROM updates WHERE id = ?1",
-        [id],
-        |r| super::db::text(r, 0),
+        params![id],
+        |r| super::value::text(r, 0),
     )
     .await
     .expect("select")
@@ -283,18 +288,18 @@ async fn stored_body(outbox: &Outbox, id: i64) -> String {
     .expect("row")
 }
 
-#[tokio::test]
-async fn a_delivered_row_keeps_its_key_but_not_its_body_once_archived() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let archiving = Outbox::open(dir.path().join("a.outbox"))
-        .await
-        .expect("open")
-        .with_mode(Mode {
-            deliver: true,
-            archive: true,
-            id_prefix: "a_".into(),
-            sink: false,
-        });
+async fn a_delivered_row_keeps_its_key_but_not_its_body_once_archived(store: Store) {
+    let archiving = store
+        .open(
+            "a",
+            Mode {
+                deliver: true,
+                archive: true,
+                id_prefix: "a_".into(),
+                sink: false,
+            },
+        )
+        .await;
     let row = archiving
         .insert(update("new:1:1", 1))
         .await
@@ -317,7 +322,7 @@ async fn a_delivered_row_keeps_its_key_but_not_its_body_once_archived() {
             .fresh
     );
 
-    let plain = open(&dir).await;
+    let plain = open(&store).await;
     let row = plain.insert(update("new:2:1", 2)).await.expect("insert");
     plain
         .record(row.id, &Outcome::Delivered)
@@ -336,9 +341,8 @@ async fn a_delivered_row_keeps_its_key_but_not_its_body_once_archived() {
     );
 }
 
-#[tokio::test]
-async fn pruning_goes_on_past_one_batch() {
-    let outbox = in_memory(false).await;
+async fn pruning_goes_on_past_one_batch(store: Store) {
+    let outbox = scratch(&store, false).await;
     let rows: Vec<NewUpdate> = (0..PRUNE_BATCH + 5)
         .map(|i| update(&format!("new:1:{i}"), 1))
         .collect();
