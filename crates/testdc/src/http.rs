@@ -88,10 +88,13 @@ pub fn router(dc: Arc<TestDc>) -> Router {
         .route("/auth/bot_session", post(bot_session))
         .route("/press_button", post(press_button))
         .route("/callback_answer", get(callback_answer))
-        .route("/auth_keys", get(crate::key_connections::auth_keys_http))
+        .route(
+            "/auth_keys",
+            get(crate::key_connections_api::auth_keys_http),
+        )
         .route(
             "/auth_keys/reset_peaks",
-            post(crate::key_connections::reset_peaks_http),
+            post(crate::key_connections_api::reset_peaks_http),
         )
         .with_state(dc)
         .merge(sink)

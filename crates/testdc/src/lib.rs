@@ -27,6 +27,7 @@ mod hosted;
 pub mod http;
 mod in_flight;
 mod key_connections;
+mod key_connections_api;
 pub mod limits;
 mod shared;
 mod view;

@@ -35,6 +35,7 @@
 //! not awaited: it rides with the next transaction that stores new sends (or within 20 ms), so
 //! a busy queue commits about once per batch.
 
+mod ops;
 mod postgres;
 mod sqlite;
 #[cfg(test)]
@@ -47,7 +48,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use writer::{Op, Reply, Writer};
+use ops::{Op, Reply};
+use writer::Writer;
 
 pub use postgres::MAX_ROW_BODY;
 

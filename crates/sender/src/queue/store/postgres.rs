@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use cluster::{Cluster, Fence};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use super::writer::{Done, Op, settle};
+use super::ops::{Done, Op, settle};
 use super::{Answer, Job, Known, StoreError, StoredBody};
 
 /// The largest request body a Postgres row of the queue holds, bytes: 1 GiB (PostgreSQL's cap

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use libsql::{Connection, Statement, Value, params};
 
-use super::writer::{Done, Op, settle};
+use super::ops::{Done, Op, settle};
 use super::{Answer, Job, Known, StoreError, StoredBody};
 
 fn sql(op: &'static str) -> impl FnOnce(libsql::Error) -> StoreError {
