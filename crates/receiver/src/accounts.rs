@@ -39,12 +39,12 @@ use crate::app::{App, Mount};
 use crate::config::Config;
 
 /// The longest wait between two start attempts of an account that failed.
-const MAX_RETRY: Duration = Duration::from_secs(30);
+pub(crate) const MAX_RETRY: Duration = Duration::from_secs(30);
 
 /// Where an account stands (`/status`).
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
-enum AccountState {
+pub(crate) enum AccountState {
     /// Its session is not signed in yet.
     WaitingForSignIn,
     /// Connecting.
@@ -70,19 +70,19 @@ struct Running {
 
 /// Shared by the front and the account tasks.
 #[derive(Default)]
-struct Shared {
-    routes: RwLock<HashMap<String, Router>>,
-    states: RwLock<BTreeMap<String, AccountState>>,
-    env_name: String,
+pub(crate) struct Shared {
+    pub(crate) routes: RwLock<HashMap<String, Router>>,
+    pub(crate) states: RwLock<BTreeMap<String, AccountState>>,
+    pub(crate) env_name: String,
     /// `WEBHOOK_API_KEY`: shows `/status`'s list of accounts.
-    api_key: Option<secrecy::SecretString>,
+    pub(crate) api_key: Option<secrecy::SecretString>,
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -99,7 +99,7 @@ impl AccountState {
 }
 
 impl Shared {
-    fn set_state(&self, name: &str, state: AccountState) {
+    pub(crate) fn set_state(&self, name: &str, state: AccountState) {
         write(&self.states).insert(name.to_owned(), state);
     }
 }
@@ -256,7 +256,7 @@ pub async fn run_on(
 
 /// Sets the [`ops::metrics::ACCOUNTS`] gauge: accounts by state (four series, whatever the
 /// number of accounts).
-fn count_states(shared: &Shared) {
+pub(crate) fn count_states(shared: &Shared) {
     let mut counts = [0usize; 4];
     for state in read(&shared.states).values() {
         let i = match state {
@@ -287,7 +287,7 @@ async fn signed_in(path: &Path) -> bool {
     }
 }
 
-fn is_unauthorized(e: &anyhow::Error) -> bool {
+pub(crate) fn is_unauthorized(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         matches!(
             c.downcast_ref::<telegram::TelegramError>(),
@@ -369,7 +369,7 @@ async fn account_task(
 }
 
 /// The shared server's router (see the module docs).
-fn front(shared: Arc<Shared>) -> Router {
+pub(crate) fn front(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(healthz))

@@ -80,6 +80,17 @@ pub struct App {
     line_prefix: Arc<str>,
 }
 
+/// Where an account's session and outbox live.
+enum Backing {
+    /// Local files: the session file and `OUTBOX_PATH`.
+    Files,
+    /// The cluster's Postgres, written under this instance's lease.
+    Cluster {
+        cluster: cluster::Cluster,
+        fence: cluster::Fence,
+    },
+}
+
 /// The environment's webhook settings; its client is built once here so a bad header value
 /// stops the start with a message naming the variable.
 fn env_webhook(config: &Config) -> anyhow::Result<EnvSettings> {
@@ -145,20 +156,60 @@ impl App {
         Self::build_inner(config, None, Some(mount), addr).await
     }
 
+    /// Like [`App::build_mounted`] for an account of several instances: its session and
+    /// outbox live in the cluster's Postgres, every write fenced by `fence` (this instance's
+    /// lease on the account).
+    pub async fn build_clustered(
+        config: Config,
+        mount: Mount,
+        addr: SocketAddr,
+        cluster: &cluster::Cluster,
+        fence: &cluster::Fence,
+    ) -> anyhow::Result<Self> {
+        let backing = Backing::Cluster {
+            cluster: cluster.clone(),
+            fence: fence.clone(),
+        };
+        Self::build_on(config, None, Some(mount), addr, backing).await
+    }
+
     async fn build_inner(
         config: Config,
         listener: Option<TcpListener>,
         mount: Option<Mount>,
         addr: SocketAddr,
     ) -> anyhow::Result<Self> {
-        let outbox_path = config.outbox_path();
-        let outbox = Outbox::open(&outbox_path).await.with_context(|| {
-            format!(
-                "refusing to start: cannot open the outbox {} (OUTBOX_PATH); it is never \
-                 replaced by an empty one — restore it or move it away deliberately",
-                outbox_path.display()
-            )
-        })?;
+        Self::build_on(config, listener, mount, addr, Backing::Files).await
+    }
+
+    async fn build_on(
+        config: Config,
+        listener: Option<TcpListener>,
+        mount: Option<Mount>,
+        addr: SocketAddr,
+        backing: Backing,
+    ) -> anyhow::Result<Self> {
+        let outbox = match &backing {
+            Backing::Files => {
+                let outbox_path = config.outbox_path();
+                Outbox::open(&outbox_path).await.with_context(|| {
+                    format!(
+                        "refusing to start: cannot open the outbox {} (OUTBOX_PATH); it is \
+                         never replaced by an empty one — restore it or move it away \
+                         deliberately",
+                        outbox_path.display()
+                    )
+                })?
+            }
+            Backing::Cluster { cluster, fence } => Outbox::open_postgres(cluster, fence.clone())
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot open the outbox of account {} in Postgres",
+                        fence.account
+                    )
+                })?,
+        };
         let env_webhook = env_webhook(&config)?;
         let store = MediaStore::open(
             &config.media_dir,
@@ -173,20 +224,29 @@ impl App {
             )
         })?;
         let session_path = config.session_path();
-        let telegram = Telegram::connect(TelegramConfig {
+        let telegram_config = TelegramConfig {
             api_id: config.api_id,
             session_path: session_path.clone(),
             flood_sleep_threshold: FLOOD_SLEEP_THRESHOLD,
             updates_capacity: config.updates_queue,
             upload_concurrency: DEFAULT_UPLOAD_CONCURRENCY,
-        })
-        .await
-        .with_context(|| {
-            format!(
-                "failed to connect with session file {}",
-                session_path.display()
-            )
-        })?;
+        };
+        let telegram = match &backing {
+            Backing::Files => Telegram::connect(telegram_config).await.with_context(|| {
+                format!(
+                    "failed to connect with session file {}",
+                    session_path.display()
+                )
+            })?,
+            Backing::Cluster { cluster, fence } => {
+                let session = cluster::PgSession::open(cluster, fence)
+                    .await
+                    .context("cannot open the account's session in Postgres")?;
+                Telegram::connect_with_session(telegram_config, Arc::new(session))
+                    .await
+                    .context("failed to connect with the account's session in Postgres")?
+            }
+        };
         let telegram = Arc::new(telegram);
         let stream = if outbox.in_memory() {
             // Nothing was saved: start from now rather than replaying from whatever old state

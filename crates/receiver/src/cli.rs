@@ -82,6 +82,15 @@ pub enum Command {
         #[arg(long, requires = "replay")]
         id: Option<i64>,
     },
+    /// Register the accounts of this receiver's session files (TG_SESSION_NAME's and every one
+    /// in SESSIONS_DIR, with its settings) in DATABASE_URL's registry and copy their sessions
+    /// into Postgres, so the instances of a cluster serve them. The files are not changed; an
+    /// account already registered is skipped unless --force.
+    ClusterImport {
+        /// Replace the registered settings and session of an account already registered.
+        #[arg(long)]
+        force: bool,
+    },
     /// Send a test message, to your Saved Messages unless --chat-id is given.
     SendTest {
         /// Bot API chat id or @username.
@@ -120,6 +129,72 @@ fn is_unauthorized(e: &anyhow::Error) -> bool {
             Some(TelegramError::Unauthorized | TelegramError::NoSession(_))
         )
     })
+}
+
+/// `receiver cluster-import`: every signed-in session file of this configuration into the
+/// cluster's registry (see [`Command::ClusterImport`]); prints one line per account.
+pub async fn cluster_import(config: &Config, force: bool) -> anyhow::Result<()> {
+    let url = config
+        .cluster
+        .database_url
+        .as_ref()
+        .context("cluster-import needs DATABASE_URL")?;
+    let cluster = cluster::Cluster::connect(url.expose(), "cluster-import", 2)
+        .await
+        .context("cannot use DATABASE_URL")?;
+    let mut files: Vec<(String, PathBuf, ops::accounts::AccountSettings)> = Vec::new();
+    let env_path = config.session_path();
+    match &config.sessions_dir {
+        Some(dir) => {
+            let env_name = ops::accounts::env_account_name(&env_path, dir);
+            files.push((env_name, env_path, Default::default()));
+            let found = ops::accounts::Scanner::new(dir)
+                .scan()
+                .await
+                .with_context(|| format!("cannot read SESSIONS_DIR {}", dir.display()))?;
+            for (name, entry) in found {
+                if let Some(error) = entry.settings_error {
+                    anyhow::bail!("{name}: {error}");
+                }
+                let path =
+                    session::SessionStore::path_for_name(&entry.session_name.to_string_lossy());
+                files.retain(|(n, _, _)| *n != name);
+                files.push((name, path, entry.settings));
+            }
+        }
+        None => {
+            let name = env_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| config.session_name.clone());
+            files.push((name, env_path, Default::default()));
+        }
+    }
+    for (name, path, settings) in files {
+        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            continue;
+        }
+        let store = session::SessionStore::open(&path)
+            .await
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        if store.self_user().await?.is_none() {
+            println!("{name}: not signed in, skipped");
+            continue;
+        }
+        let data = store.export_data().await?;
+        let settings = serde_json::to_value(&settings)?;
+        let imported = cluster
+            .import_account(&name, &settings, &data, force)
+            .await
+            .with_context(|| format!("cannot import account {name}"))?;
+        if imported {
+            println!("{name}: imported from {}", path.display());
+        } else {
+            println!("{name}: already registered, skipped (--force replaces it)");
+        }
+    }
+    cluster.close().await;
+    Ok(())
 }
 
 /// Runs the interactive login on this process's terminal.
@@ -245,6 +320,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
         }
         Command::DeadLetters { replay, id } => dead_letters(&config, replay, id).await,
+        Command::ClusterImport { force } => cluster_import(&config, force).await,
         Command::SendTest { chat_id, text } => {
             let tg = connect(&config).await?;
             let chat = match chat_id {

@@ -239,6 +239,12 @@ pub struct Config {
     #[command(flatten)]
     pub nats: crate::nats::NatsConfig,
 
+    /// `DATABASE_URL` (with `INSTANCE_ID`, `CLUSTER_LEASE_SECONDS`, `CLUSTER_MAX_ACCOUNTS`,
+    /// `CLUSTER_SENDER_URL`): several instances share the accounts through Postgres
+    /// ([`crate::cluster`]).
+    #[command(flatten)]
+    pub cluster: ops::cluster::ClusterSettings,
+
     /// The account directory (`SESSIONS_DIR`): when set, the receiver serves every account
     /// whose session file `<name>.session` lives there, beside the `TG_SESSION_NAME` one
     /// ([`crate::accounts`]); unset: that one account only.

@@ -22,6 +22,8 @@
 //! - [`archive`]: `ARCHIVE_DIR` JSON files.
 //! - [`accounts`]: many accounts in one process (`SESSIONS_DIR`): an [`App`] per account, one
 //!   HTTP server with each account's routes under `/accounts/<name>/`.
+//! - [`cluster`]: several instances (`DATABASE_URL`): the same front, serving the accounts this
+//!   instance owns, with sessions and outboxes in Postgres.
 //! - [`status`]: `/readyz`, `/status`, `/metrics`, `/dead-letters`.
 //! - [`media`]: the media directory, downloads under limits, the `media` object, `/media`.
 //! - [`login`]: the interactive sign-in on a terminal (phone code, 2FA password, bot token).
@@ -37,6 +39,7 @@ pub mod accounts;
 mod app;
 pub mod archive;
 pub mod cli;
+pub mod cluster;
 mod config;
 pub mod deliver;
 mod dispatch;

@@ -34,6 +34,11 @@ async fn main() -> anyhow::Result<ExitCode> {
         receiver::cli::run(command, cli.config).await?;
         return Ok(ExitCode::SUCCESS);
     }
+    if cli.config.cluster.enabled() {
+        let stop = ops::shutdown::signal().context("failed to install the SIGTERM handler")?;
+        receiver::cluster::run(cli.config, stop).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if cli.config.sessions_dir.is_some() {
         let stop = ops::shutdown::signal().context("failed to install the SIGTERM handler")?;
         receiver::accounts::run(cli.config, stop).await?;

@@ -280,6 +280,11 @@ pub struct Config {
     /// request/reply as well ([`crate::nats`]); unset `NATS_URL`: HTTP only.
     #[command(flatten)]
     pub nats: ops::nats::NatsSettings,
+
+    /// `DATABASE_URL` (with `INSTANCE_ID`, `CLUSTER_LEASE_SECONDS`, `CLUSTER_MAX_ACCOUNTS`,
+    /// `CLUSTER_SENDER_URL`): several instances share the accounts through Postgres.
+    #[command(flatten)]
+    pub cluster: ops::cluster::ClusterSettings,
     /// The account directory (`SESSIONS_DIR`): when set, the sender serves every account whose
     /// session file `<name>.session` lives there, beside the `TG_SESSION_NAME` one
     /// ([`crate::accounts`]); unset: that one account only.

@@ -91,7 +91,15 @@ pub struct Connection<T> {
     current: RwLock<Option<Live<T>>>,
     flow: Mutex<Flow>,
     last_ready: std::sync::Mutex<Option<Instant>>,
+    /// Whether the session lives in the cluster's Postgres ([`Connection::start_clustered`]):
+    /// the login steps are refused then.
+    clustered: bool,
 }
+
+/// Why a login step is refused for an account whose session is in Postgres.
+const CLUSTERED_LOGIN: &str = "this account's session lives in the cluster's Postgres \
+    (DATABASE_URL): log it in where it has a session file, then move it there with \
+    `receiver cluster-import`";
 
 fn bad_request(detail: &str) -> ApiError {
     botapi::ApiError::bad_request(detail).into()
@@ -118,6 +126,7 @@ impl<T> Connection<T> {
                 step: Step::None,
             }),
             last_ready: std::sync::Mutex::new(None),
+            clustered: false,
         };
         match Telegram::connect(this.config.clone()).await {
             Ok(telegram) => this.swap_in(telegram),
@@ -132,6 +141,41 @@ impl<T> Connection<T> {
             Err(e) => return Err(e),
         }
         Ok(this)
+    }
+
+    /// Connects with `session` (an account's session in the cluster's Postgres, written
+    /// under this instance's lease) instead of a file. Errors: the session is not signed in
+    /// ([`TelegramError::Unauthorized`]: there is no login over HTTP for it), Telegram
+    /// unreachable.
+    pub async fn start_clustered(
+        config: TelegramConfig,
+        session: telegram::SharedSession,
+        bind: Bind<T>,
+    ) -> Result<Self, TelegramError> {
+        let this = Self {
+            config: config.clone(),
+            api_hash: None,
+            default_phone: None,
+            bind,
+            current: RwLock::new(None),
+            flow: Mutex::new(Flow {
+                login: None,
+                step: Step::None,
+            }),
+            last_ready: std::sync::Mutex::new(None),
+            clustered: true,
+        };
+        let telegram = Telegram::connect_with_session(config, session).await?;
+        this.swap_in(telegram);
+        Ok(this)
+    }
+
+    /// 400 for a login step of an account whose session is in Postgres.
+    fn refuse_when_clustered(&self) -> Result<(), ApiError> {
+        if self.clustered {
+            return Err(bad_request(CLUSTERED_LOGIN));
+        }
+        Ok(())
     }
 
     fn live(&self) -> Option<Live<T>> {
@@ -173,6 +217,7 @@ impl<T> Connection<T> {
     /// Errors: 400 when already signed in, without a phone or without `TG_API_HASH`;
     /// Telegram's (`PHONE_NUMBER_INVALID`, flood waits).
     pub async fn send_code(&self, phone: Option<String>) -> Result<Status, ApiError> {
+        self.refuse_when_clustered()?;
         let mut flow = self.flow.lock().await;
         self.refuse_when_signed_in()?;
         let phone = phone
@@ -200,6 +245,7 @@ impl<T> Connection<T> {
 
     /// `signIn` with the code Telegram sent. A wrong code keeps the step (try again).
     pub async fn sign_in(&self, code: &SecretString) -> Result<Status, ApiError> {
+        self.refuse_when_clustered()?;
         let mut flow = self.flow.lock().await;
         self.refuse_when_signed_in()?;
         let (Step::CodeSent, Some(login)) = (&flow.step, &flow.login) else {
@@ -213,6 +259,7 @@ impl<T> Connection<T> {
 
     /// `checkPassword` with the two-step verification password. A wrong one keeps the step.
     pub async fn check_password(&self, password: &SecretString) -> Result<Status, ApiError> {
+        self.refuse_when_clustered()?;
         let mut flow = self.flow.lock().await;
         self.refuse_when_signed_in()?;
         let (Step::PasswordNeeded { .. }, Some(login)) = (&flow.step, &flow.login) else {
@@ -228,6 +275,7 @@ impl<T> Connection<T> {
     /// `signInBot` with a bot token from @BotFather (`auth.importBotAuthorization`). Errors:
     /// 400 when already signed in or without `TG_API_HASH`; `ACCESS_TOKEN_INVALID`.
     pub async fn sign_in_bot(&self, bot_token: &SecretString) -> Result<Status, ApiError> {
+        self.refuse_when_clustered()?;
         let mut flow = self.flow.lock().await;
         self.refuse_when_signed_in()?;
         if self.api_hash.is_none() {
@@ -275,6 +323,7 @@ impl<T> Connection<T> {
     /// `logOut`: signs the session out on Telegram's side (the receiver sharing it stops
     /// too), drops the connection and readies a new login. Succeeds when already signed out.
     pub async fn log_out(&self) -> Result<Status, ApiError> {
+        self.refuse_when_clustered()?;
         let mut flow = self.flow.lock().await;
         let login = match flow.login.take() {
             Some(login) => login,

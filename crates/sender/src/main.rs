@@ -37,13 +37,16 @@ async fn main() -> anyhow::Result<ExitCode> {
         to_stderr: false,
     })
     .context("failed to set up logging (LOGS_DIR)")?;
-    if config.sessions_dir.is_some() {
+    if config.sessions_dir.is_some() || config.cluster.enabled() {
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("failed to bind SENDER_BIND {}", config.bind))?;
-        let accounts = sender::accounts::Accounts::start(config)
-            .await
-            .context("failed to start the sender")?;
+        let accounts = if config.cluster.enabled() {
+            sender::accounts::Accounts::start_clustered(config).await
+        } else {
+            sender::accounts::Accounts::start(config).await
+        }
+        .context("failed to start the sender")?;
         tracing::info!(
             accounts = accounts.names().len(),
             addr = %listener.local_addr().context("failed to read SENDER_BIND")?,

@@ -139,6 +139,16 @@ impl App {
 pub(crate) async fn build_state(
     config: &Config,
 ) -> anyhow::Result<(ServerState, Option<Commands>)> {
+    build_state_on(config, None).await
+}
+
+/// [`build_state`] for an account of several instances when `clustered` is given: its
+/// session, send queue and outbox (for `getUpdates`) live in the cluster's Postgres, every
+/// write fenced by this instance's lease; there is no login over HTTP.
+pub(crate) async fn build_state_on(
+    config: &Config,
+    clustered: Option<(&cluster::Cluster, &cluster::Fence)>,
+) -> anyhow::Result<(ServerState, Option<Commands>)> {
     let session_path = config.session_path();
     let fetcher = UrlFetcher::new(FetchConfig {
         allow_private: config.allow_private_urls,
@@ -167,7 +177,15 @@ pub(crate) async fn build_state(
         config.max_upload_bytes,
         Arc::new(fetcher),
     );
-    let updates = Arc::new(UpdatesHub::new(config.outbox_path()));
+    let updates = match clustered {
+        None => Arc::new(UpdatesHub::new(config.outbox_path())),
+        Some((cluster, fence)) => {
+            let outbox = outbox::Outbox::open_postgres(cluster, fence.clone())
+                .await
+                .with_context(|| format!("cannot open account {}'s outbox", fence.account))?;
+            Arc::new(UpdatesHub::with_outbox(&fence.account, Arc::new(outbox)))
+        }
+    };
     let bind = Box::new(move |telegram| AppState {
         telegram,
         api_token: token.clone(),
@@ -175,21 +193,35 @@ pub(crate) async fn build_state(
         fetcher: fetcher.clone(),
         updates: updates.clone(),
     });
-    let connection = Connection::start(
-        telegram,
-        config.api_hash.clone(),
-        config.phone_number.clone(),
-        bind,
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "failed to connect to Telegram with session {} (TG_SESSION_NAME)",
-            session_path.display()
+    let connection = match clustered {
+        None => Connection::start(
+            telegram,
+            config.api_hash.clone(),
+            config.phone_number.clone(),
+            bind,
         )
-    })?;
+        .await
+        .with_context(|| {
+            format!(
+                "failed to connect to Telegram with session {} (TG_SESSION_NAME)",
+                session_path.display()
+            )
+        })?,
+        Some((cluster, fence)) => {
+            let session = cluster::PgSession::open(cluster, fence)
+                .await
+                .context("cannot open the account's session in Postgres")?;
+            Connection::start_clustered(telegram, Arc::new(session), bind)
+                .await
+                .context("failed to connect with the account's session in Postgres")?
+        }
+    };
     let connection = Arc::new(connection);
-    let queue = start_queue(config, connection.clone()).await?;
+    let postgres = clustered.map(|(cluster, fence)| crate::queue::store::PostgresQueue {
+        cluster: cluster.clone(),
+        fence: fence.clone(),
+    });
+    let queue = start_queue(config, connection.clone(), postgres).await?;
     let state = ServerState {
         api_token,
         max_upload_bytes: config.max_upload_bytes,
@@ -209,6 +241,7 @@ pub(crate) async fn build_state(
 async fn start_queue(
     config: &Config,
     connection: Arc<Connection<AppState>>,
+    postgres: Option<crate::queue::store::PostgresQueue>,
 ) -> anyhow::Result<Arc<SendQueue>> {
     let table = Arc::new(MethodTable::new());
     let is_bot = connection.account().is_some_and(|a| a.is_bot);
@@ -234,7 +267,7 @@ async fn start_queue(
     });
     let queue_config = QueueConfig {
         path: config.queue_path(),
-        postgres: None,
+        postgres,
         pacing: config.pacing(is_bot),
         max_wait: Duration::from_secs(config.send_queue_max_wait),
         keep: Duration::from_secs(config.idempotency_ttl),

@@ -57,6 +57,17 @@ impl UpdatesHub {
         }
     }
 
+    /// A hub for an outbox already open (an account's outbox in the cluster's Postgres);
+    /// `name` only labels it in logs.
+    pub fn with_outbox(name: &str, outbox: Arc<Outbox>) -> Self {
+        Self {
+            path: PathBuf::from(name),
+            outbox: OnceCell::new_with(Some(outbox)),
+            generation: AtomicU64::new(0),
+            superseded: Notify::new(),
+        }
+    }
+
     /// Whether the outbox is `:memory:` (`OUTBOX_PATH`): the receiver's rows are then in its
     /// own memory, out of the sender's reach.
     pub fn shares_nothing(&self) -> bool {

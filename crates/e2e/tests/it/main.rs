@@ -7,6 +7,7 @@
 
 mod accounts;
 mod big_file;
+mod cluster;
 mod common;
 mod docs;
 mod polling;

@@ -206,6 +206,7 @@ pub(crate) fn config(dir: &std::path::Path, webhook_url: Option<url::Url>) -> Co
         archive_dir: None,
         shutdown_drain_timeout: receiver::DRAIN_DEADLINE,
         nats: receiver::nats::NatsConfig::default(),
+        cluster: ops::cluster::ClusterSettings::default(),
         sessions_dir: None,
         media_url_prefix: String::new(),
         account_name: None,

@@ -46,6 +46,11 @@ fn ok(result: Value) -> Response {
     axum::Json(json!({"ok": true, "result": result})).into_response()
 }
 
+/// Why adding, changing or removing an account over HTTP is refused with `DATABASE_URL`: the
+/// registry lives in Postgres and is changed with `receiver cluster-import` for now.
+const CLUSTERED_ADMIN: &str = "Bad Request: with DATABASE_URL the accounts live in the \
+    cluster's registry: add or replace one with `receiver cluster-import`";
+
 /// `GET /admin/accounts`: every account with its state and token.
 pub(super) async fn admin_list(
     State(accounts): State<Arc<Accounts>>,
@@ -100,6 +105,9 @@ async fn read_json<T: for<'de> Deserialize<'de>>(request: Request) -> Result<T, 
 pub(super) async fn admin_add(State(accounts): State<Arc<Accounts>>, request: Request) -> Response {
     if let Err(refused) = admin_check(&accounts, request.headers()) {
         return refused.into_response();
+    }
+    if accounts.cluster.is_some() {
+        return api_error(400, CLUSTERED_ADMIN);
     }
     let body: AccountRequest = match read_json(request).await {
         Ok(body) => body,
@@ -214,6 +222,9 @@ pub(super) async fn admin_patch(
     if let Err(refused) = admin_check(&accounts, request.headers()) {
         return refused.into_response();
     }
+    if accounts.cluster.is_some() {
+        return api_error(400, CLUSTERED_ADMIN);
+    }
     let body: AccountRequest = match read_json(request).await {
         Ok(body) => body,
         Err(refused) => return refused.into_response(),
@@ -260,6 +271,9 @@ pub(super) async fn admin_delete(
 ) -> Response {
     if let Err(refused) = admin_check(&accounts, &headers) {
         return refused.into_response();
+    }
+    if accounts.cluster.is_some() {
+        return api_error(400, CLUSTERED_ADMIN);
     }
     let _changes = accounts.changes.lock().await;
     let Some(slot) = accounts.slot(&name) else {

@@ -48,6 +48,9 @@ use crate::error::ApiError;
 use crate::state::ServerState;
 
 mod admin;
+mod cluster;
+
+pub use cluster::FORWARDED_HEADER;
 
 use admin::{admin_add, admin_auth, admin_delete, admin_get, admin_list, admin_patch};
 
@@ -107,6 +110,9 @@ pub struct Accounts {
     failed: std::sync::Mutex<HashMap<String, (std::time::Instant, std::time::Duration)>>,
     /// Names that have a metric label of their own (at most [`ops::metrics::ACCOUNT_LABELS`]).
     labeled: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Several instances (`DATABASE_URL`): the accounts come from the cluster, not the
+    /// directory ([`Accounts::start_clustered`]).
+    cluster: Option<cluster::ClusterSource>,
 }
 
 fn lock_read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -154,6 +160,7 @@ impl Accounts {
             by_user: RwLock::default(),
             labeled: std::sync::Mutex::default(),
             failed: std::sync::Mutex::default(),
+            cluster: None,
         });
         this.sync().await?;
         Ok(this)
@@ -168,7 +175,11 @@ impl Accounts {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let watcher = tokio::spawn(self.clone().watch(stopped));
+        let watcher = if self.cluster.is_some() {
+            tokio::spawn(self.clone().follow(stopped))
+        } else {
+            tokio::spawn(self.clone().watch(stopped))
+        };
         let served = ops::serve::serve_with(
             listener,
             self.router(),
@@ -324,6 +335,16 @@ impl Accounts {
     }
 
     async fn start_slot(&self, entry: &AccountEntry) -> anyhow::Result<Slot> {
+        self.start_slot_on(entry, None).await
+    }
+
+    /// [`Accounts::start_slot`], with the account's state in the cluster's Postgres when
+    /// `clustered` names this instance's lease on it.
+    async fn start_slot_on(
+        &self,
+        entry: &AccountEntry,
+        clustered: Option<(&::cluster::Cluster, &::cluster::Fence)>,
+    ) -> anyhow::Result<Slot> {
         let env = entry.name == self.env_name
             && same_file(
                 &session::SessionStore::path_for_name(&entry.session_name.to_string_lossy()),
@@ -331,7 +352,7 @@ impl Accounts {
             );
         let config = self.account_config(entry, env);
         let span = tracing::info_span!("account", name = %entry.name);
-        let (state, nats) = crate::startup::build_state(&config)
+        let (state, nats) = crate::startup::build_state_on(&config, clustered)
             .instrument(span.clone())
             .await?;
         let router = crate::routes::router(state.clone(), self.cors.clone());
@@ -538,6 +559,17 @@ async fn front(State(accounts): State<Arc<Accounts>>, mut request: Request) -> R
         }
         if !slot.env {
             return unauthorized();
+        }
+    }
+    if let Some(token) = presented_token(&request)
+        && let Some(id) = token_user_id(&token)
+        && accounts.by_user(id).is_none()
+    {
+        let forwarded = request.headers().contains_key(FORWARDED_HEADER);
+        match accounts.remote_owner(id, forwarded).await {
+            Some(Ok(base)) => return accounts.proxy_to(&base, request).await,
+            Some(Err(response)) => return response,
+            None => {}
         }
     }
     match accounts.env_slot() {

@@ -120,6 +120,7 @@ pub(crate) fn test_config(dir: &tempfile::TempDir, token: &str) -> Config {
         peer_flood_pause: 3600,
         send_result_webhook_url: None,
         nats: ops::nats::NatsSettings::default(),
+        cluster: ops::cluster::ClusterSettings::default(),
         sessions_dir: None,
         admin_api_key: None,
     }
