@@ -181,8 +181,8 @@ async fn run(
     }
 }
 
-/// Takes free accounts up to the fair share, or stops renewing the extra ones beyond it (they
-/// lapse within a period and another instance takes them).
+/// Takes free accounts toward the fair share (a fifth of it per round, at least 4), or stops
+/// renewing one beyond it per round (it lapses within a period and another instance takes it).
 async fn balance(
     cluster: &Cluster,
     config: &OwnershipConfig,
@@ -194,10 +194,14 @@ async fn balance(
     let instances = cluster.live_instances(config.period).await?.len();
     let share = fair_share(accounts, instances, config.max_accounts);
     if held.len() < share {
+        // A fifth of the share per round (at least 4): instances started together see each
+        // other's heartbeats before one has taken everything and must give most of it back.
+        let mut budget = (share / 5).max(4);
         for account in cluster.free_accounts().await? {
-            if held.len() >= share {
+            if held.len() >= share || budget == 0 {
                 break;
             }
+            budget -= 1;
             if let Some(lease) = cluster.acquire(&account, config.period).await? {
                 tracing::info!(account, fence = lease.fence(), "account lease taken");
                 let fence = lease.fence_token();

@@ -84,8 +84,9 @@ pub enum Command {
     },
     /// Register the accounts of this receiver's session files (TG_SESSION_NAME's and every one
     /// in SESSIONS_DIR, with its settings) in DATABASE_URL's registry and copy their sessions
-    /// into Postgres, so the instances of a cluster serve them. The files are not changed; an
-    /// account already registered is skipped unless --force.
+    /// into Postgres, so the instances of a cluster serve them; prints each account's token
+    /// (`<user_id>:<secret>`, a secret generated for an account that had none). The files are
+    /// not changed; an account already registered is skipped unless --force.
     ClusterImport {
         /// Replace the registered settings and session of an account already registered.
         #[arg(long)]
@@ -182,13 +183,26 @@ pub async fn cluster_import(config: &Config, force: bool) -> anyhow::Result<()> 
             continue;
         }
         let data = store.export_data().await?;
+        let mut settings = settings;
+        if settings.secret.is_empty() {
+            // Every account of a cluster is reached by its own token `<user_id>:<secret>`.
+            settings.secret = ops::accounts::AccountSettings::generate().secret;
+        }
+        let user_id = store
+            .self_user()
+            .await?
+            .and_then(|me| me.id().bot_api_dialog_id())
+            .unwrap_or_default();
+        let token = format!("{user_id}:{}", settings.secret);
         let settings = serde_json::to_value(&settings)?;
         let imported = cluster
             .import_account(&name, &settings, &data, force)
             .await
             .with_context(|| format!("cannot import account {name}"))?;
         if imported {
-            println!("{name}: imported from {}", path.display());
+            // The operator's answer, as the management API's list gives it: the token callers
+            // use on any instance's sender. Not logged.
+            println!("{name}: imported from {}; token {token}", path.display());
         } else {
             println!("{name}: already registered, skipped (--force replaces it)");
         }

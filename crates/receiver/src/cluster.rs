@@ -28,9 +28,12 @@ use crate::accounts::{AccountState, MAX_RETRY, Shared, count_states, front, writ
 use crate::app::{App, Mount};
 use crate::config::Config;
 
-/// Connections this process keeps to Postgres for the registry and leases (each account's
-/// outbox has its own).
-const POOL_SIZE: u32 = 4;
+/// Connections this process keeps to Postgres for its leases alone: renewals never wait
+/// behind the accounts' session writes (a starved renewal would lose the lease).
+const LEASE_POOL: u32 = 2;
+/// Connections for the registry and every account's session (each account's outbox has its
+/// own).
+const STORE_POOL: u32 = 16;
 
 /// One served account's task and its stop switch.
 struct Served {
@@ -63,7 +66,10 @@ pub async fn run_on(
         .as_ref()
         .context("DATABASE_URL is not set")?;
     let instance = settings.instance();
-    let cluster = Cluster::connect(url.expose(), &instance, POOL_SIZE)
+    let cluster = Cluster::connect(url.expose(), &instance, STORE_POOL)
+        .await
+        .context("cannot use DATABASE_URL")?;
+    let leases = Cluster::connect(url.expose(), &instance, LEASE_POOL)
         .await
         .context("cannot use DATABASE_URL")?;
     let addr = listener
@@ -80,7 +86,7 @@ pub async fn run_on(
         server_stopped,
     ));
     let (ownership, mut changes) = Ownership::start(
-        cluster.clone(),
+        leases.clone(),
         OwnershipConfig {
             period: settings.lease(),
             max_accounts: settings.max_accounts,
@@ -151,6 +157,7 @@ pub async fn run_on(
         Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
     }
     cluster.close().await;
+    leases.close().await;
     tracing::info!("receiver stopped");
     Ok(())
 }

@@ -56,6 +56,8 @@ const NOT_CLAP: &[(&str, &str, &str)] = &[
     // Interpolated by docker-compose.yml only (`${DEMO_WEBHOOK_URL:-}`, ...).
     ("DEMO_WEBHOOK_URL", "compose", ""),
     ("DEMO_WEBHOOK_API_KEY", "compose", ""),
+    // The cluster profile's postgres service and the instances' DATABASE_URL (`${POSTGRES_PASSWORD:-}`).
+    ("POSTGRES_PASSWORD", "compose", ""),
 ];
 
 fn root() -> PathBuf {

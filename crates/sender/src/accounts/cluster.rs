@@ -27,12 +27,17 @@ use crate::config::Config;
 /// Marks a request one instance forwarded to another.
 pub const FORWARDED_HEADER: &str = "x-gateway-forwarded";
 
-/// Connections the sender keeps to Postgres for the registry and routing.
-const POOL_SIZE: u32 = 4;
+/// Connections the sender keeps to Postgres for following its instance's leases alone, so
+/// that reading them never waits behind the accounts' session writes.
+const LEASE_POOL: u32 = 1;
+/// Connections for the registry, routing and every account's session.
+const STORE_POOL: u32 = 16;
 
 /// The cluster a sender takes part in.
 pub(super) struct ClusterSource {
     cluster: Cluster,
+    /// The same database through its own connection, for the follower.
+    leases: Cluster,
     period: Duration,
     /// Forwards requests to other instances' senders.
     http: reqwest::Client,
@@ -49,7 +54,10 @@ impl Accounts {
             .database_url
             .as_ref()
             .context("DATABASE_URL is not set")?;
-        let cluster = Cluster::connect(url.expose(), &settings.instance(), POOL_SIZE)
+        let cluster = Cluster::connect(url.expose(), &settings.instance(), STORE_POOL)
+            .await
+            .context("cannot use DATABASE_URL")?;
+        let leases = Cluster::connect(url.expose(), &settings.instance(), LEASE_POOL)
             .await
             .context("cannot use DATABASE_URL")?;
         let http = reqwest::Client::builder()
@@ -71,6 +79,7 @@ impl Accounts {
             failed: std::sync::Mutex::default(),
             cluster: Some(ClusterSource {
                 cluster,
+                leases,
                 period: settings.lease(),
                 http,
             }),
@@ -83,7 +92,7 @@ impl Accounts {
         let Some(source) = &self.cluster else {
             return;
         };
-        let (_follower, mut changes) = Follower::start(source.cluster.clone(), source.period);
+        let (_follower, mut changes) = Follower::start(source.leases.clone(), source.period);
         // Accounts gained whose start failed: retried every second while still owned.
         let mut pending: BTreeMap<String, Fence> = BTreeMap::new();
         loop {
