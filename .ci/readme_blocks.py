@@ -8,6 +8,8 @@ right before the fence, one marker saying how it is checked:
                            from the repository root, against the demo serving on its fixed ports
                            (`cargo run -p e2e --example demo -- --serve`)
     <!-- run: compose -->  run against the docker compose demo stack (the CI compose stage)
+    <!-- run: cluster -->  run by the CI compose stage's cluster step, after testdc's sessions are
+                           in place (the compose profile `cluster`)
     <!-- run: account -->  needs a real Telegram account: checked with `bash -n` only
     <!-- run: ci -->       the test command .ci/run itself, or setup lines .ci/run already runs
 
@@ -30,7 +32,7 @@ import argparse
 import re
 import sys
 
-TAGS = ("demo", "compose", "account", "ci")
+TAGS = ("demo", "compose", "cluster", "account", "ci")
 SHELL_LANGS = ("sh", "bash", "shell", "console")
 MARKER = re.compile(r"^\s*<!--\s*run:\s*(\S+)\s*-->\s*$")
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([^\s`]*)")

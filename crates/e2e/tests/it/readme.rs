@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 /// How long one block may run, and then how long its effects may take to show.
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
-const TAGS: [&str; 4] = ["demo", "compose", "account", "ci"];
+const TAGS: [&str; 5] = ["demo", "compose", "cluster", "account", "ci"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
