@@ -2,13 +2,15 @@
 //! prints one markdown table of throughput, latency, media speed, RSS and start-up time.
 //!
 //! Run `cargo build --release --workspace && target/release/bench` (see BENCHMARKS.md).
-//! `--only accounts` measures many accounts in one receiver and one sender ([`accounts`]).
+//! `--only accounts` measures many accounts in one receiver and one sender ([`accounts`]);
+//! `--only cluster` several instances on one Postgres ([`cluster`]).
 //! `--quick` is a ~30 s smoke run for CI: it exercises every path and never asserts a timing;
 //! the exit code is non-zero only when something fails outright (a process does not start,
 //! a request errors in a way that stops a phase).
 
 mod accounts;
 mod accounts_load;
+mod cluster;
 mod idle;
 mod longrun;
 mod media;
@@ -95,8 +97,11 @@ enum Phase {
     /// Rounds of sendMessage load with the sender's and testdc's RSS after each.
     Longrun,
     /// Many accounts in one receiver and one sender: idle RSS per extra account, start-up with
-    /// 1,000 accounts, load spread over 100 (last in a full run).
+    /// 1,000 accounts, load spread over 100.
     Accounts,
+    /// Several instances on one Postgres: 30 accounts served by 1, 2 and 3 instances (send and
+    /// receive throughput), the takeover after kill -9 of one of three (last in a full run).
+    Cluster,
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -216,6 +221,16 @@ async fn main() -> anyhow::Result<()> {
         Ok(())
     };
 
+    let cluster = if wants(Phase::Cluster) {
+        let done = cluster::run(&bins, &plan, args.quick, &sink, &hook, &mut run, &mut rows).await;
+        if let Err(e) = &done {
+            rows.push(Row::new("cluster phase", format!("failed: {e:#}")));
+        }
+        done
+    } else {
+        Ok(())
+    };
+
     let machine = report::machine();
     let text = format!(
         "Machine: {machine}\nMode: {}\n\n{}\nWARN/ERROR log lines from the binaries: {warnings}\n",
@@ -231,7 +246,8 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(path, &text)
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
-    accounts.context("the accounts phase failed")
+    accounts.context("the accounts phase failed")?;
+    cluster.context("the cluster phase failed")
 }
 
 /// Restarts the receiver with its outbox in memory (`OUTBOX_PATH=:memory:`, plus

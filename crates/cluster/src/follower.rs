@@ -71,10 +71,13 @@ async fn follow(cluster: Cluster, period: Duration, changes: mpsc::UnboundedSend
                 }
                 lost.clear();
                 for (account, (fence, left)) in now_held {
-                    let Some(deadline) = (sent + left).checked_sub(margin) else {
-                        continue;
-                    };
+                    let deadline = (sent + left).checked_sub(margin).unwrap_or(sent);
                     if deadline <= Instant::now() {
+                        // Too close to its expiry (released, or not renewed): not ours to
+                        // serve any more, whatever an earlier reading said.
+                        if served.remove(&account).is_some() {
+                            let _ = changes.send(Change::Lost { account });
+                        }
                         continue;
                     }
                     let fresh = !served.contains_key(&account);

@@ -9,6 +9,9 @@
 //!   started with the same id must not share the account.
 //! - [`Cluster::renew`] extends a lease only while it is still live and still carries the
 //!   holder's owner and fencing token.
+//! - [`Cluster::release`] shortens a lease to a fifth of its period from now ([`handover`]),
+//!   never to now: the holder's second process reads its leases every tenth of a period and
+//!   must stop before the lease is free.
 //! - The holder's local deadline ([`Lease::valid_until`]) is measured from *before* the request
 //!   that set the expiry was sent, minus a tenth of the period, so it falls before the
 //!   database's `expires_at`: a holder that stops touching the account by its deadline has
@@ -155,11 +158,34 @@ impl Cluster {
         }
     }
 
-    /// Gives `lease` up at once (a clean stop), so another instance can take the account
-    /// without waiting for the expiry. The fencing token stays, so the next owner's is larger.
+    /// Gives `lease` up (a clean stop, or an account handed to another instance): it expires a
+    /// fifth of its period from now ([`handover`]) instead of at the end of the period, so
+    /// another instance takes the account sooner. Not at once: the instance's second process
+    /// ([`crate::Follower`]) must see the shortened lease at its next reading (every tenth of
+    /// a period) and stop serving before anyone else can start. The fencing token stays, so
+    /// the next owner's is larger.
     pub async fn release(&self, lease: Lease) -> Result<(), ClusterError> {
         sqlx::query(
-            "UPDATE gateway_leases SET expires_at = now()
+            "UPDATE gateway_leases
+             SET expires_at = LEAST(expires_at, now() + ($4::float8 * interval '1 millisecond'))
+             WHERE account = $1 AND owner = $2 AND fence = $3",
+        )
+        .bind(&lease.account)
+        .bind(&lease.owner)
+        .bind(lease.fence)
+        .bind(sql::millis(handover(lease.period)))
+        .execute(self.pool())
+        .await
+        .map_err(pg("release lease"))?;
+        Ok(())
+    }
+
+    /// Gives `lease` up at once: free for anyone from now. Only for a holder no second process
+    /// follows ([`crate::Follower`] would keep serving until its next reading): a one-off
+    /// command such as the import ([`Cluster::import_account`]).
+    pub async fn release_now(&self, lease: Lease) -> Result<(), ClusterError> {
+        sqlx::query(
+            "UPDATE gateway_leases SET expires_at = LEAST(expires_at, now())
              WHERE account = $1 AND owner = $2 AND fence = $3",
         )
         .bind(&lease.account)
@@ -225,6 +251,11 @@ impl Cluster {
             .map(|(account, fence, ms)| (account, fence, Duration::from_millis(ms.max(0.0) as u64)))
             .collect())
     }
+}
+
+/// How long a released lease still holds ([`Cluster::release`]): a fifth of its period.
+pub fn handover(period: Duration) -> Duration {
+    period / 5
 }
 
 /// How many accounts one of `instances` live instances should own: an even split rounded up,

@@ -352,7 +352,7 @@ impl Cluster {
             store.import(data).await
         }
         .await;
-        self.release(lease).await?;
+        self.release_now(lease).await?;
         stored?;
         Ok(true)
     }

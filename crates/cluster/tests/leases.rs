@@ -36,16 +36,42 @@ async fn one_owner_fence_grows_release_and_expiry_hand_over() {
     assert!(a.acquire("shop", period).await.unwrap().is_none());
     assert_eq!(b.owner_of("shop").await.unwrap(), Some(("a".to_owned(), 1)));
 
-    // A clean release hands over at once, with a larger token.
-    a.release(lease).await.unwrap();
-    assert_eq!(b.free_accounts().await.unwrap(), ["shop"]);
+    // A release leaves the lease a fifth of its period (the follower's time to stop); an
+    // immediate one hands over at once, with a larger token.
+    let (period_s, short_id) = (Duration::from_secs(5), "a");
+    a.register_account("other", &serde_json::json!({}))
+        .await
+        .unwrap();
+    let other = a.acquire("other", period_s).await.unwrap().unwrap();
+    a.release(other).await.unwrap();
+    let left: Vec<Duration> = a
+        .held_here()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(account, _, _)| account == "other")
+        .map(|(_, _, left)| left)
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "{short_id} still holds other for the handover"
+    );
+    assert!(left[0] <= cluster::lease::handover(period_s), "{left:?}");
+    assert!(b.acquire("other", period_s).await.unwrap().is_none());
+    a.release_now(lease).await.unwrap();
+    assert_eq!(
+        b.free_accounts().await.unwrap(),
+        ["shop"],
+        "shop free, other not yet"
+    );
     let mut by_b = b.acquire("shop", period).await.unwrap().expect("released");
     assert_eq!(by_b.fence(), 2);
 
     // Expiry: a short lease left to lapse is taken over; the old holder's renewal is refused
     // and its local deadline had passed before the takeover.
     let short = Duration::from_millis(300);
-    b.release(by_b).await.unwrap();
+    b.release_now(by_b).await.unwrap();
     let mut lapsing = a.acquire("shop", short).await.unwrap().expect("free again");
     tokio::time::sleep(Duration::from_millis(450)).await;
     let taken_at = Instant::now();
@@ -156,7 +182,7 @@ async fn contention_never_overlaps_two_owners() {
                         until,
                     });
                     if !abandon {
-                        cluster.release(lease).await.unwrap();
+                        cluster.release_now(lease).await.unwrap();
                     }
                 }
             }
@@ -243,7 +269,7 @@ async fn store_pools_work_in_their_schema_and_fences_follow_the_lease() {
     let fence = lease.fence_token();
     let mut conn = pool.acquire().await.unwrap();
     assert!(fence.check(&mut conn).await.unwrap());
-    a.release(lease).await.unwrap();
+    a.release_now(lease).await.unwrap();
     let _new = b
         .acquire("shop", Duration::from_secs(30))
         .await

@@ -142,13 +142,13 @@ async fn accounts_spread_move_off_a_dead_instance_and_never_have_two_owners() {
     world.lock().unwrap().serving.remove("c");
     let shut_at = Instant::now();
     c.shutdown().await.unwrap();
-    // Released, not left to expire: right after the shutdown none is c's any more, while its
-    // leases, renewed within the last third of a period, had most of a period left.
-    for account in &stopped {
-        let owner = setup.owner_of(account).await.unwrap();
+    // Released, not left to expire: right after the shutdown c's leases have at most the
+    // handover (a fifth of a period) left, where renewed ones had at least two thirds.
+    let as_c = Cluster::connect(&url, "c", 1).await.unwrap();
+    for (account, _, left) in as_c.held_here().await.unwrap() {
         assert!(
-            owner.as_ref().is_none_or(|(id, _)| id != "c"),
-            "{account} still c's: {owner:?}"
+            left <= cluster::lease::handover(PERIOD),
+            "{account}: {left:?} left after the release"
         );
     }
     until_split(&world, &["a", "b"], 9, 5 * PERIOD).await;
@@ -222,8 +222,10 @@ async fn the_share_is_capped_and_a_new_account_is_taken() {
         [("solo".to_owned(), Some("http://solo:8081".to_owned()))]
     );
     ownership.shutdown().await.unwrap();
-    assert_eq!(setup.free_accounts().await.unwrap().len(), 4);
     assert!(setup.live_instances(PERIOD).await.unwrap().is_empty());
+    // Free after the handover (a fifth of a period), not after the whole period.
+    tokio::time::sleep(cluster::lease::handover(PERIOD) + Duration::from_millis(50)).await;
+    assert_eq!(setup.free_accounts().await.unwrap().len(), 4);
 }
 
 async fn recv(changes: &mut mpsc::UnboundedReceiver<Change>) -> Option<Change> {

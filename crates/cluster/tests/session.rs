@@ -86,7 +86,7 @@ async fn round_trip_and_fenced_after_takeover() {
         .unwrap();
 
     // A fresh store on the same account (what a new owner opens) reads it all back.
-    a.release(lease).await.unwrap();
+    a.release_now(lease).await.unwrap();
     let by_b = b.acquire("shop", PERIOD).await.unwrap().unwrap();
     let fresh = PgSession::open(&b, &by_b.fence_token()).await.unwrap();
     assert_eq!(fresh.home_dc_id().unwrap(), 4);
@@ -227,7 +227,7 @@ async fn the_real_client_runs_on_a_session_moved_into_postgres() {
 
     // The group's access hash reached Postgres (another instance's store reads it there).
     let other = instance(&url, "b").await;
-    cluster.release(lease).await.unwrap();
+    cluster.release_now(lease).await.unwrap();
     let lease_b = other.acquire("shop", PERIOD).await.unwrap().unwrap();
     let seen_by_b = PgSession::open(&other, &lease_b.fence_token())
         .await

@@ -136,7 +136,7 @@ async fn after_a_takeover_the_old_owner_writes_nothing_and_the_new_one_finds_eve
     let letters = old.dead_letters(10).await.expect("dead letters");
 
     // The lease moves to instance b, which opens the account's outbox and finds it all.
-    a.release(lease).await.expect("release");
+    a.release_now(lease).await.expect("release");
     let lease = b.acquire("shop", LEASE).await.expect("acquire");
     let lease = lease.expect("released");
     let new = Outbox::open_postgres(&b, lease.fence_token()).await;
@@ -199,7 +199,7 @@ async fn a_transaction_dropped_halfway_does_not_keep_the_lease_row() {
         assert!(dropped.is_err(), "the body never ends");
     }
     assert_eq!(outbox.stats().await.expect("stats").pending, 0);
-    let released = tokio::time::timeout(Duration::from_secs(2), a.release(lease)).await;
+    let released = tokio::time::timeout(Duration::from_secs(2), a.release_now(lease)).await;
     released.expect("the lease row is free").expect("release");
     assert_fenced(outbox.insert(update("after", 1)).await);
 }

@@ -126,7 +126,7 @@ async fn the_next_owner_sends_what_the_last_accepted_once_with_its_random_id() {
         started[1].body.file().is_some(),
         "the upload went to a spool file"
     );
-    a.release(lease).await.expect("release");
+    a.release_now(lease).await.expect("release");
 
     // The next owner resumes both from the rows, the upload's body included.
     let lease = acquire(&b).await;

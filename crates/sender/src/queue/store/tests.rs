@@ -351,7 +351,7 @@ async fn a_write_after_the_lease_moved_fails_fenced_and_writes_nothing() {
         Some(Known::Done(..))
     ));
 
-    a.release(lease).await.unwrap();
+    a.release_now(lease).await.unwrap();
     let new_lease = take(&b).await;
     // Inserts in one batch all fail, a key that exists included; so do cancel and prune, and
     // a deferred answer is not written.
@@ -467,7 +467,7 @@ async fn a_new_owner_resumes_every_open_send_with_its_random_id_and_every_kept_a
     old.cancel(cancelled).await.unwrap();
     // The spool file is the old owner's alone: the new one must not need it.
     std::fs::remove_file(&file).unwrap();
-    a.release(lease).await.unwrap();
+    a.release_now(lease).await.unwrap();
 
     let lease = take(&b).await;
     let new = Store::open_postgres(&b, lease.fence_token(), BODY_LIMIT)
