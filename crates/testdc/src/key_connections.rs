@@ -25,7 +25,7 @@ pub struct AuthKeyConnections {
     /// fault or the DC stopping).
     pub open: usize,
     /// The most connections on this key open at once since the DC started or since the last
-    /// [`TestDc::reset_auth_key_peaks`].
+    /// [`crate::TestDc::reset_auth_key_peaks`].
     pub peak: usize,
 }
 
@@ -38,7 +38,7 @@ pub(crate) fn key_id_hex(key_id: KeyId) -> String {
 /// so a key whose connections all closed still shows its peak.
 pub(crate) struct KeyConnections {
     counts: Mutex<HashMap<KeyId, Count>>,
-    /// Sent after every change, for [`TestDc::wait_auth_key_connections`].
+    /// Sent after every change, for [`crate::TestDc::wait_auth_key_connections`].
     changed: watch::Sender<()>,
 }
 
