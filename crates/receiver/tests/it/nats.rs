@@ -222,8 +222,10 @@ async fn the_stream_gets_the_webhook_body_under_its_webhook_id_on_a_subject_nami
             );
         }
     }
+    // Both: the sink keeps each chat's order, not an order between two chats.
     read_until(&mut stream, &mut stored, Duration::from_secs(30), |s| {
         s.iter().any(|m| m.text() == "from bob")
+            && s.iter().any(|m| m.text() == "to the supergroup")
     })
     .await;
     let account = ids().self_id;
