@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::{error, info, warn};
 
 use super::App;
@@ -27,6 +28,10 @@ impl App {
     /// attempts in flight finish within the drain deadline (`SHUTDOWN_DRAIN_TIMEOUT`, counted
     /// from the moment `stop` resolves), and disconnects. Nothing is lost
     /// at the deadline: unfinished rows stay in the outbox and resume at the next start.
+    ///
+    /// Dropping the returned future (aborting its task: an account whose lease was lost in
+    /// several-instances mode) stops everything it started at once — no task outlives it
+    /// holding the Telegram connection.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let (loop_stop_tx, loop_stop_rx) = watch::channel(false);
         let (workers_stop_tx, workers_stop_rx) = watch::channel(false);
@@ -119,7 +124,12 @@ impl App {
         } else {
             info!(handlers = ?self.handlers.names(), "running handlers in process");
             let (feed, router) = handlers::router(self.handlers, self.telegram.clone());
-            (Some(feed), Some(tokio::spawn(router.run(handlers_stop_rx))))
+            (
+                Some(feed),
+                Some(AbortOnDropHandle::new(tokio::spawn(
+                    router.run(handlers_stop_rx),
+                ))),
+            )
         };
         let pipeline = Pipeline {
             stream: self.stream,
@@ -130,7 +140,11 @@ impl App {
             health: self.health.clone(),
             handlers: feed,
         };
-        let mut update_loop = tokio::spawn(pipeline::run(pipeline, loop_stop_rx, self.ready.0));
+        let mut update_loop = AbortOnDropHandle::new(tokio::spawn(pipeline::run(
+            pipeline,
+            loop_stop_rx,
+            self.ready.0,
+        )));
         info!(addr = %self.addr, outbox = %self.outbox.path().display(), "receiver running");
 
         let ended = tokio::select! {
