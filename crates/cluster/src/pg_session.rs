@@ -10,7 +10,7 @@ use grammers_session::types::{
     ChannelState, DcOption, PeerId, PeerInfo, UpdateState, UpdatesState,
 };
 use grammers_session::{BoxFuture, Session, SessionData};
-use session::{PeerColumns, SessionError};
+use session::{KnownPeers, PeerColumns, SessionError};
 use sqlx::{PgPool, Postgres, Transaction};
 
 #[cfg(doc)]
@@ -34,7 +34,7 @@ pub struct PgSession {
     account: String,
     fence: Fence,
     cache: Mutex<DcCache>,
-    known: Mutex<HashMap<PeerId, PeerInfo>>,
+    known: KnownPeers,
 }
 
 /// What the synchronous trait methods answer without I/O.
@@ -90,7 +90,7 @@ impl PgSession {
                 home_dc: home.unwrap_or(defaults.home_dc),
                 dc_options,
             }),
-            known: Mutex::default(),
+            known: KnownPeers::default(),
         })
     }
 
@@ -191,32 +191,6 @@ impl PgSession {
     fn cache(&self) -> Result<MutexGuard<'_, DcCache>, SessionError> {
         self.cache.lock().map_err(|_| SessionError::Poisoned)
     }
-
-    /// The peers that would change what is stored; remembers them as stored.
-    fn changed_peers(&self, peers: Vec<PeerInfo>) -> Vec<PeerInfo> {
-        let Ok(mut known) = self.known.lock() else {
-            return peers;
-        };
-        peers
-            .into_iter()
-            .filter(|peer| {
-                let id = peer.id();
-                let changed = known.get(&id) != Some(peer);
-                if changed {
-                    known.insert(id, peer.clone());
-                }
-                changed
-            })
-            .collect()
-    }
-
-    fn forget(&self, peers: &[PeerInfo]) {
-        if let Ok(mut known) = self.known.lock() {
-            for peer in peers {
-                known.remove(&peer.id());
-            }
-        }
-    }
 }
 
 impl fmt::Debug for PgSession {
@@ -263,17 +237,13 @@ impl Session for PgSession {
 
     fn peer(&self, peer: PeerId) -> BoxFuture<'_, Result<Option<PeerInfo>, SessionError>> {
         Box::pin(async move {
-            let hit = self
-                .known
-                .lock()
-                .ok()
-                .and_then(|known| known.get(&peer).filter(|p| p.auth().is_some()).cloned());
+            let hit = self.known.hit(peer);
             if hit.is_some() {
                 return Ok(hit);
             }
             let found = self.read_peer(peer).await?;
-            if let (Some(info), Ok(mut known)) = (&found, self.known.lock()) {
-                known.insert(peer, info.clone());
+            if let Some(info) = &found {
+                self.known.remember(peer, info);
             }
             Ok(found)
         })
@@ -286,7 +256,7 @@ impl Session for PgSession {
     /// All peers in one fenced transaction.
     fn cache_peers(&self, peers: Vec<PeerInfo>) -> BoxFuture<'_, Result<(), SessionError>> {
         Box::pin(async move {
-            let peers = self.changed_peers(peers);
+            let peers = self.known.changed(peers);
             if peers.is_empty() {
                 return Ok(());
             }
@@ -300,7 +270,7 @@ impl Session for PgSession {
             .await;
             if written.is_err() {
                 // Not stored after all: let the next call try again.
-                self.forget(&peers);
+                self.known.forget(&peers);
             }
             written
         })

@@ -18,6 +18,8 @@
 //! - `retry`: retrying an operation while SQLite reports `SQLITE_BUSY`/`SQLITE_LOCKED`.
 //! - `columns`: [`PeerColumns`], a cached peer as columns (shared with the Postgres store in
 //!   crate `cluster`).
+//! - `known`: [`KnownPeers`], the peers a store answers from memory (shared with the Postgres
+//!   store).
 //! - `error`: [`SessionError`].
 //!
 //! Deliberately absent: an in-memory peer cache (every `peer()` reads the file so the other
@@ -27,6 +29,7 @@
 mod columns;
 mod error;
 mod inspect;
+mod known;
 mod resolve;
 mod retry;
 mod schema;
@@ -37,6 +40,7 @@ mod telethon;
 
 pub use columns::PeerColumns;
 pub use error::SessionError;
+pub use known::KnownPeers;
 pub use resolve::{
     ImportSummary, Resolved, SessionSource, gateway_path, import_target, install, resolve,
 };

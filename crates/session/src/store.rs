@@ -12,7 +12,7 @@ use libsql::Connection;
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::retry::{self, OpError};
-use crate::{SCHEMA_VERSION, SessionError, schema, sql};
+use crate::{KnownPeers, SCHEMA_VERSION, SessionError, schema, sql};
 
 /// A grammers [`Session`] stored in an SQLite file that a `receiver` and a `sender` process can
 /// open at the same time.
@@ -41,7 +41,7 @@ pub struct SessionStore {
     /// account, so a hit is served without touching the file, and a write that would not change
     /// what is stored is skipped: both were the top costs under load (an SQLite statement per
     /// peer of every RPC result).
-    known: Mutex<HashMap<PeerId, PeerInfo>>,
+    known: KnownPeers,
 }
 
 /// The values the synchronous trait methods must answer without I/O.
@@ -106,7 +106,7 @@ impl SessionStore {
             _db: db,
             conn: AsyncMutex::new(conn),
             cache: Mutex::new(cache),
-            known: Mutex::new(HashMap::new()),
+            known: KnownPeers::default(),
         })
     }
 
@@ -134,60 +134,6 @@ impl SessionStore {
             })?;
         drop(conn);
         restrict_permissions(to).map_err(io)
-    }
-
-    /// The peers among `peers` that would change what is stored, merged as the file merges
-    /// them (never forgetting a known access hash). Records them as known.
-    fn changed_peers(&self, peers: Vec<PeerInfo>) -> Vec<PeerInfo> {
-        let Ok(mut known) = self.known.lock() else {
-            return peers;
-        };
-        peers
-            .into_iter()
-            .filter(|peer| {
-                let id = peer.id();
-                if let PeerInfo::User {
-                    is_self: Some(true),
-                    ..
-                } = peer
-                {
-                    // The file keeps one self user; mirror that so memory agrees with it.
-                    for (other, info) in known.iter_mut() {
-                        if let PeerInfo::User {
-                            is_self: flag @ Some(true),
-                            ..
-                        } = info
-                            && *other != id
-                        {
-                            *flag = Some(false);
-                        }
-                    }
-                }
-                match known.get(&id) {
-                    Some(old) => {
-                        let mut merged = old.clone();
-                        merged.extend_info(peer);
-                        let changed = merged != *old;
-                        if changed {
-                            known.insert(id, merged);
-                        }
-                        changed
-                    }
-                    None => {
-                        known.insert(id, peer.clone());
-                        true
-                    }
-                }
-            })
-            .collect()
-    }
-
-    fn forget(&self, peers: &[PeerInfo]) {
-        if let Ok(mut known) = self.known.lock() {
-            for peer in peers {
-                known.remove(&peer.id());
-            }
-        }
     }
 
     /// Maps a Telethon-style session name (`TG_SESSION_NAME`, e.g. `/sessions/tg_userbot`) to
@@ -333,11 +279,7 @@ impl Session for SessionStore {
     /// else is read from the file (so a peer the other process cached is visible at once).
     fn peer(&self, peer: PeerId) -> BoxFuture<'_, Result<Option<PeerInfo>, SessionError>> {
         Box::pin(async move {
-            let hit = self
-                .known
-                .lock()
-                .ok()
-                .and_then(|known| known.get(&peer).filter(|p| p.auth().is_some()).cloned());
+            let hit = self.known.hit(peer);
             if hit.is_some() {
                 return Ok(hit);
             }
@@ -347,8 +289,8 @@ impl Session for SessionStore {
                     move |c| async move { sql::read_peer(&c, peer).await },
                 )
                 .await?;
-            if let (Some(info), Ok(mut known)) = (&found, self.known.lock()) {
-                known.insert(peer, info.clone());
+            if let Some(info) = &found {
+                self.known.remember(peer, info);
             }
             Ok(found)
         })
@@ -361,7 +303,7 @@ impl Session for SessionStore {
     /// All peers in one transaction: one lock acquisition instead of one per peer.
     fn cache_peers(&self, peers: Vec<PeerInfo>) -> BoxFuture<'_, Result<(), SessionError>> {
         Box::pin(async move {
-            let peers = self.changed_peers(peers);
+            let peers = self.known.changed(peers);
             if peers.is_empty() {
                 return Ok(());
             }
@@ -377,7 +319,7 @@ impl Session for SessionStore {
             };
             if written.is_err() {
                 // Not stored after all: let the next call try again.
-                self.forget(&peers);
+                self.known.forget(&peers);
             }
             written
         })
