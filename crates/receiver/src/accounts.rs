@@ -111,10 +111,42 @@ pub async fn run(
     config: Config,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.media_bind)
-        .await
-        .with_context(|| format!("failed to bind MEDIA_BIND {}", config.media_bind))?;
+    let listener = bind(&config).await?;
     run_on(config, listener, stop).await
+}
+
+/// The shared server's listener on `MEDIA_BIND`.
+pub(crate) async fn bind(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(config.media_bind)
+        .await
+        .with_context(|| format!("failed to bind MEDIA_BIND {}", config.media_bind))
+}
+
+/// Stops the shared server (started with its stop switch `server_stop`) and reports how it
+/// ended.
+pub(crate) async fn stop_server(
+    server_stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+) {
+    server_stop.send_replace(true);
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "HTTP server failed"),
+        Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
+    }
+}
+
+/// The [`Mount`] that puts account `name`'s routes on the shared server while it runs.
+pub(crate) fn mount_for(shared: &Arc<Shared>, name: &str) -> Mount {
+    let (shared, name) = (shared.clone(), name.to_owned());
+    Arc::new(move |router| match router {
+        Some(router) => {
+            write(&shared.routes).insert(name.clone(), router);
+        }
+        None => {
+            write(&shared.routes).remove(&name);
+        }
+    })
 }
 
 /// [`run`] on an already bound `listener` (tests bind port 0 first).
@@ -244,12 +276,7 @@ pub async fn run_on(
     for (_, r) in running {
         let _ = r.task.await;
     }
-    server_stop.send_replace(true);
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "HTTP server failed"),
-        Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
-    }
+    stop_server(server_stop, server).await;
     tracing::info!("receiver stopped");
     Ok(())
 }
@@ -316,17 +343,7 @@ async fn account_task(
             ops::accounts::SCAN_INTERVAL
         } else {
             shared.set_state(&name, AccountState::Starting);
-            let mount: Mount = {
-                let (shared, name) = (shared.clone(), name.clone());
-                Arc::new(move |router| match router {
-                    Some(router) => {
-                        write(&shared.routes).insert(name.clone(), router);
-                    }
-                    None => {
-                        write(&shared.routes).remove(&name);
-                    }
-                })
-            };
+            let mount = mount_for(&shared, &name);
             match App::build_mounted(config.clone(), mount, addr).await {
                 Ok(app) => {
                     delay = Duration::from_secs(1);

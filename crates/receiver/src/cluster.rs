@@ -24,8 +24,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::accounts::{AccountState, MAX_RETRY, Shared, count_states, front, write};
-use crate::app::{App, Mount};
+use crate::accounts::{
+    AccountState, MAX_RETRY, Shared, count_states, front, mount_for, stop_server, write,
+};
+use crate::app::App;
 use crate::config::Config;
 
 /// Connections this process keeps to Postgres for its leases alone: renewals never wait
@@ -48,9 +50,7 @@ pub async fn run(
     config: Config,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.media_bind)
-        .await
-        .with_context(|| format!("failed to bind MEDIA_BIND {}", config.media_bind))?;
+    let listener = crate::accounts::bind(&config).await?;
     run_on(config, listener, stop).await
 }
 
@@ -150,12 +150,7 @@ pub async fn run_on(
     if let Err(e) = ownership.shutdown().await {
         tracing::warn!(error = %e, "cannot give the leases up; they lapse instead");
     }
-    server_stop.send_replace(true);
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "HTTP server failed"),
-        Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
-    }
+    stop_server(server_stop, server).await;
     cluster.close().await;
     leases.close().await;
     tracing::info!("receiver stopped");
@@ -241,16 +236,6 @@ async fn start(
         settings_error: None,
     };
     let account_config = config.for_account(&entry).map_err(|e| anyhow::anyhow!(e))?;
-    let mount: Mount = {
-        let (shared, name) = (shared.clone(), name.clone());
-        Arc::new(move |router| match router {
-            Some(router) => {
-                write(&shared.routes).insert(name.clone(), router);
-            }
-            None => {
-                write(&shared.routes).remove(&name);
-            }
-        })
-    };
+    let mount = mount_for(shared, &name);
     App::build_clustered(account_config, mount, addr, cluster, fence).await
 }
