@@ -210,10 +210,19 @@ impl Pacing {
                 self.take(|| account.check()).await;
                 self.replies.fetch_sub(1, Ordering::AcqRel);
             } else {
-                while self.replies.load(Ordering::Acquire) > 0 {
-                    tokio::time::sleep(self.account_period).await;
+                // Checked again before every try, not only once: a reply that starts waiting
+                // while this send sleeps for its token still goes first.
+                loop {
+                    while self.replies.load(Ordering::Acquire) > 0 {
+                        tokio::time::sleep(self.account_period).await;
+                    }
+                    match account.check() {
+                        Ok(()) => break,
+                        Err(not_until) => {
+                            tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
+                        }
+                    }
                 }
-                self.take(|| account.check()).await;
             }
         }
         if expensive && let Some(bucket) = &self.expensive {

@@ -321,3 +321,83 @@ async fn paced_bursts_under_telegram_like_limits_meet_no_flood_wait_and_keep_ord
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_goes_ahead_of_bulk_sends_waiting_for_the_account_bucket() {
+    // Only the account bucket binds: 10 sends a second, one at a time.
+    let app = Arc::new(
+        spawn_app_with(|c| {
+            c.send_pacing = true;
+            c.send_pace_chat_per_minute = 6000;
+            c.send_pace_group_per_minute = 6000;
+            c.send_pace_account_per_minute = Some(600);
+            c.send_queue_max_wait = 600;
+        })
+        .await,
+    );
+    let c = chats();
+    let (status, _, first) = post_with(
+        &app,
+        "sendMessage",
+        &[],
+        json!({ "chat_id": c.alice, "text": "to be answered" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    // Thirty bulk sends, each to its own group so that no lane holds another: all of them
+    // wait for the account bucket at once.
+    let groups: Vec<i64> = (0..30)
+        .map(|n| app.dc.add_group(&format!("bulk {n}"), &[c.alice]))
+        .collect();
+    for (n, group) in groups.iter().enumerate() {
+        let (status, _, body) = post_with(
+            &app,
+            "sendMessage",
+            &[("Prefer", "respond-async")],
+            json!({ "chat_id": group, "text": format!("bulk {n}") }),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let sent_bulk = |app: &TestApp| {
+        groups
+            .iter()
+            .map(|g| app.dc.history(*g).unwrap().iter().filter(|m| m.out).count())
+            .sum::<usize>()
+    };
+    // Let a few go, so that the rest are sleeping for their tokens when the reply comes.
+    while sent_bulk(&app) < 12 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = sent_bulk(&app);
+    let (status, _, reply) = post_with(
+        &app,
+        "sendMessage",
+        &[],
+        json!({
+            "chat_id": c.alice,
+            "text": "the reply",
+            "reply_parameters": { "message_id": first["result"]["message_id"] },
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let after = sent_bulk(&app);
+    drained(&app, Duration::from_secs(60)).await;
+    // Private chats and basic groups share the account's message ids: they order every send.
+    let reply_id = reply["result"]["message_id"].as_i64().unwrap();
+    let bulk_ids: Vec<i64> = groups
+        .iter()
+        .flat_map(|g| app.dc.history(*g).unwrap())
+        .filter(|m| m.out)
+        .map(|m| i64::from(m.message_id))
+        .collect();
+    assert_eq!(bulk_ids.len(), 30, "every bulk send went once");
+    let ahead = bulk_ids.iter().filter(|id| **id < reply_id).count();
+    // At most the one bulk send already holding its token when the reply arrived goes between.
+    assert!(
+        ahead <= before + 1,
+        "{ahead} bulk sends went before the reply ({before} had gone when it was posted, {after} when it was answered)"
+    );
+    assert!(after < 30, "the reply waited for every bulk send ({after})");
+}
