@@ -160,10 +160,18 @@ impl Telegram {
         if last.is_some_and(|t: Instant| t.elapsed() < DIALOG_REFRESH_INTERVAL) {
             return Ok(());
         }
-        *last = Some(Instant::now());
+        // Marked once the refresh has run (or failed), not when it starts: a refresh whose
+        // caller went away (its future dropped) must not make every miss for the next
+        // interval answer "chat not found" without looking.
+        let started = Instant::now();
         let mut dialogs = self.client.iter_dialogs();
-        while dialogs.next().await?.is_some() {}
-        Ok(())
+        let listed = async {
+            while dialogs.next().await?.is_some() {}
+            Ok(())
+        }
+        .await;
+        *last = Some(started);
+        listed
     }
 
     /// Stores the users and chats of a raw result in the shared session.
