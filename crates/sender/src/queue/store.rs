@@ -43,6 +43,8 @@ mod tests;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -228,6 +230,9 @@ pub type AfterInsert = Box<dyn FnOnce(Result<Known, StoreError>, Job) + Send>;
 /// The queue, written by one writer task.
 pub struct Store {
     ops: mpsc::UnboundedSender<Op>,
+    /// Transactions the writer has run (tests see a deferred write committed without asking
+    /// the writer anything).
+    commits: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -266,8 +271,15 @@ impl Store {
 
     fn start(writer: Writer) -> Self {
         let (ops, requests) = mpsc::unbounded_channel();
-        tokio::spawn(writer.run(requests));
-        Self { ops }
+        let commits = Arc::new(AtomicU64::new(0));
+        tokio::spawn(writer.run(requests, commits.clone()));
+        Self { ops, commits }
+    }
+
+    /// How many transactions the writer has run.
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
     }
 
     /// Stores a new send and runs `then` with [`Known::Inserted`], or finds the one stored

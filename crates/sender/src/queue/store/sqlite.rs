@@ -3,7 +3,9 @@
 //! the row names.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use backon::{ConstantBuilder, Retryable};
 
 use libsql::{Connection, Statement, Value, params};
 
@@ -79,8 +81,34 @@ impl Writer {
     /// Opens (creating) the queue at `path` in WAL mode (`:memory:` keeps it in memory),
     /// moving a first version's table into `sends`.
     ///
-    /// Errors: [`StoreError::Open`] when the file cannot be opened or its schema written.
+    /// The file is held by one connection at a time (see below): while another holds it —
+    /// this process's previous store whose writer is still closing, or another sender given
+    /// the same file — opening is tried again every 50 ms for 5 s (asynchronously, so that a
+    /// writer task closing on the same thread can finish).
+    ///
+    /// Errors: [`StoreError::Open`] when the file cannot be opened or its schema written
+    /// (`database is locked` after 5 s: another process holds it).
     pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
+        let held = |e: &StoreError| {
+            matches!(
+                e,
+                StoreError::Open {
+                    source: libsql::Error::SqliteFailure(5 | 6, _),
+                    ..
+                }
+            )
+        };
+        (|| Self::try_open(path))
+            .retry(
+                ConstantBuilder::default()
+                    .with_delay(Duration::from_millis(50))
+                    .with_max_times(100),
+            )
+            .when(held)
+            .await
+    }
+
+    async fn try_open(path: &Path) -> Result<Self, StoreError> {
         let open = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -91,11 +119,17 @@ impl Writer {
             .map_err(open)?;
         let conn = db.connect().map_err(open)?;
         // WAL with synchronous=NORMAL survives a killed process (not a power cut) and keeps a
-        // commit to one fsync-free append.
+        // commit to one fsync-free append. The writer's connection is the file's only one, so
+        // it holds the file exclusively: set before WAL is first used, SQLite then keeps the
+        // WAL index in the process's memory and takes no file locks per transaction (six
+        // `fcntl` calls per queued send before), and a second sender pointed at the same queue
+        // file by mistake cannot open it (SQLITE_BUSY) instead of sending its sends twice
+        // (sqlite.org/pragma.html#pragma_locking_mode, sqlite.org/wal.html "Use of WAL
+        // Without Shared-Memory").
         for pragma in [
+            "PRAGMA locking_mode=EXCLUSIVE",
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
-            "PRAGMA busy_timeout=5000",
         ] {
             let mut rows = conn.query(pragma, ()).await.map_err(open)?;
             while let Ok(Some(_)) = rows.next().await {}

@@ -106,20 +106,16 @@ impl Backend {
         }
     }
 
-    /// Whether row `id` is finished, read through a connection of its own (the writer is not
-    /// asked anything).
-    async fn done_of(&self, id: i64) -> bool {
+    /// Whether row `id` was finished by a transaction after the writer's `commits`-th (the
+    /// writer is not asked anything before that is known). On Postgres the row is read
+    /// through a connection of its own; the SQLite file is held by the writer's connection
+    /// alone (exclusive locking), so there the writer's count of transactions shows one ran,
+    /// and the row is read through the store after.
+    async fn done_of(&self, store: &Store, commits: u64, id: i64) -> bool {
         match self {
-            Backend::Sqlite { path, .. } => {
-                let db = libsql::Builder::new_local(path).build().await.unwrap();
-                let mut rows = db
-                    .connect()
-                    .unwrap()
-                    .query("SELECT done FROM sends WHERE id = ?1", [id])
-                    .await
-                    .unwrap();
-                let row = rows.next().await.unwrap().expect("the row");
-                row.get::<i64>(0).unwrap() == 1
+            Backend::Sqlite { .. } => {
+                store.commits() > commits
+                    && matches!(store.get(id).await, Ok(Some(Known::Done(..))))
             }
             Backend::Postgres { cluster, .. } => {
                 sqlx::query_scalar("SELECT done FROM sends WHERE id = $1")
@@ -220,10 +216,11 @@ async fn a_recorded_answer_is_seen_by_the_next_request_and_a_forgotten_send_is_g
     assert!(store.open_jobs().await.unwrap().is_empty());
     // Nothing else comes: a lone deferred answer is still written within FLUSH_AFTER.
     let late = inserted(&store, &job("c"), Some("k2")).await;
+    let commits = store.commits();
     store.record(late, answer.clone(), &inline);
     tokio::time::sleep(FLUSH_AFTER * 10).await;
     assert!(
-        backend.done_of(late).await,
+        backend.done_of(&store, commits, late).await,
         "recorded without another request"
     );
 }
@@ -274,6 +271,30 @@ async fn cancel_and_prune_delete_only_what_they_name(backend: Backend) {
     ));
     store.cancel(open).await.unwrap();
     assert!(store.open_jobs().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_file_is_held_by_one_store_and_opens_again_once_that_one_is_gone() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("q.db");
+    let first = Store::open(&path).await.expect("open");
+    let id = inserted(&first, &job("a"), Some("k")).await;
+    // A second store (another sender given the same file) cannot open it, and waits 5 s at
+    // most to find that out.
+    let started = std::time::Instant::now();
+    let second = Store::open(&path).await;
+    assert!(
+        matches!(&second, Err(StoreError::Open { source, .. }) if source.to_string().contains("locked")),
+        "{:?}",
+        second.err()
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // The first one still works; once it is gone the file opens at once, with its send.
+    assert!(matches!(first.get(id).await, Ok(Some(Known::Open(got))) if got == id));
+    drop(first);
+    let again = Store::open(&path).await.expect("reopen");
+    let open = again.open_jobs().await.expect("open jobs");
+    assert_eq!(open.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
 }
 
 #[tokio::test]

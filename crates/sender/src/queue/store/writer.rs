@@ -1,6 +1,8 @@
 //! The writer task of the queue's [`Store`](super::Store): the loop that gathers the requests
 //! it is sent ([`super::ops`]) into batches and runs them on its backend.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -28,7 +30,11 @@ impl Writer {
     /// that has other work, or after [`FLUSH_AFTER`] (or [`MAX_BATCH`] of them), and first in
     /// it, so what follows them in the queue of requests sees them. A busy queue thus commits
     /// about once per batch of new sends, not twice.
-    pub(super) async fn run(self, mut requests: mpsc::UnboundedReceiver<Op>) {
+    pub(super) async fn run(
+        self,
+        mut requests: mpsc::UnboundedReceiver<Op>,
+        commits: Arc<AtomicU64>,
+    ) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut deferred: Vec<Op> = Vec::new();
         let mut flush_at = tokio::time::Instant::now();
@@ -73,6 +79,7 @@ impl Writer {
             let mut ops = std::mem::take(&mut deferred);
             ops.extend(work);
             self.transaction(ops).await;
+            commits.fetch_add(1, Ordering::AcqRel);
             if closed {
                 return;
             }
