@@ -371,15 +371,17 @@ impl SendQueue {
                     Known::Inserted(id) | Known::Open(id) if waited => Some(queue.wait(id)),
                     _ => None,
                 };
-                if let Known::Inserted(id) = known {
-                    queue.enqueue(Job { id, ..job }, kind, waited);
-                }
-                (known, waiter)
+                let slot = match known {
+                    Known::Inserted(id) => queue.enqueue(Job { id, ..job }, kind, waited),
+                    _ => None,
+                };
+                (known, waiter, slot)
             });
+            // A slot the caller is gone for starts its worker as it is dropped.
             let _ = stored.send(known);
         });
         self.store.insert_then(job, intake.key.clone(), then);
-        let (known, answer) = match known.await {
+        let (known, answer, slot) = match known.await {
             Ok(Ok(known)) => known,
             Ok(Err(e)) => {
                 intake.body.discard();
@@ -404,6 +406,11 @@ impl SendQueue {
         };
         if !fresh && let Ok(Some(Known::Done(_, answer))) = self.store.get(id).await {
             return replayed(respond(answer));
+        }
+        if let Some(slot) = slot
+            && slot.run().await
+        {
+            return answer.await.map_or_else(|_| shutting_down(), respond);
         }
         self.await_answer(id, &lane, answer).await
     }
@@ -459,7 +466,11 @@ impl SendQueue {
         None
     }
 
-    fn enqueue(self: &Arc<Self>, job: Job, kind: Kind, waited: bool) {
+    /// Puts `job` in its lane and starts a worker for the lane if it has room for one. With
+    /// pacing off, the worker for a synchronous send (`waited`) that finds the lane idle is
+    /// not spawned but returned, for the caller's own task to run ([`WorkerSlot`]): a send
+    /// that need not wait then runs without a hop to another task and back.
+    fn enqueue(self: &Arc<Self>, job: Job, kind: Kind, waited: bool) -> Option<WorkerSlot> {
         let lane_name = job.lane.clone();
         let now = Instant::now();
         let entry = Arc::new(Entry {
@@ -472,10 +483,10 @@ impl SendQueue {
         });
         let start = {
             let Ok(mut lanes) = self.lanes.lock() else {
-                return;
+                return None;
             };
             let lane = lanes.entry(lane_name.clone()).or_default();
-            lane.jobs.push_back(entry);
+            lane.jobs.push_back(entry.clone());
             let start = lane.workers < self.config.chat_concurrency.max(1);
             if start {
                 lane.workers += 1;
@@ -483,10 +494,21 @@ impl SendQueue {
             start
         };
         metrics::gauge!(DEPTH).increment(1.0);
-        if start {
-            let queue = self.clone();
-            tokio::spawn(async move { queue.run_lane(lane_name).await });
+        if !start {
+            return None;
         }
+        if waited && !self.paced {
+            return Some(WorkerSlot {
+                queue: self.clone(),
+                lane: lane_name,
+                entry,
+                armed: true,
+                running: false,
+            });
+        }
+        let queue = self.clone();
+        tokio::spawn(async move { queue.run_lane(lane_name).await });
+        None
     }
 
     /// One worker of `lane`: takes the oldest send no worker has taken, runs it, and repeats
@@ -691,6 +713,97 @@ impl SendQueue {
                 ApiError::from(botapi::ApiError::bad_request("job not found")).into_response()
             }
             Err(e) => store_failed(&e),
+        }
+    }
+}
+
+/// A lane's worker slot, reserved by [`SendQueue::enqueue`] for a synchronous send's own task.
+/// Whatever happens to that task, the slot is used: [`WorkerSlot::run`] runs the send there
+/// when it is next in its lane, and a slot dropped while still `armed` goes to a spawned
+/// worker — the send was not next, more sends wait after it, or the caller's task was dropped
+/// (the client went away) before or while its send ran; a send interrupted that way is tried
+/// again by that worker with the same `random_id`.
+struct WorkerSlot {
+    queue: Arc<SendQueue>,
+    lane: String,
+    /// The send the slot was reserved for.
+    entry: Arc<Entry>,
+    /// Dropping the slot spawns a worker for the lane.
+    armed: bool,
+    /// The send is being run here: dropping the slot puts it back to waiting first.
+    running: bool,
+}
+
+impl WorkerSlot {
+    /// Runs this slot's send here if it is the oldest send of its lane no worker has taken
+    /// and no park holds the lane, then gives the slot back (or hands it to a spawned worker
+    /// when more sends wait); otherwise hands the slot on at once. Whether it ran the send.
+    async fn run(mut self) -> bool {
+        let entry = self.entry.clone();
+        let ours = {
+            let Ok(lanes) = self.queue.lanes.lock() else {
+                return false;
+            };
+            lanes.get(&self.lane).is_some_and(|l| {
+                l.jobs
+                    .iter()
+                    .find(|e| !e.taken.load(Ordering::Acquire))
+                    .is_some_and(|e| Arc::ptr_eq(e, &entry))
+            }) && self
+                .queue
+                .pacing
+                .blocked(&self.lane, entry.kind.expensive)
+                .is_zero()
+                && !entry.taken.swap(true, Ordering::AcqRel)
+        };
+        if !ours {
+            return false;
+        }
+        self.running = true;
+        if entry.state.load(Ordering::Acquire) != WITHDRAWN {
+            self.queue.run_entry(&self.lane, &entry).await;
+        }
+        self.running = false;
+        let Ok(mut lanes) = self.queue.lanes.lock() else {
+            return true;
+        };
+        let Some(l) = lanes.get_mut(&self.lane) else {
+            self.armed = false;
+            return true;
+        };
+        l.jobs.retain(|e| !Arc::ptr_eq(e, &entry));
+        metrics::gauge!(DEPTH).decrement(1.0);
+        if !l.jobs.iter().any(|e| !e.taken.load(Ordering::Acquire)) {
+            l.workers -= 1;
+            if l.jobs.is_empty() && l.workers == 0 {
+                lanes.remove(&self.lane);
+            }
+            self.armed = false;
+        }
+        true
+    }
+}
+
+impl Drop for WorkerSlot {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if self.running {
+            // Interrupted while being tried: back to waiting, for the worker to try again with
+            // its `random_id`; a withdrawn send stays withdrawn.
+            let _ = self.entry.state.compare_exchange(
+                TRYING,
+                WAITING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            self.entry.taken.store(false, Ordering::Release);
+        }
+        let queue = self.queue.clone();
+        let lane = std::mem::take(&mut self.lane);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { queue.run_lane(lane).await });
         }
     }
 }

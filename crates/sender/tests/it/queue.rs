@@ -401,3 +401,39 @@ async fn a_reply_goes_ahead_of_bulk_sends_waiting_for_the_account_bucket() {
     );
     assert!(after < 30, "the reply waited for every bulk send ({after})");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_goes_away_mid_send_leaves_its_send_done_once_and_its_chat_moving() {
+    // Pacing off: a synchronous send to an idle chat runs in its caller's own task; the
+    // caller going away must not take the send or the chat's lane with it.
+    let app = spawn_app().await;
+    let alice = chats().alice;
+    // Alice is not in the session yet: the caller goes away while the dialog list that finds
+    // her loads, or while the send itself is in flight.
+    app.dc.set_latency(Duration::from_millis(800));
+    let gone = app
+        .client
+        .post(app.url("/api_v1/sendMessage"))
+        .header("x-api-key", API_KEY)
+        .timeout(Duration::from_millis(200))
+        .json(&json!({ "chat_id": alice, "text": "caller went away" }))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the caller gave up before the answer");
+    app.dc.set_latency(Duration::ZERO);
+    let (status, _, next) = post_with(
+        &app,
+        "sendMessage",
+        &[],
+        json!({ "chat_id": alice, "text": "next in the chat" }),
+    )
+    .await;
+    assert_eq!(status, 200, "the chat's lane still moves: {next}");
+    drained(&app, Duration::from_secs(30)).await;
+    let history = app.dc.history(alice).unwrap();
+    let count = |t: &str| history.iter().filter(|m| m.text == t).count();
+    assert_eq!(
+        (count("caller went away"), count("next in the chat")),
+        (1, 1)
+    );
+}
