@@ -29,6 +29,8 @@ FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 # Patched dependencies ([patch.crates-io] in Cargo.toml) are path dependencies: the cook needs them.
 COPY vendor vendor
+# Build-time settings of dependencies (jemalloc's options): the cook needs them too.
+COPY .cargo .cargo
 # Dependency layer: rebuilt only when Cargo.toml / Cargo.lock change.
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .

@@ -7,6 +7,10 @@ use ops::logging::LogConfig;
 use sender::App;
 use sender::cli::Cli;
 
+/// jemalloc, configured at build time by `.cargo/config.toml`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     if let Err(e) = dotenvy::dotenv()
