@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+/// jemalloc, configured at build time by `.cargo/config.toml`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     // A missing .env is normal; a malformed one is reported.
