@@ -442,7 +442,11 @@ impl SendQueue {
                         tracing::error!(error = %e, "withdrawing a send from the queue failed");
                     }
                 }
-                too_many_requests(wait)
+                // Every caller waiting for this send (a retry with the same idempotency key)
+                // is told too: the send will not run.
+                let refused = Answer::read(too_many_requests(wait)).await;
+                self.notify(id, &refused);
+                respond(refused)
             }
             // Being tried: its answer comes soon.
             None => answer.await.map_or_else(|_| shutting_down(), respond),

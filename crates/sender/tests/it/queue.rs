@@ -437,3 +437,38 @@ async fn a_caller_that_goes_away_mid_send_leaves_its_send_done_once_and_its_chat
         (1, 1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_withdrawn_for_one_caller_answers_every_caller_waiting_for_it() {
+    // One send a minute per chat: the second send waits past SEND_QUEUE_MAX_WAIT (1 s).
+    let app = Arc::new(
+        spawn_app_with(|c| {
+            c.send_pacing = true;
+            c.send_pace_chat_per_minute = 1;
+            c.send_pace_chat_burst = 1;
+            c.send_queue_max_wait = 1;
+        })
+        .await,
+    );
+    let alice = chats().alice;
+    let (status, _, first) = post_with(
+        &app,
+        "sendMessage",
+        &[],
+        json!({ "chat_id": alice, "text": "takes the token" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    // The same keyed send twice at once: one request stores it, the other waits for it.
+    let keyed = json!({ "chat_id": alice, "text": "waits", "idempotency_key": "w-1" });
+    let (a, b) = tokio::join!(
+        post_with(&app, "sendMessage", &[], keyed.clone()),
+        post_with(&app, "sendMessage", &[], keyed.clone()),
+    );
+    assert_eq!((a.0, b.0), (429, 429), "{} {}", a.2, b.2);
+    let history = app.dc.history(alice).unwrap();
+    assert!(
+        history.iter().all(|m| m.text != "waits"),
+        "withdrawn, never sent"
+    );
+}
