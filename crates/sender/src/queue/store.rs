@@ -276,9 +276,9 @@ impl Store {
         Self { ops, commits }
     }
 
-    /// How many transactions the writer has run.
-    #[cfg(test)]
-    pub(crate) fn commits(&self) -> u64 {
+    /// How many transactions the writer has run since the store was opened (a deferred
+    /// write shows up here once it is committed).
+    pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Acquire)
     }
 
