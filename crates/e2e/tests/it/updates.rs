@@ -105,7 +105,10 @@ async fn get_updates_long_polls_confirms_with_offset_and_keeps_what_is_unconfirm
     // process state (a restart), with the same update_id.
     let (_, again) = call(sender, "getUpdates", json!({"offset": probes + 1})).await;
     assert_eq!(last_id(&again["result"]), Some(hello), "not confirmed yet");
-    let restarted = stack.sender(&[]).await;
+    // (The first one keeps running: the second gets a send queue of its own, since a queue
+    // file is held by one sender at a time.)
+    let queue = format!("{}.second.queue", stack.session);
+    let restarted = stack.sender(&["--send-queue-path", &queue]).await;
     let (_, after_restart) = call(restarted, "getUpdates", json!({})).await;
     assert_eq!(texts(&after_restart["result"]), ["hello poller"]);
     assert_eq!(last_id(&after_restart["result"]), Some(hello));
