@@ -40,12 +40,19 @@ pub const SPOOL_ABOVE: usize = 1 << 20;
 
 /// Where large request bodies wait for their send: a directory beside the queue's file
 /// (`<SEND_QUEUE_PATH>.spool/`), or, for an in-memory queue or one on Postgres, a temporary
-/// directory of its own (removed with the last handle), so that two such queues never sweep
-/// each other's files.
+/// directory of its own, so that two such queues never sweep each other's files. The
+/// temporary directory is created with the first spooled body (most senders never spool one)
+/// and removed with the last handle, so a sender that is killed, or never spools, leaves no
+/// empty directory behind.
 #[derive(Clone, Debug)]
 pub struct Spool {
-    dir: PathBuf,
-    _temporary: Option<Arc<tempfile::TempDir>>,
+    place: Place,
+}
+
+#[derive(Clone, Debug)]
+enum Place {
+    Beside(PathBuf),
+    Temporary(Arc<tokio::sync::OnceCell<tempfile::TempDir>>),
 }
 
 impl Spool {
@@ -58,42 +65,41 @@ impl Spool {
         let mut name = queue.as_os_str().to_owned();
         name.push(".spool");
         Self {
-            dir: PathBuf::from(name),
-            _temporary: None,
+            place: Place::Beside(PathBuf::from(name)),
         }
     }
 
-    /// A temporary directory of its own, removed with the last handle: for a queue in memory,
-    /// and for one on Postgres (whose rows hold every body, so a spool file is needed only
-    /// while its request is read and its send runs on this instance).
+    /// A temporary directory of its own (`send-queue-spool-*` in the system's temporary
+    /// directory), created when the first body is spooled and removed with the last handle:
+    /// for a queue in memory, and for one on Postgres (whose rows hold every body, so a spool
+    /// file is needed only while its request is read and its send runs on this instance).
     pub fn temporary() -> Self {
-        match tempfile::Builder::new()
-            .prefix("send-queue-spool-")
-            .tempdir()
-        {
-            Ok(temporary) => Self {
-                dir: temporary.path().to_path_buf(),
-                _temporary: Some(Arc::new(temporary)),
-            },
-            // Not creatable now: `prepare` reports why.
-            Err(_) => Self {
-                dir: std::env::temp_dir().join(format!(
-                    "send-queue-spool-{}-{:08x}",
-                    std::process::id(),
-                    rand::random::<u32>()
-                )),
-                _temporary: None,
-            },
+        Self {
+            place: Place::Temporary(Arc::default()),
         }
     }
 
-    /// Creates the directory and deletes every file in it that no open send names (left by a
-    /// crash between spooling a body and storing its send, or after a send finished).
+    /// The directory, if it exists or is beside a queue file (test helper).
+    #[cfg(test)]
+    fn dir(&self) -> Option<PathBuf> {
+        match &self.place {
+            Place::Beside(dir) => Some(dir.clone()),
+            Place::Temporary(cell) => cell.get().map(|t| t.path().to_path_buf()),
+        }
+    }
+
+    /// Creates the directory beside the queue file and deletes every file in it that no open
+    /// send names (left by a crash between spooling a body and storing its send, or after a
+    /// send finished). A temporary spool has nothing to sweep: it is created empty on first
+    /// use.
     ///
     /// Errors: the directory cannot be created or listed.
     pub async fn prepare(&self, open: &HashSet<PathBuf>) -> std::io::Result<()> {
-        tokio::fs::create_dir_all(&self.dir).await?;
-        let mut entries = tokio::fs::read_dir(&self.dir).await?;
+        let Place::Beside(dir) = &self.place else {
+            return Ok(());
+        };
+        tokio::fs::create_dir_all(dir).await?;
+        let mut entries = tokio::fs::read_dir(dir).await?;
         while let Some(entry) = entries.next_entry().await? {
             let path = entry.path();
             if !open.contains(&path) {
@@ -103,9 +109,28 @@ impl Spool {
         Ok(())
     }
 
-    fn new_file(&self) -> PathBuf {
-        self.dir
-            .join(format!("{:016x}.body", rand::random::<u64>()))
+    /// A new file name in the spool, creating a temporary spool's directory on first use.
+    ///
+    /// Errors: the temporary directory cannot be created.
+    async fn new_file(&self) -> std::io::Result<PathBuf> {
+        let name = format!("{:016x}.body", rand::random::<u64>());
+        match &self.place {
+            Place::Beside(dir) => Ok(dir.join(name)),
+            Place::Temporary(cell) => {
+                let dir = cell
+                    .get_or_try_init(|| async {
+                        tokio::task::spawn_blocking(|| {
+                            tempfile::Builder::new()
+                                .prefix("send-queue-spool-")
+                                .tempdir()
+                        })
+                        .await
+                        .map_err(std::io::Error::other)?
+                    })
+                    .await?;
+                Ok(dir.path().join(name))
+            }
+        }
     }
 }
 
@@ -187,7 +212,10 @@ async fn receive(body: Body, limit: usize, spool: Option<&Spool>) -> Result<Stor
                 }
             }
             (None, Some(spool)) if head.len() + chunk.len() > SPOOL_ABOVE => {
-                let path = spool.new_file();
+                let path = match spool.new_file().await {
+                    Ok(path) => path,
+                    Err(e) => return Err(spool_failed(&e)),
+                };
                 let opened = tokio::fs::File::create(&path).await;
                 let mut writer = match opened {
                     Ok(f) => tokio::io::BufWriter::with_capacity(SPOOL_ABOVE, f),
@@ -440,7 +468,7 @@ mod tests {
         let path = intake.body.file().expect("spooled").to_path_buf();
         let stored = std::fs::read(&path).expect("spool file");
         assert!(stored.len() > size, "the whole body is in the file");
-        assert_eq!(files_in(&spool.dir), 1);
+        assert_eq!(files_in(&spool.dir().unwrap()), 1);
         // A small upload stays in memory.
         let small = read(upload(1000), 8 * SPOOL_ABOVE, &spool)
             .await
@@ -465,7 +493,7 @@ mod tests {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert_eq!(
-            files_in(&spool.dir),
+            files_in(&spool.dir().unwrap()),
             1,
             "only the first upload's file is left"
         );
@@ -474,9 +502,9 @@ mod tests {
             .prepare(&HashSet::from([path.clone()]))
             .await
             .expect("sweep");
-        assert_eq!(files_in(&spool.dir), 1);
+        assert_eq!(files_in(&spool.dir().unwrap()), 1);
         spool.prepare(&HashSet::new()).await.expect("sweep");
-        assert_eq!(files_in(&spool.dir), 0);
+        assert_eq!(files_in(&spool.dir().unwrap()), 0);
     }
 
     #[tokio::test]
@@ -511,9 +539,16 @@ mod tests {
             Spool::beside(Path::new(":memory:")),
             Spool::beside(Path::new(":memory:")),
         );
-        assert_ne!(a.dir, b.dir);
         a.prepare(&HashSet::new()).await.expect("prepare");
-        let dir = a.dir.clone();
+        assert_eq!(a.dir(), None, "created before a body needed it");
+        let (file_a, file_b) = (
+            a.new_file().await.expect("spool a"),
+            b.new_file().await.expect("spool b"),
+        );
+        let dir = a.dir().expect("created");
+        assert_ne!(Some(&dir), b.dir().as_ref());
+        assert_eq!(file_a.parent(), Some(dir.as_path()));
+        assert_ne!(file_a.parent(), file_b.parent());
         assert!(dir.is_dir());
         drop(a);
         assert!(!dir.exists(), "the temporary spool outlived its queue");
