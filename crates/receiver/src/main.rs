@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-/// jemalloc, configured at build time by `.cargo/config.toml`.
+/// jemalloc, configured at build time by `.cargo/config.toml` (feature `jemalloc`, on by
+/// default; without it the system allocator, for heap profilers).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

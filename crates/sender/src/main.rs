@@ -7,7 +7,9 @@ use ops::logging::LogConfig;
 use sender::App;
 use sender::cli::Cli;
 
-/// jemalloc, configured at build time by `.cargo/config.toml`.
+/// jemalloc, configured at build time by `.cargo/config.toml` (feature `jemalloc`, on by
+/// default; without it the system allocator, for heap profilers).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
