@@ -39,6 +39,13 @@ use crate::net::{NetStream, ServerAddr};
 /// kilobytes to the maximum data size.
 const MAXIMUM_DATA: usize = (1024 * 1024) + (8 * 1024);
 
+/// Most bytes read from the socket in one step (patched, see `PATCH.md`). Everything one
+/// read returns is decrypted and parsed before the step ends, so a read of the whole
+/// [`MAXIMUM_DATA`] buffer, full of pushed updates, made thousands of parsed updates at once;
+/// reading less per step leaves the rest in the kernel's socket buffer. A larger packet is
+/// still assembled, this much per step.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// How much leading space should be reserved in a buffer to avoid moving memory.
 const LEADING_BUFFER_SPACE: usize = mtp::MAX_TRANSPORT_HEADER_LEN
     + mtp::ENCRYPTED_PACKET_HEADER_LEN
@@ -249,9 +256,10 @@ impl<T: Transport, M: Mtp> Sender<T, M> {
 
         let (mut reader, mut writer) = self.stream.split();
         let sleep = sleep_until(self.next_ping);
+        let read_end = (self.read_tail + READ_CHUNK).min(self.read_buffer.len());
 
         let res = tokio::select! {
-            n = reader.read(&mut self.read_buffer[self.read_tail..]) => {
+            n = reader.read(&mut self.read_buffer[self.read_tail..read_end]) => {
                 n.map_err(ReadError::Io).and_then(|n| self.on_net_read(n))
             }
             n = writer.write(&self.write_buffer[self.write_head..]), if !self.write_buffer.is_empty() => {
