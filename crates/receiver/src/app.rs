@@ -37,8 +37,9 @@ use outbox::{Mode, Outbox};
 /// soon as the channel has room again, so getDifference fetches what was dropped (before it,
 /// a burst whose tail was dropped waited for the next update or grammers' 15-minute idle
 /// timeout, and the channel had to be 10,000 deep). Each queued update holds its users and
-/// chats: the bench's overload probe peaked at ~226–253 MiB with 10,000 (see BENCHMARKS.md).
-pub const UPDATES_CAPACITY: usize = 1_000;
+/// chats: the bench's overload probe peaked at ~226–253 MiB with 10,000, and 256 instead of
+/// 1,000 took 8–17 MiB off its peak at the same throughput (BENCHMARKS.md, issue #20).
+pub const UPDATES_CAPACITY: usize = 256;
 /// FLOOD_WAITs up to this long are slept through inside the Telegram layer.
 pub const FLOOD_SLEEP_THRESHOLD: Duration = Duration::from_secs(60);
 /// The default of `SHUTDOWN_DRAIN_TIMEOUT`: how long shutdown waits for media downloads and
