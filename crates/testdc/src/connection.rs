@@ -33,6 +33,9 @@ use crate::wire::{self, Message};
 const GZIP_THRESHOLD: usize = 16 * 1024;
 /// Largest transport packet accepted from a client (grammers never sends more than ~1 MiB).
 const MAX_PACKET: usize = 2 * 1024 * 1024;
+/// "Max 8192 IDs are allowed per constructor" (msgs_ack; MTProto, "Service Messages about
+/// Messages").
+const MAX_ACK_IDS: u32 = 8192;
 /// Room kept free behind the bytes read so far: at least this much is asked for per read.
 const READ_CHUNK: usize = 256 * 1024;
 /// Initial read buffer: room for a few 512 KiB file parts before consumed bytes are dropped.
@@ -261,7 +264,20 @@ impl Conn {
                 Ok(body) => self.on_message(Message { body, ..message }),
                 Err(e) => warn!(conn_id = self.conn_id, error = %e, "bad gzip_packed"),
             },
-            MSGS_ACK => {}
+            MSGS_ACK => {
+                // msgs_ack#62d6b459 msg_ids:Vector<long>: constructor, vector, count, ids.
+                let count = message
+                    .body
+                    .get(8..12)
+                    .map_or(0, |c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+                if count > MAX_ACK_IDS {
+                    warn!(
+                        conn_id = self.conn_id,
+                        count, "msgs_ack with more ids than MTProto allows (8192)"
+                    );
+                }
+                self.shared.record_ack(u64::from(count));
+            }
             tl::functions::Ping::CONSTRUCTOR_ID
             | tl::functions::PingDelayDisconnect::CONSTRUCTOR_ID => {
                 // Both carry ping_id first; grammers wants a bare pong either way.

@@ -163,6 +163,13 @@ impl TestDc {
         self.shared.calls()
     }
 
+    /// Message ids clients have acknowledged with `msgs_ack` so far, and the most one
+    /// `msgs_ack` carried (MTProto allows 8192, "Service Messages about Messages"; a larger
+    /// one is counted, and a WARN logged, not refused).
+    pub fn acks_received(&self) -> (u64, u64) {
+        self.shared.acks()
+    }
+
     /// What a client session needs to talk to this DC with no login: home DC 2, this address
     /// for every DC id, the pre-shared auth key, and the account as the cached self user (none
     /// when that key is not signed in). [`crate::AccountDc::session_seed`] of the default account.

@@ -70,6 +70,10 @@ pub(crate) struct Shared {
     faults: Mutex<Faults>,
     pub drops: watch::Sender<u64>,
     calls: AtomicU64,
+    /// Message ids clients acknowledged with `msgs_ack`, and the most one `msgs_ack` carried,
+    /// for [`crate::TestDc::acks_received`].
+    acked: AtomicU64,
+    largest_ack: AtomicU64,
     /// RPC errors answered so far (injected ones included), by `(method, error message)`, for
     /// [`crate::TestDc::errors_answered`].
     errors: Mutex<HashMap<(&'static str, String), u64>>,
@@ -119,6 +123,8 @@ impl Shared {
             faults: Mutex::new(Faults::default()),
             drops: watch::channel(0).0,
             calls: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            largest_ack: AtomicU64::new(0),
             errors: Mutex::default(),
             in_flight: Arc::default(),
             key_connections: Arc::default(),
@@ -134,6 +140,20 @@ impl Shared {
     /// RPCs answered so far (including injected errors).
     pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Counts one `msgs_ack` of `ids` message ids.
+    pub(crate) fn record_ack(&self, ids: u64) {
+        self.acked.fetch_add(ids, Ordering::Relaxed);
+        self.largest_ack.fetch_max(ids, Ordering::Relaxed);
+    }
+
+    /// (ids acknowledged so far, the most in one `msgs_ack`).
+    pub(crate) fn acks(&self) -> (u64, u64) {
+        (
+            self.acked.load(Ordering::Relaxed),
+            self.largest_ack.load(Ordering::Relaxed),
+        )
     }
 
     fn worlds(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Hosted>>> {
