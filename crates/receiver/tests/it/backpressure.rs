@@ -77,3 +77,59 @@ async fn a_burst_larger_than_the_update_queue_arrives_exactly_once() {
     );
     app.stop().await.unwrap();
 }
+
+/// A receiver that only receives makes no call of its own that could carry its
+/// acknowledgements: they must go out on their own as updates arrive, at most 8192 ids per
+/// `msgs_ack` (MTProto, "Service Messages about Messages"). Before the vendored
+/// grammers-mtproto patch they waited for the keepalive ping a minute later, in one
+/// `msgs_ack` that under load grew past the 1 MiB message limit and lost the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pushed_updates_are_acknowledged_as_they_arrive_within_the_mtproto_limit() {
+    /// Far more than grammers now lets wait for a carrier (1,024).
+    const PUSHED: u64 = 3_000;
+    // A queue that holds the whole burst: no drop, so no getDifference whose call could
+    // carry the acknowledgements (counted below).
+    let mut app = spawn_app(Options {
+        configure: |c| c.updates_queue = 10_000,
+        ..Options::default()
+    })
+    .await;
+    let f = ids();
+    let (acked_before, _) = app.dc.acks_received();
+    let calls_before = app.dc.calls();
+    for i in 0..PUSHED {
+        app.send(Some(f.alice), f.alice, &format!("ack {i}"), None);
+    }
+    let sink = app.sink_mut();
+    let mut delivered = 0;
+    while delivered < PUSHED {
+        if sink
+            .next()
+            .await
+            .text()
+            .is_some_and(|t| t.starts_with("ack "))
+        {
+            delivered += 1;
+        }
+    }
+    // Every update is delivered; its acknowledgement follows within a network step or two.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (acked, largest) = loop {
+        let (acked, largest) = app.dc.acks_received();
+        if acked - acked_before >= PUSHED - 1_024 || tokio::time::Instant::now() > deadline {
+            break (acked - acked_before, largest);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        acked >= PUSHED - 1_024,
+        "only {acked} of {PUSHED} pushed updates acknowledged"
+    );
+    assert!(largest <= 8_192, "one msgs_ack carried {largest} ids");
+    assert_eq!(
+        app.dc.calls(),
+        calls_before,
+        "the receiver made a call, which could have carried the acknowledgements"
+    );
+    app.stop().await.unwrap();
+}

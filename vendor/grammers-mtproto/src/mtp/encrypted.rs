@@ -48,6 +48,17 @@ static UPDATE_IDS: [u32; 9] = [
 /// that are already compressed (JPEG, MP4, Opus, ZIP), so a deflate pass over every byte costs
 /// far more than the rare saving (for 512 KiB parts of such data it was 88% of an uploading
 /// process's CPU time while the result was always discarded as larger).
+/// Most message ids one `msgs_ack` may carry (patched): "Max 8192 IDs are allowed per
+/// constructor" (https://core.telegram.org/mtproto/service_messages_about_messages).
+const MAX_ACK_IDS: usize = 8192;
+
+/// Acknowledgements pending with no request to carry them after which they are sent on their
+/// own (patched). The same page: "if there is a large number of unacknowledged messages from
+/// the server (say, over 16), the client transmits a stand-alone acknowledgment". More than
+/// 16, so that a client receiving thousands of updates a second sends one acknowledgement per
+/// few network reads, not one per handful of updates.
+const STANDALONE_ACKS: usize = 1024;
+
 static FILE_PART_IDS: [u32; 2] = [
     tl::functions::upload::SaveFilePart::CONSTRUCTOR_ID,
     tl::functions::upload::SaveBigFilePart::CONSTRUCTOR_ID,
@@ -240,6 +251,26 @@ impl Encrypted {
 
         self.msg_count += 1;
         MsgId(msg_id)
+    }
+
+    /// Serializes one `msgs_ack` of the oldest pending ids (at most [`MAX_ACK_IDS`]) if any are
+    /// pending and it fits in the container (patched).
+    fn push_acks(&mut self, buffer: &mut DequeBuffer<u8>) {
+        if self.pending_ack.is_empty() {
+            return;
+        }
+        let count = self.pending_ack.len().min(MAX_ACK_IDS);
+        // Constructor, vector constructor, count, the ids.
+        let size = 12 + 8 * count + manual_tl::Message::SIZE_OVERHEAD;
+        if buffer.len() + size >= manual_tl::MessageContainer::MAXIMUM_SIZE {
+            return;
+        }
+        // TODO avoid to_bytes here, serialize it in-place
+        let body = tl::enums::MsgsAck::Ack(tl::types::MsgsAck {
+            msg_ids: self.pending_ack.drain(..count).collect(),
+        })
+        .to_bytes();
+        self.serialize_msg(buffer, &body, false);
     }
 
     fn get_current_salt(&self) -> i64 {
@@ -1254,14 +1285,9 @@ impl Mtp for Encrypted {
         // If we need to acknowledge messages, this notification goes in with the rest of requests
         // so that we can also include it. It has priority over user requests because these should
         // be sent out as soon as possible.
-        if !self.pending_ack.is_empty() {
-            // TODO avoid to_bytes here, serialize it in-place
-            let body = tl::enums::MsgsAck::Ack(tl::types::MsgsAck {
-                msg_ids: mem::take(&mut self.pending_ack),
-            })
-            .to_bytes();
-            self.serialize_msg(buffer, &body, false);
-        }
+        // PATCH (gateway): at most `MAX_ACK_IDS` per `msgs_ack`, and only if it fits the
+        // container; the rest waits for the next push or `finalize`.
+        self.push_acks(buffer);
 
         // Serialize `MAXIMUM_LENGTH` requests at most.
         if self.msg_count == manual_tl::MessageContainer::MAXIMUM_LENGTH {
@@ -1304,6 +1330,13 @@ impl Mtp for Encrypted {
     }
 
     fn finalize(&mut self, buffer: &mut DequeBuffer<u8>) -> Option<MsgId> {
+        // PATCH (gateway): acknowledgements no request carried go out on their own once there
+        // are many. Before, they waited for the next request — for a client that only
+        // receives, the keepalive ping a minute later, carrying one `msgs_ack` of every id
+        // since (over 1 MiB after ~130,000 pushed updates: the server closed the connection).
+        if self.msg_count == 0 && self.pending_ack.len() >= STANDALONE_ACKS {
+            self.push_acks(buffer);
+        }
         self.finalize_plain(buffer);
         if buffer.is_empty() {
             None
